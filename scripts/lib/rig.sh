@@ -1,0 +1,109 @@
+# The throwaway test rig: a PostgreSQL cluster and a FerretDB server on
+# loopback, in a fresh temporary directory, on ports chosen at run time.
+# Sourced by scripts/demo and scripts/test after lib/common.sh.
+#
+#   rig_start        start both servers and write $RIG_DIR/env.sh
+#   rig_stop         stop what rig_start started, by pid (installed as a trap)
+#   rig_check_log    fail when the PostgreSQL log shows a crashed backend
+
+RIG_DIR=
+RIG_FERRETDB_PID=
+
+# A free TCP port on 127.0.0.1: nothing answers there now.
+free_port() {
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return
+        fi
+    done
+}
+
+wait_for_port() { # port seconds what
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    die "$3 did not start listening on port $1"
+}
+
+as_postgres() { runuser -u postgres -- "$@"; }
+
+rig_start() {
+    RIG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/nextcrm-rig.XXXXXX")
+    chmod 755 "$RIG_DIR"
+    trap rig_stop EXIT
+    trap 'exit 130' INT TERM
+    mkdir -p "$RIG_DIR/pg" "$RIG_DIR/sock" "$RIG_DIR/ferretdb"
+    chown postgres: "$RIG_DIR/pg" "$RIG_DIR/sock"
+
+    PGPORT=$(free_port)
+    log "starting PostgreSQL on 127.0.0.1:$PGPORT (rig: $RIG_DIR)"
+    as_postgres "$PG_BIN/initdb" -D "$RIG_DIR/pg/data" -U postgres --auth=trust \
+        -E UTF8 --locale=C.UTF-8 >"$RIG_DIR/initdb.log" 2>&1 ||
+        die "initdb failed: $(tail -5 "$RIG_DIR/initdb.log")"
+    as_postgres "$PG_BIN/pg_ctl" -D "$RIG_DIR/pg/data" -l "$RIG_DIR/pg/server.log" -w -t 60 \
+        -o "-p $PGPORT -k $RIG_DIR/sock -c listen_addresses=127.0.0.1 -c fsync=off \
+            -c log_line_prefix='%m [%p] ' -c shared_preload_libraries=''" start >/dev/null ||
+        die "PostgreSQL did not start: $(tail -5 "$RIG_DIR/pg/server.log")"
+    PG_LOG=$RIG_DIR/pg/server.log
+
+    MONGO_PORT=$(free_port)
+    log "starting FerretDB v$FERRETDB_VERSION on 127.0.0.1:$MONGO_PORT"
+    DO_NOT_TRACK=1 "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$RIG_DIR/ferretdb/" \
+        --listen-addr="127.0.0.1:$MONGO_PORT" --debug-addr=- --state-dir=- \
+        --telemetry=disable --log-level=warn >"$RIG_DIR/ferretdb.log" 2>&1 &
+    RIG_FERRETDB_PID=$!
+    wait_for_port "$MONGO_PORT" 30 FerretDB
+
+    export PGHOST=$RIG_DIR/sock PGPORT PGUSER=postgres PGDATABASE=postgres
+    export MONGO_URI="mongodb://127.0.0.1:$MONGO_PORT/" MONGO_PORT PG_LOG RIG_DIR
+    export RIG_FERRETDB_PID NEXTCRM_ROOT=$ROOT BUILD_DIR
+    {
+        for v in PGHOST PGPORT PGUSER PGDATABASE MONGO_URI MONGO_PORT PG_LOG RIG_DIR \
+            RIG_FERRETDB_PID NEXTCRM_ROOT BUILD_DIR; do
+            printf 'export %s=%q\n' "$v" "${!v}"
+        done
+    } >"$RIG_DIR/env.sh"
+}
+
+rig_stop() {
+    local status=$?
+    trap - EXIT
+    if [[ -n "$RIG_FERRETDB_PID" ]]; then
+        kill "$RIG_FERRETDB_PID" 2>/dev/null && wait "$RIG_FERRETDB_PID" 2>/dev/null
+        RIG_FERRETDB_PID=
+    fi
+    if [[ -n "$RIG_DIR" && -f "$RIG_DIR/pg/data/postmaster.pid" ]]; then
+        as_postgres "$PG_BIN/pg_ctl" -D "$RIG_DIR/pg/data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+    if [[ -n "$RIG_DIR" ]]; then
+        if [[ -n "${KEEP_RIG:-}" ]]; then
+            log "rig kept in $RIG_DIR"
+        else
+            rm -rf "$RIG_DIR"
+        fi
+    fi
+    return $status
+}
+
+# Prints the lines of the server log that show a crashed or killed backend.
+rig_crash_lines() {
+    grep -E 'terminated by signal|server process .* was terminated|PANIC:|was terminated by exception' \
+        "$PG_LOG" || true
+}
+
+# Loads NextCRM's seed records into database $1 of the FerretDB server.
+rig_load_seed() {
+    local db=$1 dir=$ROOT/test/fixtures/nextcrm-seed
+    "$BUILD_DIR/nextcrm_load" "$MONGO_URI" "$db" \
+        crm_Industry_Type="$dir/crm_Industry_Type.json" \
+        crm_Opportunities_Sales_Stages="$dir/crm_Opportunities_Sales_Stages.json" \
+        crm_Opportunities_Type="$dir/crm_Opportunities_Type.json" \
+        crm_campaigns="$dir/crm_campaigns.json" \
+        gpt_models="$dir/gpt_Models.json" \
+        system_Modules_Enabled="$dir/system_Modules_Enabled.json" >/dev/null
+}

@@ -1,0 +1,104 @@
+#include "connection.hpp"
+
+extern "C" {
+#include "catalog/pg_foreign_server.h"
+#include "commands/defrem.h"
+#include "foreign/foreign.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
+}
+
+#include <map>
+#include <utility>
+
+namespace nextcrm {
+
+namespace {
+
+using ClientKey = std::pair<Oid, Oid>; // server, user
+using ClientCache = std::map<ClientKey, std::shared_ptr<Client>>;
+
+std::unique_ptr<ClientCache> clients;
+bool clients_stale = false;
+
+extern "C" void release_clients(int, Datum) {
+    // Destroy clients before mongoc_cleanup(); static destructors would run
+    // too late.
+    clients.reset();
+    mongoc_cleanup();
+}
+
+extern "C" void invalidate_clients(Datum, int, uint32) {
+    clients_stale = true;
+}
+
+void register_callbacks_once() {
+    static bool registered = false;
+    if (registered)
+        return;
+    pg_call([] {
+        on_proc_exit(release_clients, 0);
+        CacheRegisterSyscacheCallback(FOREIGNSERVEROID, invalidate_clients, 0);
+        CacheRegisterSyscacheCallback(USERMAPPINGOID, invalidate_clients, 0);
+    });
+    registered = true;
+}
+
+void apply_options(SourceOptions &opts, List *options) {
+    ListCell *lc;
+    foreach (lc, options) {
+        auto *def = static_cast<DefElem *>(lfirst(lc));
+        const char *value = pg_call([def] { return defGetString(def); });
+        opts.set(def->defname, value);
+    }
+}
+
+} // namespace
+
+Oid server_oid_by_name(const char *name) {
+    ForeignServer *server = pg_call([name] { return GetForeignServerByName(name, false); });
+    ForeignDataWrapper *fdw = pg_call([server] { return GetForeignDataWrapper(server->fdwid); });
+    if (strcmp(fdw->fdwname, "nextcrm_mongo_fdw") != 0)
+        throw Error(std::string("server \"") + name + "\" does not use nextcrm_mongo_fdw",
+                    sqlstate::invalid_parameter_value);
+    return server->serverid;
+}
+
+SourceOptions source_options(Oid serverid) {
+    ForeignServer *server = pg_call([serverid] { return GetForeignServer(serverid); });
+    Oid user = pg_call([] { return GetUserId(); });
+    // A dump_dir server needs no user mapping; a live one does.
+    SourceOptions opts;
+    apply_options(opts, server->options);
+    opts.check_complete();
+    if (opts.uri.empty())
+        return opts;
+    UserMapping *mapping = pg_call([user, serverid] { return GetUserMapping(user, serverid); });
+    apply_options(opts, mapping->options);
+    bool is_superuser = pg_call([user] { return superuser_arg(user); });
+    if (!is_superuser && opts.password.empty())
+        throw Error("password is required", sqlstate::invalid_authorization,
+                    "Non-superusers must give a password in the user mapping.");
+    return opts;
+}
+
+std::shared_ptr<Client> client_for(Oid serverid) {
+    register_callbacks_once();
+    if (!clients)
+        clients = std::make_unique<ClientCache>();
+    if (clients_stale) {
+        clients->clear();
+        clients_stale = false;
+    }
+    ClientKey key(serverid, pg_call([] { return GetUserId(); }));
+    auto it = clients->find(key);
+    if (it != clients->end())
+        return it->second;
+    auto client = std::make_shared<Client>(source_options(serverid));
+    (*clients)[key] = client;
+    return client;
+}
+
+} // namespace nextcrm

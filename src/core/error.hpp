@@ -1,0 +1,48 @@
+// Errors raised by the PostgreSQL-free C++ code.
+//
+// The code below the wall knows nothing of ereport, so it describes a failure
+// with the five-character SQLSTATE that the entry wall (pg_wall.hpp) will raise
+// it with.  Keeping the code as text lets unit tests check it without a server.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace nextcrm {
+
+// SQLSTATE codes used by this extension, as PostgreSQL spells them.
+namespace sqlstate {
+inline constexpr const char *internal_error = "XX000";
+inline constexpr const char *fdw_error = "HV000";
+inline constexpr const char *fdw_unable_to_establish_connection = "HV00N";
+inline constexpr const char *fdw_invalid_option_name = "HV00D";
+inline constexpr const char *fdw_option_name_not_found = "HV00J";
+inline constexpr const char *fdw_invalid_attribute_value = "HV024";
+inline constexpr const char *fdw_table_not_found = "HV00R";
+inline constexpr const char *invalid_parameter_value = "22023";
+inline constexpr const char *datatype_mismatch = "42804";
+inline constexpr const char *numeric_value_out_of_range = "22003";
+inline constexpr const char *invalid_text_representation = "22P02";
+inline constexpr const char *feature_not_supported = "0A000";
+inline constexpr const char *invalid_authorization = "28000";
+inline constexpr const char *insufficient_privilege = "42501";
+} // namespace sqlstate
+
+class Error : public std::runtime_error {
+  public:
+    explicit Error(const std::string &message, const char *sqlstate = sqlstate::internal_error,
+                   std::string detail = {}, std::string hint = {})
+        : std::runtime_error(message), sqlstate_(sqlstate), detail_(std::move(detail)),
+          hint_(std::move(hint)) {}
+
+    const char *sqlstate() const noexcept { return sqlstate_; }
+    const std::string &detail() const noexcept { return detail_; }
+    const std::string &hint() const noexcept { return hint_; }
+
+  private:
+    const char *sqlstate_;
+    std::string detail_;
+    std::string hint_;
+};
+
+} // namespace nextcrm

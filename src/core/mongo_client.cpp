@@ -1,0 +1,100 @@
+#include "mongo_client.hpp"
+
+#include "error.hpp"
+
+namespace nextcrm {
+
+namespace {
+
+[[noreturn]] void throw_driver_error(const std::string &what, const bson_error_t &err,
+                                     const char *state = sqlstate::fdw_error) {
+    throw Error(what + ": " + err.message, state);
+}
+
+} // namespace
+
+UriPtr driver_uri(const SourceOptions &opts) {
+    ensure_driver_initialized();
+    bson_error_t err;
+    UriPtr uri(mongoc_uri_new_with_error(opts.uri.c_str(), &err));
+    if (!uri)
+        throw_driver_error("invalid MongoDB URI", err, sqlstate::fdw_invalid_attribute_value);
+    if (!opts.username.empty()) {
+        mongoc_uri_set_username(uri.get(), opts.username.c_str());
+        mongoc_uri_set_password(uri.get(), opts.password.c_str());
+    }
+    // A timeout written into the URI itself wins over the server option's
+    // default, so users can keep one connection string for every tool.
+    auto set_default = [&](const char *key, int value) {
+        if (mongoc_uri_get_option_as_int32(uri.get(), key, -1) == -1)
+            mongoc_uri_set_option_as_int32(uri.get(), key, value);
+    };
+    set_default(MONGOC_URI_CONNECTTIMEOUTMS, opts.connect_timeout_ms);
+    set_default(MONGOC_URI_SERVERSELECTIONTIMEOUTMS, opts.server_selection_timeout_ms);
+    set_default(MONGOC_URI_SOCKETTIMEOUTMS, opts.socket_timeout_ms);
+    mongoc_uri_set_appname(uri.get(), "nextcrm_mongo_fdw");
+    return uri;
+}
+
+void ensure_driver_initialized() {
+    static bool initialized = false;
+    if (!initialized) {
+        mongoc_init();
+        initialized = true;
+    }
+}
+
+Client::Client(const SourceOptions &opts) : database_(opts.database) {
+    if (opts.uri.empty())
+        throw Error("server has no \"uri\"; a dump_dir source is read without a client",
+                    sqlstate::fdw_option_name_not_found);
+    ensure_driver_initialized();
+    UriPtr uri = driver_uri(opts);
+    bson_error_t err;
+    client_.reset(mongoc_client_new_from_uri_with_error(uri.get(), &err));
+    if (!client_)
+        throw_driver_error("could not create MongoDB client", err,
+                           sqlstate::fdw_unable_to_establish_connection);
+    mongoc_client_set_error_api(client_.get(), MONGOC_ERROR_API_VERSION_2);
+}
+
+void Client::ping() {
+    BsonPtr cmd(BCON_NEW("ping", BCON_INT32(1)));
+    bson_t reply;
+    bson_error_t err;
+    bool ok =
+        mongoc_client_command_simple(client_.get(), "admin", cmd.get(), nullptr, &reply, &err);
+    bson_destroy(&reply);
+    if (!ok)
+        throw_driver_error("could not reach MongoDB server", err,
+                           sqlstate::fdw_unable_to_establish_connection);
+}
+
+std::vector<std::string> Client::collection_names() {
+    std::unique_ptr<mongoc_database_t, DatabaseDeleter> db(
+        mongoc_client_get_database(client_.get(), database_.c_str()));
+    bson_error_t err;
+    char **names = mongoc_database_get_collection_names_with_opts(db.get(), nullptr, &err);
+    if (!names)
+        throw_driver_error("could not list collections of database \"" + database_ + "\"", err);
+    std::vector<std::string> out;
+    for (char **n = names; *n; ++n)
+        out.emplace_back(*n);
+    bson_strfreev(names);
+    return out;
+}
+
+std::int64_t Client::count_documents(const std::string &collection) {
+    CollectionPtr coll(
+        mongoc_client_get_collection(client_.get(), database_.c_str(), collection.c_str()));
+    bson_t filter = BSON_INITIALIZER;
+    bson_error_t err;
+    std::int64_t n =
+        mongoc_collection_count_documents(coll.get(), &filter, nullptr, nullptr, nullptr, &err);
+    bson_destroy(&filter);
+    if (n < 0)
+        throw_driver_error("could not count collection \"" + collection + "\"", err);
+    return n;
+}
+
+} // namespace nextcrm

@@ -1,0 +1,75 @@
+// The wrapper's validator: checks every CREATE/ALTER ... OPTIONS against the
+// catalogue in options.cpp.
+#include "pg_wall.hpp"
+
+#include "core/options.hpp"
+
+extern "C" {
+#include "access/reloptions.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_foreign_data_wrapper.h"
+#include "catalog/pg_foreign_server.h"
+#include "catalog/pg_foreign_table.h"
+#include "catalog/pg_user_mapping.h"
+#include "commands/defrem.h"
+}
+
+#include <string>
+
+using nextcrm::OptionContext;
+
+namespace {
+
+OptionContext context_of(Oid catalog) {
+    switch (catalog) {
+    case ForeignDataWrapperRelationId:
+        return OptionContext::Wrapper;
+    case ForeignServerRelationId:
+        return OptionContext::Server;
+    case UserMappingRelationId:
+        return OptionContext::UserMapping;
+    case ForeignTableRelationId:
+        return OptionContext::Table;
+    case AttributeRelationId:
+        return OptionContext::Column;
+    default:
+        throw nextcrm::Error("unexpected catalog for nextcrm_mongo_fdw options",
+                             nextcrm::sqlstate::internal_error);
+    }
+}
+
+} // namespace
+
+NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_validator) {
+    Datum array = PG_GETARG_DATUM(0);
+    Oid catalog = PG_GETARG_OID(1);
+    OptionContext ctx = context_of(catalog);
+    List *options = nextcrm::pg_call([array] { return untransformRelOptions(array); });
+
+    bool has_uri = false, has_dump_dir = false;
+    ListCell *lc;
+    foreach (lc, options) {
+        auto *def = static_cast<DefElem *>(lfirst(lc));
+        std::string name = def->defname;
+        if (!nextcrm::option_is_valid(name, ctx)) {
+            std::string hint;
+            if (ctx == OptionContext::Server && (name == "username" || name == "password"))
+                hint = "Credentials belong in a user mapping, not in the server's options.";
+            else if (std::string valid = nextcrm::valid_option_names(ctx); valid.empty())
+                hint = "There are no valid options in this context.";
+            else
+                hint = "Valid options in this context are: " + valid + ".";
+            throw nextcrm::Error("invalid option \"" + name + "\"",
+                                 nextcrm::sqlstate::fdw_invalid_option_name, {}, hint);
+        }
+        const char *value = nextcrm::pg_call([def] { return defGetString(def); });
+        nextcrm::check_option_value(name, value);
+        has_uri |= name == "uri";
+        has_dump_dir |= name == "dump_dir";
+    }
+    if (has_uri && has_dump_dir)
+        throw nextcrm::Error("options \"uri\" and \"dump_dir\" cannot both be given",
+                             nextcrm::sqlstate::fdw_invalid_option_name, {},
+                             "A server reads either a live MongoDB or a mongodump directory.");
+    PG_RETURN_VOID();
+}

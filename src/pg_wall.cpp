@@ -1,0 +1,57 @@
+#include "pg_wall.hpp"
+
+#include <new>
+
+namespace nextcrm {
+
+namespace {
+
+// Copies into the current memory context without ever throwing or longjmp'ing:
+// running out of memory here must not escape the catch block.
+char *copy_text(const char *s) noexcept {
+    if (!s || !*s)
+        return nullptr;
+    size_t len = strlen(s) + 1;
+    auto *out = static_cast<char *>(
+        MemoryContextAllocExtended(CurrentMemoryContext, len, MCXT_ALLOC_NO_OOM));
+    if (out)
+        memcpy(out, s, len);
+    return out;
+}
+
+} // namespace
+
+CaughtError capture_current_exception() noexcept {
+    CaughtError out;
+    try {
+        throw;
+    } catch (const PgException &e) {
+        out.pg_error = e.data();
+    } catch (const Error &e) {
+        out.sqlstate = sqlstate_code(e.sqlstate());
+        out.message = copy_text(e.what());
+        out.detail = copy_text(e.detail().c_str());
+        out.hint = copy_text(e.hint().c_str());
+    } catch (const std::bad_alloc &) {
+        out.sqlstate = ERRCODE_OUT_OF_MEMORY;
+        out.message = copy_text("out of memory in C++ code");
+    } catch (const std::exception &e) {
+        out.sqlstate = ERRCODE_INTERNAL_ERROR;
+        out.message = copy_text(e.what());
+    } catch (...) {
+        out.sqlstate = ERRCODE_INTERNAL_ERROR;
+    }
+    return out;
+}
+
+void raise_caught(const CaughtError &caught) {
+    if (caught.pg_error)
+        ReThrowError(caught.pg_error);
+    ereport(ERROR, (errcode(caught.sqlstate),
+                    errmsg("%s", caught.message ? caught.message : "unexpected C++ exception"),
+                    caught.detail ? errdetail("%s", caught.detail) : 0,
+                    caught.hint ? errhint("%s", caught.hint) : 0));
+    pg_unreachable();
+}
+
+} // namespace nextcrm

@@ -1,0 +1,128 @@
+// The two walls between C++ and PostgreSQL (engineering/cpp-in-postgres.md §1).
+//
+// Entry wall: every function PostgreSQL calls is declared with
+// NEXTCRM_PG_FUNCTION, whose C-linkage shim runs the C++ body inside
+// try/catch.  Whatever is caught is copied out, the catch block is left, and
+// only then is ereport() raised, so no longjmp ever starts inside a catch.
+//
+// Call-back wall: pg_call() runs a PostgreSQL routine that may ereport() from
+// a C++ frame.  A PostgreSQL error is turned into PgException, so the C++
+// frames above unwind normally (destructors run) until the entry wall
+// re-raises the original error with all its fields.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/elog.h"
+#include "utils/memutils.h"
+}
+
+#include "core/error.hpp"
+
+#include <exception>
+#include <type_traits>
+#include <utility>
+
+namespace nextcrm {
+
+// A PostgreSQL error captured by pg_call(); edata lives in the memory context
+// that was current when pg_call() began.
+class PgException : public std::exception {
+  public:
+    explicit PgException(ErrorData *edata) : edata_(edata) {}
+    const char *what() const noexcept override { return edata_->message; }
+    ErrorData *data() const noexcept { return edata_; }
+
+  private:
+    ErrorData *edata_;
+};
+
+inline int sqlstate_code(const char *s) {
+    return MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
+}
+
+// Runs fn() and converts a PostgreSQL ERROR into PgException.  fn must not
+// itself hold C++ objects that need destruction across the PostgreSQL call.
+template <typename Fn>
+auto pg_call(Fn &&fn) -> decltype(fn()) {
+    using Result = decltype(fn());
+    MemoryContext volatile caller_context = CurrentMemoryContext;
+    ErrorData *volatile edata = nullptr;
+    if constexpr (std::is_void_v<Result>) {
+        PG_TRY();
+        { fn(); }
+        PG_CATCH();
+        {
+            MemoryContextSwitchTo(caller_context);
+            edata = CopyErrorData();
+            FlushErrorState();
+        }
+        PG_END_TRY();
+        if (edata)
+            throw PgException(edata);
+    } else {
+        static_assert(std::is_trivially_copyable_v<Result>,
+                      "pg_call results must survive a longjmp");
+        Result volatile result{};
+        PG_TRY();
+        { result = fn(); }
+        PG_CATCH();
+        {
+            MemoryContextSwitchTo(caller_context);
+            edata = CopyErrorData();
+            FlushErrorState();
+        }
+        PG_END_TRY();
+        if (edata)
+            throw PgException(edata);
+        return result;
+    }
+}
+
+// Lets Ctrl+C, statement_timeout and pg_terminate_backend act from C++ loops:
+// a pending interrupt becomes a PgException that unwinds to the entry wall.
+inline void check_for_interrupts() {
+    pg_call([] { CHECK_FOR_INTERRUPTS(); });
+}
+
+// What the entry wall carries from the catch block to ereport().
+struct CaughtError {
+    ErrorData *pg_error = nullptr; // re-raised unchanged when set
+    int sqlstate = 0;
+    char *message = nullptr;
+    char *detail = nullptr;
+    char *hint = nullptr;
+};
+
+// Copies the caught exception into palloc'd memory.  Called only inside a
+// catch block; the caller raises it after leaving the block.
+CaughtError capture_current_exception() noexcept;
+
+[[noreturn]] void raise_caught(const CaughtError &caught);
+
+template <typename Body>
+Datum invoke_cpp(Body body, FunctionCallInfo fcinfo) {
+    CaughtError caught;
+    try {
+        return body(fcinfo);
+    } catch (...) {
+        caught = capture_current_exception();
+    }
+    raise_caught(caught);
+}
+
+} // namespace nextcrm
+
+// Declares an SQL-callable function `name` whose body is C++.
+#define NEXTCRM_PG_FUNCTION(name)                                                                  \
+    static Datum name##_impl(FunctionCallInfo fcinfo);                                             \
+    extern "C" {                                                                                   \
+    PG_FUNCTION_INFO_V1(name);                                                                     \
+    }                                                                                              \
+    extern "C" Datum name(PG_FUNCTION_ARGS) {                                                      \
+        return nextcrm::invoke_cpp(name##_impl, fcinfo);                                           \
+    }                                                                                              \
+    static Datum name##_impl(FunctionCallInfo fcinfo)

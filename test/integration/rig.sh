@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The rig itself: both servers answer, the seed data is in FerretDB, and the
+# extension reads it through libmongoc with counts that match the seed files.
+. "$(dirname "$0")/../lib/tap.sh"
+
+q -c 'SELECT 1' >/dev/null
+ok $? "PostgreSQL answers on $PGHOST:$PGPORT"
+
+[[ $(q -c 'SHOW listen_addresses') == 127.0.0.1 ]]
+ok $? "PostgreSQL listens on loopback only"
+
+(exec 3<>"/dev/tcp/127.0.0.1/$MONGO_PORT") 2>/dev/null
+ok $? "FerretDB listens on 127.0.0.1:$MONGO_PORT"
+
+db=rig_test_$$
+q -c "CREATE DATABASE $db" >/dev/null
+q -d "$db" <<SQL >/dev/null
+CREATE EXTENSION nextcrm_mongo_fdw;
+CREATE SERVER ferret FOREIGN DATA WRAPPER nextcrm_mongo_fdw
+  OPTIONS (uri '$MONGO_URI', database 'nextcrm_regress');
+CREATE USER MAPPING FOR CURRENT_USER SERVER ferret;
+SQL
+ok $? "extension and server created"
+
+seed=$NEXTCRM_ROOT/test/fixtures/nextcrm-seed
+declare -A files=(
+    [crm_Industry_Type]=crm_Industry_Type.json
+    [crm_Opportunities_Sales_Stages]=crm_Opportunities_Sales_Stages.json
+    [crm_Opportunities_Type]=crm_Opportunities_Type.json
+    [crm_campaigns]=crm_campaigns.json
+    [gpt_models]=gpt_Models.json
+    [system_Modules_Enabled]=system_Modules_Enabled.json
+)
+for coll in "${!files[@]}"; do
+    expected=$(q -d "$db" -v json="$(cat "$seed/${files[$coll]}")" \
+        <<<"SELECT json_array_length(:'json'::json)")
+    got=$(q -d "$db" -c "SELECT documents FROM nextcrm_mongo_collections('ferret')
+                         WHERE collection = '$coll'")
+    is "$got" "$expected" "$coll holds as many documents as its seed file"
+done
+
+# A FerretDB that goes away is an error, not an empty answer.
+kill -STOP "$RIG_FERRETDB_PID"
+out=$(q -d "$db" -c "ALTER SERVER ferret OPTIONS (ADD socket_timeout_ms '500');
+                     SELECT * FROM nextcrm_mongo_collections('ferret')" 2>&1)
+status=$?
+kill -CONT "$RIG_FERRETDB_PID"
+ok $((status == 0)) "a hung server is an error after the socket timeout"
+like "$out" "ERROR" "the error is reported to the client"
+
+got=$(q -d "$db" -c "SELECT count(*) FROM nextcrm_mongo_collections('ferret')")
+is "$got" 6 "the same session recovers once the server answers again"
+
+q -c "DROP DATABASE $db" >/dev/null
+done_testing

@@ -1,0 +1,48 @@
+# A small TAP producer for the integration tests; sourced by each script,
+# which then runs under `prove`.  Loads the rig's environment written by
+# scripts/lib/rig.sh.
+: "${RIG_DIR:?run integration tests through scripts/test}"
+. "$RIG_DIR/env.sh"
+
+TAP_N=0
+TAP_FAILED=0
+
+ok() { # condition-status description
+    TAP_N=$((TAP_N + 1))
+    if [[ $1 == 0 ]]; then
+        echo "ok $TAP_N - $2"
+    else
+        echo "not ok $TAP_N - $2"
+        TAP_FAILED=$((TAP_FAILED + 1))
+    fi
+}
+
+is() { # got expected description
+    TAP_N=$((TAP_N + 1))
+    if [[ "$1" == "$2" ]]; then
+        echo "ok $TAP_N - $3"
+    else
+        echo "not ok $TAP_N - $3"
+        printf '#   got:      %s\n#   expected: %s\n' "$1" "$2"
+        TAP_FAILED=$((TAP_FAILED + 1))
+    fi
+}
+
+like() { # got regex description
+    TAP_N=$((TAP_N + 1))
+    if [[ "$1" =~ $2 ]]; then
+        echo "ok $TAP_N - $3"
+    else
+        echo "not ok $TAP_N - $3"
+        printf '#   got:      %s\n#   expected to match: %s\n' "$1" "$2"
+        TAP_FAILED=$((TAP_FAILED + 1))
+    fi
+}
+
+done_testing() {
+    echo "1..$TAP_N"
+    ((TAP_FAILED == 0))
+}
+
+# psql that stops at the first error and prints bare values.
+q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
