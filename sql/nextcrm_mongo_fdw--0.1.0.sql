@@ -33,3 +33,17 @@ LANGUAGE C STRICT VOLATILE;
 -- Reaching the source runs with the caller's user mapping; the function itself
 -- is no secret, but keep it to roles that were granted it.
 REVOKE ALL ON FUNCTION nextcrm_mongo_collections(name) FROM PUBLIC;
+
+-- ObjectId -> UUID, deterministic and reversible (layout in src/core/oid_uuid.hpp):
+-- a UUIDv7 whose time is the ObjectId's creation second.  24 hex digits are an
+-- ObjectId; any other text is taken as a string _id (name-based UUID).
+CREATE FUNCTION nextcrm_map_oid(text)
+RETURNS uuid
+AS 'MODULE_PATHNAME'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- The inverse for ObjectId-derived UUIDs; an error for any other UUID.
+CREATE FUNCTION nextcrm_unmap_oid(uuid)
+RETURNS text
+AS 'MODULE_PATHNAME'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
