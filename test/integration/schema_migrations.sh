@@ -9,7 +9,7 @@
 
 db=schema_test_$$
 schema_create_db "$db"
-Q() { q -d "$db" "$@"; }
+Q() { q -d "$db" "$@" 2>&1; }  # an error shows up as a wrong value
 
 # --- Prisma agrees with the committed migration -------------------------------
 [[ -x $PRISMA_DIR/node_modules/.bin/prisma ]]
