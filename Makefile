@@ -16,14 +16,18 @@ REGRESS = $(filter-out $(EXTENSION)--%,$(patsubst sql/%.sql,%,$(wildcard sql/*.s
 MONGOC_CFLAGS := $(shell pkg-config --cflags libmongoc-1.0)
 MONGOC_LIBS := $(shell pkg-config --libs libmongoc-1.0)
 
-PG_CPPFLAGS = -I$(srcdir)/src $(MONGOC_CFLAGS) -DNEXTCRM_VERSION=\"$(EXTVERSION)\"
+# Data files embedded into the module with .incbin (src/core/embedded_data.cpp).
+FIELDS_CSV := $(abspath data/nextcrm/mongo-fields.csv)
+
+PG_CPPFLAGS = -I$(srcdir)/src $(MONGOC_CFLAGS) -DNEXTCRM_VERSION=\"$(EXTVERSION)\" \
+	-DNEXTCRM_FIELDS_CSV=\"$(FIELDS_CSV)\"
 # bson_t carries an alignment attribute that g++ reports as ignored when the
 # type is a template argument; smart pointers hold only a pointer, so it is
 # harmless there.  PostgreSQL's spinlock headers still use `register`, which
 # C++17 removed.
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Wno-ignored-attributes -Wno-register -fno-omit-frame-pointer
-SHLIB_LINK = $(MONGOC_LIBS) -lstdc++
+SHLIB_LINK = $(MONGOC_LIBS) -lz -lstdc++
 
 # Debian builds PostgreSQL with LLVM, so PGXS would also emit clang bitcode for
 # JIT inlining.  Nothing here is called from JIT-compiled expressions, so the
@@ -33,6 +37,8 @@ override with_llvm = no
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+src/core/embedded_data.o: $(FIELDS_CSV)
 
 .PHONY: format format-check
 format:

@@ -24,7 +24,7 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER unreachable OPTIONS (username 'crm',
 
 CREATE FOREIGN TABLE accounts (name text OPTIONS (field 'name'), doc jsonb OPTIONS (document 'true'))
   SERVER unreachable OPTIONS (collection 'crm_Accounts');
-CREATE FOREIGN TABLE bad (name text) SERVER unreachable OPTIONS (database 'other');
+CREATE FOREIGN TABLE bad (name text) SERVER unreachable OPTIONS (uri 'mongodb://x/');
 CREATE FOREIGN TABLE bad (name text OPTIONS (document 'yes')) SERVER unreachable;
 
 -- An unreachable server is an error, bounded by the server-selection timeout.

@@ -1,5 +1,7 @@
-// Module entry: magic block and the version function.
+// Module entry: magic block, settings and the version function.
 #include "pg_wall.hpp"
+
+#include "fdw_table.hpp"
 
 #include "core/mongo_client.hpp"
 
@@ -12,6 +14,28 @@ extern "C" {
 
 extern "C" {
 PG_MODULE_MAGIC;
+}
+
+namespace {
+
+bool pushdown_setting = true;
+
+} // namespace
+
+bool nextcrm::pushdown_enabled() {
+    return pushdown_setting;
+}
+
+// Defines the settings only: no client or driver state is created here (this
+// may run in the postmaster).
+extern "C" void _PG_init(void) {
+    DefineCustomBoolVariable("nextcrm_mongo_fdw.pushdown",
+                             "Sends WHERE clauses, ORDER BY and LIMIT to MongoDB when they can "
+                             "be evaluated there with the same result.",
+                             "Off: every clause is evaluated locally and only columns are "
+                             "projected remotely.",
+                             &pushdown_setting, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    MarkGUCPrefixReserved("nextcrm_mongo_fdw");
 }
 
 // The running server's version, not the headers' one: a minor upgrade of

@@ -114,6 +114,20 @@ Datum invoke_cpp(Body body, FunctionCallInfo fcinfo) {
     raise_caught(caught);
 }
 
+// The entry wall for callbacks that are not SQL functions (FDW routines,
+// memory-context callbacks): runs body() and raises whatever it threw as a
+// PostgreSQL ERROR after leaving the catch block.
+template <typename Body>
+auto call_from_pg(Body body) -> decltype(body()) {
+    CaughtError caught;
+    try {
+        return body();
+    } catch (...) {
+        caught = capture_current_exception();
+    }
+    raise_caught(caught);
+}
+
 } // namespace nextcrm
 
 // Declares an SQL-callable function `name` whose body is C++.

@@ -71,12 +71,16 @@ void Client::ping() {
 }
 
 std::vector<std::string> Client::collection_names() {
+    return collection_names(database_);
+}
+
+std::vector<std::string> Client::collection_names(const std::string &database) {
     std::unique_ptr<mongoc_database_t, DatabaseDeleter> db(
-        mongoc_client_get_database(client_.get(), database_.c_str()));
+        mongoc_client_get_database(client_.get(), database.c_str()));
     bson_error_t err;
     char **names = mongoc_database_get_collection_names_with_opts(db.get(), nullptr, &err);
     if (!names)
-        throw_driver_error("could not list collections of database \"" + database_ + "\"", err);
+        throw_driver_error("could not list collections of database \"" + database + "\"", err);
     std::vector<std::string> out;
     for (char **n = names; *n; ++n)
         out.emplace_back(*n);

@@ -54,6 +54,7 @@ class Client {
     void ping();
 
     std::vector<std::string> collection_names();
+    std::vector<std::string> collection_names(const std::string &database);
     std::int64_t count_documents(const std::string &collection);
 
     const std::string &database() const noexcept { return database_; }

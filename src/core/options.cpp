@@ -27,6 +27,7 @@ constexpr OptionSpec catalog[] = {
     {"username", OptionContext::UserMapping},
     {"password", OptionContext::UserMapping},
     {"collection", OptionContext::Table},
+    {"database", OptionContext::Table},
     {"field", OptionContext::Column},
     {"document", OptionContext::Column},
 };

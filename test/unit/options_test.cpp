@@ -38,7 +38,7 @@ TEST(OptionCatalog, EachOptionBelongsToItsContext) {
 TEST(OptionCatalog, HintListsExactlyTheValidNames) {
     EXPECT_EQ(nextcrm::valid_option_names(OptionContext::UserMapping), "username, password");
     EXPECT_EQ(nextcrm::valid_option_names(OptionContext::Wrapper), "");
-    EXPECT_EQ(nextcrm::valid_option_names(OptionContext::Table), "collection");
+    EXPECT_EQ(nextcrm::valid_option_names(OptionContext::Table), "collection, database");
 }
 
 TEST(OptionValues, UriMustBeMongoWithoutCredentials) {

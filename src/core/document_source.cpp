@@ -1,0 +1,216 @@
+#include "document_source.hpp"
+
+#include "error.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+#include <sys/stat.h>
+
+namespace nextcrm {
+
+OwnedValue &OwnedValue::operator=(const OwnedValue &other) {
+    if (this == &other)
+        return *this;
+    reset();
+    if (other.set_) {
+        bson_value_copy(&other.value_, &value_);
+        set_ = true;
+    }
+    return *this;
+}
+
+void OwnedValue::reset() {
+    if (set_)
+        bson_value_destroy(&value_);
+    set_ = false;
+}
+
+void build_find(const QuerySpec &spec, bson_t *filter, bson_t *opts) {
+    bool has_filter = spec.filter && !bson_empty(spec.filter.get());
+    if (spec.resume_after_id.has_value()) {
+        bson_t and_list, item, cond;
+        BSON_APPEND_ARRAY_BEGIN(filter, "$and", &and_list);
+        if (has_filter)
+            BSON_APPEND_DOCUMENT(&and_list, "0", spec.filter.get());
+        BSON_APPEND_DOCUMENT_BEGIN(&and_list, has_filter ? "1" : "0", &item);
+        BSON_APPEND_DOCUMENT_BEGIN(&item, "_id", &cond);
+        BSON_APPEND_VALUE(&cond, "$gt", spec.resume_after_id.get());
+        bson_append_document_end(&item, &cond);
+        bson_append_document_end(&and_list, &item);
+        bson_append_array_end(filter, &and_list);
+    } else if (has_filter) {
+        bson_concat(filter, spec.filter.get());
+    }
+    if (spec.projection && !bson_empty(spec.projection.get()))
+        BSON_APPEND_DOCUMENT(opts, "projection", spec.projection.get());
+    if (spec.resume_after_id.has_value()) {
+        bson_t sort;
+        BSON_APPEND_DOCUMENT_BEGIN(opts, "sort", &sort);
+        BSON_APPEND_INT32(&sort, "_id", 1);
+        bson_append_document_end(opts, &sort);
+    } else if (spec.sort && !bson_empty(spec.sort.get())) {
+        BSON_APPEND_DOCUMENT(opts, "sort", spec.sort.get());
+    }
+    if (spec.limit > 0)
+        BSON_APPEND_INT64(opts, "limit", spec.limit);
+    if (spec.skip > 0)
+        BSON_APPEND_INT64(opts, "skip", spec.skip);
+    if (spec.batch_size > 0)
+        BSON_APPEND_INT32(opts, "batchSize", spec.batch_size);
+    if (spec.max_time_ms > 0)
+        BSON_APPEND_INT64(opts, "maxTimeMS", spec.max_time_ms);
+}
+
+MongoCursorSource::MongoCursorSource(mongoc_client_t *client, const std::string &database,
+                                     const std::string &collection, const QuerySpec &spec)
+    : collection_(collection),
+      coll_(mongoc_client_get_collection(client, database.c_str(), collection.c_str())) {
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+    build_find(spec, &filter, &opts);
+    cursor_.reset(mongoc_collection_find_with_opts(coll_.get(), &filter, &opts, nullptr));
+    bson_destroy(&filter);
+    bson_destroy(&opts);
+}
+
+const bson_t *MongoCursorSource::next() {
+    if (done_)
+        return nullptr;
+    const bson_t *doc = nullptr;
+    if (mongoc_cursor_next(cursor_.get(), &doc)) {
+        ++count_;
+        return doc;
+    }
+    done_ = true;
+    bson_error_t err;
+    if (mongoc_cursor_error(cursor_.get(), &err))
+        throw Error("MongoDB query on collection \"" + collection_ + "\" failed after " +
+                        std::to_string(count_) + " documents: " + err.message,
+                    sqlstate::fdw_error);
+    return nullptr;
+}
+
+// The file behind a bson_reader_t: plain or gzip, read through zlib (which
+// reads uncompressed files transparently).  Errors are remembered here
+// because bson_reader reports them only as "no more documents".
+struct DumpFileSource::Handle {
+    gzFile file = nullptr;
+    std::string error;
+    std::int64_t bytes = 0; // uncompressed bytes handed to the reader
+};
+
+namespace {
+
+ssize_t read_handle(void *handle, void *buf, size_t count) {
+    auto *h = static_cast<DumpFileSource::Handle *>(handle);
+    int n = gzread(h->file, buf, static_cast<unsigned>(count));
+    if (n < 0) {
+        int code = 0;
+        const char *msg = gzerror(h->file, &code);
+        h->error = msg ? msg : "read error";
+        return -1;
+    }
+    if (n == 0) {
+        int code = 0;
+        const char *msg = gzerror(h->file, &code);
+        if (code != Z_OK && code != Z_STREAM_END)
+            h->error = msg ? msg : "read error";
+    }
+    h->bytes += n;
+    return n;
+}
+
+void destroy_handle(void *) {} // the Handle is owned by DumpFileSource
+
+bool ends_with(const std::string &s, const std::string &suffix) {
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool is_file(const std::string &path) {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+} // namespace
+
+DumpFileSource::DumpFileSource(const std::string &path)
+    : path_(path), handle_(std::make_unique<Handle>()) {
+    handle_->file = gzopen(path.c_str(), "rb");
+    if (!handle_->file)
+        throw Error("could not open dump file \"" + path + "\": " + std::strerror(errno),
+                    sqlstate::fdw_error);
+    gzbuffer(handle_->file, 1 << 17);
+    reader_ = bson_reader_new_from_handle(handle_.get(), read_handle, destroy_handle);
+}
+
+DumpFileSource::~DumpFileSource() {
+    if (reader_)
+        bson_reader_destroy(reader_);
+    if (handle_->file)
+        gzclose(handle_->file);
+}
+
+const bson_t *DumpFileSource::next() {
+    if (done_)
+        return nullptr;
+    bool eof = false;
+    const bson_t *doc = bson_reader_read(reader_, &eof);
+    if (!doc) {
+        done_ = true;
+        if (!handle_->error.empty())
+            throw Error("could not read dump file \"" + path_ + "\": " + handle_->error,
+                        sqlstate::fdw_error);
+        // bson_reader reports a file that ends inside a document as a
+        // clean end: compare what it consumed with what the file held.
+        if (!eof || static_cast<std::int64_t>(bson_reader_tell(reader_)) != handle_->bytes)
+            throw Error("dump file \"" + path_ + "\" is truncated or corrupt after " +
+                            std::to_string(count_) + " documents",
+                        sqlstate::fdw_error);
+        return nullptr;
+    }
+    std::size_t offset = 0;
+    if (!bson_validate(doc, BSON_VALIDATE_NONE, &offset)) {
+        done_ = true;
+        throw Error("dump file \"" + path_ + "\" holds a corrupt document (number " +
+                        std::to_string(count_ + 1) + ", at byte " + std::to_string(offset) +
+                        " of it)",
+                    sqlstate::fdw_error);
+    }
+    ++count_;
+    return doc;
+}
+
+std::optional<std::string> find_dump_file(const std::string &dir, const std::string &collection) {
+    for (const char *suffix : {".bson", ".bson.gz"}) {
+        std::string path = dir + "/" + collection + suffix;
+        if (is_file(path))
+            return path;
+    }
+    return std::nullopt;
+}
+
+std::vector<std::string> dump_collections(const std::string &dir) {
+    std::unique_ptr<DIR, int (*)(DIR *)> d(opendir(dir.c_str()), closedir);
+    if (!d)
+        throw Error("could not open dump directory \"" + dir + "\": " + std::strerror(errno),
+                    sqlstate::fdw_error);
+    std::vector<std::string> out;
+    while (struct dirent *e = readdir(d.get())) {
+        std::string name = e->d_name;
+        if (ends_with(name, ".metadata.json") || !is_file(dir + "/" + name))
+            continue;
+        if (ends_with(name, ".bson.gz"))
+            out.push_back(name.substr(0, name.size() - 8));
+        else if (ends_with(name, ".bson"))
+            out.push_back(name.substr(0, name.size() - 5));
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+} // namespace nextcrm

@@ -1,0 +1,112 @@
+// Where documents come from: a live MongoDB cursor or a mongodump file.
+//
+// PostgreSQL-free.  The foreign scan and the migration engine both read
+// through DocumentSource::next(), which returns the next document (valid
+// until the following call) or nullptr at the end, and throws nextcrm::Error
+// when the source fails: a server error, a timeout, a truncated or corrupt
+// file.  A failure is never reported as the end of the data.
+//
+// Neither implementation calls back into the caller: to stay interruptible,
+// call next() in a loop and check for interrupts between documents.
+#pragma once
+
+#include "mongo_client.hpp"
+
+#include <bson/bson.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nextcrm {
+
+class DocumentSource {
+  public:
+    virtual ~DocumentSource() = default;
+    // The next document, or nullptr once the source is exhausted.  Throws on
+    // any failure.
+    virtual const bson_t *next() = 0;
+    // Documents returned so far.
+    std::int64_t count() const noexcept { return count_; }
+
+  protected:
+    std::int64_t count_ = 0;
+};
+
+// A value owned by C++ (a copy of a bson_value_t).
+class OwnedValue {
+  public:
+    OwnedValue() = default;
+    explicit OwnedValue(const bson_value_t *v) { bson_value_copy(v, &value_), set_ = true; }
+    OwnedValue(const OwnedValue &other) : OwnedValue() { *this = other; }
+    OwnedValue &operator=(const OwnedValue &other);
+    ~OwnedValue() { reset(); }
+    void reset();
+    bool has_value() const noexcept { return set_; }
+    const bson_value_t *get() const noexcept { return set_ ? &value_ : nullptr; }
+
+  private:
+    bson_value_t value_{};
+    bool set_ = false;
+};
+
+// What to ask a live server for.  Empty filter/projection/sort mean none.
+struct QuerySpec {
+    BsonPtr filter;
+    BsonPtr projection;
+    BsonPtr sort;
+    std::int64_t limit = 0; // 0: no limit
+    std::int64_t skip = 0;
+    std::int32_t batch_size = 1000;
+    std::int64_t max_time_ms = 0; // server-side limit on the cursor; 0: none
+    // Resume after this _id: adds {_id: {$gt: value}} to the filter and sorts
+    // by _id ascending (any other sort is replaced).
+    OwnedValue resume_after_id;
+};
+
+// The find command a QuerySpec turns into: the effective filter and the
+// options document (projection, sort, limit, skip, batchSize, maxTimeMS).
+void build_find(const QuerySpec &spec, bson_t *filter, bson_t *opts);
+
+// A find cursor on one collection of a live server.  The client must outlive
+// the source.  After the last document, a cursor error is thrown.
+class MongoCursorSource : public DocumentSource {
+  public:
+    MongoCursorSource(mongoc_client_t *client, const std::string &database,
+                      const std::string &collection, const QuerySpec &spec);
+    const bson_t *next() override;
+
+  private:
+    std::string collection_;
+    CollectionPtr coll_;
+    CursorPtr cursor_;
+    bool done_ = false;
+};
+
+// Reads <dir>/<collection>.bson or <dir>/<collection>.bson.gz in file order.
+// Every document is validated; a short or corrupt file is an error.
+class DumpFileSource : public DocumentSource {
+  public:
+    explicit DumpFileSource(const std::string &path);
+    ~DumpFileSource() override;
+    const bson_t *next() override;
+
+    struct Handle; // the (possibly gzip) file behind the reader
+
+  private:
+    std::string path_;
+    std::unique_ptr<Handle> handle_;
+    bson_reader_t *reader_ = nullptr;
+    bool done_ = false;
+};
+
+// The dump file of a collection in dir, or nullopt when there is none.
+std::optional<std::string> find_dump_file(const std::string &dir, const std::string &collection);
+
+// The collections a dump directory holds (from *.bson and *.bson.gz; not
+// metadata files), sorted by name.
+std::vector<std::string> dump_collections(const std::string &dir);
+
+} // namespace nextcrm

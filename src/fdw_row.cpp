@@ -1,0 +1,363 @@
+#include "fdw_row.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+}
+
+#include <cstring>
+
+namespace nextcrm {
+
+namespace {
+
+using Slot = RowBuilder::Slot;
+
+// The five-character SQLSTATE of a PostgreSQL error code, in static storage
+// (Error keeps the pointer).
+const char *state_text(int code) {
+    static char buf[6];
+    const char *s = unpack_sql_state(code);
+    memcpy(buf, s, 6);
+    return buf;
+}
+
+// --- Datum construction: PostgreSQL calls only, run inside one pg_call. ---
+
+Datum text_datum(std::string_view sv, bool utf8_db) {
+    if (utf8_db)
+        return PointerGetDatum(cstring_to_text_with_len(sv.data(), static_cast<int>(sv.size())));
+    char *conv = pg_any_to_server(sv.data(), static_cast<int>(sv.size()), PG_UTF8);
+    if (conv == sv.data())
+        return PointerGetDatum(cstring_to_text_with_len(sv.data(), static_cast<int>(sv.size())));
+    return PointerGetDatum(cstring_to_text(conv));
+}
+
+Datum bytes_datum(std::string_view sv) {
+    auto *out = static_cast<bytea *>(palloc(VARHDRSZ + sv.size()));
+    SET_VARSIZE(out, VARHDRSZ + sv.size());
+    memcpy(VARDATA(out), sv.data(), sv.size());
+    return PointerGetDatum(out);
+}
+
+// Returns false when numeric's typmod would round the value.
+bool numeric_datum(const std::string &s, int32 typmod, Datum &out) {
+    Datum n = DirectFunctionCall3(numeric_in, CStringGetDatum(s.c_str()),
+                                  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+    if (typmod >= 0) {
+        Datum r = DirectFunctionCall2(numeric, n, Int32GetDatum(typmod));
+        if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, n, r)) != 0)
+            return false;
+        n = r;
+    }
+    out = n;
+    return true;
+}
+
+bool scalar_datum(Target t, bool json_text, int32 typmod, const Slot &s, bool utf8_db, Datum &out) {
+    switch (t) {
+    case Target::Text:
+        out = text_datum(s.sv, utf8_db);
+        return true;
+    case Target::Int2:
+        out = Int16GetDatum(static_cast<int16>(s.i));
+        return true;
+    case Target::Int4:
+        out = Int32GetDatum(static_cast<int32>(s.i));
+        return true;
+    case Target::Int8:
+        out = Int64GetDatum(s.i);
+        return true;
+    case Target::Float4:
+        out = Float4GetDatum(s.f);
+        return true;
+    case Target::Float8:
+        out = Float8GetDatum(s.d);
+        return true;
+    case Target::Numeric:
+        return numeric_datum(s.s, typmod, out);
+    case Target::Bool:
+        out = BoolGetDatum(s.b);
+        return true;
+    case Target::Timestamp:
+        out = TimestampGetDatum(s.i);
+        return true;
+    case Target::Date:
+        out = DateADTGetDatum(static_cast<DateADT>(s.i));
+        return true;
+    case Target::Bytea:
+        out = bytes_datum(s.sv);
+        return true;
+    case Target::Uuid: {
+        auto *u = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t)));
+        memcpy(u->data, s.uuid.data(), UUID_LEN);
+        out = UUIDPGetDatum(u);
+        return true;
+    }
+    case Target::Json:
+        out = json_text ? text_datum(s.s, utf8_db)
+                        : DirectFunctionCall1(jsonb_in, CStringGetDatum(s.s.c_str()));
+        return true;
+    }
+    return false;
+}
+
+} // namespace
+
+RowBuilder::RowBuilder(const TableSpec &table, const std::vector<AttrNumber> &attnums)
+    : table_(table), natts_(static_cast<int>(table.columns.size())) {
+    for (AttrNumber a : attnums) {
+        if (a < 1 || a > natts_)
+            continue;
+        const ColumnSpec &col = table.columns[a - 1];
+        if (col.kind != ColumnSpec::Kind::Dropped)
+            columns_.push_back(&col);
+    }
+    slots_.resize(columns_.size());
+    found_.resize(columns_.size());
+    utf8_db_ = pg_call([] { return GetDatabaseEncoding() == PG_UTF8; });
+}
+
+void RowBuilder::fail(const bson_t *doc, const ColumnSpec &col, bson_type_t type,
+                      const std::string &reason, const char *state) {
+    bson_iter_t id;
+    std::string id_text = bson_iter_init_find(&id, doc, "_id") ? describe_value(&id) : "(none)";
+    throw Error("cannot convert field \"" + col.field + "\" of document _id " + id_text +
+                    " in collection \"" + table_.collection + "\": BSON " + bson_type_name(type) +
+                    " to column \"" + col.name + "\" of type " + col.type_name + ": " + reason,
+                state);
+}
+
+void RowBuilder::convert_scalar(const ColumnSpec &col, const bson_iter_t *it, Slot &slot,
+                                const std::string &field) {
+    slot.null = false;
+    slot.bson_type = bson_iter_type(it);
+    switch (col.target) {
+    case Target::Text:
+        if (slot.bson_type == BSON_TYPE_OID) {
+            char hex[25];
+            oid_to_hex(bson_iter_oid(it), hex);
+            slot.s.assign(hex, 24);
+            slot.sv = slot.s;
+        } else {
+            slot.sv = to_text(it, field);
+        }
+        break;
+    case Target::Int2:
+    case Target::Int4:
+    case Target::Int8:
+        slot.i = to_integer(it, field, col.target);
+        break;
+    case Target::Float4:
+        slot.f = to_float4(it, field);
+        break;
+    case Target::Float8:
+        slot.d = to_float8(it, field);
+        break;
+    case Target::Numeric:
+        slot.s = to_numeric(it, field);
+        break;
+    case Target::Bool:
+        slot.b = to_bool(it, field);
+        break;
+    case Target::Timestamp:
+        slot.i = to_timestamp_us(it, field);
+        break;
+    case Target::Date:
+        slot.i = to_date_days(it, field);
+        break;
+    case Target::Bytea:
+        slot.sv = to_bytes(it, field);
+        break;
+    case Target::Uuid:
+        if (slot.bson_type == BSON_TYPE_OID)
+            throw ConversionError(field, slot.bson_type, col.type_name,
+                                  "ObjectIds convert to uuid only through the ObjectId-UUID "
+                                  "mapping, which is not available yet; use text or bytea",
+                                  sqlstate::datatype_mismatch);
+        slot.uuid = to_uuid(it, field);
+        break;
+    case Target::Json:
+        slot.s = to_json(it, field);
+        break;
+    }
+}
+
+void RowBuilder::convert(const ColumnSpec &col, const bson_iter_t *it, const bson_t *doc,
+                         Slot &slot, const std::string &field) {
+    if (col.kind == ColumnSpec::Kind::Document) {
+        slot.null = false;
+        slot.bson_type = BSON_TYPE_DOCUMENT;
+        slot.s = document_to_json(doc);
+        return;
+    }
+    if (!it || is_null(it)) {
+        slot.null = true;
+        return;
+    }
+    bson_type_t type = bson_iter_type(it);
+    switch (col.kind) {
+    case ColumnSpec::Kind::Scalar:
+        convert_scalar(col, it, slot, field);
+        return;
+    case ColumnSpec::Kind::Input:
+        if (type != BSON_TYPE_UTF8)
+            throw ConversionError(field, type, col.type_name,
+                                  "only a BSON string converts to this type (through its input "
+                                  "function)",
+                                  sqlstate::datatype_mismatch);
+        slot.null = false;
+        slot.bson_type = type;
+        slot.sv = to_text(it, field);
+        return;
+    case ColumnSpec::Kind::Array: {
+        if (type != BSON_TYPE_ARRAY)
+            throw ConversionError(field, type, col.type_name,
+                                  "only a BSON array converts to an array column",
+                                  sqlstate::datatype_mismatch);
+        slot.null = false;
+        slot.bson_type = type;
+        bson_iter_t child;
+        bson_iter_recurse(it, &child);
+        std::size_t n = 0;
+        while (bson_iter_next(&child)) {
+            if (slot.elems.size() <= n)
+                slot.elems.resize(n + 1);
+            Slot &e = slot.elems[n];
+            std::string efield = field + "." + bson_iter_key(&child);
+            if (is_null(&child)) {
+                e.null = true;
+            } else if (bson_iter_type(&child) == BSON_TYPE_ARRAY) {
+                throw ConversionError(efield, BSON_TYPE_ARRAY, col.type_name,
+                                      "an array inside an array does not fit a one-dimensional "
+                                      "array; use jsonb",
+                                      sqlstate::datatype_mismatch);
+            } else {
+                convert_scalar(col, &child, e, efield);
+            }
+            ++n;
+        }
+        slot.nelems = n;
+        return;
+    }
+    default:
+        return;
+    }
+}
+
+void RowBuilder::build(const bson_t *doc, Datum *values, bool *nulls) {
+    // Phase 1: find and convert in C++.
+    std::fill(found_.begin(), found_.end(), false);
+    bson_iter_t it;
+    std::size_t pending = 0;
+    for (std::size_t c = 0; c < columns_.size(); ++c) {
+        const ColumnSpec &col = *columns_[c];
+        slots_[c].null = true;
+        if (col.kind == ColumnSpec::Kind::Document || col.dotted)
+            continue;
+        ++pending;
+    }
+    std::size_t c = 0;
+    try {
+        if (pending && bson_iter_init(&it, doc)) {
+            while (pending && bson_iter_next(&it)) {
+                std::uint32_t klen = bson_iter_key_len(&it);
+                const char *key = bson_iter_key(&it);
+                for (c = 0; c < columns_.size(); ++c) {
+                    const ColumnSpec &col = *columns_[c];
+                    if (found_[c] || col.dotted || col.kind == ColumnSpec::Kind::Document ||
+                        col.field.size() != klen || memcmp(col.field.data(), key, klen) != 0)
+                        continue;
+                    convert(col, &it, doc, slots_[c], col.field);
+                    found_[c] = true;
+                    --pending;
+                }
+            }
+        }
+        for (c = 0; c < columns_.size(); ++c) {
+            const ColumnSpec &col = *columns_[c];
+            if (col.kind == ColumnSpec::Kind::Document) {
+                convert(col, nullptr, doc, slots_[c], col.field);
+            } else if (col.dotted) {
+                bson_iter_t root, child;
+                if (bson_iter_init(&root, doc) &&
+                    bson_iter_find_descendant(&root, col.field.c_str(), &child))
+                    convert(col, &child, doc, slots_[c], col.field);
+            }
+        }
+    } catch (const ConversionError &e) {
+        fail(doc, *columns_[c], e.bson_type(), e.reason(), e.sqlstate());
+    }
+
+    // Phase 2: Datums, in one call into PostgreSQL.
+    int volatile failed = -1;
+    bool volatile rounded = false;
+    try {
+        pg_call([&] {
+            CHECK_FOR_INTERRUPTS();
+            for (int a = 0; a < natts_; ++a) {
+                values[a] = (Datum)0;
+                nulls[a] = true;
+            }
+            for (std::size_t i = 0; i < columns_.size(); ++i) {
+                const ColumnSpec &col = *columns_[i];
+                const Slot &s = slots_[i];
+                int a = col.attnum - 1;
+                if (s.null)
+                    continue;
+                failed = static_cast<int>(i);
+                Datum d = (Datum)0;
+                if (col.kind == ColumnSpec::Kind::Input) {
+                    d = OidInputFunctionCall(col.input_func, const_cast<char *>(s.sv.data()),
+                                             col.input_ioparam, col.typmod);
+                } else if (col.kind == ColumnSpec::Kind::Array) {
+                    int n = static_cast<int>(s.nelems);
+                    if (n == 0) {
+                        d = PointerGetDatum(construct_empty_array(col.elem_type));
+                    } else {
+                        auto *ev = static_cast<Datum *>(palloc(sizeof(Datum) * n));
+                        auto *en = static_cast<bool *>(palloc(sizeof(bool) * n));
+                        for (int k = 0; k < n; ++k) {
+                            en[k] = s.elems[k].null;
+                            ev[k] = (Datum)0;
+                            if (!en[k] && !scalar_datum(col.target, col.json_text, -1, s.elems[k],
+                                                        utf8_db_, ev[k])) {
+                                rounded = true;
+                                return;
+                            }
+                        }
+                        int dims[1] = {n}, lbs[1] = {1};
+                        d = PointerGetDatum(construct_md_array(ev, en, 1, dims, lbs, col.elem_type,
+                                                               col.elem_len, col.elem_byval,
+                                                               col.elem_align));
+                    }
+                } else if (!scalar_datum(col.target, col.json_text, col.typmod, s, utf8_db_, d)) {
+                    rounded = true;
+                    return;
+                }
+                values[a] = d;
+                nulls[a] = false;
+            }
+            failed = -1;
+        });
+    } catch (const PgException &e) {
+        if (failed < 0)
+            throw;
+        const ColumnSpec &col = *columns_[failed];
+        fail(doc, col, slots_[failed].bson_type, e.data()->message,
+             state_text(e.data()->sqlerrcode));
+    }
+    if (rounded)
+        fail(doc, *columns_[failed], slots_[failed].bson_type,
+             "the value has more digits than the column's type modifier keeps",
+             sqlstate::numeric_value_out_of_range);
+}
+
+} // namespace nextcrm

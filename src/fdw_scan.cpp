@@ -1,0 +1,130 @@
+// Executing a scan.  The C++ state (cursor, client reference, row builder)
+// is owned by a memory context of its own whose reset callback deletes it:
+// EndForeignScan deletes the context, and when a query fails PostgreSQL
+// deletes it with the query's memory, so no driver object outlives its query.
+#include "fdw.hpp"
+
+#include "fdw_row.hpp"
+
+extern "C" {
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "nodes/execnodes.h"
+#include "storage/proc.h" // StatementTimeout
+#include "utils/memutils.h"
+}
+
+#include <algorithm>
+
+namespace nextcrm {
+
+namespace {
+
+struct ScanState {
+    TableSpec table;
+    QuerySpec query;
+    std::string filter, projection, sort;
+    std::vector<AttrNumber> attnums;
+    std::unique_ptr<DocumentSource> source;
+    std::unique_ptr<RowBuilder> rows;
+};
+
+// Lives in the scan's memory context.
+struct ScanHolder {
+    ScanState *state;
+    MemoryContext context;
+    MemoryContextCallback callback;
+};
+
+extern "C" void delete_scan_state(void *arg) {
+    auto *holder = static_cast<ScanHolder *>(arg);
+    // Destructors release libmongoc/libbson objects; none of them throws.
+    delete holder->state;
+    holder->state = nullptr;
+}
+
+std::string list_string(List *l, int n) {
+    return strVal(list_nth(l, n));
+}
+
+// Builds the query from the plan's documents and opens the source.
+void open_source(ScanState &s) {
+    QuerySpec &q = s.query;
+    q.filter = s.filter.empty() ? nullptr : from_json(s.filter);
+    q.projection = s.projection.empty() ? nullptr : from_json(s.projection);
+    q.sort = s.sort.empty() ? nullptr : from_json(s.sort);
+    q.batch_size =
+        static_cast<std::int32_t>(q.limit > 0 ? std::min<std::int64_t>(q.limit, 1000) : 1000);
+    // Let the server give up when PostgreSQL would.
+    q.max_time_ms = StatementTimeout > 0 ? StatementTimeout : 0;
+    s.source = open_table_source(s.table, q);
+}
+
+} // namespace
+
+void begin_foreign_scan(ForeignScanState *node, int eflags) {
+    if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+        return;
+    auto *fs = reinterpret_cast<ForeignScan *>(node->ss.ps.plan);
+    Oid relid = RelationGetRelid(node->ss.ss_currentRelation);
+
+    auto state = std::make_unique<ScanState>();
+    state->table = load_table_spec(relid, true);
+    List *priv = fs->fdw_private;
+    state->filter = list_string(priv, PlanFilter);
+    state->projection = list_string(priv, PlanProjection);
+    state->sort = list_string(priv, PlanSort);
+    std::int64_t limit = std::stoll(list_string(priv, PlanLimit));
+    ListCell *lc;
+    foreach (lc, static_cast<List *>(list_nth(priv, PlanAttnums)))
+        state->attnums.push_back(static_cast<AttrNumber>(lfirst_int(lc)));
+    state->rows = std::make_unique<RowBuilder>(state->table, state->attnums);
+    state->query.limit = limit;
+
+    ScanHolder *holder = pg_call([] {
+        MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "nextcrm_mongo_fdw scan",
+                                                  ALLOCSET_SMALL_SIZES);
+        auto *h = static_cast<ScanHolder *>(MemoryContextAllocZero(cxt, sizeof(ScanHolder)));
+        h->context = cxt;
+        h->callback.func = delete_scan_state;
+        h->callback.arg = h;
+        MemoryContextRegisterResetCallback(cxt, &h->callback);
+        return h;
+    });
+    holder->state = state.release();
+    node->fdw_state = holder;
+}
+
+TupleTableSlot *iterate_foreign_scan(ForeignScanState *node) {
+    auto *holder = static_cast<ScanHolder *>(node->fdw_state);
+    ScanState &s = *holder->state;
+    TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+    if (!s.source)
+        open_source(s);
+    pg_call([slot] { ExecClearTuple(slot); });
+    const bson_t *doc = s.source->next();
+    if (!doc) {
+        pg_call([] { CHECK_FOR_INTERRUPTS(); });
+        return slot;
+    }
+    s.rows->build(doc, slot->tts_values, slot->tts_isnull);
+    pg_call([slot] { ExecStoreVirtualTuple(slot); });
+    return slot;
+}
+
+void rescan_foreign_scan(ForeignScanState *node) {
+    auto *holder = static_cast<ScanHolder *>(node->fdw_state);
+    if (holder && holder->state)
+        holder->state->source.reset();
+}
+
+void end_foreign_scan(ForeignScanState *node) {
+    auto *holder = static_cast<ScanHolder *>(node->fdw_state);
+    if (!holder)
+        return;
+    node->fdw_state = nullptr;
+    MemoryContext cxt = holder->context;
+    pg_call([cxt] { MemoryContextDelete(cxt); });
+}
+
+} // namespace nextcrm

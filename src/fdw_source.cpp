@@ -1,0 +1,64 @@
+// Opening a foreign table's documents: a cursor on the live server through
+// the backend's cached client, or the collection's file in the dump
+// directory.
+#include "fdw.hpp"
+
+#include "connection.hpp"
+
+namespace nextcrm {
+
+namespace {
+
+// Keeps the shared client alive as long as the cursor that uses it.
+class ClientCursorSource : public DocumentSource {
+  public:
+    ClientCursorSource(std::shared_ptr<Client> client, const std::string &database,
+                       const std::string &collection, const QuerySpec &query)
+        : client_(std::move(client)), cursor_(client_->raw(), database, collection, query) {}
+    const bson_t *next() override {
+        const bson_t *doc = cursor_.next();
+        count_ = cursor_.count();
+        return doc;
+    }
+
+  private:
+    std::shared_ptr<Client> client_;
+    MongoCursorSource cursor_;
+};
+
+} // namespace
+
+std::unique_ptr<DocumentSource> open_table_source(const TableSpec &table, const QuerySpec &query) {
+    if (table.dump()) {
+        auto path = find_dump_file(table.source.dump_dir, table.collection);
+        if (!path)
+            throw Error("collection \"" + table.collection + "\" has no dump file in \"" +
+                            table.source.dump_dir + "\"",
+                        sqlstate::fdw_table_not_found, {},
+                        "Expected " + table.collection + ".bson or " + table.collection +
+                            ".bson.gz.");
+        return std::make_unique<DumpFileSource>(*path);
+    }
+    std::shared_ptr<Client> client = client_for(table.serverid);
+    return std::make_unique<ClientCursorSource>(client, table.source.database, table.collection,
+                                                query);
+}
+
+std::vector<std::string> projected_fields(const TableSpec &table,
+                                          const std::vector<AttrNumber> &attnums,
+                                          bool *whole_document) {
+    std::vector<std::string> fields;
+    *whole_document = false;
+    for (AttrNumber a : attnums) {
+        if (a < 1 || a > static_cast<AttrNumber>(table.columns.size()))
+            continue;
+        const ColumnSpec &col = table.columns[a - 1];
+        if (col.kind == ColumnSpec::Kind::Document)
+            *whole_document = true;
+        else if (col.kind != ColumnSpec::Kind::Dropped)
+            fields.push_back(col.field);
+    }
+    return fields;
+}
+
+} // namespace nextcrm

@@ -1,0 +1,175 @@
+#include "fdw_table.hpp"
+
+#include "connection.hpp"
+
+extern "C" {
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "foreign/foreign.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+}
+
+namespace nextcrm {
+
+namespace {
+
+bool target_of(Oid type, int32 typmod, Target &out, bool &json_text) {
+    json_text = false;
+    switch (type) {
+    case TEXTOID:
+        out = Target::Text;
+        return true;
+    case VARCHAROID:
+        out = Target::Text;
+        return typmod < 0; // varchar(n) checks its length in its input function
+    case INT2OID:
+        out = Target::Int2;
+        return true;
+    case INT4OID:
+        out = Target::Int4;
+        return true;
+    case INT8OID:
+        out = Target::Int8;
+        return true;
+    case FLOAT4OID:
+        out = Target::Float4;
+        return true;
+    case FLOAT8OID:
+        out = Target::Float8;
+        return true;
+    case NUMERICOID:
+        out = Target::Numeric;
+        return true;
+    case BOOLOID:
+        out = Target::Bool;
+        return true;
+    case TIMESTAMPOID:
+    case TIMESTAMPTZOID:
+        out = Target::Timestamp;
+        return true;
+    case DATEOID:
+        out = Target::Date;
+        return true;
+    case BYTEAOID:
+        out = Target::Bytea;
+        return true;
+    case UUIDOID:
+        out = Target::Uuid;
+        return true;
+    case JSONOID:
+        json_text = true;
+        out = Target::Json;
+        return true;
+    case JSONBOID:
+        out = Target::Json;
+        return true;
+    default:
+        return false;
+    }
+}
+
+std::string def_string(DefElem *def) {
+    return pg_call([def] { return defGetString(def); });
+}
+
+} // namespace
+
+TableSpec load_table_spec(Oid relid, bool with_source) {
+    TableSpec spec;
+    spec.relid = relid;
+    ForeignTable *ft = pg_call([relid] { return GetForeignTable(relid); });
+    spec.serverid = ft->serverid;
+    spec.relname = pg_call([relid] { return get_rel_name(relid); });
+    spec.collection = spec.relname;
+    std::string database;
+    ListCell *lc;
+    foreach (lc, ft->options) {
+        auto *def = static_cast<DefElem *>(lfirst(lc));
+        if (strcmp(def->defname, "collection") == 0)
+            spec.collection = def_string(def);
+        else if (strcmp(def->defname, "database") == 0)
+            database = def_string(def);
+    }
+    if (with_source) {
+        spec.source = source_options(ft->serverid);
+        if (!database.empty())
+            spec.source.database = database;
+    } else {
+        ForeignServer *server = pg_call([ft] { return GetForeignServer(ft->serverid); });
+        foreach (lc, server->options) {
+            auto *def = static_cast<DefElem *>(lfirst(lc));
+            if (strcmp(def->defname, "dump_dir") == 0)
+                spec.source.dump_dir = def_string(def);
+        }
+    }
+
+    Relation rel = pg_call([relid] { return table_open(relid, NoLock); });
+    TupleDesc desc = RelationGetDescr(rel);
+    spec.columns.resize(desc->natts);
+    for (int i = 0; i < desc->natts; ++i) {
+        Form_pg_attribute att = TupleDescAttr(desc, i);
+        ColumnSpec &col = spec.columns[i];
+        col.attnum = att->attnum;
+        if (att->attisdropped)
+            continue;
+        col.name = NameStr(att->attname);
+        col.field = col.name;
+        col.type = att->atttypid;
+        col.typmod = att->atttypmod;
+        Oid type = col.type;
+        int32 typmod = col.typmod;
+        col.type_name = pg_call([type, typmod] { return format_type_with_typemod(type, typmod); });
+        bool document = false;
+        AttrNumber attnum = att->attnum;
+        List *options = pg_call([relid, attnum] { return GetForeignColumnOptions(relid, attnum); });
+        ListCell *oc;
+        foreach (oc, options) {
+            auto *def = static_cast<DefElem *>(lfirst(oc));
+            if (strcmp(def->defname, "field") == 0)
+                col.field = def_string(def);
+            else if (strcmp(def->defname, "document") == 0)
+                document = def_string(def) == "true";
+        }
+        col.dotted = col.field.find('.') != std::string::npos;
+        col.is_id = col.field == "_id";
+        Oid elem = pg_call([type] { return get_element_type(type); });
+        if (document) {
+            if (type != JSONBOID && type != JSONOID) {
+                pg_call([rel] { table_close(rel, NoLock); });
+                throw Error("column \"" + col.name + "\" has option document 'true' but type " +
+                                col.type_name,
+                            sqlstate::datatype_mismatch, {},
+                            "A whole-document column must be jsonb or json.");
+            }
+            col.kind = ColumnSpec::Kind::Document;
+            col.target = Target::Json;
+            col.json_text = type == JSONOID;
+        } else if (target_of(type, typmod, col.target, col.json_text)) {
+            col.kind = ColumnSpec::Kind::Scalar;
+        } else if (OidIsValid(elem) && target_of(elem, typmod, col.target, col.json_text)) {
+            col.kind = ColumnSpec::Kind::Array;
+            col.elem_type = elem;
+            int16 len;
+            bool byval;
+            char align;
+            pg_call(
+                [elem, &len, &byval, &align] { get_typlenbyvalalign(elem, &len, &byval, &align); });
+            col.elem_len = len;
+            col.elem_byval = byval;
+            col.elem_align = align;
+        } else {
+            col.kind = ColumnSpec::Kind::Input;
+            Oid func, ioparam;
+            pg_call([type, &func, &ioparam] { getTypeInputInfo(type, &func, &ioparam); });
+            col.input_func = func;
+            col.input_ioparam = ioparam;
+        }
+    }
+    pg_call([rel] { table_close(rel, NoLock); });
+    return spec;
+}
+
+} // namespace nextcrm

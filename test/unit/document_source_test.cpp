@@ -1,0 +1,115 @@
+#include "core/document_source.hpp"
+#include "core/error.hpp"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <unistd.h>
+
+namespace {
+
+// A fresh directory holding mongodump-style files, removed afterwards.
+struct DumpDir {
+    std::string path;
+    DumpDir() {
+        char tmpl[] = "/tmp/nextcrm-dump-test.XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~DumpDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+};
+
+std::string documents(int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) {
+        bson_t *doc = BCON_NEW("_id", BCON_INT32(i), "name", BCON_UTF8("x"));
+        out.append(reinterpret_cast<const char *>(bson_get_data(doc)), doc->len);
+        bson_destroy(doc);
+    }
+    return out;
+}
+
+void write_plain(const std::string &path, const std::string &bytes) {
+    FILE *f = std::fopen(path.c_str(), "wb");
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
+    std::fclose(f);
+}
+
+void write_gzip(const std::string &path, const std::string &bytes) {
+    gzFile f = gzopen(path.c_str(), "wb");
+    gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+    gzclose(f);
+}
+
+int drain(nextcrm::DocumentSource &src) {
+    int n = 0;
+    while (const bson_t *doc = src.next()) {
+        bson_iter_t it;
+        EXPECT_TRUE(bson_iter_init_find(&it, doc, "_id"));
+        EXPECT_EQ(bson_iter_int32(&it), n);
+        ++n;
+    }
+    return n;
+}
+
+} // namespace
+
+TEST(DumpFileSource, ReadsPlainAndGzipFiles) {
+    DumpDir dir;
+    write_plain(dir.path + "/plain.bson", documents(2500));
+    write_gzip(dir.path + "/packed.bson.gz", documents(3000));
+    write_plain(dir.path + "/plain.metadata.json", "{}");
+    EXPECT_EQ(nextcrm::dump_collections(dir.path), (std::vector<std::string>{"packed", "plain"}));
+    auto plain = nextcrm::find_dump_file(dir.path, "plain");
+    ASSERT_TRUE(plain);
+    nextcrm::DumpFileSource a(*plain);
+    EXPECT_EQ(drain(a), 2500);
+    EXPECT_EQ(a.next(), nullptr);
+    nextcrm::DumpFileSource b(*nextcrm::find_dump_file(dir.path, "packed"));
+    EXPECT_EQ(drain(b), 3000);
+    EXPECT_FALSE(nextcrm::find_dump_file(dir.path, "absent"));
+}
+
+TEST(DumpFileSource, TruncatedFilesAreErrors) {
+    DumpDir dir;
+    std::string bytes = documents(100);
+    write_plain(dir.path + "/cut.bson", bytes.substr(0, bytes.size() - 7));
+    std::string packed = dir.path + "/cutgz.bson.gz";
+    write_gzip(packed, bytes);
+    // Drop the gzip trailer and part of the stream.
+    FILE *f = std::fopen(packed.c_str(), "rb");
+    std::string gz(1 << 16, '\0');
+    gz.resize(std::fread(gz.data(), 1, gz.size(), f));
+    std::fclose(f);
+    write_plain(packed, gz.substr(0, gz.size() - 20));
+    for (const char *name : {"cut", "cutgz"}) {
+        nextcrm::DumpFileSource src(*nextcrm::find_dump_file(dir.path, name));
+        int n = 0;
+        try {
+            while (src.next())
+                ++n;
+            ADD_FAILURE() << name << ": no error after " << n << " documents";
+        } catch (const nextcrm::Error &e) {
+            EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+        }
+        EXPECT_LT(n, 100);
+    }
+}
+
+TEST(DumpFileSource, CorruptDocumentIsAnError) {
+    DumpDir dir;
+    std::string bytes = documents(3);
+    bytes[bytes.size() - 2] = 0x7f; // a bogus element type inside the last document
+    write_plain(dir.path + "/bad.bson", bytes);
+    nextcrm::DumpFileSource src(dir.path + "/bad.bson");
+    EXPECT_NE(src.next(), nullptr);
+    EXPECT_NE(src.next(), nullptr);
+    EXPECT_THROW(src.next(), nextcrm::Error);
+}
+
+TEST(DumpFileSource, MissingFileAndDirectory) {
+    EXPECT_THROW(nextcrm::DumpFileSource("/nonexistent/x.bson"), nextcrm::Error);
+    EXPECT_THROW(nextcrm::dump_collections("/nonexistent"), nextcrm::Error);
+}

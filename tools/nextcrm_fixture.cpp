@@ -1,0 +1,229 @@
+// nextcrm_fixture: writes mongodump-format files (<collection>.bson, or
+// .bson.gz) with the BSON shapes FerretDB cannot store, for the tests of dump
+// sources.
+//
+//   nextcrm_fixture DIR
+//
+// Collections written (every document has an ObjectId or int _id):
+//   typed          one document whose fields each convert exactly to one type
+//   typed_gz       the same document, gzip-compressed (.bson.gz)
+//   many           5000 small documents, gzip-compressed
+//   bad_utf8       a string that is not UTF-8
+//   nul_string     a string with a NUL byte
+//   nested_array   an array inside an array
+//   decimal_frac   Decimal128 1.5 (no exact integer or double)
+//   long_big       int64 10000000000 (beyond integer)
+//   big            one document of nearly 16 MB
+//   truncated      10 documents, the file cut inside the last one
+#include <bson/bson.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct BsonDeleter {
+    void operator()(bson_t *b) const { bson_destroy(b); }
+};
+using BsonPtr = std::unique_ptr<bson_t, BsonDeleter>;
+
+std::string bytes_of(const std::vector<BsonPtr> &docs) {
+    std::string out;
+    for (const auto &d : docs)
+        out.append(reinterpret_cast<const char *>(bson_get_data(d.get())), d->len);
+    return out;
+}
+
+void write_file(const std::string &path, const std::string &bytes) {
+    FILE *f = std::fopen(path.c_str(), "wb");
+    if (!f || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size() || std::fclose(f))
+        throw std::runtime_error("cannot write " + path);
+}
+
+void write_gzip(const std::string &path, const std::string &bytes) {
+    gzFile f = gzopen(path.c_str(), "wb");
+    if (!f || gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())) <= 0 ||
+        gzclose(f) != Z_OK)
+        throw std::runtime_error("cannot write " + path);
+}
+
+bson_oid_t oid(const char *hex) {
+    bson_oid_t o;
+    bson_oid_init_from_string(&o, hex);
+    return o;
+}
+
+BsonPtr with_id(const char *hex) {
+    BsonPtr d(bson_new());
+    bson_oid_t o = oid(hex);
+    BSON_APPEND_OID(d.get(), "_id", &o);
+    return d;
+}
+
+void append_decimal(bson_t *d, const char *key, const char *text) {
+    bson_decimal128_t dec;
+    if (!bson_decimal128_from_string(text, &dec))
+        throw std::runtime_error(std::string("bad decimal ") + text);
+    BSON_APPEND_DECIMAL128(d, key, &dec);
+}
+
+BsonPtr typed_document() {
+    BsonPtr d = with_id("65a000000000000000000001");
+    bson_t *b = d.get();
+    append_decimal(b, "dec", "12345678901234567890.123456789");
+    append_decimal(b, "dec_huge", "1E+6000");
+    append_decimal(b, "dec_tiny", "-1.0E-6100");
+    append_decimal(b, "dec_nan", "NaN");
+    append_decimal(b, "dec_int", "4.2E+1");
+    BSON_APPEND_DOUBLE(b, "nan", NAN);
+    BSON_APPEND_DOUBLE(b, "pinf", INFINITY);
+    BSON_APPEND_DOUBLE(b, "ninf", -INFINITY);
+    BSON_APPEND_DOUBLE(b, "tenth", 0.1);
+    BSON_APPEND_INT64(b, "big_long", 9007199254740993LL);
+    bson_t outer, inner;
+    BSON_APPEND_ARRAY_BEGIN(b, "nested", &outer);
+    BSON_APPEND_ARRAY_BEGIN(&outer, "0", &inner);
+    BSON_APPEND_INT32(&inner, "0", 1);
+    BSON_APPEND_INT32(&inner, "1", 2);
+    bson_append_array_end(&outer, &inner);
+    BSON_APPEND_ARRAY_BEGIN(&outer, "1", &inner);
+    BSON_APPEND_INT32(&inner, "0", 3);
+    bson_append_array_end(&outer, &inner);
+    bson_append_array_end(b, &outer);
+    BSON_APPEND_MINKEY(b, "minkey");
+    BSON_APPEND_MAXKEY(b, "maxkey");
+    BSON_APPEND_REGEX(b, "regex", "ab+c", "i");
+    BSON_APPEND_TIMESTAMP(b, "ts", 1700000000, 7);
+    const uint8_t bytes[16] = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0,
+                               0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
+    BSON_APPEND_BINARY(b, "bin_generic", BSON_SUBTYPE_BINARY, bytes, 3);
+    BSON_APPEND_BINARY(b, "bin_uuid", BSON_SUBTYPE_UUID, bytes, 16);
+    BSON_APPEND_BINARY(b, "bin_md5", BSON_SUBTYPE_MD5, bytes, 16);
+    BSON_APPEND_BINARY(b, "bin_user", BSON_SUBTYPE_USER, bytes, 2);
+    BSON_APPEND_SYMBOL(b, "sym", "a symbol");
+    BSON_APPEND_UNDEFINED(b, "undef");
+    BSON_APPEND_NULL(b, "nothing");
+    BSON_APPEND_DATE_TIME(b, "when", 1700000000123LL);
+    BSON_APPEND_DATE_TIME(b, "day", 1700006400000LL - 1700006400000LL % 86400000LL);
+    bson_t tags;
+    BSON_APPEND_ARRAY_BEGIN(b, "tags", &tags);
+    BSON_APPEND_UTF8(&tags, "0", "a");
+    BSON_APPEND_NULL(&tags, "1");
+    BSON_APPEND_UTF8(&tags, "2", "b");
+    bson_append_array_end(b, &tags);
+    bson_t counts;
+    BSON_APPEND_ARRAY_BEGIN(b, "counts", &counts);
+    BSON_APPEND_INT32(&counts, "0", 1);
+    BSON_APPEND_INT64(&counts, "1", 2);
+    BSON_APPEND_DOUBLE(&counts, "2", 3.0);
+    bson_append_array_end(b, &counts);
+    bson_t sub;
+    BSON_APPEND_DOCUMENT_BEGIN(b, "address", &sub);
+    BSON_APPEND_UTF8(&sub, "city", "Brno");
+    BSON_APPEND_INT32(&sub, "zip", 60200);
+    bson_append_document_end(b, &sub);
+    // 100 levels of {"a": {"a": ... {"a": 1}}}.
+    std::vector<bson_t> levels(100);
+    bson_t *parent = b;
+    for (int i = 0; i < 100; ++i) {
+        bson_append_document_begin(parent, i == 0 ? "deep" : "a", -1, &levels[i]);
+        parent = &levels[i];
+    }
+    BSON_APPEND_INT32(parent, "a", 1);
+    for (int i = 99; i >= 0; --i)
+        bson_append_document_end(i == 0 ? b : &levels[i - 1], &levels[i]);
+    return d;
+}
+
+BsonPtr one_field(const char *id, void (*fill)(bson_t *)) {
+    BsonPtr d = with_id(id);
+    fill(d.get());
+    return d;
+}
+
+void write_collection(const std::string &dir, const std::string &name,
+                      const std::vector<BsonPtr> &docs, bool gzip = false) {
+    if (gzip)
+        write_gzip(dir + "/" + name + ".bson.gz", bytes_of(docs));
+    else
+        write_file(dir + "/" + name + ".bson", bytes_of(docs));
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
+        return 2;
+    }
+    std::string dir = argv[1];
+    try {
+        std::vector<BsonPtr> docs;
+        docs.push_back(typed_document());
+        write_collection(dir, "typed", docs);
+        write_collection(dir, "typed_gz", docs, true);
+
+        std::vector<BsonPtr> many;
+        for (int i = 0; i < 5000; ++i) {
+            BsonPtr d(bson_new());
+            BSON_APPEND_INT32(d.get(), "_id", i);
+            BSON_APPEND_UTF8(d.get(), "name", ("name " + std::to_string(i)).c_str());
+            BSON_APPEND_INT32(d.get(), "n", i % 7);
+            many.push_back(std::move(d));
+        }
+        write_collection(dir, "many", many, true);
+
+        std::vector<BsonPtr> one;
+        one.push_back(one_field("65a000000000000000000002",
+                                [](bson_t *b) { bson_append_utf8(b, "s", 1, "ok\xff", 3); }));
+        write_collection(dir, "bad_utf8", one);
+        one.clear();
+        one.push_back(one_field("65a000000000000000000003",
+                                [](bson_t *b) { bson_append_utf8(b, "s", 1, "a\0b", 3); }));
+        write_collection(dir, "nul_string", one);
+        one.clear();
+        one.push_back(one_field("65a000000000000000000004", [](bson_t *b) {
+            bson_t outer, inner;
+            BSON_APPEND_ARRAY_BEGIN(b, "v", &outer);
+            BSON_APPEND_ARRAY_BEGIN(&outer, "0", &inner);
+            BSON_APPEND_INT32(&inner, "0", 1);
+            bson_append_array_end(&outer, &inner);
+            bson_append_array_end(b, &outer);
+        }));
+        write_collection(dir, "nested_array", one);
+        one.clear();
+        one.push_back(one_field("65a000000000000000000005",
+                                [](bson_t *b) { append_decimal(b, "v", "1.5"); }));
+        write_collection(dir, "decimal_frac", one);
+        one.clear();
+        one.push_back(one_field("65a000000000000000000006",
+                                [](bson_t *b) { BSON_APPEND_INT64(b, "v", 10000000000LL); }));
+        write_collection(dir, "long_big", one);
+        one.clear();
+        one.push_back(one_field("65a000000000000000000007", [](bson_t *b) {
+            std::string text(16 * 1024 * 1024 - 100, 'x');
+            bson_append_utf8(b, "s", 1, text.c_str(), static_cast<int>(text.size()));
+        }));
+        write_collection(dir, "big", one);
+
+        std::vector<BsonPtr> ten;
+        for (int i = 0; i < 10; ++i) {
+            BsonPtr d(bson_new());
+            BSON_APPEND_INT32(d.get(), "_id", i);
+            BSON_APPEND_UTF8(d.get(), "name", "row");
+            ten.push_back(std::move(d));
+        }
+        std::string bytes = bytes_of(ten);
+        write_file(dir + "/truncated.bson", bytes.substr(0, bytes.size() - 5));
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "nextcrm_fixture: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
