@@ -73,6 +73,9 @@ void DocBuilder::build(int model, std::uint32_t index, bson_t *doc) {
     const CollectionPlan &c = plan_.at(model);
     const Model &m = Catalog::get().models()[static_cast<std::size_t>(model)];
     const auto *targeted = quirks_.at(model, index);
+    // Error documents get no repairable reference quirks: a migration rejects
+    // them whole, so those would never show up as repairs or dropped elements.
+    ref_quirks_ = options_.quirks && !quirks_.is_error(model, index);
 
     bool string_id = false;
     if (targeted)
@@ -104,6 +107,10 @@ void DocBuilder::build(int model, std::uint32_t index, bson_t *doc) {
         bson_t rec;
         bson_init_static(&rec, records[index].data(), records[index].size());
         bson_concat(doc, &rec);
+        // The seed script goes through Prisma, which fills @default(now()).
+        for (const Field &f : m.fields)
+            if (f.default_value == "now()" && !bson_has_field(&rec, f.key.c_str()))
+                bson_append_date_time(doc, f.key.c_str(), -1, created_ms_);
     } else {
         for (const Field &f : m.fields) {
             if (f.is_id)
@@ -136,7 +143,8 @@ void DocBuilder::emit_field(bson_t *doc, const Field &f) {
         emit_list(doc, f);
         return;
     }
-    if (f.optional) {
+    // Configuration singletons are written whole by the app's forms.
+    if (f.optional && plan_.at(model_).count > 3) {
         const bool v_often_missing = f.key == "__v"; // Invoices, Documents
         const double r = rng_.unit();
         if (mostly_empty(coll(), f.key) && r < 0.9) {
@@ -224,13 +232,13 @@ void DocBuilder::emit_ref(bson_t *doc, const Field &f) {
         target = cat.model_index("crm_Accounts_Tasks");
         manifest_.quirk("comment_on_crm_task", model_, id_, f.key);
     }
-    if (options_.quirks && f.optional && rng_.chance(0.01)) {
+    if (ref_quirks_ && f.optional && rng_.chance(0.01)) {
         index = plan_.ghost(target, rng_);
         manifest_.quirk("dangling_ref", model_, id_, f.key);
     } else {
         index = plan_.pick(target, rng_);
     }
-    const bool hex = options_.quirks && rng_.chance(0.005);
+    const bool hex = ref_quirks_ && rng_.chance(0.005);
     if (hex)
         manifest_.quirk("hex_string_ref", model_, id_, f.key);
     if (coll() == "Boards" && f.key == "user")
@@ -262,7 +270,7 @@ void DocBuilder::emit_list(bson_t *doc, const Field &f) {
         add(owner_, false);
         for (int k = rng_.range(0, 2); k > 0; --k)
             add(plan_.pick(users, rng_), false);
-        if (options_.quirks && rng_.chance(0.05)) {
+        if (ref_quirks_ && rng_.chance(0.05)) {
             add(plan_.ghost(users, rng_), false);
             manifest_.quirk("dangling_list_element", model_, id_, f.key);
         }
@@ -328,17 +336,17 @@ void DocBuilder::emit_junction_list(bson_t *doc, const Field &f, const ListSide 
         tally.pairs.push_back(a << 32 | bb);
     };
     for (const std::uint32_t *p = b; p != e; ++p) {
-        const bool hex = options_.quirks && rng_.chance(0.005);
+        const bool hex = ref_quirks_ && rng_.chance(0.005);
         if (hex)
             manifest_.quirk("hex_string_list_element", model_, id_, f.key);
         add(*p, hex);
     }
-    if (options_.quirks && b != e && rng_.chance(0.02)) {
+    if (ref_quirks_ && b != e && rng_.chance(0.02)) {
         add(b[rng_.below(static_cast<std::uint64_t>(e - b))], false);
         ++tally.duplicates;
         manifest_.quirk("duplicate_list_element", model_, id_, f.key);
     }
-    if (options_.quirks && rng_.chance(0.01)) {
+    if (ref_quirks_ && rng_.chance(0.01)) {
         add(plan_.ghost(other, rng_), false);
         manifest_.quirk("dangling_list_element", model_, id_, f.key);
     }
@@ -400,9 +408,10 @@ void DocBuilder::emit_targeted(bson_t *doc, const Field *f, const Targeted &t) {
     case Act::MissingDefaulted:
         return;
     case Act::DuplicateEmail: {
+        // An earlier user that a migration keeps, so this one is the duplicate.
         std::uint32_t earlier = static_cast<std::uint32_t>(rng_.below(index_));
-        while (earlier > 0 && plan_.at(model_).isolated[earlier])
-            --earlier;
+        for (std::uint32_t k = 0; k < index_ && plan_.at(model_).isolated[earlier]; ++k)
+            earlier = (earlier + 1) % index_;
         append_str(doc, key, user_email(earlier));
         return;
     }

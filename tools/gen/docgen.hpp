@@ -46,6 +46,7 @@ class DocBuilder {
     std::int64_t created_ms_ = 0;
     std::string first_, last_;
     std::uint32_t owner_ = 0; // Boards.user, for sharedWith
+    bool ref_quirks_ = false;
 
     const std::string &coll() const;
     void emit_field(bson_t *doc, const Field &f);

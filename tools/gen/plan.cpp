@@ -119,8 +119,13 @@ Plan::Plan(const Catalog &catalog, std::uint64_t docs, std::uint64_t seed) : see
         weights += s.per_mille;
         colls_.push_back(std::move(c));
     }
-    if (docs < fixed + 60)
-        throw std::runtime_error("--docs must be at least 100");
+    std::uint64_t minimum = fixed;
+    for (const CollectionPlan &c : colls_)
+        if (share_of(c.name).per_mille > 0)
+            minimum += share_of(c.name).min;
+    if (docs < std::max<std::uint64_t>(minimum, 100))
+        throw std::runtime_error("--docs must be at least " +
+                                 std::to_string(std::max<std::uint64_t>(minimum, 100)));
     const std::uint64_t rest = docs - fixed;
     std::uint64_t total = fixed;
     for (CollectionPlan &c : colls_) {

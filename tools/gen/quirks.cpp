@@ -128,8 +128,9 @@ QuirkPlan::QuirkPlan(Plan &plan, bool enabled, bool dump_mode)
     const auto &list = targeted_quirks();
     for (std::size_t q = 0; q < list.size(); ++q) {
         const Targeted &t = list[q];
-        if (t.dump_only && !dump_mode)
-            continue;
+        // Dump-only quirks pick (and isolate) their documents in server mode
+        // too, without planting anything, so both modes agree elsewhere.
+        const bool plant = !t.dump_only || dump_mode;
         const int model = catalog.model_index(t.collection);
         CollectionPlan &c = plan.at(model);
         auto &busy = taken[static_cast<std::size_t>(model)];
@@ -157,13 +158,16 @@ QuirkPlan::QuirkPlan(Plan &plan, bool enabled, bool dump_mode)
                 continue;
             if (t.act == Act::DuplicateEmail && i < c.count / 2)
                 continue; // needs earlier users to copy from
-            auto &slot = by_doc_[static_cast<std::size_t>(model)][i];
+            auto &slots = by_doc_[static_cast<std::size_t>(model)];
+            auto found = slots.find(i);
             bool same_field = false;
-            for (const Targeted *other : slot)
-                same_field |= std::string(other->field) == t.field;
+            if (found != slots.end())
+                for (const Targeted *other : found->second)
+                    same_field |= std::string(other->field) == t.field;
             if (same_field)
                 continue;
-            slot.push_back(&t);
+            if (plant)
+                slots[i].push_back(&t);
             busy[i] = exclusive ? 2 : 1;
             if (exclusive)
                 c.isolated[i] = 1;
