@@ -147,7 +147,10 @@ void DocBuilder::emit_field(bson_t *doc, const Field &f) {
     if (f.optional && plan_.at(model_).count > 3) {
         const bool v_often_missing = f.key == "__v"; // Invoices, Documents
         const double r = rng_.unit();
-        if (mostly_empty(coll(), f.key) && r < 0.9) {
+        // Never written by Mongo-era code: CRM-task comments keep their
+        // task in `task` and leave this empty (D12).
+        const bool never = coll() == "tasksComments" && f.key == "assigned_crm_account_task";
+        if (mostly_empty(coll(), f.key) && (never || r < 0.9)) {
             if (options_.quirks && r < 0.6) {
                 manifest_.quirk_count("missing_optional");
             } else {
@@ -631,8 +634,12 @@ std::string DocBuilder::string_value(const Field &f) {
     if (k == "status") {
         if (c == "crm_Accounts")
             return pick_of(r, {"Active", "Inactive", "IN_PROGRESS"});
-        if (c == "crm_Leads") // the app writes statuses outside crm_Lead_Status
-            return pick_of(r, {"NEW", "NEW", "CONTACTED", "IN_PROGRESS", "COMPLETED"});
+        if (c == "crm_Leads") { // the app writes statuses outside crm_Lead_Status (D3)
+            std::string v = pick_of(r, {"NEW", "NEW", "CONTACTED", "IN_PROGRESS", "COMPLETED"});
+            if (v == "IN_PROGRESS" || v == "COMPLETED")
+                manifest_.quirk_count("lead_status_outside_enum");
+            return v;
+        }
         if (c == "Invoices")
             return "new";
         if (c == "crm_campaigns")
