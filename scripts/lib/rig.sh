@@ -107,3 +107,12 @@ rig_load_seed() {
         gpt_models="$dir/gpt_Models.json" \
         system_Modules_Enabled="$dir/system_Modules_Enabled.json" >/dev/null
 }
+
+# Loads N generated NextCRM documents (nextcrm_gen: all 29 collections, with
+# the quirks of SOURCE-SCHEMA 8-9) into database $1 of the FerretDB server;
+# the manifest goes to $RIG_DIR/sample-manifest.json.
+rig_load_sample() {
+    local db=$1 docs=${2:-5000}
+    "$BUILD_DIR/nextcrm_gen" --docs "$docs" --seed "${NEXTCRM_GEN_SEED:-1}" --uri "$MONGO_URI" \
+        --database "$db" --manifest "$RIG_DIR/sample-manifest.json"
+}
