@@ -450,6 +450,9 @@ void DocBuilder::emit_targeted(bson_t *doc, const Field *f, const Targeted &t) {
     case Act::NumericString:
         append_str(doc, key, std::to_string(rng_.range(1, 500) * 100));
         return;
+    case Act::IntAsDouble:
+        bson_append_double(doc, key, -1, static_cast<double>(int_value(*f)));
+        return;
     case Act::BoolString:
         append_str(doc, key, rng_.chance(0.7) ? "true" : "false");
         return;

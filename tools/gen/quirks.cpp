@@ -77,6 +77,8 @@ const std::vector<Targeted> &targeted_quirks() {
          nullptr},
         {"numeric_string", "crm_Opportunities", "expected_revenue", Act::NumericString, 0.01, false,
          false, nullptr},
+        {"int_as_double", "Tasks", "position", Act::IntAsDouble, 0.01, false, false, nullptr},
+        {"int_as_double", "crm_Contracts", "value", Act::IntAsDouble, 0.01, false, false, nullptr},
         {"bool_string", "crm_Contacts", "status", Act::BoolString, 0.02, false, false, nullptr},
         {"bool_string", "Invoices", "visibility", Act::BoolString, 0.03, false, false, nullptr},
         {"legacy_json", "Documents", "connected_documents", Act::LegacyJson, 0.01, false, false,

@@ -25,6 +25,7 @@ enum class Act {
     LegacyKey,          // a key removed from the schema (9a)
     UnknownKey,         // a key no schema version had
     NumericString,      // "1500" in an Int field (9b)
+    IntAsDouble,        // 3.0 in an Int field, as the mongo shell writes numbers
     BoolString,         // "true"/"false" in a Boolean field (9b)
     LegacyJson,         // old Json in Documents.connected_documents (9b)
     OddBirthday,        // "//", "undefined/5/undefined"
