@@ -159,7 +159,8 @@ CREATE TABLE nextcrm_migration.junction_stage (
     collection text NOT NULL,
     source_id text NOT NULL,
     field text NOT NULL,
-    element text NOT NULL
+    element text NOT NULL,
+    built boolean NOT NULL DEFAULT false
 );
 
 -- Progress as another session sees it while the migration runs.
@@ -215,7 +216,20 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT VOLATILE;
 
+-- After a complete migration: migrates again only the documents listed in the
+-- error table (after the data or the mapping was fixed), replacing their
+-- error rows with the new outcome.
+CREATE FUNCTION nextcrm_retry_errors(server name,
+                                     OUT collection text, OUT source_count bigint,
+                                     OUT migrated bigint, OUT failed bigint, OUT repaired bigint,
+                                     OUT seconds double precision,
+                                     OUT docs_per_second double precision)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT VOLATILE;
+
 -- Only superusers and roles granted these functions run a migration; they
 -- also need the privileges to write the target tables.
 REVOKE ALL ON FUNCTION nextcrm_migrate_all(name, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION nextcrm_migrate_table(name, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_retry_errors(name) FROM PUBLIC;

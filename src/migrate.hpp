@@ -21,6 +21,7 @@ namespace nextcrm {
 struct MigrationRequest {
     Oid userid;
     bool restart;
+    bool retry; // only the documents in the error table
     char server[NAMEDATALEN];
     char collection[56]; // empty: every collection
 };

@@ -168,9 +168,9 @@ void refuse_if_running() {
     }
 }
 
-Datum migrate(FunctionCallInfo fcinfo, const char *collection) {
+Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
     const char *server = NameStr(*PG_GETARG_NAME(0));
-    bool restart = PG_GETARG_BOOL(PG_NARGS() - 1);
+    bool restart = !retry && PG_GETARG_BOOL(PG_NARGS() - 1);
     nextcrm::server_oid_by_name(server); // the server must exist and be ours
 
     if (XactIsoLevel != XACT_READ_COMMITTED)
@@ -185,6 +185,7 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection) {
     nextcrm::MigrationRequest request{};
     request.userid = GetUserId();
     request.restart = restart;
+    request.retry = retry;
     if (strlen(server) >= sizeof request.server || strlen(collection) >= sizeof request.collection)
         throw Error("server or collection name too long", sqlstate::invalid_parameter_value);
     strcpy(request.server, server);
@@ -194,7 +195,13 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection) {
     refuse_if_running();
     std::string message;
     std::string status = run_status(&message);
-    if (status == "complete" && !restart) {
+    if (retry && status == "running")
+        throw Error("the migration is still running", "55006");
+    if (retry && status != "complete")
+        throw Error("retry the errors after the migration is complete",
+                    sqlstate::invalid_parameter_value, {},
+                    "Run nextcrm_migrate_all() to its end first.");
+    if (status == "complete" && !restart && !retry) {
         nextcrm::pg_call([] {
             ereport(NOTICE, (errmsg("the migration is complete; nothing to do"),
                              errhint("restart => true starts over.")));
@@ -222,7 +229,11 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection) {
 } // namespace
 
 NEXTCRM_PG_FUNCTION(nextcrm_migrate_all) {
-    return migrate(fcinfo, "");
+    return migrate(fcinfo, "", false);
+}
+
+NEXTCRM_PG_FUNCTION(nextcrm_retry_errors) {
+    return migrate(fcinfo, "", true);
 }
 
 NEXTCRM_PG_FUNCTION(nextcrm_migrate_table) {
@@ -230,5 +241,5 @@ NEXTCRM_PG_FUNCTION(nextcrm_migrate_table) {
     std::string collection(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg));
     if (collection.empty())
         throw Error("collection must not be empty", sqlstate::invalid_parameter_value);
-    return migrate(fcinfo, collection.c_str());
+    return migrate(fcinfo, collection.c_str(), false);
 }

@@ -208,23 +208,73 @@ std::unique_ptr<DocumentSource> open_source(const SourceOptions &opts,
     return std::make_unique<MongoCursorSource>(client->raw(), opts.database, collection, spec);
 }
 
+// {_id: {$in: [...]}} for ids as the error table spells them: 24 hex digits
+// for an ObjectId, canonical Extended JSON for anything else.
+BsonPtr id_filter(const std::vector<std::string> &ids) {
+    BsonPtr filter(bson_new());
+    bson_t id, in;
+    BSON_APPEND_DOCUMENT_BEGIN(filter.get(), "_id", &id);
+    BSON_APPEND_ARRAY_BEGIN(&id, "$in", &in);
+    std::size_t n = 0;
+    for (const auto &text : ids) {
+        std::string key = std::to_string(n++);
+        bson_oid_t oid;
+        if (text.size() == 24 && bson_oid_is_valid(text.c_str(), text.size())) {
+            bson_oid_init_from_string(&oid, text.c_str());
+            BSON_APPEND_OID(&in, key.c_str(), &oid);
+            continue;
+        }
+        std::string wrapped = "{\"v\": " + text + "}";
+        bson_error_t err;
+        BsonPtr value(bson_new_from_json(reinterpret_cast<const uint8_t *>(wrapped.data()),
+                                         static_cast<ssize_t>(wrapped.size()), &err));
+        bson_iter_t it;
+        if (value && bson_iter_init_find(&it, value.get(), "v"))
+            bson_append_iter(&in, key.c_str(), -1, &it);
+    }
+    bson_append_array_end(&id, &in);
+    bson_append_document_end(filter.get(), &id);
+    return filter;
+}
+
+// The documents of another source whose ids are in a set (a dump file has no
+// index to ask).
+class SelectedSource : public DocumentSource {
+  public:
+    SelectedSource(std::unique_ptr<DocumentSource> inner, std::set<std::string> ids)
+        : inner_(std::move(inner)), ids_(std::move(ids)) {}
+    const bson_t *next() override {
+        while (const bson_t *doc = inner_->next()) {
+            if (ids_.count(source_id_of(doc))) {
+                ++count_;
+                return doc;
+            }
+        }
+        return nullptr;
+    }
+
+  private:
+    std::unique_ptr<DocumentSource> inner_;
+    std::set<std::string> ids_;
+};
+
 } // namespace
 
 struct CollectionLoader::SideRows {
     TextColumns errors{8}, repairs{7}, extra_keys{3}, foreign_ids{3}, junction{7};
 };
 
-CollectionLoader::CollectionLoader(Oid serverid, const SourceOptions &opts,
-                                   const CollectionMapping &collection, int64 resume_position,
-                                   const std::string &last_id)
-    : collection_(collection), transformer_(Mapping::nextcrm(), collection),
-      side_(std::make_unique<SideRows>()) {
+std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const SourceOptions &opts,
+                                                           const CollectionMapping &collection,
+                                                           int64 resume_position,
+                                                           const std::string &last_id) {
+    std::shared_ptr<Client> client;
     if (opts.dump_dir.empty())
-        client_ = client_for(serverid);
+        client = client_for(serverid);
     int64 skip = resume_position > 0 ? resume_position - 1 : 0;
-    source_ = open_source(opts, client_, collection.name, skip);
+    std::unique_ptr<DocumentSource> source = open_source(opts, client, collection.name, skip);
     if (resume_position > 0) {
-        const bson_t *doc = source_ ? source_->next() : nullptr;
+        const bson_t *doc = source ? source->next() : nullptr;
         std::string found = doc ? source_id_of(doc) : "(end of data)";
         if (found != last_id)
             throw Error("the source of " + collection.name + " changed since the last checkpoint",
@@ -233,7 +283,35 @@ CollectionLoader::CollectionLoader(Oid serverid, const SourceOptions &opts,
                             " and is now " + found + ".",
                         "Start over with restart => true.");
     }
+    return std::make_unique<CollectionLoader>(collection, client, std::move(source), false);
+}
 
+std::unique_ptr<CollectionLoader> CollectionLoader::retry(Oid serverid, const SourceOptions &opts,
+                                                          const CollectionMapping &collection,
+                                                          const std::vector<std::string> &ids) {
+    std::shared_ptr<Client> client;
+    std::unique_ptr<DocumentSource> source;
+    if (opts.dump_dir.empty()) {
+        client = client_for(serverid);
+        QuerySpec spec;
+        spec.sort.reset(BCON_NEW("_id", BCON_INT32(1)));
+        spec.batch_size = migration_batch_size;
+        spec.filter = id_filter(ids);
+        source = std::make_unique<MongoCursorSource>(client->raw(), opts.database, collection.name,
+                                                     spec);
+    } else if (auto path = find_dump_file(opts.dump_dir, collection.name)) {
+        source = std::make_unique<SelectedSource>(std::make_unique<DumpFileSource>(*path),
+                                                  std::set<std::string>(ids.begin(), ids.end()));
+    }
+    return std::make_unique<CollectionLoader>(collection, client, std::move(source), true);
+}
+
+CollectionLoader::CollectionLoader(const CollectionMapping &collection,
+                                   std::shared_ptr<Client> client,
+                                   std::unique_ptr<DocumentSource> source, bool replace_errors)
+    : collection_(collection), transformer_(Mapping::nextcrm(), collection),
+      client_(std::move(client)), source_(std::move(source)), replace_errors_(replace_errors),
+      side_(std::make_unique<SideRows>()) {
     std::vector<std::string> columns, casts;
     const auto &fields = transformer_.columns();
     for (std::size_t i = 0; i < fields.size(); ++i) {
@@ -421,6 +499,17 @@ BatchCounts CollectionLoader::load_batch(int batch) {
         }
     }
 
+    if (replace_errors_ && !docs.empty()) {
+        // A retried document's old error rows give way to its new outcome.
+        std::vector<std::optional<std::string>> ids;
+        for (const auto &d : docs)
+            ids.emplace_back(d.source_id);
+        Datum args[2] = {text_datum(collection_.name), text_array(ids, 0, ids.size())};
+        Oid types[2] = {TEXTOID, TEXTARRAYOID};
+        spi_exec("DELETE FROM nextcrm_migration.errors WHERE collection = $1"
+                 " AND source_id = ANY($2)",
+                 2, types, args);
+    }
     resolve_references(docs, raw, ok, counts, batch);
     insert_rows(docs, raw, ok, counts, batch);
 

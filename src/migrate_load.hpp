@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace nextcrm {
 
@@ -30,12 +31,23 @@ struct BatchCounts {
 
 class CollectionLoader {
   public:
-    // Opens the collection's source positioned after `resume_position`
+    // Reads the collection from its source positioned after `resume_position`
     // documents (in _id order for a live server, file order for a dump), and
     // checks that the document at that position is still `last_id`, so a
     // changed source is an error rather than a skipped or doubled document.
-    CollectionLoader(Oid serverid, const SourceOptions &opts, const CollectionMapping &collection,
-                     int64 resume_position, const std::string &last_id);
+    static std::unique_ptr<CollectionLoader> resume(Oid serverid, const SourceOptions &opts,
+                                                    const CollectionMapping &collection,
+                                                    int64 resume_position,
+                                                    const std::string &last_id);
+
+    // Reads only the documents whose ids are listed (as the error table
+    // spells them), replacing their error rows with the new outcome.
+    static std::unique_ptr<CollectionLoader> retry(Oid serverid, const SourceOptions &opts,
+                                                   const CollectionMapping &collection,
+                                                   const std::vector<std::string> &source_ids);
+
+    CollectionLoader(const CollectionMapping &collection, std::shared_ptr<Client> client,
+                     std::unique_ptr<DocumentSource> source, bool replace_errors);
     ~CollectionLoader();
 
     // Reads, converts and writes up to one batch.  Needs SPI to be connected.
@@ -58,6 +70,7 @@ class CollectionLoader {
     std::shared_ptr<Client> client_;
     std::unique_ptr<DocumentSource> source_;
     std::string insert_sql_;
+    bool replace_errors_;
 
     // Rows for the side tables, written once per batch.
     struct SideRows;

@@ -70,10 +70,11 @@ void reset(const Mapping &mapping) {
     for (const auto &j : mapping.junctions())
         tables += ", " + quote_ident(j.table);
     spi_exec(("TRUNCATE " + tables).c_str());
-    spi_exec("TRUNCATE nextcrm_migration.run, nextcrm_migration.checkpoint,"
-             " nextcrm_migration.batch_log, nextcrm_migration.errors,"
-             " nextcrm_migration.repairs, nextcrm_migration.extra_keys,"
-             " nextcrm_migration.foreign_ids, nextcrm_migration.junction_stage");
+    // DELETE, not TRUNCATE: the calling session holds share locks on these
+    // tables until its statement ends, and waits for this worker.
+    for (const char *table : {"run", "checkpoint", "batch_log", "errors", "repairs", "extra_keys",
+                              "foreign_ids", "junction_stage"})
+        spi_exec((std::string("DELETE FROM nextcrm_migration.") + table).c_str());
 }
 
 void begin_run(const MigrationRequest &request) {
@@ -187,8 +188,7 @@ bool migrate_collection(Oid serverid, const SourceOptions &opts,
     in_transaction([&] {
         cp = read_checkpoint(collection.name);
         if (cp.phase != "done")
-            loader = std::make_unique<CollectionLoader>(serverid, opts, collection, cp.processed,
-                                                        cp.last_id);
+            loader = CollectionLoader::resume(serverid, opts, collection, cp.processed, cp.last_id);
     });
     if (!loader)
         return true;
@@ -212,6 +212,50 @@ bool migrate_collection(Oid serverid, const SourceOptions &opts,
     }
 }
 
+// Re-reads the documents listed in the error table and migrates those that
+// now can be; the others get their (new) error rows back.
+bool retry_collection(Oid serverid, const SourceOptions &opts, const CollectionMapping &collection,
+                      volatile sig_atomic_t *stop) {
+    std::unique_ptr<CollectionLoader> loader;
+    int batch = 0;
+    in_transaction([&] {
+        Datum arg = text_datum(collection.name);
+        Oid type = TEXTOID;
+        spi_exec("SELECT DISTINCT source_id FROM nextcrm_migration.errors WHERE collection = $1", 1,
+                 &type, &arg);
+        std::vector<std::string> ids;
+        for (uint64 i = 0; i < SPI_processed; ++i) {
+            bool isnull;
+            ids.push_back(spi_text(static_cast<int>(i), 1, &isnull));
+        }
+        if (ids.empty())
+            return;
+        batch = static_cast<int>(read_checkpoint(collection.name).batches);
+        loader = CollectionLoader::retry(serverid, opts, collection, ids);
+    });
+    while (loader) {
+        if (*stop)
+            return false;
+        ++batch;
+        report_activity("retrying " + collection.name + ", batch " + std::to_string(batch));
+        bool exhausted = false;
+        in_transaction([&] {
+            BatchCounts counts = loader->load_batch(batch);
+            // These documents were counted as failed; count them again.
+            Datum args[4] = {text_datum(collection.name), Int64GetDatum(counts.documents),
+                             Int64GetDatum(counts.migrated), Int32GetDatum(batch)};
+            Oid types[4] = {TEXTOID, INT8OID, INT8OID, INT4OID};
+            spi_exec("UPDATE nextcrm_migration.checkpoint SET migrated = migrated + $3,"
+                     " failed = failed - $3, batches = $4 WHERE collection = $1",
+                     4, types, args);
+            exhausted = counts.exhausted;
+        });
+        if (exhausted)
+            break;
+    }
+    return true;
+}
+
 // The junction tables from the union of both sides' lists: duplicates
 // collapse, pairs whose other end did not arrive are dropped and recorded.
 void build_junctions(const Mapping &mapping) {
@@ -225,7 +269,8 @@ void build_junctions(const Mapping &mapping) {
             "EXISTS (SELECT 1 FROM " + quote_ident(j.b_model) + " t WHERE t.id = s.b)";
         spi_exec(("INSERT INTO " + quote_ident(j.table) +
                   " (\"A\", \"B\") SELECT DISTINCT s.a, s.b"
-                  " FROM nextcrm_migration.junction_stage s WHERE s.junction = $1 AND " +
+                  " FROM nextcrm_migration.junction_stage s WHERE s.junction = $1"
+                  " AND NOT s.built AND " +
                   exists_a + " AND " + exists_b + " ON CONFLICT DO NOTHING")
                      .c_str(),
                  1, &type, &arg);
@@ -233,9 +278,14 @@ void build_junctions(const Mapping &mapping) {
                   " (collection, source_id, field, kind, original, replacement)"
                   " SELECT s.collection, s.source_id, s.field, 'dangling_ref', s.element,"
                   "        '(dropped)'"
-                  " FROM nextcrm_migration.junction_stage s WHERE s.junction = $1 AND NOT (" +
+                  " FROM nextcrm_migration.junction_stage s WHERE s.junction = $1"
+                  " AND NOT s.built AND NOT (" +
                   exists_a + " AND " + exists_b + ")")
                      .c_str(),
+                 1, &type, &arg);
+        // Built once: a retry adds only its own elements.
+        spi_exec("UPDATE nextcrm_migration.junction_stage SET built = true"
+                 " WHERE junction = $1 AND NOT built",
                  1, &type, &arg);
     }
     // A document counts as repaired once, whatever was changed in it.
@@ -275,7 +325,9 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop)
     for (const auto &c : mapping.collections()) {
         if (!all && c.name != request.collection)
             continue;
-        if (!migrate_collection(serverid, opts, c, stop))
+        bool finished = request.retry ? retry_collection(serverid, opts, c, stop)
+                                      : migrate_collection(serverid, opts, c, stop);
+        if (!finished)
             break;
     }
 

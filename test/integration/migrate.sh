@@ -160,6 +160,27 @@ check_source() { # label db manifest server-options
 check_source dump migrate_dump "$work/dump.json" "dump_dir '$work/dump'"
 check_source FerretDB migrate_live "$work/live.json" "uri '$MONGO_URI', database 'migrate_live'"
 
+# Retrying the recorded failures after the data was fixed: the fixed
+# document migrates, its error row goes, nothing else changes.
+db=migrate_live
+bad_user=$(q -d "$db" -c "SELECT source_id FROM nextcrm_migration.errors
+                          WHERE collection = 'Users' AND field = 'userLanguage'")
+"$BUILD_DIR/nextcrm_mongo_cmd" "$MONGO_URI" migrate_live \
+    "{\"update\": \"Users\", \"updates\": [{\"q\": {\"_id\": {\"\$oid\": \"$bad_user\"}},
+      \"u\": {\"\$set\": {\"userLanguage\": \"en\"}}}]}" >/dev/null
+ok $? "fixed the source document $bad_user"
+errors_before=$(q -d "$db" -c "SELECT count(*) FROM nextcrm_migration.errors")
+users_before=$(q -d "$db" -c "SELECT count(*) FROM \"Users\"")
+q -d "$db" -c "SELECT * FROM nextcrm_retry_errors('src')" >/dev/null 2>&1
+ok $? "nextcrm_retry_errors() succeeds"
+is "$(q -d "$db" -c "SELECT count(*) FROM \"Users\" WHERE id = nextcrm_map_oid('$bad_user')
+                      AND \"userLanguage\" = 'en'")" 1 "the fixed user arrived"
+is "$(q -d "$db" -c "SELECT count(*) FROM nextcrm_migration.errors")" $((errors_before - 1)) \
+    "its error row is gone, the others stay"
+is "$(q -d "$db" -c "SELECT count(*) FROM \"Users\"")" $((users_before + 1)) "no other row was added"
+is "$(q -d "$db" -c "SELECT bool_and(migrated + failed = source_total) FROM nextcrm_migration.checkpoint")" t \
+    "the accounting still adds up"
+
 # The schema came from the bundled Prisma migrations, recorded as Prisma does.
 db=migrate_dump
 for f in "$NEXTCRM_ROOT"/prisma/migrations/*/migration.sql; do
