@@ -14,3 +14,20 @@ SELECT nextcrm_mongo_fdw_version();
 \echo
 \echo '== source: collections and document counts'
 SELECT * FROM nextcrm_mongo_collections('nextcrm_mongo');
+
+\echo
+\echo '== migration: one NOTICE per batch of 1000, then one row per collection'
+SELECT * FROM nextcrm_migrate_all('nextcrm_mongo');
+
+\echo
+\echo '== documents that did not arrive, and why'
+SELECT collection, field, sqlstate, message FROM nextcrm_migration.errors ORDER BY collection, id;
+
+\echo
+\echo '== values changed to fit, by kind'
+SELECT kind, count(*) AS values, count(DISTINCT (collection, source_id)) AS documents
+  FROM nextcrm_migration.repairs GROUP BY kind ORDER BY 2 DESC;
+
+\echo
+\echo '== unknown keys kept per document'
+SELECT collection, count(*) AS documents FROM nextcrm_migration.extra_keys GROUP BY 1 ORDER BY 1;
