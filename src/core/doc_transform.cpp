@@ -135,7 +135,15 @@ std::string relaxed_json(const bson_iter_t *it, const std::string &field) {
     return value;
 }
 
+// How a value is named in messages and repair rows: ObjectIds as their 24 hex
+// digits (as NextCRM and the error table's source_id spell them), anything
+// else as canonical Extended JSON.
 std::string iter_description(const bson_iter_t *it) {
+    if (BSON_ITER_HOLDS_OID(it)) {
+        char hex[25];
+        oid_to_hex(bson_iter_oid(it), hex);
+        return hex;
+    }
     return describe_value(it);
 }
 
