@@ -125,11 +125,11 @@ RowBuilder::RowBuilder(const TableSpec &table, const std::vector<AttrNumber> &at
     utf8_db_ = pg_call([] { return GetDatabaseEncoding() == PG_UTF8; });
 }
 
-void RowBuilder::fail(const bson_t *doc, const ColumnSpec &col, bson_type_t type,
-                      const std::string &reason, const char *state) {
+void RowBuilder::fail(const bson_t *doc, const ColumnSpec &col, const std::string &field,
+                      bson_type_t type, const std::string &reason, const char *state) {
     bson_iter_t id;
     std::string id_text = bson_iter_init_find(&id, doc, "_id") ? describe_value(&id) : "(none)";
-    throw Error("cannot convert field \"" + col.field + "\" of document _id " + id_text +
+    throw Error("cannot convert field \"" + field + "\" of document _id " + id_text +
                     " in collection \"" + table_.collection + "\": BSON " + bson_type_name(type) +
                     " to column \"" + col.name + "\" of type " + col.type_name + ": " + reason,
                 state);
@@ -293,7 +293,7 @@ void RowBuilder::build(const bson_t *doc, Datum *values, bool *nulls) {
             }
         }
     } catch (const ConversionError &e) {
-        fail(doc, *columns_[c], e.bson_type(), e.reason(), e.sqlstate());
+        fail(doc, *columns_[c], e.field(), e.bson_type(), e.reason(), e.sqlstate());
     }
 
     // Phase 2: Datums, in one call into PostgreSQL.
@@ -351,11 +351,11 @@ void RowBuilder::build(const bson_t *doc, Datum *values, bool *nulls) {
         if (failed < 0)
             throw;
         const ColumnSpec &col = *columns_[failed];
-        fail(doc, col, slots_[failed].bson_type, e.data()->message,
+        fail(doc, col, col.field, slots_[failed].bson_type, e.data()->message,
              state_text(e.data()->sqlerrcode));
     }
     if (rounded)
-        fail(doc, *columns_[failed], slots_[failed].bson_type,
+        fail(doc, *columns_[failed], columns_[failed]->field, slots_[failed].bson_type,
              "the value has more digits than the column's type modifier keeps",
              sqlstate::numeric_value_out_of_range);
 }
