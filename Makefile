@@ -18,9 +18,17 @@ MONGOC_LIBS := $(shell pkg-config --libs libmongoc-1.0)
 
 # Data files embedded into the module with .incbin (src/core/embedded_data.cpp).
 FIELDS_CSV := $(abspath data/nextcrm/mongo-fields.csv)
+ENUMS_CSV := $(abspath data/nextcrm/mongo-enums.csv)
+MAPPING_CSV := $(abspath data/nextcrm/mapping.csv)
+# The Prisma migrations, bundled into the module (src/migrate_schema.cpp) so
+# that an empty database gets exactly the schema Prisma Migrate would create.
+MIGRATION_SQL := $(sort $(wildcard prisma/migrations/*/migration.sql))
+MIGRATIONS_BUNDLE := $(abspath migrations.bundle)
+EXTRA_CLEAN = migrations.bundle
 
 PG_CPPFLAGS = -I$(srcdir)/src $(MONGOC_CFLAGS) -DNEXTCRM_VERSION=\"$(EXTVERSION)\" \
-	-DNEXTCRM_FIELDS_CSV=\"$(FIELDS_CSV)\"
+	-DNEXTCRM_FIELDS_CSV=\"$(FIELDS_CSV)\" -DNEXTCRM_ENUMS_CSV=\"$(ENUMS_CSV)\" \
+	-DNEXTCRM_MAPPING_CSV=\"$(MAPPING_CSV)\" -DNEXTCRM_MIGRATIONS_BUNDLE=\"$(MIGRATIONS_BUNDLE)\"
 # bson_t carries an alignment attribute that g++ reports as ignored when the
 # type is a template argument; smart pointers hold only a pointer, so it is
 # harmless there.  PostgreSQL's spinlock headers still use `register`, which
@@ -38,7 +46,15 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-src/core/embedded_data.o: $(FIELDS_CSV)
+src/core/embedded_data.o: $(FIELDS_CSV) $(ENUMS_CSV) $(MAPPING_CSV)
+
+# Each migration as "<directory name>\n<length>\n<bytes>", bytes unchanged.
+migrations.bundle: $(MIGRATION_SQL)
+	@for f in $(MIGRATION_SQL); do \
+		printf '%s\n%s\n' "$$(basename "$$(dirname "$$f")")" "$$(wc -c < "$$f")"; cat "$$f"; \
+	done > $@
+
+src/migrate_schema.o: migrations.bundle
 
 .PHONY: format format-check
 format:

@@ -1,28 +1,23 @@
 #include "embedded_data.hpp"
 
-#ifndef NEXTCRM_FIELDS_CSV
-#error "NEXTCRM_FIELDS_CSV must name data/nextcrm/mongo-fields.csv (see the Makefile)"
+#if !defined(NEXTCRM_FIELDS_CSV) || !defined(NEXTCRM_ENUMS_CSV) || !defined(NEXTCRM_MAPPING_CSV)
+#error "NEXTCRM_FIELDS_CSV, NEXTCRM_ENUMS_CSV and NEXTCRM_MAPPING_CSV must name data/nextcrm files"
 #endif
 
-// The file's bytes between two hidden symbols in .rodata.
-__asm__(".section .rodata\n"
-        ".balign 16\n"
-        ".hidden nextcrm_fields_csv_begin\n"
-        ".hidden nextcrm_fields_csv_end\n"
-        "nextcrm_fields_csv_begin:\n"
-        ".incbin \"" NEXTCRM_FIELDS_CSV "\"\n"
-        "nextcrm_fields_csv_end:\n"
-        ".byte 0\n"
-        ".previous\n");
-
-extern "C" const char nextcrm_fields_csv_begin[];
-extern "C" const char nextcrm_fields_csv_end[];
+NEXTCRM_EMBED_FILE(nextcrm_fields_csv_data, NEXTCRM_FIELDS_CSV);
+NEXTCRM_EMBED_FILE(nextcrm_enums_csv_data, NEXTCRM_ENUMS_CSV);
+NEXTCRM_EMBED_FILE(nextcrm_mapping_csv_data, NEXTCRM_MAPPING_CSV);
 
 namespace nextcrm {
 
 std::string_view nextcrm_fields_csv() {
-    return {nextcrm_fields_csv_begin,
-            static_cast<std::size_t>(nextcrm_fields_csv_end - nextcrm_fields_csv_begin)};
+    return NEXTCRM_EMBEDDED(nextcrm_fields_csv_data);
+}
+std::string_view nextcrm_enums_csv() {
+    return NEXTCRM_EMBEDDED(nextcrm_enums_csv_data);
+}
+std::string_view nextcrm_mapping_csv() {
+    return NEXTCRM_EMBEDDED(nextcrm_mapping_csv_data);
 }
 
 } // namespace nextcrm

@@ -1,0 +1,530 @@
+#include "core/doc_transform.hpp"
+
+#include "core/bson_convert.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+namespace nextcrm {
+
+namespace {
+
+constexpr std::int64_t us_per_second = 1000000;
+constexpr std::int64_t unix_to_pg_epoch_s = 946684800;
+
+// Days since 1970-01-01 of a proleptic Gregorian date.
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+bool digits(const std::string &s, std::size_t pos, std::size_t n, int &out) {
+    if (pos + n > s.size())
+        return false;
+    out = 0;
+    for (std::size_t i = pos; i < pos + n; ++i) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        out = out * 10 + (s[i] - '0');
+    }
+    return true;
+}
+
+// ISO 8601 as JavaScript's Date.toISOString() and date inputs write it:
+// "2024-01-13", "2024-01-13T02:09:06Z", "2024-01-13T02:09:06.123+01:00".
+// A time without a zone is ambiguous and not accepted.  Result: microseconds
+// since 2000-01-01 UTC.
+std::optional<std::int64_t> parse_iso_timestamp(const std::string &s) {
+    int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0;
+    if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) ||
+        s[7] != '-' || !digits(s, 8, 2, d) || mo < 1 || mo > 12 || d < 1 || d > 31)
+        return std::nullopt;
+    std::int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+    // Reject 2023-02-30 and the like: the day must survive a round trip.
+    if (days_from_civil(y, static_cast<unsigned>(mo), 1) + d - 1 != days ||
+        (mo < 12 ? days_from_civil(y, static_cast<unsigned>(mo + 1), 1)
+                 : days_from_civil(y + 1, 1, 1)) <= days)
+        return std::nullopt;
+    std::size_t p = 10;
+    int offset_min = 0;
+    if (p < s.size()) {
+        if ((s[p] != 'T' && s[p] != ' ') || !digits(s, p + 1, 2, h) || s[p + 3] != ':' ||
+            !digits(s, p + 4, 2, mi))
+            return std::nullopt;
+        p += 6;
+        if (p < s.size() && s[p] == ':') {
+            if (!digits(s, p + 1, 2, sec))
+                return std::nullopt;
+            p += 3;
+        }
+        if (p < s.size() && s[p] == '.') {
+            std::size_t start = ++p;
+            while (p < s.size() && s[p] >= '0' && s[p] <= '9')
+                ++p;
+            std::string frac = s.substr(start, p - start);
+            if (frac.empty())
+                return std::nullopt;
+            // timestamp(3) keeps milliseconds; finer digits would be rounded.
+            if (frac.size() > 3 && frac.find_first_not_of('0', 3) != std::string::npos)
+                return std::nullopt;
+            frac.resize(3, '0');
+            ms = std::stoi(frac);
+        }
+        if (p == s.size())
+            return std::nullopt; // no zone
+        if (s[p] == 'Z' && p + 1 == s.size()) {
+            offset_min = 0;
+        } else if ((s[p] == '+' || s[p] == '-') && p + 6 == s.size() && s[p + 3] == ':') {
+            int oh, om;
+            if (!digits(s, p + 1, 2, oh) || !digits(s, p + 4, 2, om))
+                return std::nullopt;
+            offset_min = (s[p] == '-' ? -1 : 1) * (oh * 60 + om);
+        } else {
+            return std::nullopt;
+        }
+        if (h > 23 || mi > 59 || sec > 59)
+            return std::nullopt;
+    }
+    std::int64_t unix_s = days * 86400 + h * 3600 + mi * 60 + sec - offset_min * 60;
+    return (unix_s - unix_to_pg_epoch_s) * us_per_second + ms * 1000;
+}
+
+// A plain decimal integer ("1500", "-3", " 42 " is not one).
+std::optional<std::int64_t> parse_integer(const std::string &s) {
+    if (s.empty() || s.size() > 19)
+        return std::nullopt;
+    std::size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+    if (i == s.size())
+        return std::nullopt;
+    std::int64_t v = 0;
+    for (; i < s.size(); ++i) {
+        if (s[i] < '0' || s[i] > '9')
+            return std::nullopt;
+        v = v * 10 + (s[i] - '0');
+    }
+    return s[0] == '-' ? -v : v;
+}
+
+// Relaxed Extended JSON of one value: what Prisma hands the application for
+// a Json field (plain JSON where JSON can say it, {"$oid": ...} and the like
+// where it cannot).
+std::string relaxed_json(const bson_iter_t *it, const std::string &field) {
+    bson_t wrapper = BSON_INITIALIZER;
+    bson_append_iter(&wrapper, "v", 1, it);
+    std::size_t len = 0;
+    char *json = bson_as_relaxed_extended_json(&wrapper, &len);
+    bson_destroy(&wrapper);
+    if (!json)
+        throw DocumentError(field,
+                            "field \"" + field + "\" cannot be written as JSON (invalid UTF-8)");
+    std::string text(json, len);
+    bson_free(json);
+    // libbson writes { "v" : <value> }.
+    const std::string prefix = "{ \"v\" : ";
+    if (text.compare(0, prefix.size(), prefix) != 0 || text.size() < prefix.size() + 2)
+        throw DocumentError(field, "unexpected JSON form for field \"" + field + "\"");
+    std::string value = text.substr(prefix.size(), text.size() - prefix.size() - 2);
+    if (value.find("\\u0000") != std::string::npos)
+        throw DocumentError(field, "field \"" + field +
+                                       "\" holds a NUL character, which jsonb cannot store");
+    return value;
+}
+
+std::string iter_description(const bson_iter_t *it) {
+    return describe_value(it);
+}
+
+// Element text of a text[] that must keep every element: strings as they
+// are, anything else as its JSON (recorded as a repair by the caller).
+std::string element_text(const bson_iter_t *it, const std::string &field, bool *converted) {
+    if (BSON_ITER_HOLDS_UTF8(it)) {
+        *converted = false;
+        return std::string(to_text(it, field));
+    }
+    *converted = true;
+    return relaxed_json(it, field);
+}
+
+std::string oid_hex(const bson_oid_t *oid) {
+    char hex[25];
+    oid_to_hex(oid, hex);
+    return hex;
+}
+
+// The id a reference holds: an ObjectId or its 24-hex string.
+std::optional<Uuid> reference_uuid(const bson_iter_t *it, bool *as_string) {
+    *as_string = false;
+    if (BSON_ITER_HOLDS_OID(it)) {
+        ObjectIdBytes oid;
+        std::memcpy(oid.data(), bson_iter_oid(it)->bytes, 12);
+        return oid_to_uuid(oid);
+    }
+    if (BSON_ITER_HOLDS_UTF8(it)) {
+        std::uint32_t len;
+        const char *s = bson_iter_utf8(it, &len);
+        if (auto oid = parse_object_id(std::string_view(s, len))) {
+            *as_string = true;
+            return oid_to_uuid(*oid);
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::string quote_ident(const std::string &name) {
+    std::string out = "\"";
+    for (char c : name) {
+        if (c == '"')
+            out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+std::string array_literal(const std::vector<std::string> &elements) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < elements.size(); ++i) {
+        if (i)
+            out += ',';
+        out += '"';
+        for (char c : elements[i]) {
+            if (c == '"' || c == '\\')
+                out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+std::string column_cast(const FieldMapping &f, const std::string &name) {
+    switch (f.kind) {
+    case FieldKind::Id:
+    case FieldKind::Ref:
+        return name + "::uuid";
+    case FieldKind::Version:
+    case FieldKind::Int4:
+        return name + "::int4";
+    case FieldKind::Bool:
+        return name + "::bool";
+    case FieldKind::Timestamp:
+        // Microseconds since 2000-01-01, PostgreSQL's own epoch: exact.
+        return "('2000-01-01 00:00:00'::timestamp + " + name + "::int8 * interval '1 microsecond')";
+    case FieldKind::Enum:
+        return name + "::" + quote_ident(f.pg_type);
+    case FieldKind::Jsonb:
+        return name + "::jsonb";
+    case FieldKind::TextArray:
+        return name + "::text[]";
+    case FieldKind::RefArray:
+        return name + "::uuid[]";
+    case FieldKind::Text:
+    case FieldKind::Junction:
+        break;
+    }
+    return name;
+}
+
+std::string source_id_of(const bson_t *doc) {
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, "_id"))
+        return "(none)";
+    if (BSON_ITER_HOLDS_OID(&it))
+        return oid_hex(bson_iter_oid(&it));
+    return iter_description(&it);
+}
+
+Transformer::Transformer(const Mapping &mapping, const CollectionMapping &collection)
+    : mapping_(mapping), collection_(collection) {
+    for (const auto &f : collection.fields)
+        if (f.kind != FieldKind::Junction)
+            columns_.push_back(&f);
+}
+
+std::string Transformer::redacted_json(const bson_t *doc) const {
+    bson_t copy = BSON_INITIALIZER;
+    bson_iter_t it;
+    if (bson_iter_init(&it, doc)) {
+        while (bson_iter_next(&it)) {
+            const char *key = bson_iter_key(&it);
+            const FieldMapping *f = collection_.find(key);
+            if (f && f->secret)
+                BSON_APPEND_UTF8(&copy, key, "[redacted]");
+            else
+                bson_append_iter(&copy, key, -1, &it);
+        }
+    }
+    std::string out = document_to_json(&copy);
+    bson_destroy(&copy);
+    return out;
+}
+
+TransformedDocument Transformer::transform(const bson_t *doc) const {
+    TransformedDocument out;
+    out.values.resize(columns_.size());
+
+    bson_iter_t id_it;
+    if (!bson_iter_init_find(&id_it, doc, "_id"))
+        throw DocumentError("_id", "document has no _id");
+    out.source_id = source_id_of(doc);
+    out.id = id_to_uuid(id_it, &out.id_is_object_id);
+    if (!out.id_is_object_id)
+        out.id_json = to_json(&id_it, "_id");
+    std::optional<std::int64_t> id_time_us;
+    if (BSON_ITER_HOLDS_OID(&id_it)) {
+        std::int64_t s = bson_oid_get_time_t(bson_iter_oid(&id_it));
+        id_time_us = (s - unix_to_pg_epoch_s) * us_per_second;
+    }
+
+    // Unknown keys are kept, not dropped.
+    bson_t extra = BSON_INITIALIZER;
+    bool has_extra = false;
+    bson_iter_t it;
+    bson_iter_init(&it, doc);
+    while (bson_iter_next(&it)) {
+        if (!collection_.find(bson_iter_key(&it))) {
+            bson_append_iter(&extra, bson_iter_key(&it), -1, &it);
+            has_extra = true;
+        }
+    }
+    if (has_extra)
+        out.extra_keys = document_to_json(&extra);
+    bson_destroy(&extra);
+
+    for (std::size_t col = 0; col < columns_.size(); ++col) {
+        const FieldMapping &f = *columns_[col];
+        if (f.kind == FieldKind::Id) {
+            out.values[col] = uuid_text(out.id);
+            continue;
+        }
+        bson_iter_t v;
+        const bool present = bson_iter_init_find(&v, doc, f.stored_key.c_str()) && !is_null(&v);
+        if (!present) {
+            std::optional<std::string> filled;
+            std::string kind = "default_applied";
+            switch (f.on_missing) {
+            case OnMissing::Null:
+                break;
+            case OnMissing::Empty:
+                if (f.kind == FieldKind::TextArray || f.kind == FieldKind::RefArray) {
+                    filled = "{}";
+                    kind.clear(); // a missing list is an empty one, not a change
+                }
+                break;
+            case OnMissing::Error:
+                throw DocumentError(f.stored_key,
+                                    "required field \"" + f.stored_key +
+                                        "\" is missing and has no default",
+                                    "23502");
+            case OnMissing::Value:
+                filled = f.missing_value;
+                break;
+            case OnMissing::OidTime:
+                if (!id_time_us)
+                    throw DocumentError(f.stored_key,
+                                        "required field \"" + f.stored_key +
+                                            "\" is missing and the _id is not an ObjectId to "
+                                            "take its time from",
+                                        "23502");
+                filled = std::to_string(*id_time_us);
+                break;
+            case OnMissing::Default:
+                if (f.mongo_default == "now()") {
+                    if (!id_time_us)
+                        throw DocumentError(f.stored_key,
+                                            "required field \"" + f.stored_key + "\" is missing",
+                                            "23502");
+                    filled = std::to_string(*id_time_us);
+                } else {
+                    filled = f.mongo_default;
+                }
+                break;
+            }
+            if (filled && !kind.empty())
+                out.repairs.push_back({f.stored_key, kind, "(missing)", *filled});
+            if (!filled && f.required && f.on_missing != OnMissing::Null)
+                throw DocumentError(f.stored_key,
+                                    "required field \"" + f.stored_key + "\" is missing", "23502");
+            out.values[col] = filled;
+            continue;
+        }
+
+        try {
+            switch (f.kind) {
+            case FieldKind::Id:
+            case FieldKind::Junction:
+                break;
+            case FieldKind::Text:
+                if (BSON_ITER_HOLDS_INT32(&v) || BSON_ITER_HOLDS_INT64(&v)) {
+                    std::string text = std::to_string(to_integer(&v, f.stored_key, Target::Int8));
+                    out.repairs.push_back(
+                        {f.stored_key, "legacy_value", iter_description(&v), text});
+                    out.values[col] = text;
+                } else {
+                    out.values[col] = std::string(to_text(&v, f.stored_key));
+                }
+                break;
+            case FieldKind::Version:
+            case FieldKind::Int4:
+                if (BSON_ITER_HOLDS_UTF8(&v)) {
+                    std::string s(to_text(&v, f.stored_key));
+                    auto n = parse_integer(s);
+                    if (!n || *n < INT32_MIN || *n > INT32_MAX)
+                        throw DocumentError(f.stored_key,
+                                            "field \"" + f.stored_key + "\" holds the string \"" +
+                                                s + "\", which is not an integer in range",
+                                            n ? sqlstate::numeric_value_out_of_range
+                                              : sqlstate::invalid_text_representation);
+                    out.repairs.push_back({f.stored_key, "legacy_value", s, std::to_string(*n)});
+                    out.values[col] = std::to_string(*n);
+                } else {
+                    out.values[col] = std::to_string(to_integer(&v, f.stored_key, Target::Int4));
+                }
+                break;
+            case FieldKind::Bool:
+                if (BSON_ITER_HOLDS_UTF8(&v)) {
+                    std::string s(to_text(&v, f.stored_key));
+                    if (s != "true" && s != "false")
+                        throw DocumentError(f.stored_key, "field \"" + f.stored_key +
+                                                              "\" holds the string \"" + s +
+                                                              "\", not true or false");
+                    out.repairs.push_back({f.stored_key, "legacy_value", s, s});
+                    out.values[col] = s;
+                } else {
+                    out.values[col] = to_bool(&v, f.stored_key) ? "true" : "false";
+                }
+                break;
+            case FieldKind::Timestamp:
+                if (BSON_ITER_HOLDS_UTF8(&v)) {
+                    std::string s(to_text(&v, f.stored_key));
+                    auto us = parse_iso_timestamp(s);
+                    if (!us)
+                        throw DocumentError(f.stored_key,
+                                            "field \"" + f.stored_key + "\" holds the string \"" +
+                                                s + "\", which is not an exact ISO 8601 time");
+                    out.repairs.push_back({f.stored_key, "legacy_value", s, std::to_string(*us)});
+                    out.values[col] = std::to_string(*us);
+                } else {
+                    out.values[col] = std::to_string(to_timestamp_us(&v, f.stored_key));
+                }
+                break;
+            case FieldKind::Enum: {
+                std::string s(to_text(&v, f.stored_key));
+                const auto &labels = mapping_.enum_labels(f.pg_type);
+                if (std::find(labels.begin(), labels.end(), s) == labels.end())
+                    throw DocumentError(f.stored_key, "field \"" + f.stored_key + "\" holds \"" +
+                                                          s + "\", which is not a value of enum " +
+                                                          f.pg_type);
+                out.values[col] = s;
+                break;
+            }
+            case FieldKind::Jsonb:
+                out.values[col] = relaxed_json(&v, f.stored_key);
+                break;
+            case FieldKind::TextArray: {
+                std::vector<std::string> elements;
+                if (BSON_ITER_HOLDS_ARRAY(&v)) {
+                    bson_iter_t e;
+                    bson_iter_recurse(&v, &e);
+                    while (bson_iter_next(&e)) {
+                        bool converted = false;
+                        std::string field = f.stored_key + "." + bson_iter_key(&e);
+                        if (is_null(&e))
+                            throw DocumentError(field, "field \"" + field +
+                                                           "\" is null inside a list of text");
+                        elements.push_back(element_text(&e, field, &converted));
+                        if (converted)
+                            out.repairs.push_back(
+                                {field, "legacy_value", iter_description(&e), elements.back()});
+                    }
+                } else {
+                    // A value from before the field became a list (Json until
+                    // 2023-08-09): kept whole as the list's one element.
+                    elements.push_back(relaxed_json(&v, f.stored_key));
+                    out.repairs.push_back(
+                        {f.stored_key, "legacy_value", iter_description(&v), elements.back()});
+                }
+                out.values[col] = array_literal(elements);
+                break;
+            }
+            case FieldKind::Ref: {
+                bool as_string = false;
+                auto id = reference_uuid(&v, &as_string);
+                if (!id) {
+                    if (f.required)
+                        throw DocumentError(f.stored_key, "field \"" + f.stored_key + "\" holds " +
+                                                              iter_description(&v) +
+                                                              ", which is not an ObjectId");
+                    out.repairs.push_back(
+                        {f.stored_key, "invalid_reference", iter_description(&v), "NULL"});
+                    break;
+                }
+                if (as_string)
+                    out.repairs.push_back(
+                        {f.stored_key, "id_as_string", iter_description(&v), uuid_text(*id)});
+                out.values[col] = uuid_text(*id);
+                out.refs.push_back({col, &f, *id, iter_description(&v), 0, 0});
+                break;
+            }
+            case FieldKind::RefArray: {
+                if (!BSON_ITER_HOLDS_ARRAY(&v))
+                    throw DocumentError(f.stored_key,
+                                        "field \"" + f.stored_key + "\" is not a list");
+                out.ref_arrays.emplace_back();
+                std::size_t slot = out.ref_arrays.size() - 1;
+                bson_iter_t e;
+                bson_iter_recurse(&v, &e);
+                std::size_t n = 0;
+                while (bson_iter_next(&e)) {
+                    bool as_string = false;
+                    auto id = reference_uuid(&e, &as_string);
+                    std::string field = f.stored_key + "." + bson_iter_key(&e);
+                    if (!id) {
+                        out.repairs.push_back(
+                            {field, "invalid_reference", iter_description(&e), "(dropped)"});
+                        continue;
+                    }
+                    out.ref_arrays[slot].push_back(uuid_text(*id));
+                    out.refs.push_back({col, &f, *id, iter_description(&e), slot, n++});
+                }
+                out.values[col] = array_literal(out.ref_arrays[slot]);
+                break;
+            }
+            }
+        } catch (const ConversionError &e) {
+            throw DocumentError(e.field(), e.what(), e.sqlstate());
+        }
+    }
+
+    // List-backed relations: one element per listed id, deduplicated later.
+    for (const auto &f : collection_.fields) {
+        if (f.kind != FieldKind::Junction)
+            continue;
+        bson_iter_t v;
+        if (!bson_iter_init_find(&v, doc, f.stored_key.c_str()) || is_null(&v))
+            continue;
+        if (!BSON_ITER_HOLDS_ARRAY(&v))
+            throw DocumentError(f.stored_key, "field \"" + f.stored_key + "\" is not a list");
+        bson_iter_t e;
+        bson_iter_recurse(&v, &e);
+        while (bson_iter_next(&e)) {
+            bool as_string = false;
+            auto id = reference_uuid(&e, &as_string);
+            if (!id) {
+                out.repairs.push_back({f.stored_key + "." + bson_iter_key(&e), "invalid_reference",
+                                       iter_description(&e), "(dropped)"});
+                continue;
+            }
+            out.junction.push_back({&f, out.id, *id, iter_description(&e)});
+        }
+    }
+    return out;
+}
+
+} // namespace nextcrm

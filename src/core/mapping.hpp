@@ -1,0 +1,101 @@
+// The NextCRM mapping (data/nextcrm/mapping.csv): for every stored field of
+// every source collection, where it lands in the target and how it is
+// converted.  PostgreSQL-free; the migration engine and the validator read
+// the same parsed form.  data/nextcrm/README.md documents the columns.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nextcrm {
+
+enum class FieldKind {
+    Id,      // _id -> uuid primary key
+    Version, // __v -> integer
+    Text,
+    Int4,
+    Bool,
+    Timestamp, // BSON date -> timestamp(3), UTC
+    Enum,      // string that must be a label of pg_type
+    Jsonb,
+    TextArray,
+    Ref,      // ObjectId -> uuid foreign key into ref_model
+    RefArray, // ObjectId list -> uuid[] (elements remapped, order kept)
+    Junction, // ObjectId list -> rows of an implicit many-to-many table
+};
+
+// What a missing or null value becomes.
+enum class OnMissing {
+    Error,   // the document cannot be migrated
+    Null,    // SQL NULL
+    Empty,   // an empty array
+    Default, // the Mongo schema's @default (mongo_default), recorded as a repair
+    OidTime, // the ObjectId's creation time, recorded as a repair
+    Value,   // a fixed value (missing_value), recorded as a repair
+};
+
+struct FieldMapping {
+    std::string model;
+    std::string stored_key; // the BSON key
+    std::string field;      // the Prisma field name
+    FieldKind kind;
+    std::string target_table;  // the model's table, or the junction table
+    std::string target_column; // the column, or the junction column of the listed ids
+    std::string owner_column;  // junction column of the document's own id
+    std::string pg_type;
+    std::string ref_model;
+    bool required = false;
+    std::string mongo_default;
+    OnMissing on_missing = OnMissing::Null;
+    std::string missing_value;   // for OnMissing::Value
+    bool secret = false;         // redacted wherever a document is stored
+    bool numeric_string = false; // legacy numeric strings convert exactly
+    bool legacy_string = false;  // legacy "true"/"false" strings convert
+    bool was_json = false;       // legacy Json value kept as JSON text elements
+    // A reference whose id may name a row of route_model instead; it then
+    // goes to route_column (tasksComments.task, D12).
+    std::string route_model;
+    std::string route_column;
+};
+
+struct CollectionMapping {
+    std::string name;
+    std::vector<FieldMapping> fields; // in file order; _id first
+    // Collections this one references (refs, ref arrays and routes), which
+    // must be loaded before it.
+    std::vector<std::string> depends_on;
+
+    const FieldMapping *find(std::string_view stored_key) const;
+};
+
+struct JunctionMapping {
+    std::string table;   // "_DocumentsToAccounts"
+    std::string a_model; // the model whose ids go to column A
+    std::string b_model;
+};
+
+class Mapping {
+  public:
+    // Parses the mapping and the enum list (data/nextcrm/mongo-enums.csv).
+    Mapping(std::string_view mapping_csv, std::string_view enums_csv);
+
+    // The compiled-in NextCRM mapping.
+    static const Mapping &nextcrm();
+
+    // Collections in an order where every collection comes after those it
+    // references.
+    const std::vector<CollectionMapping> &collections() const { return collections_; }
+    const CollectionMapping *collection(std::string_view name) const;
+    const std::vector<JunctionMapping> &junctions() const { return junctions_; }
+    // Labels of a PostgreSQL enum type, in order; empty when unknown.
+    const std::vector<std::string> &enum_labels(const std::string &type) const;
+
+  private:
+    std::vector<CollectionMapping> collections_;
+    std::vector<JunctionMapping> junctions_;
+    std::map<std::string, std::vector<std::string>> enums_;
+};
+
+} // namespace nextcrm

@@ -1,0 +1,37 @@
+// The migration engine's shared declarations: the request the calling session
+// hands to its background worker, and the worker's entry point.
+//
+// Why a background worker: a function called by SELECT runs inside the
+// caller's transaction and cannot commit, yet every batch must commit with
+// its checkpoint so that a cancel or a crash loses at most the batch in
+// flight.  The worker runs its own transactions, one per batch, while the
+// calling session waits, relays each committed batch as a NOTICE and, on
+// Ctrl+C, asks the worker to stop after the current batch.
+#pragma once
+
+#include "pg_wall.hpp"
+
+extern "C" {
+#include "postmaster/bgworker.h"
+}
+
+namespace nextcrm {
+
+// Packed into BackgroundWorker.bgw_extra (128 bytes).
+struct MigrationRequest {
+    Oid userid;
+    bool restart;
+    char server[NAMEDATALEN];
+    char collection[56]; // empty: every collection
+};
+static_assert(sizeof(MigrationRequest) <= BGW_EXTRALEN, "request must fit in bgw_extra");
+
+// Advisory lock key held by the running worker for its whole life, so a
+// second run of the same database is refused while one is active.
+inline constexpr int64 migration_lock_key = 0x6e657874636d6967; // "nextcmig"
+
+// Runs the migration described by the request; called in the worker after
+// it has connected to the database.
+void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_requested);
+
+} // namespace nextcrm

@@ -1,0 +1,468 @@
+#include "migrate_load.hpp"
+
+#include "connection.hpp"
+#include "spi.hpp"
+
+#include "core/bson_convert.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "catalog/pg_type_d.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/resowner.h"
+}
+
+#include <map>
+#include <set>
+
+namespace nextcrm {
+
+namespace {
+
+using TextRow = std::vector<std::optional<std::string>>;
+
+// Column-wise text values for one INSERT ... SELECT FROM unnest(...).
+class TextColumns {
+  public:
+    explicit TextColumns(std::size_t n) : columns_(n) {}
+    void add(TextRow row) {
+        for (std::size_t i = 0; i < columns_.size(); ++i)
+            columns_[i].push_back(std::move(row[i]));
+    }
+    std::size_t rows() const { return columns_.empty() ? 0 : columns_[0].size(); }
+    std::size_t width() const { return columns_.size(); }
+    const std::vector<std::optional<std::string>> &column(std::size_t i) const {
+        return columns_[i];
+    }
+    void clear() {
+        for (auto &c : columns_)
+            c.clear();
+    }
+
+  private:
+    std::vector<std::vector<std::optional<std::string>>> columns_;
+};
+
+// A text[] Datum of the given values (rows [from, to) of one column).
+Datum text_array(const std::vector<std::optional<std::string>> &values, std::size_t from,
+                 std::size_t to) {
+    return pg_call([&] {
+        int n = static_cast<int>(to - from);
+        Datum *elems = static_cast<Datum *>(palloc(sizeof(Datum) * (n ? n : 1)));
+        bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * (n ? n : 1)));
+        for (int i = 0; i < n; ++i) {
+            const auto &v = values[from + i];
+            nulls[i] = !v.has_value();
+            elems[i] =
+                v ? PointerGetDatum(cstring_to_text_with_len(v->data(), v->size())) : (Datum)0;
+        }
+        int dims[1] = {n}, lbs[1] = {1};
+        return PointerGetDatum(
+            construct_md_array(elems, nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+    });
+}
+
+struct Params {
+    std::vector<Oid> types;
+    std::vector<Datum> values;
+};
+
+Params params_of(const TextColumns &cols, std::size_t from, std::size_t to) {
+    Params p;
+    for (std::size_t c = 0; c < cols.width(); ++c) {
+        p.types.push_back(TEXTARRAYOID);
+        p.values.push_back(text_array(cols.column(c), from, to));
+    }
+    return p;
+}
+
+// Runs a statement inside a subtransaction.  Returns nullptr on success, or
+// the error (in the caller's memory context) after rolling the
+// subtransaction back, so one bad row never takes its batch down.
+ErrorData *try_exec(const char *sql, Params &p) {
+    return pg_call([&]() -> ErrorData * {
+        MemoryContext volatile context = CurrentMemoryContext;
+        ResourceOwner volatile owner = CurrentResourceOwner;
+        ErrorData *volatile failure = nullptr;
+        BeginInternalSubTransaction(nullptr);
+        MemoryContextSwitchTo(context);
+        PG_TRY();
+        {
+            int rc = SPI_execute_with_args(sql, static_cast<int>(p.types.size()), p.types.data(),
+                                           p.values.data(), nullptr, false, 0);
+            if (rc < 0)
+                elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+            ReleaseCurrentSubTransaction();
+            MemoryContextSwitchTo(context);
+            CurrentResourceOwner = owner;
+        }
+        PG_CATCH();
+        {
+            MemoryContextSwitchTo(context);
+            failure = CopyErrorData();
+            FlushErrorState();
+            RollbackAndReleaseCurrentSubTransaction();
+            MemoryContextSwitchTo(context);
+            CurrentResourceOwner = owner;
+        }
+        PG_END_TRY();
+        return failure;
+    });
+}
+
+void exec_all(const std::string &sql, const TextColumns &cols) {
+    if (cols.rows() == 0)
+        return;
+    Params p = params_of(cols, 0, cols.rows());
+    spi_exec(sql.c_str(), static_cast<int>(p.types.size()), p.types.data(), p.values.data());
+}
+
+// INSERT INTO table (columns) SELECT casts FROM unnest($1::text[], ...)
+std::string unnest_insert(const std::string &table, const std::vector<std::string> &columns,
+                          const std::vector<std::string> &casts, const std::string &suffix = "") {
+    std::string cols, exprs, params, names;
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        std::string sep = i ? ", " : "";
+        std::string p = "p" + std::to_string(i + 1);
+        cols += sep + columns[i];
+        exprs += sep + casts[i];
+        params += sep + "$" + std::to_string(i + 1) + "::text[]";
+        names += sep + p;
+    }
+    return "INSERT INTO " + table + " (" + cols + ") SELECT " + exprs + " FROM unnest(" + params +
+           ") AS u(" + names + ")" + suffix;
+}
+
+std::string plain_insert(const std::string &table, const std::vector<std::string> &columns,
+                         const std::vector<std::string> &types) {
+    std::vector<std::string> casts;
+    for (std::size_t i = 0; i < columns.size(); ++i)
+        casts.push_back("p" + std::to_string(i + 1) + types[i]);
+    return unnest_insert(table, columns, casts);
+}
+
+// jsonb cannot hold U+0000; keep such text visible instead of failing the
+// batch that records it.
+std::string storable_json(std::string json) {
+    std::size_t pos = 0;
+    while ((pos = json.find("\\u0000", pos)) != std::string::npos) {
+        json.replace(pos, 6, "\\\\u0000");
+        pos += 7;
+    }
+    return json;
+}
+
+const std::string errors_sql = plain_insert(
+    "nextcrm_migration.errors",
+    {"collection", "source_id", "field", "sqlstate", "message", "detail", "document", "batch"},
+    {"", "", "", "", "", "", "::jsonb", "::int4"});
+const std::string repairs_sql =
+    plain_insert("nextcrm_migration.repairs",
+                 {"collection", "source_id", "field", "kind", "original", "replacement", "batch"},
+                 {"", "", "", "", "", "", "::int4"});
+const std::string extra_keys_sql = plain_insert(
+    "nextcrm_migration.extra_keys", {"collection", "source_id", "keys"}, {"", "", "::jsonb"});
+const std::string foreign_ids_sql = plain_insert(
+    "nextcrm_migration.foreign_ids", {"collection", "id", "source_id"}, {"", "::uuid", "::jsonb"});
+const std::string junction_sql =
+    plain_insert("nextcrm_migration.junction_stage",
+                 {"junction", "a", "b", "collection", "source_id", "field", "element"},
+                 {"", "::uuid", "::uuid", "", "", "", ""});
+
+// The column a constraint named the way Prisma names them covers:
+// "Users_email_key" -> "email" (unique violations carry no column name).
+std::string constraint_field(const std::string &table, const char *constraint) {
+    if (!constraint)
+        return {};
+    std::string name = constraint;
+    for (const char *suffix : {"_key", "_fkey"}) {
+        std::string sfx = suffix;
+        if (name.size() > table.size() + 1 + sfx.size() && name.rfind(table + "_", 0) == 0 &&
+            name.compare(name.size() - sfx.size(), sfx.size(), sfx) == 0)
+            return name.substr(table.size() + 1, name.size() - table.size() - 1 - sfx.size());
+    }
+    return {};
+}
+
+std::unique_ptr<DocumentSource> open_source(const SourceOptions &opts,
+                                            const std::shared_ptr<Client> &client,
+                                            const std::string &collection, int64 skip) {
+    if (!opts.dump_dir.empty()) {
+        auto path = find_dump_file(opts.dump_dir, collection);
+        if (!path)
+            return nullptr;
+        auto source = std::make_unique<DumpFileSource>(*path);
+        for (int64 i = 0; i < skip; ++i) {
+            if (!source->next())
+                break;
+            if ((i & 1023) == 0)
+                check_for_interrupts();
+        }
+        return source;
+    }
+    QuerySpec spec;
+    spec.sort.reset(BCON_NEW("_id", BCON_INT32(1)));
+    spec.skip = skip;
+    spec.batch_size = migration_batch_size;
+    return std::make_unique<MongoCursorSource>(client->raw(), opts.database, collection, spec);
+}
+
+} // namespace
+
+struct CollectionLoader::SideRows {
+    TextColumns errors{8}, repairs{7}, extra_keys{3}, foreign_ids{3}, junction{7};
+};
+
+CollectionLoader::CollectionLoader(Oid serverid, const SourceOptions &opts,
+                                   const CollectionMapping &collection, int64 resume_position,
+                                   const std::string &last_id)
+    : collection_(collection), transformer_(Mapping::nextcrm(), collection),
+      side_(std::make_unique<SideRows>()) {
+    if (opts.dump_dir.empty())
+        client_ = client_for(serverid);
+    int64 skip = resume_position > 0 ? resume_position - 1 : 0;
+    source_ = open_source(opts, client_, collection.name, skip);
+    if (resume_position > 0) {
+        const bson_t *doc = source_ ? source_->next() : nullptr;
+        std::string found = doc ? source_id_of(doc) : "(end of data)";
+        if (found != last_id)
+            throw Error("the source of " + collection.name + " changed since the last checkpoint",
+                        sqlstate::fdw_error,
+                        "Document " + std::to_string(resume_position) + " was " + last_id +
+                            " and is now " + found + ".",
+                        "Start over with restart => true.");
+    }
+
+    std::vector<std::string> columns, casts;
+    const auto &fields = transformer_.columns();
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+        columns.push_back(quote_ident(fields[i]->target_column));
+        casts.push_back(column_cast(*fields[i], "p" + std::to_string(i + 1)));
+    }
+    insert_sql_ = unnest_insert(quote_ident(collection.name), columns, casts);
+}
+
+CollectionLoader::~CollectionLoader() = default;
+
+void CollectionLoader::record_error(const bson_t *doc, const std::string &source_id,
+                                    const std::string &field, const char *state,
+                                    const std::string &message, const std::string &detail,
+                                    int batch) {
+    side_->errors.add({collection_.name, source_id,
+                       field.empty() ? std::nullopt : std::optional<std::string>(field),
+                       std::string(state), message,
+                       detail.empty() ? std::nullopt : std::optional<std::string>(detail),
+                       storable_json(transformer_.redacted_json(doc)), std::to_string(batch)});
+}
+
+void CollectionLoader::resolve_references(std::vector<TransformedDocument> &docs,
+                                          std::vector<const bson_t *> &raw, std::vector<bool> &ok,
+                                          BatchCounts &counts, int batch) {
+    // Which of the referenced ids exist, one query per referenced table.
+    std::map<std::string, std::set<std::string>> wanted;
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+        if (!ok[i])
+            continue;
+        for (const auto &r : docs[i].refs) {
+            wanted[r.field->ref_model].insert(uuid_text(r.id));
+            if (!r.field->route_model.empty())
+                wanted[r.field->route_model].insert(uuid_text(r.id));
+        }
+    }
+    std::map<std::string, std::set<std::string>> existing;
+    for (const auto &[model, ids] : wanted) {
+        std::vector<std::optional<std::string>> list(ids.begin(), ids.end());
+        Datum arg = text_array(list, 0, list.size());
+        Oid type = TEXTARRAYOID;
+        std::string sql =
+            "SELECT id::text FROM " + quote_ident(model) + " WHERE id = ANY($1::text[]::uuid[])";
+        uint64 n = spi_exec(sql.c_str(), 1, &type, &arg);
+        auto &found = existing[model];
+        for (uint64 row = 0; row < n; ++row) {
+            bool isnull;
+            found.insert(spi_text(static_cast<int>(row), 1, &isnull));
+        }
+    }
+
+    const auto &fields = transformer_.columns();
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+        if (!ok[i])
+            continue;
+        TransformedDocument &d = docs[i];
+        std::vector<std::set<std::size_t>> dropped(d.ref_arrays.size());
+        try {
+            for (const auto &r : d.refs) {
+                const FieldMapping &f = *r.field;
+                std::string id = uuid_text(r.id);
+                if (existing[f.ref_model].count(id))
+                    continue;
+                if (f.kind == FieldKind::RefArray) {
+                    dropped[r.slot].insert(r.element);
+                    d.repairs.push_back({f.stored_key + "." + std::to_string(r.element),
+                                         "dangling_ref", r.original, "(dropped)"});
+                    continue;
+                }
+                if (!f.route_model.empty() && existing[f.route_model].count(id)) {
+                    // A comment on a CRM task (D12): its id names a
+                    // crm_Accounts_Tasks row, so it goes to that column.
+                    for (std::size_t c = 0; c < fields.size(); ++c)
+                        if (fields[c]->target_column == f.route_column && !d.values[c])
+                            d.values[c] = id;
+                    d.values[r.column].reset();
+                    d.repairs.push_back({f.stored_key, "rerouted", r.original, f.route_column});
+                    continue;
+                }
+                if (f.required)
+                    throw DocumentError(f.stored_key,
+                                        "required reference \"" + f.stored_key + "\" names " +
+                                            r.original + ", which is not a migrated " +
+                                            f.ref_model + " document",
+                                        "23503");
+                d.values[r.column].reset();
+                d.repairs.push_back({f.stored_key, "dangling_ref", r.original, "NULL"});
+            }
+        } catch (const DocumentError &e) {
+            ok[i] = false;
+            ++counts.failed;
+            record_error(raw[i], d.source_id, e.field(), e.sqlstate(), e.what(), "", batch);
+            continue;
+        }
+        for (std::size_t slot = 0; slot < d.ref_arrays.size(); ++slot) {
+            if (dropped[slot].empty())
+                continue;
+            std::vector<std::string> kept;
+            for (std::size_t e = 0; e < d.ref_arrays[slot].size(); ++e)
+                if (!dropped[slot].count(e))
+                    kept.push_back(d.ref_arrays[slot][e]);
+            // The slot's column is the one whose refs point at it.
+            for (const auto &r : d.refs)
+                if (r.field->kind == FieldKind::RefArray && r.slot == slot)
+                    d.values[r.column] = array_literal(kept);
+        }
+    }
+}
+
+void CollectionLoader::insert_rows(std::vector<TransformedDocument> &docs,
+                                   std::vector<const bson_t *> &raw, std::vector<bool> &ok,
+                                   BatchCounts &counts, int batch) {
+    TextColumns rows(transformer_.columns().size());
+    std::vector<std::size_t> index;
+    for (std::size_t i = 0; i < docs.size(); ++i)
+        if (ok[i]) {
+            rows.add(docs[i].values);
+            index.push_back(i);
+        }
+    if (rows.rows() == 0)
+        return;
+    Params all = params_of(rows, 0, rows.rows());
+    if (!try_exec(insert_sql_.c_str(), all))
+        return;
+    // Something in the batch was refused (a duplicate email, say): insert
+    // row by row to keep every other document.
+    for (std::size_t r = 0; r < rows.rows(); ++r) {
+        check_for_interrupts();
+        Params one = params_of(rows, r, r + 1);
+        ErrorData *e = try_exec(insert_sql_.c_str(), one);
+        if (!e)
+            continue;
+        std::size_t i = index[r];
+        ok[i] = false;
+        ++counts.failed;
+        char state[6];
+        const char *code = unpack_sql_state(e->sqlerrcode);
+        memcpy(state, code, 6);
+        std::string field = e->column_name ? e->column_name
+                                           : constraint_field(collection_.name, e->constraint_name);
+        record_error(raw[i], docs[i].source_id, field, state, e->message ? e->message : "",
+                     e->detail ? e->detail : "", batch);
+    }
+}
+
+void CollectionLoader::flush_side_tables() {
+    exec_all(errors_sql, side_->errors);
+    exec_all(repairs_sql, side_->repairs);
+    exec_all(extra_keys_sql, side_->extra_keys);
+    exec_all(foreign_ids_sql, side_->foreign_ids);
+    exec_all(junction_sql, side_->junction);
+    side_ = std::make_unique<SideRows>();
+}
+
+BatchCounts CollectionLoader::load_batch(int batch) {
+    BatchCounts counts;
+    std::vector<BsonPtr> copies;
+    std::vector<const bson_t *> raw;
+    std::vector<TransformedDocument> docs;
+    std::vector<bool> ok;
+    if (!source_) {
+        counts.exhausted = true;
+        return counts;
+    }
+    while (counts.documents < migration_batch_size) {
+        check_for_interrupts();
+        const bson_t *doc = source_->next();
+        if (!doc) {
+            counts.exhausted = true;
+            break;
+        }
+        copies.emplace_back(bson_copy(doc));
+        raw.push_back(copies.back().get());
+        ++counts.documents;
+        counts.last_id = source_id_of(doc);
+        try {
+            docs.push_back(transformer_.transform(doc));
+            ok.push_back(true);
+        } catch (const DocumentError &e) {
+            docs.emplace_back();
+            docs.back().source_id = source_id_of(doc);
+            ok.push_back(false);
+            ++counts.failed;
+            record_error(doc, docs.back().source_id, e.field(), e.sqlstate(), e.what(), "", batch);
+        }
+    }
+
+    resolve_references(docs, raw, ok, counts, batch);
+    insert_rows(docs, raw, ok, counts, batch);
+
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+        if (!ok[i])
+            continue;
+        const TransformedDocument &d = docs[i];
+        ++counts.migrated;
+        if (!d.repairs.empty() || !d.extra_keys.empty())
+            ++counts.repaired;
+        for (const auto &r : d.repairs)
+            side_->repairs.add({collection_.name, d.source_id, r.field, r.kind, r.original,
+                                r.replacement, std::to_string(batch)});
+        if (!d.extra_keys.empty())
+            side_->extra_keys.add({collection_.name, d.source_id, storable_json(d.extra_keys)});
+        if (!d.id_is_object_id)
+            side_->foreign_ids.add({collection_.name, uuid_text(d.id), storable_json(d.id_json)});
+        for (const auto &j : d.junction) {
+            bool owner_is_a = j.field->owner_column == "A";
+            side_->junction.add({j.field->target_table, uuid_text(owner_is_a ? j.owner : j.other),
+                                 uuid_text(owner_is_a ? j.other : j.owner), collection_.name,
+                                 d.source_id, j.field->stored_key, j.original});
+        }
+    }
+    flush_side_tables();
+    return counts;
+}
+
+int64 count_source_documents(Oid serverid, const SourceOptions &opts,
+                             const std::string &collection) {
+    if (!opts.dump_dir.empty()) {
+        auto path = find_dump_file(opts.dump_dir, collection);
+        if (!path)
+            return 0;
+        DumpFileSource source(*path);
+        int64 n = 0;
+        while (source.next())
+            if ((++n & 1023) == 0)
+                check_for_interrupts();
+        return n;
+    }
+    return client_for(serverid)->count_documents(collection);
+}
+
+} // namespace nextcrm

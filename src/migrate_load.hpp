@@ -1,0 +1,71 @@
+// Loading one collection, one batch of 1000 documents at a time, inside the
+// transaction the worker commits with the batch's checkpoint.
+#pragma once
+
+#include "pg_wall.hpp"
+
+#include "core/doc_transform.hpp"
+#include "core/document_source.hpp"
+#include "core/options.hpp"
+
+#include <memory>
+#include <string>
+
+namespace nextcrm {
+
+class Client;
+
+// Fixed by the requirements: every batch is exactly this many documents
+// (the last one of a collection may be shorter).
+inline constexpr int migration_batch_size = 1000;
+
+struct BatchCounts {
+    int64 documents = 0;
+    int64 migrated = 0;
+    int64 failed = 0;
+    int64 repaired = 0;
+    std::string last_id; // canonical form of the last document's _id
+    bool exhausted = false;
+};
+
+class CollectionLoader {
+  public:
+    // Opens the collection's source positioned after `resume_position`
+    // documents (in _id order for a live server, file order for a dump), and
+    // checks that the document at that position is still `last_id`, so a
+    // changed source is an error rather than a skipped or doubled document.
+    CollectionLoader(Oid serverid, const SourceOptions &opts, const CollectionMapping &collection,
+                     int64 resume_position, const std::string &last_id);
+    ~CollectionLoader();
+
+    // Reads, converts and writes up to one batch.  Needs SPI to be connected.
+    BatchCounts load_batch(int batch);
+
+  private:
+    struct Resolved;
+    void resolve_references(std::vector<TransformedDocument> &docs,
+                            std::vector<const bson_t *> &raw, std::vector<bool> &ok,
+                            BatchCounts &counts, int batch);
+    void insert_rows(std::vector<TransformedDocument> &docs, std::vector<const bson_t *> &raw,
+                     std::vector<bool> &ok, BatchCounts &counts, int batch);
+    void record_error(const bson_t *doc, const std::string &source_id, const std::string &field,
+                      const char *sqlstate, const std::string &message, const std::string &detail,
+                      int batch);
+    void flush_side_tables();
+
+    const CollectionMapping &collection_;
+    Transformer transformer_;
+    std::shared_ptr<Client> client_;
+    std::unique_ptr<DocumentSource> source_;
+    std::string insert_sql_;
+
+    // Rows for the side tables, written once per batch.
+    struct SideRows;
+    std::unique_ptr<SideRows> side_;
+};
+
+// Documents in a collection of the source (0 when it does not exist).
+int64 count_source_documents(Oid serverid, const SourceOptions &opts,
+                             const std::string &collection);
+
+} // namespace nextcrm

@@ -1,0 +1,296 @@
+// The migration itself, as the worker runs it: one transaction to set up,
+// one per batch, one to build the junction tables and finish.
+#include "migrate.hpp"
+
+#include "connection.hpp"
+#include "migrate_load.hpp"
+#include "migrate_schema.hpp"
+#include "spi.hpp"
+
+#include "core/mapping.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "pgstat.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+}
+
+#include <chrono>
+#include <string>
+
+namespace nextcrm {
+
+namespace {
+
+// Runs fn inside a transaction of its own, with SPI connected, and commits.
+// An exception leaves the transaction open for the worker's error handler to
+// abort.
+template <typename Fn>
+void in_transaction(Fn fn) {
+    pg_call([] {
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        SPI_connect();
+        PushActiveSnapshot(GetTransactionSnapshot());
+    });
+    fn();
+    pg_call([] {
+        SPI_finish();
+        PopActiveSnapshot();
+        CommitTransactionCommand();
+    });
+}
+
+void report_activity(const std::string &what) {
+    pg_call([&what] { pgstat_report_activity(STATE_RUNNING, what.c_str()); });
+}
+
+std::string text_param_query(const char *sql, const std::string &arg) {
+    Datum value = text_datum(arg);
+    Oid type = TEXTOID;
+    spi_exec(sql, 1, &type, &value);
+    bool isnull;
+    return spi_text(0, 1, &isnull);
+}
+
+bool take_lock() {
+    Datum key = Int64GetDatum(migration_lock_key);
+    Oid type = INT8OID;
+    spi_exec("SELECT pg_try_advisory_lock($1)", 1, &type, &key);
+    bool isnull;
+    return spi_text(0, 1, &isnull) == "t";
+}
+
+// Empties the target tables and the migration's record.
+void reset(const Mapping &mapping) {
+    std::string tables;
+    for (const auto &c : mapping.collections())
+        tables += (tables.empty() ? "" : ", ") + quote_ident(c.name);
+    for (const auto &j : mapping.junctions())
+        tables += ", " + quote_ident(j.table);
+    spi_exec(("TRUNCATE " + tables).c_str());
+    spi_exec("TRUNCATE nextcrm_migration.run, nextcrm_migration.checkpoint,"
+             " nextcrm_migration.batch_log, nextcrm_migration.errors,"
+             " nextcrm_migration.repairs, nextcrm_migration.extra_keys,"
+             " nextcrm_migration.foreign_ids, nextcrm_migration.junction_stage");
+}
+
+void begin_run(const MigrationRequest &request) {
+    std::string current = text_param_query(
+        "SELECT server FROM nextcrm_migration.run WHERE server::text <> $1", request.server);
+    if (!current.empty())
+        throw Error("this database holds a migration from server \"" + current + "\"",
+                    sqlstate::invalid_parameter_value, {},
+                    "Use that server, or start over with restart => true.");
+    Datum arg = text_datum(request.server);
+    Oid type = TEXTOID;
+    spi_exec("INSERT INTO nextcrm_migration.run (server, status, worker_pid)"
+             " VALUES ($1, 'running', pg_backend_pid())"
+             " ON CONFLICT (singleton) DO UPDATE SET status = 'running', message = NULL,"
+             "   worker_pid = pg_backend_pid(), finished_at = NULL",
+             1, &type, &arg);
+}
+
+void plan_collections(const Mapping &mapping, Oid serverid, const SourceOptions &opts,
+                      volatile sig_atomic_t *stop) {
+    int position = 0;
+    for (const auto &c : mapping.collections()) {
+        Datum args[2] = {text_datum(c.name), Int32GetDatum(++position)};
+        Oid types[2] = {TEXTOID, INT4OID};
+        spi_exec("INSERT INTO nextcrm_migration.checkpoint (collection, position)"
+                 " VALUES ($1, $2) ON CONFLICT (collection) DO NOTHING",
+                 2, types, args);
+    }
+    // Totals first, so progress can say how far along the whole run is.
+    spi_exec("SELECT collection FROM nextcrm_migration.checkpoint WHERE source_total IS NULL"
+             " ORDER BY position",
+             0, nullptr, nullptr);
+    std::vector<std::string> uncounted;
+    for (uint64 i = 0; i < SPI_processed; ++i) {
+        bool isnull;
+        uncounted.push_back(spi_text(static_cast<int>(i), 1, &isnull));
+    }
+    for (const auto &name : uncounted) {
+        if (*stop)
+            return;
+        report_activity("counting " + name);
+        int64 total = count_source_documents(serverid, opts, name);
+        Datum args[2] = {text_datum(name), Int64GetDatum(total)};
+        Oid types[2] = {TEXTOID, INT8OID};
+        spi_exec("UPDATE nextcrm_migration.checkpoint SET source_total = $2 WHERE collection = $1",
+                 2, types, args);
+    }
+}
+
+struct Checkpoint {
+    std::string phase;
+    int64 processed = 0;
+    int batches = 0;
+    std::string last_id;
+};
+
+Checkpoint read_checkpoint(const std::string &collection) {
+    Datum arg = text_datum(collection);
+    Oid type = TEXTOID;
+    spi_exec("SELECT phase, processed, batches, coalesce(last_id, '')"
+             " FROM nextcrm_migration.checkpoint WHERE collection = $1",
+             1, &type, &arg);
+    Checkpoint cp;
+    bool isnull;
+    cp.phase = spi_text(0, 1, &isnull);
+    cp.processed = spi_int8(0, 2, &isnull);
+    cp.batches = static_cast<int>(spi_int8(0, 3, &isnull));
+    cp.last_id = spi_text(0, 4, &isnull);
+    return cp;
+}
+
+void save_batch(const std::string &collection, int batch, const BatchCounts &counts,
+                double seconds) {
+    Datum args[9] = {text_datum(collection),          Int32GetDatum(batch),
+                     Int64GetDatum(counts.documents), Int64GetDatum(counts.migrated),
+                     Int64GetDatum(counts.failed),    Int64GetDatum(counts.repaired),
+                     text_datum(counts.last_id),      Float8GetDatum(seconds),
+                     BoolGetDatum(counts.exhausted)};
+    Oid types[9] = {TEXTOID, INT4OID, INT8OID,   INT8OID, INT8OID,
+                    INT8OID, TEXTOID, FLOAT8OID, BOOLOID};
+    const char nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', counts.last_id.empty() ? 'n' : ' ',
+                           ' ', ' '};
+    spi_exec("UPDATE nextcrm_migration.checkpoint SET"
+             "  processed = processed + $3, migrated = migrated + $4, failed = failed + $5,"
+             "  repaired = repaired + $6, batches = $2, last_id = coalesce($7, last_id),"
+             "  seconds = seconds + $8,"
+             "  started_at = coalesce(started_at, clock_timestamp()),"
+             "  phase = CASE WHEN $9 THEN 'done' ELSE 'loading' END,"
+             "  finished_at = CASE WHEN $9 THEN clock_timestamp() END"
+             " WHERE collection = $1",
+             9, types, args, nulls);
+    if (counts.documents == 0)
+        return;
+    spi_exec("INSERT INTO nextcrm_migration.batch_log (collection, batch, documents, processed,"
+             "  total, failed, overall_processed, overall_total, docs_per_second, eta_seconds)"
+             " SELECT c.collection, $2, $3, c.processed, c.source_total, c.failed,"
+             "   o.processed, o.total, c.processed / greatest(c.seconds, 1e-6),"
+             "   (o.total - o.processed) / greatest(o.processed / greatest(o.seconds, 1e-6), 1e-6)"
+             "  FROM nextcrm_migration.checkpoint c,"
+             "   (SELECT sum(processed) AS processed, sum(source_total) AS total,"
+             "           sum(seconds) AS seconds FROM nextcrm_migration.checkpoint) o"
+             " WHERE c.collection = $1",
+             9, types, args, nulls);
+}
+
+// Loads one collection batch by batch; false when stopped before its end.
+bool migrate_collection(Oid serverid, const SourceOptions &opts,
+                        const CollectionMapping &collection, volatile sig_atomic_t *stop) {
+    std::unique_ptr<CollectionLoader> loader;
+    Checkpoint cp;
+    in_transaction([&] {
+        cp = read_checkpoint(collection.name);
+        if (cp.phase != "done")
+            loader = std::make_unique<CollectionLoader>(serverid, opts, collection, cp.processed,
+                                                        cp.last_id);
+    });
+    if (!loader)
+        return true;
+    int batch = cp.batches;
+    for (;;) {
+        if (*stop)
+            return false;
+        ++batch;
+        report_activity("migrating " + collection.name + ", batch " + std::to_string(batch));
+        bool exhausted = false;
+        in_transaction([&] {
+            auto started = std::chrono::steady_clock::now();
+            BatchCounts counts = loader->load_batch(batch);
+            double seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            save_batch(collection.name, batch, counts, seconds);
+            exhausted = counts.exhausted;
+        });
+        if (exhausted)
+            return true;
+    }
+}
+
+// The junction tables from the union of both sides' lists: duplicates
+// collapse, pairs whose other end did not arrive are dropped and recorded.
+void build_junctions(const Mapping &mapping) {
+    for (const auto &j : mapping.junctions()) {
+        report_activity("building " + j.table);
+        Datum arg = text_datum(j.table);
+        Oid type = TEXTOID;
+        std::string exists_a =
+            "EXISTS (SELECT 1 FROM " + quote_ident(j.a_model) + " t WHERE t.id = s.a)";
+        std::string exists_b =
+            "EXISTS (SELECT 1 FROM " + quote_ident(j.b_model) + " t WHERE t.id = s.b)";
+        spi_exec(("INSERT INTO " + quote_ident(j.table) +
+                  " (\"A\", \"B\") SELECT DISTINCT s.a, s.b"
+                  " FROM nextcrm_migration.junction_stage s WHERE s.junction = $1 AND " +
+                  exists_a + " AND " + exists_b + " ON CONFLICT DO NOTHING")
+                     .c_str(),
+                 1, &type, &arg);
+        spi_exec(("INSERT INTO nextcrm_migration.repairs"
+                  " (collection, source_id, field, kind, original, replacement)"
+                  " SELECT s.collection, s.source_id, s.field, 'dangling_ref', s.element,"
+                  "        '(dropped)'"
+                  " FROM nextcrm_migration.junction_stage s WHERE s.junction = $1 AND NOT (" +
+                  exists_a + " AND " + exists_b + ")")
+                     .c_str(),
+                 1, &type, &arg);
+    }
+    // A document counts as repaired once, whatever was changed in it.
+    spi_exec("UPDATE nextcrm_migration.checkpoint c SET repaired = ("
+             " SELECT count(*) FROM (SELECT source_id FROM nextcrm_migration.repairs r"
+             "   WHERE r.collection = c.collection UNION"
+             "   SELECT source_id FROM nextcrm_migration.extra_keys k"
+             "   WHERE k.collection = c.collection) d)");
+}
+
+} // namespace
+
+void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop) {
+    const Mapping &mapping = Mapping::nextcrm();
+    bool locked = false;
+    in_transaction([&] { locked = take_lock(); });
+    if (!locked) {
+        pg_call([] {
+            ereport(LOG, (errmsg("another nextcrm migration of this database is running")));
+        });
+        return;
+    }
+
+    Oid serverid = InvalidOid;
+    SourceOptions opts;
+    in_transaction([&] {
+        serverid = server_oid_by_name(request.server);
+        opts = source_options(serverid);
+        ensure_target_schema(mapping);
+        if (request.restart)
+            reset(mapping);
+        begin_run(request);
+        plan_collections(mapping, serverid, opts, stop);
+    });
+
+    bool all = request.collection[0] == '\0';
+    for (const auto &c : mapping.collections()) {
+        if (!all && c.name != request.collection)
+            continue;
+        if (!migrate_collection(serverid, opts, c, stop))
+            break;
+    }
+
+    in_transaction([&] {
+        spi_exec("SELECT count(*) FROM nextcrm_migration.checkpoint WHERE phase <> 'done'", 0,
+                 nullptr, nullptr);
+        bool isnull;
+        bool complete = spi_int8(0, 1, &isnull) == 0 && !*stop;
+        if (complete)
+            build_junctions(mapping);
+        spi_exec(complete ? "UPDATE nextcrm_migration.run SET status = 'complete',"
+                            " finished_at = clock_timestamp(), worker_pid = NULL"
+                          : "UPDATE nextcrm_migration.run SET status = 'stopped',"
+                            " finished_at = clock_timestamp(), worker_pid = NULL");
+    });
+}
+
+} // namespace nextcrm

@@ -1,0 +1,128 @@
+#include "migrate_schema.hpp"
+
+#include "spi.hpp"
+
+#include "core/doc_transform.hpp"
+#include "core/embedded_data.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#ifndef NEXTCRM_MIGRATIONS_BUNDLE
+#error "NEXTCRM_MIGRATIONS_BUNDLE must name the bundle of prisma/migrations (see the Makefile)"
+#endif
+
+// prisma/migrations/*/migration.sql, framed as "<name>\n<length>\n<bytes>"
+// each, by the Makefile; the bytes are kept exactly so their checksums match
+// the files Prisma Migrate will compare them with.
+NEXTCRM_EMBED_FILE(nextcrm_migrations, NEXTCRM_MIGRATIONS_BUNDLE);
+
+namespace nextcrm {
+
+namespace {
+
+struct Migration {
+    std::string name;
+    std::string_view sql;
+};
+
+std::vector<Migration> bundled_migrations() {
+    std::string_view rest = NEXTCRM_EMBEDDED(nextcrm_migrations);
+    std::vector<Migration> out;
+    while (!rest.empty()) {
+        auto nl = rest.find('\n');
+        auto nl2 = rest.find('\n', nl + 1);
+        if (nl == std::string_view::npos || nl2 == std::string_view::npos)
+            throw Error("corrupt migration bundle");
+        Migration m;
+        m.name = std::string(rest.substr(0, nl));
+        std::size_t length = std::stoul(std::string(rest.substr(nl + 1, nl2 - nl - 1)));
+        if (nl2 + 1 + length > rest.size())
+            throw Error("corrupt migration bundle");
+        m.sql = rest.substr(nl2 + 1, length);
+        out.push_back(m);
+        rest.remove_prefix(nl2 + 1 + length);
+    }
+    return out;
+}
+
+// What Prisma Migrate itself creates to record applied migrations.
+const char *prisma_migrations_table = "CREATE TABLE IF NOT EXISTS \"_prisma_migrations\" ("
+                                      " \"id\" VARCHAR(36) PRIMARY KEY NOT NULL,"
+                                      " \"checksum\" VARCHAR(64) NOT NULL,"
+                                      " \"finished_at\" TIMESTAMPTZ,"
+                                      " \"migration_name\" VARCHAR(255) NOT NULL,"
+                                      " \"logs\" TEXT,"
+                                      " \"rolled_back_at\" TIMESTAMPTZ,"
+                                      " \"started_at\" TIMESTAMPTZ NOT NULL DEFAULT now(),"
+                                      " \"applied_steps_count\" INTEGER NOT NULL DEFAULT 0)";
+
+void apply_migrations() {
+    spi_exec(prisma_migrations_table);
+    for (const Migration &m : bundled_migrations()) {
+        std::string sql(m.sql);
+        spi_exec(sql.c_str());
+        Datum args[2] = {text_datum(m.name), text_datum(sql)};
+        Oid types[2] = {TEXTOID, TEXTOID};
+        spi_exec("INSERT INTO \"_prisma_migrations\" (id, checksum, finished_at, migration_name,"
+                 "  started_at, applied_steps_count)"
+                 " VALUES (gen_random_uuid()::text, encode(sha256(convert_to($2, 'UTF8')), 'hex'),"
+                 "  clock_timestamp(), $1, clock_timestamp(), 1)",
+                 2, types, args);
+    }
+}
+
+// Every mapped column must exist with the mapped type, and every junction
+// table with its A and B columns: writing into another shape would fail
+// half-way or, worse, succeed with different meaning.
+void check_shape(const Mapping &mapping) {
+    std::vector<std::string> problems;
+    auto type_of = [](const std::string &table, const std::string &column) {
+        Datum args[2] = {text_datum(quote_ident(table)), text_datum(column)};
+        Oid types[2] = {TEXTOID, TEXTOID};
+        spi_exec("SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
+                 " WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped",
+                 2, types, args);
+        bool isnull;
+        std::string t = spi_text(0, 1, &isnull);
+        if (t.size() > 1 && t.front() == '"' && t.back() == '"')
+            t = t.substr(1, t.size() - 2);
+        return t;
+    };
+    for (const auto &c : mapping.collections())
+        for (const auto &f : c.fields) {
+            if (f.kind == FieldKind::Junction)
+                continue;
+            std::string found = type_of(f.target_table, f.target_column);
+            if (found != f.pg_type)
+                problems.push_back(f.target_table + "." + f.target_column + " is " +
+                                   (found.empty() ? "missing" : found) + ", expected " + f.pg_type);
+        }
+    for (const auto &j : mapping.junctions())
+        for (const char *col : {"A", "B"})
+            if (type_of(j.table, col) != "uuid")
+                problems.push_back(j.table + "." + col + " is not a uuid column");
+    if (problems.empty())
+        return;
+    std::string detail;
+    for (std::size_t i = 0; i < problems.size() && i < 10; ++i)
+        detail += (i ? "; " : "") + problems[i];
+    if (problems.size() > 10)
+        detail += "; and " + std::to_string(problems.size() - 10) + " more";
+    throw Error("the database's NextCRM schema does not match the one this extension migrates into",
+                sqlstate::datatype_mismatch, detail,
+                "Apply the Prisma migrations shipped with the extension to an empty database.");
+}
+
+} // namespace
+
+void ensure_target_schema(const Mapping &mapping) {
+    spi_exec("SELECT to_regclass('\"Users\"') IS NULL", 0, nullptr, nullptr);
+    bool isnull;
+    if (spi_text(0, 1, &isnull) == "t")
+        apply_migrations();
+    check_shape(mapping);
+}
+
+} // namespace nextcrm

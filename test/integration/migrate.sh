@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# nextcrm_migrate_all() against generated NextCRM data with the quirks of
+# SOURCE-SCHEMA §8-9, from a mongodump directory and from FerretDB: every
+# document is accounted for, exactly the documents the generator made
+# unmigratable are errors, and the junction tables equal the union of both
+# sides computed by the generator, independently of the engine.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/migrate.sh"
+
+work=$(mktemp -d)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+gen=$BUILD_DIR/nextcrm_gen
+N=3000
+
+"$gen" --docs $N --seed 11 --dump-dir "$work/dump" --manifest "$work/dump.json" 2>/dev/null
+ok $? "generated $N documents into a mongodump directory"
+chmod -R a+rX "$work/dump"
+"$gen" --docs $N --seed 11 --uri "$MONGO_URI" --database migrate_live \
+    --manifest "$work/live.json" 2>/dev/null
+ok $? "generated $N documents into FerretDB"
+
+declare -A junction_table=(
+    [R-DOC-ACC]=_DocumentsToAccounts [R-DOC-LEAD]=_DocumentsToLeads
+    [R-DOC-CONT]=_DocumentsToContacts [R-DOC-OPP]=_DocumentsToOpportunities
+    [R-DOC-INV]=_DocumentsToInvoices [R-DOC-TASK]=_DocumentsToTasks
+    [R-DOC-CRMTASK]=_DocumentsToCrmAccountsTasks [R-CONT-OPP]=_ContactsToOpportunities
+    [R-WATCH-ACC]=_AccountWatchers [R-WATCH-BOARD]=_BoardWatchers
+)
+
+check_source() { # label db manifest server-options
+    local label=$1 db=$2 manifest=$3 out
+    make_target "$db" "$4"
+    out=$(q -d "$db" -c "SELECT * FROM nextcrm_migrate_all('src')" 2>&1)
+    ok $? "$label: nextcrm_migrate_all() succeeds"
+    is "$(q -d "$db" -c "SELECT status FROM nextcrm_migration.run")" complete \
+        "$label: the run is complete"
+
+    # Every collection: the source count the generator wrote, and every
+    # document either migrated or recorded as an error.
+    local bad
+    bad=$(manifest_query "$manifest" "$db" "
+        SELECT string_agg(format('%s: source %s, manifest %s, migrated %s, failed %s',
+                                 c.collection, c.source_total, (m.value->>'documents'),
+                                 c.migrated, c.failed), '; ')
+          FROM nextcrm_migration.checkpoint c
+          JOIN json_each(:'m'::json->'collections') m ON m.key = c.collection
+         WHERE c.source_total <> (m.value->>'documents')::bigint
+            OR c.migrated + c.failed <> c.source_total")
+    is "$bad" "" "$label: every source document is migrated or in the error table"
+    is "$(q -d "$db" -c "SELECT count(*) FROM nextcrm_migration.checkpoint")" 29 \
+        "$label: all 29 collections were migrated"
+
+    bad=""
+    local coll rows
+    while IFS='|' read -r coll rows; do
+        [[ $(q -d "$db" -c "SELECT count(*) FROM \"$coll\"") == "$rows" ]] || bad+="$coll "
+    done < <(q -d "$db" -c "SELECT collection, migrated FROM nextcrm_migration.checkpoint")
+    is "$bad" "" "$label: each target table holds exactly the migrated documents"
+
+    # Exactly the documents the generator made unmigratable are errors.
+    local expected got
+    expected=$(manifest_query "$manifest" "$db" "
+        SELECT string_agg(e.key || '/' || (d->>'_id'), ' ' ORDER BY e.key, d->>'_id')
+          FROM json_each(:'m'::json->'errors') e, json_array_elements(e.value) d")
+    got=$(q -d "$db" -c "SELECT string_agg(collection || '/' || source_id, ' '
+                                            ORDER BY collection, source_id)
+                           FROM nextcrm_migration.errors")
+    is "$got" "$expected" "$label: the error table lists exactly the unmigratable documents"
+    bad=$(manifest_query "$manifest" "$db" "
+        SELECT string_agg(e.key || '/' || (d->>'_id'), ' ')
+          FROM json_each(:'m'::json->'errors') e, json_array_elements(e.value) d
+         WHERE NOT EXISTS (SELECT 1 FROM nextcrm_migration.errors x
+                            WHERE x.collection = e.key AND x.source_id = d->>'_id'
+                              AND x.field = d->>'field')")
+    is "$bad" "" "$label: each error names the field the generator broke"
+    is "$(q -d "$db" -c "SELECT count(*) FROM nextcrm_migration.errors
+                          WHERE document IS NULL OR message = '' OR sqlstate !~ '^[0-9A-Z]{5}$'")" 0 \
+        "$label: each error has its document, a message and an SQLSTATE"
+
+    # Junction tables equal the generator's union of both sides.
+    local rel table
+    for rel in "${!junction_table[@]}"; do
+        table=${junction_table[$rel]}
+        expected=$(manifest_query "$manifest" "$db" "
+            SELECT count(*) FROM (SELECT DISTINCT least(nextcrm_map_oid(p->>0), nextcrm_map_oid(p->>1)),
+                                                  greatest(nextcrm_map_oid(p->>0), nextcrm_map_oid(p->>1))
+                                    FROM json_array_elements(:'m'::json->'junctions'->'$rel'->'pair_list') p) s")
+        got=$(manifest_query "$manifest" "$db" "
+            SELECT count(*) FROM (
+              SELECT least(\"A\", \"B\") x, greatest(\"A\", \"B\") y FROM \"$table\"
+              EXCEPT
+              SELECT least(nextcrm_map_oid(p->>0), nextcrm_map_oid(p->>1)),
+                     greatest(nextcrm_map_oid(p->>0), nextcrm_map_oid(p->>1))
+                FROM json_array_elements(:'m'::json->'junctions'->'$rel'->'pair_list') p) s")
+        is "$(q -d "$db" -c "SELECT count(*) FROM \"$table\"")|$got" "$expected|0" \
+            "$label: $table is the union of both sides ($expected pairs)"
+    done
+
+    # Every quirk the generator planted shows up where it belongs: as the
+    # repair of its kind, in extra_keys, or in foreign_ids (documents that are
+    # errors for another reason excepted).
+    local quirk kind
+    for quirk in comment_on_crm_task:rerouted dangling_ref:dangling_ref \
+        dangling_list_element:dangling_ref hex_string_ref:id_as_string \
+        numeric_string:legacy_value bool_string:legacy_value date_string:legacy_value \
+        legacy_json:legacy_value missing_required_default:default_applied; do
+        kind=${quirk#*:}
+        quirk=${quirk%%:*}
+        got=$(manifest_query "$manifest" "$db" "
+            SELECT count(*) || '/' || count(*) FILTER (WHERE EXISTS (
+                     SELECT 1 FROM nextcrm_migration.repairs r
+                      WHERE r.collection = i->>'collection' AND r.source_id = i->>'_id'
+                        AND r.kind = '$kind'
+                        AND (r.field = i->>'field' OR r.field LIKE (i->>'field') || '.%')))
+              FROM json_array_elements(:'m'::json->'quirks'->'$quirk'->'items') i
+             WHERE NOT EXISTS (SELECT 1 FROM nextcrm_migration.errors e
+                                WHERE e.collection = i->>'collection' AND e.source_id = i->>'_id')")
+        like "$got" '^([0-9]+)/\1$' "$label: every $quirk is recorded as a $kind repair ($got)"
+    done
+    for quirk in legacy_key unknown_key; do
+        got=$(manifest_query "$manifest" "$db" "
+            SELECT count(*) || '/' || count(*) FILTER (WHERE EXISTS (
+                     SELECT 1 FROM nextcrm_migration.extra_keys k
+                      WHERE k.collection = i->>'collection' AND k.source_id = i->>'_id'
+                        AND k.keys ? (i->>'field')))
+              FROM json_array_elements(:'m'::json->'quirks'->'$quirk'->'items') i
+             WHERE NOT EXISTS (SELECT 1 FROM nextcrm_migration.errors e
+                                WHERE e.collection = i->>'collection' AND e.source_id = i->>'_id')")
+        like "$got" '^([1-9][0-9]*)/\1$' "$label: every $quirk is kept in extra_keys ($got)"
+    done
+    got=$(manifest_query "$manifest" "$db" "
+        SELECT count(*) || '/' || count(*) FILTER (WHERE EXISTS (
+                 SELECT 1 FROM nextcrm_migration.foreign_ids f
+                  WHERE f.collection = i->>'collection' AND f.source_id #>> '{}' = i->>'_id'))
+          FROM json_array_elements(:'m'::json->'quirks'->'non_objectid_id'->'items') i")
+    like "$got" '^([1-9][0-9]*)/\1$' "$label: every non-ObjectId _id is in foreign_ids ($got)"
+
+    # Secrets never reach the error table.
+    is "$(q -d "$db" -c "SELECT count(*) FROM nextcrm_migration.errors
+                          WHERE document::text ~ '\\\$2[aby]\\\$'
+                             OR (document ? 'password' AND document->>'password' <> '[redacted]')")" 0 \
+        "$label: password hashes are redacted in the error table"
+
+    # NOTICE per batch with the figures a user watches.
+    local batches notices
+    batches=$(q -d "$db" -c "SELECT count(*) FROM nextcrm_migration.batch_log")
+    notices=$(grep -c 'NOTICE: .*: batch [0-9]*, [0-9]*/[0-9]* ([0-9.]*%), overall [0-9.]*%, [0-9]* docs/s, ETA ' <<<"$out")
+    is "$notices" "$batches" "$label: one progress NOTICE per committed batch"
+
+    # A second call changes nothing.
+    local before after
+    before=$(digest "$db")
+    out=$(q -d "$db" -c "SELECT * FROM nextcrm_migrate_all('src')" 2>&1)
+    like "$out" "the migration is complete; nothing to do" "$label: a finished migration says so"
+    after=$(digest "$db")
+    is "$after" "$before" "$label: and changes nothing"
+}
+
+check_source dump migrate_dump "$work/dump.json" "dump_dir '$work/dump'"
+check_source FerretDB migrate_live "$work/live.json" "uri '$MONGO_URI', database 'migrate_live'"
+
+# The schema came from the bundled Prisma migrations, recorded as Prisma does.
+db=migrate_dump
+for f in "$NEXTCRM_ROOT"/prisma/migrations/*/migration.sql; do
+    name=$(basename "$(dirname "$f")")
+    sum=$(sha256sum "$f" | cut -d' ' -f1)
+    is "$(q -d "$db" -c "SELECT checksum FROM _prisma_migrations WHERE migration_name = '$name'
+                          AND finished_at IS NOT NULL AND rolled_back_at IS NULL")" "$sum" \
+        "_prisma_migrations records $name with the file's checksum"
+done
+
+# Security: the migration's tables are not readable by PUBLIC, and a role
+# that was not granted the functions cannot run a migration.
+q -c "DROP ROLE IF EXISTS regress_plain; CREATE ROLE regress_plain LOGIN" >/dev/null
+is "$(q -d "$db" -c "SELECT has_table_privilege('regress_plain', 'nextcrm_migration.errors', 'SELECT')
+                     OR has_table_privilege('regress_plain', 'nextcrm_migration.repairs', 'SELECT')")" f \
+    "PUBLIC cannot read the error and repair tables"
+out=$(q -d "$db" -U regress_plain -c "SELECT * FROM nextcrm_migrate_all('src')" 2>&1)
+like "$out" "permission denied" "a role without the grant cannot run the migration"
+q -c "DROP ROLE regress_plain" >/dev/null
+
+for d in migrate_dump migrate_live; do q -c "DROP DATABASE $d" >/dev/null; done
+done_testing
