@@ -51,6 +51,8 @@ class RowBuilder {
     std::vector<const ColumnSpec *> columns_; // retrieved, in attnum order
     std::vector<Slot> slots_;                 // parallel to columns_
     std::vector<bool> found_;
+    std::vector<int> key_cache_; // per key position: the column it matched last
+    bool duplicate_fields_ = false;
     int natts_;
     bool utf8_db_;
 };

@@ -102,6 +102,38 @@ like "$(q -d "$db" -c "EXPLAIN (VERBOSE, COSTS OFF) ${queries[18]}")" 'MongoDB s
 like "$(q -d "$db" -c "EXPLAIN (VERBOSE, COSTS OFF) ${queries[19]}")" 'Sort Key' \
     "ORDER BY DESC NULLS FIRST (the default) is sorted locally"
 
+# _id as uuid through the ObjectId-UUID mapping (nextcrm_map_oid is the same
+# mapping as SQL function).
+q -d "$db" <<SQL >/dev/null
+CREATE FOREIGN TABLE stages_uuid (_id uuid, name text)
+  SERVER ferret OPTIONS (collection 'crm_Opportunities_Sales_Stages');
+CREATE FOREIGN TABLE stages_text (_id text, name text)
+  SERVER ferret OPTIONS (collection 'crm_Opportunities_Sales_Stages');
+SQL
+is "$(q -d "$db" -c "SELECT count(*) FROM stages_uuid u JOIN stages_text t
+                     ON u._id = nextcrm_map_oid(t._id) AND u.name = t.name")" "9" \
+    "uuid _id is the mapped ObjectId"
+uuid_queries=(
+    "SELECT name FROM stages_uuid WHERE _id = nextcrm_map_oid('659200807e2fcd1cc2000000')"
+    "SELECT count(*) FROM stages_uuid WHERE _id <> nextcrm_map_oid('659200807e2fcd1cc2000000')"
+    "SELECT name FROM stages_uuid WHERE _id IN (nextcrm_map_oid('659200817e2fcd1cc2000001'), nextcrm_map_oid('x'))"
+    "SELECT _id, name FROM stages_uuid ORDER BY _id DESC LIMIT 3"
+)
+for sql in "${uuid_queries[@]}"; do
+    on=$(q -d "$db" -c "$sql")
+    off=$(q -d "$db" -c "SET nextcrm_mongo_fdw.pushdown = off; $sql")
+    is "$on" "$off" "uuid pushdown on = off ($(wc -l <<<"$on") rows): $sql"
+done
+like "$(q -d "$db" -c "EXPLAIN (VERBOSE, COSTS OFF) ${uuid_queries[0]}")" \
+    'MongoDB filter: \{ "_id" : \{ "\$in" : \[ \{ "\$oid" : "659200807e2fcd1cc2000000" \}' \
+    "a mapped UUID constant is sent as its ObjectId"
+like "$(q -d "$db" -c "EXPLAIN (VERBOSE, COSTS OFF) ${uuid_queries[2]}")" 'Filter: \(stages_uuid._id = ANY' \
+    "a list with a UUID not made from an ObjectId is filtered locally"
+q -d "$db" -c "CREATE SCHEMA u; IMPORT FOREIGN SCHEMA nextcrm LIMIT TO (crm_campaigns) FROM SERVER ferret INTO u
+               OPTIONS (objectid_type 'uuid')" >/dev/null
+is "$(q -d "$db" -c "SELECT count(*) FROM u.crm_campaigns WHERE _id IS NOT NULL")" "2" \
+    "IMPORT with objectid_type 'uuid' scans"
+
 # ANALYZE gives the planner the real row count.
 q -d "$db" -c "ANALYZE sampled.accounts" >/dev/null
 is "$(q -d "$db" -c "SELECT reltuples FROM pg_class WHERE oid = 'sampled.accounts'::regclass")" "3000" \
