@@ -42,6 +42,12 @@ SHLIB_LINK = $(MONGOC_LIBS) -lz -lstdc++
 # bitcode would only cost build time and a second compiler's warnings.
 override with_llvm = no
 
+# Rebuild objects when a header they include changes (PGXS's -MMD support;
+# dependency files go to .deps/ by base name, so source base names must stay
+# unique across src/ and src/core/).  Without it a changed class layout
+# leaves stale objects that corrupt memory.
+override autodepend = yes
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

@@ -23,7 +23,8 @@ LANGUAGE C STRICT STABLE;
 COMMENT ON FUNCTION nextcrm_mongo_fdw_version() IS
   'versions of the extension, libmongoc, libbson and the PostgreSQL server';
 
--- Lists the collections of a live MongoDB server with their document counts.
+-- Lists the collections of a live MongoDB server or a dump directory with their
+-- document counts.
 CREATE FUNCTION nextcrm_mongo_collections(server name,
                                           OUT collection text, OUT documents bigint)
 RETURNS SETOF record

@@ -93,10 +93,6 @@ List *import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid) {
                         "Valid options in this context are: objectid_type, sample_size.");
         }
     }
-    if (objectid_type == "uuid")
-        throw Error("objectid_type 'uuid' needs the ObjectId-UUID mapping, which is not "
-                    "available in this version",
-                    sqlstate::feature_not_supported, {}, "Use text or bytea.");
     ForeignServer *server = pg_call([serverOid] { return GetForeignServer(serverOid); });
     std::string server_name = server->servername;
     SourceOptions source = source_options(serverOid);

@@ -12,10 +12,15 @@
 //   text and varchar for = / <> / IN only (MongoDB compares bytes, SQL by
 //     collation; equality under a deterministic collation is bytewise).  A
 //     24-hex-digit constant also matches the ObjectId it spells, since text
-//     columns show ObjectIds that way.
+//     columns show ObjectIds that way;
+//   uuid for = / <> / IN with constants made from an ObjectId by the
+//     mapping (oid_uuid.hpp): they match that ObjectId, its hex string, the
+//     UUID's string and its binary form.
 // Everything else is evaluated locally.  NULL handling follows
 // query_builder.hpp (three-valued logic).
 #include "fdw.hpp"
+
+#include "core/oid_uuid.hpp"
 
 extern "C" {
 #include "catalog/pg_collation.h"
@@ -27,6 +32,7 @@ extern "C" {
 #include "utils/date.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
+#include "utils/uuid.h"
 }
 
 namespace nextcrm {
@@ -35,7 +41,7 @@ namespace {
 
 constexpr std::int64_t unix_to_pg_epoch_ms = 946684800000LL;
 
-enum class Family { None, Number, Bool, Time, Text };
+enum class Family { None, Number, Bool, Time, Text, Uuid };
 
 Family family_of_column(const ColumnSpec &col) {
     if (col.kind != ColumnSpec::Kind::Scalar)
@@ -54,6 +60,8 @@ Family family_of_column(const ColumnSpec &col) {
         return Family::Time;
     case Target::Text:
         return Family::Text;
+    case Target::Uuid:
+        return Family::Uuid;
     default:
         return Family::None;
     }
@@ -148,6 +156,39 @@ std::vector<OwnedValue> bson_values(Datum value, Oid type, Family family, bool a
             bson_oid_init_from_string(&oid.value.v_oid, text.c_str());
             out.emplace_back(&oid);
         }
+        return out;
+    }
+    case UUIDOID: {
+        // Only UUIDs made from an ObjectId: every BSON value that reads as
+        // this UUID is then known (name-based UUIDs of other _ids are not).
+        if (family != Family::Uuid)
+            return out;
+        Uuid u;
+        memcpy(u.data(), DatumGetUUIDP(value)->data, 16);
+        auto oid = uuid_to_oid(u);
+        if (!oid)
+            return out;
+        bson_value_t o{};
+        o.value_type = BSON_TYPE_OID;
+        memcpy(o.value.v_oid.bytes, oid->data(), 12);
+        out.emplace_back(&o);
+        std::string lower = object_id_hex(*oid), upper = lower;
+        for (char &ch : upper)
+            ch = static_cast<char>(toupper(static_cast<unsigned char>(ch)));
+        std::string text = uuid_text(u);
+        for (const std::string *str : {&lower, &upper, &text}) {
+            bson_value_t t{};
+            t.value_type = BSON_TYPE_UTF8;
+            t.value.v_utf8.str = const_cast<char *>(str->data());
+            t.value.v_utf8.len = static_cast<std::uint32_t>(str->size());
+            out.emplace_back(&t);
+        }
+        bson_value_t b{};
+        b.value_type = BSON_TYPE_BINARY;
+        b.value.v_binary.subtype = BSON_SUBTYPE_UUID;
+        b.value.v_binary.data = u.data();
+        b.value.v_binary.data_len = 16;
+        out.emplace_back(&b);
         return out;
     }
     default:
@@ -336,8 +377,8 @@ bool column_sorts_remotely(const ColumnSpec &col, bool ascending, bool nulls_fir
     bool nulls_match = col.is_id || nulls_first == ascending;
     if (!nulls_match)
         return false;
-    if (family == Family::Text)
-        return col.is_id;
+    if (family == Family::Text || family == Family::Uuid)
+        return col.is_id; // mapped UUIDs sort like their ObjectIds
     return family == Family::Number || family == Family::Bool || family == Family::Time;
 }
 

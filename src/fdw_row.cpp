@@ -1,5 +1,7 @@
 #include "fdw_row.hpp"
 
+#include "core/oid_uuid.hpp"
+
 extern "C" {
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
@@ -109,6 +111,32 @@ bool scalar_datum(Target t, bool json_text, int32 typmod, const Slot &s, bool ut
     return false;
 }
 
+// uuid columns: ObjectIds (and 24-hex strings, as NextCRM reads them) through
+// the ObjectId-UUID mapping of oid_uuid.hpp; for _id, any other id through
+// the same mapping's name-based UUIDs; binary UUIDs and UUID strings as
+// they are.
+Uuid uuid_of(const ColumnSpec &col, const bson_iter_t *it, const std::string &field) {
+    bson_type_t type = bson_iter_type(it);
+    if (type == BSON_TYPE_OID) {
+        ObjectIdBytes oid;
+        memcpy(oid.data(), bson_iter_oid(it)->bytes, 12);
+        return oid_to_uuid(oid);
+    }
+    if (type == BSON_TYPE_BINARY)
+        return to_uuid(it, field);
+    if (col.is_id) {
+        bool is_oid = false;
+        return id_to_uuid(*it, &is_oid);
+    }
+    if (type == BSON_TYPE_UTF8) {
+        std::uint32_t len = 0;
+        const char *s = bson_iter_utf8(it, &len);
+        if (auto oid = parse_object_id(std::string_view(s, len)))
+            return oid_to_uuid(*oid);
+    }
+    return to_uuid(it, field);
+}
+
 } // namespace
 
 RowBuilder::RowBuilder(const TableSpec &table, const std::vector<AttrNumber> &attnums)
@@ -122,14 +150,18 @@ RowBuilder::RowBuilder(const TableSpec &table, const std::vector<AttrNumber> &at
     }
     slots_.resize(columns_.size());
     found_.resize(columns_.size());
+    for (std::size_t i = 0; i < columns_.size(); ++i)
+        for (std::size_t j = i + 1; j < columns_.size(); ++j)
+            if (columns_[i]->field == columns_[j]->field)
+                duplicate_fields_ = true;
     utf8_db_ = pg_call([] { return GetDatabaseEncoding() == PG_UTF8; });
 }
 
-void RowBuilder::fail(const bson_t *doc, const ColumnSpec &col, bson_type_t type,
-                      const std::string &reason, const char *state) {
+void RowBuilder::fail(const bson_t *doc, const ColumnSpec &col, const std::string &field,
+                      bson_type_t type, const std::string &reason, const char *state) {
     bson_iter_t id;
     std::string id_text = bson_iter_init_find(&id, doc, "_id") ? describe_value(&id) : "(none)";
-    throw Error("cannot convert field \"" + col.field + "\" of document _id " + id_text +
+    throw Error("cannot convert field \"" + field + "\" of document _id " + id_text +
                     " in collection \"" + table_.collection + "\": BSON " + bson_type_name(type) +
                     " to column \"" + col.name + "\" of type " + col.type_name + ": " + reason,
                 state);
@@ -177,12 +209,7 @@ void RowBuilder::convert_scalar(const ColumnSpec &col, const bson_iter_t *it, Sl
         slot.sv = to_bytes(it, field);
         break;
     case Target::Uuid:
-        if (slot.bson_type == BSON_TYPE_OID)
-            throw ConversionError(field, slot.bson_type, col.type_name,
-                                  "ObjectIds convert to uuid only through the ObjectId-UUID "
-                                  "mapping, which is not available yet; use text or bytea",
-                                  sqlstate::datatype_mismatch);
-        slot.uuid = to_uuid(it, field);
+        slot.uuid = uuid_of(col, it, field);
         break;
     case Target::Json:
         slot.s = to_json(it, field);
@@ -267,9 +294,29 @@ void RowBuilder::build(const bson_t *doc, Datum *values, bool *nulls) {
     std::size_t c = 0;
     try {
         if (pending && bson_iter_init(&it, doc)) {
+            // Documents of a collection mostly share their key order: try the
+            // column the key at this position matched last time first.
+            std::size_t pos = 0;
             while (pending && bson_iter_next(&it)) {
                 std::uint32_t klen = bson_iter_key_len(&it);
                 const char *key = bson_iter_key(&it);
+                if (key_cache_.size() <= pos)
+                    key_cache_.push_back(-1);
+                int guess = key_cache_[pos];
+                if (guess >= 0 && !found_[guess] && columns_[guess]->field.size() == klen &&
+                    memcmp(columns_[guess]->field.data(), key, klen) == 0) {
+                    c = static_cast<std::size_t>(guess);
+                    convert(*columns_[c], &it, doc, slots_[c], columns_[c]->field);
+                    found_[c] = true;
+                    --pending;
+                    // Other columns reading the same field are rare; the
+                    // full search below handles them.
+                    if (!duplicate_fields_) {
+                        ++pos;
+                        continue;
+                    }
+                }
+                int matched = -1;
                 for (c = 0; c < columns_.size(); ++c) {
                     const ColumnSpec &col = *columns_[c];
                     if (found_[c] || col.dotted || col.kind == ColumnSpec::Kind::Document ||
@@ -278,7 +325,11 @@ void RowBuilder::build(const bson_t *doc, Datum *values, bool *nulls) {
                     convert(col, &it, doc, slots_[c], col.field);
                     found_[c] = true;
                     --pending;
+                    matched = static_cast<int>(c);
                 }
+                if (matched >= 0 || guess < 0)
+                    key_cache_[pos] = matched;
+                ++pos;
             }
         }
         for (c = 0; c < columns_.size(); ++c) {
@@ -293,7 +344,7 @@ void RowBuilder::build(const bson_t *doc, Datum *values, bool *nulls) {
             }
         }
     } catch (const ConversionError &e) {
-        fail(doc, *columns_[c], e.bson_type(), e.reason(), e.sqlstate());
+        fail(doc, *columns_[c], e.field(), e.bson_type(), e.reason(), e.sqlstate());
     }
 
     // Phase 2: Datums, in one call into PostgreSQL.
@@ -351,11 +402,11 @@ void RowBuilder::build(const bson_t *doc, Datum *values, bool *nulls) {
         if (failed < 0)
             throw;
         const ColumnSpec &col = *columns_[failed];
-        fail(doc, col, slots_[failed].bson_type, e.data()->message,
+        fail(doc, col, col.field, slots_[failed].bson_type, e.data()->message,
              state_text(e.data()->sqlerrcode));
     }
     if (rounded)
-        fail(doc, *columns_[failed], slots_[failed].bson_type,
+        fail(doc, *columns_[failed], columns_[failed]->field, slots_[failed].bson_type,
              "the value has more digits than the column's type modifier keeps",
              sqlstate::numeric_value_out_of_range);
 }

@@ -44,13 +44,15 @@ class RowBuilder {
                  const std::string &field);
     void convert_scalar(const ColumnSpec &col, const bson_iter_t *it, Slot &slot,
                         const std::string &field);
-    [[noreturn]] void fail(const bson_t *doc, const ColumnSpec &col, bson_type_t type,
-                           const std::string &reason, const char *state);
+    [[noreturn]] void fail(const bson_t *doc, const ColumnSpec &col, const std::string &field,
+                           bson_type_t type, const std::string &reason, const char *state);
 
     const TableSpec &table_;
     std::vector<const ColumnSpec *> columns_; // retrieved, in attnum order
     std::vector<Slot> slots_;                 // parallel to columns_
     std::vector<bool> found_;
+    std::vector<int> key_cache_; // per key position: the column it matched last
+    bool duplicate_fields_ = false;
     int natts_;
     bool utf8_db_;
 };

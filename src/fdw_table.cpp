@@ -84,7 +84,7 @@ TableSpec load_table_spec(Oid relid, bool with_source) {
     spec.serverid = ft->serverid;
     spec.relname = pg_call([relid] { return get_rel_name(relid); });
     spec.collection = spec.relname;
-    std::string database;
+    std::string database, batch_size;
     ListCell *lc;
     foreach (lc, ft->options) {
         auto *def = static_cast<DefElem *>(lfirst(lc));
@@ -92,11 +92,15 @@ TableSpec load_table_spec(Oid relid, bool with_source) {
             spec.collection = def_string(def);
         else if (strcmp(def->defname, "database") == 0)
             database = def_string(def);
+        else if (strcmp(def->defname, "batch_size") == 0)
+            batch_size = def_string(def);
     }
     if (with_source) {
         spec.source = source_options(ft->serverid);
         if (!database.empty())
             spec.source.database = database;
+        if (!batch_size.empty())
+            spec.source.set("batch_size", batch_size);
     } else {
         ForeignServer *server = pg_call([ft] { return GetForeignServer(ft->serverid); });
         foreach (lc, server->options) {

@@ -3,6 +3,8 @@
 
 #include "connection.hpp"
 
+#include "core/document_source.hpp"
+
 extern "C" {
 #include "funcapi.h"
 #include "utils/builtins.h"
@@ -17,21 +19,32 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_collections) {
     const char *server_name = NameStr(*PG_GETARG_NAME(0));
     Oid serverid = nextcrm::server_oid_by_name(server_name);
     nextcrm::SourceOptions opts = nextcrm::source_options(serverid);
-    if (opts.uri.empty())
-        throw nextcrm::Error("server \"" + std::string(server_name) + "\" reads a dump directory",
-                             nextcrm::sqlstate::feature_not_supported, {},
-                             "nextcrm_mongo_collections() lists the collections of a live "
-                             "MongoDB server.");
 
-    auto client = nextcrm::client_for(serverid);
-    client->ping();
-    std::vector<std::string> names = client->collection_names();
-    std::sort(names.begin(), names.end());
+    // A dump directory: its .bson/.bson.gz files, counted by reading them
+    // (a truncated file is an error here too).
+    std::shared_ptr<nextcrm::Client> client;
+    std::vector<std::string> names;
+    if (opts.uri.empty()) {
+        names = nextcrm::dump_collections(opts.dump_dir);
+    } else {
+        client = nextcrm::client_for(serverid);
+        client->ping();
+        names = client->collection_names();
+        std::sort(names.begin(), names.end());
+    }
 
     nextcrm::pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
     auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
     for (const std::string &name : names) {
-        std::int64_t count = client->count_documents(name);
+        std::int64_t count = 0;
+        if (client) {
+            count = client->count_documents(name);
+        } else {
+            nextcrm::DumpFileSource file(*nextcrm::find_dump_file(opts.dump_dir, name));
+            while (file.next())
+                nextcrm::check_for_interrupts();
+            count = file.count();
+        }
         const char *cname = name.c_str();
         nextcrm::pg_call([rsinfo, cname, count] {
             Datum values[2] = {CStringGetTextDatum(cname), Int64GetDatum(count)};

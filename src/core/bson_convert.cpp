@@ -154,6 +154,31 @@ int hex_value(char c) {
     return -1;
 }
 
+// True when s holds no NUL and is valid UTF-8.  ASCII runs are checked eight
+// bytes at a time; libbson's validator only sees the rest.
+bool text_is_clean(const char *s, std::size_t len, bool *has_nul) {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    std::size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, s + i, 8);
+        if (((w - ones) & ~w & highs) != 0 || (w & highs) != 0)
+            break;
+    }
+    for (; i < len; ++i) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c == 0 || c >= 0x80)
+            break;
+    }
+    if (i == len)
+        return true;
+    if (std::memchr(s + i, '\0', len - i)) {
+        *has_nul = true;
+        return false;
+    }
+    return bson_utf8_validate(s + i, len - i, false);
+}
+
 // Canonical Extended JSON of one value: libbson converts documents only, so
 // the value is wrapped as {"v": value} and the wrapper cut off again.
 std::string value_json(const bson_iter_t *it, bool *ok) {
@@ -296,10 +321,12 @@ std::string_view to_text(const bson_iter_t *it, const std::string &field) {
     default:
         wrong_type(it, field, Target::Text);
     }
-    if (std::memchr(s, '\0', len))
-        fail(it, field, Target::Text, "the string contains a NUL byte, which text cannot hold");
-    if (!bson_utf8_validate(s, len, false))
+    bool has_nul = false;
+    if (!text_is_clean(s, len, &has_nul)) {
+        if (has_nul)
+            fail(it, field, Target::Text, "the string contains a NUL byte, which text cannot hold");
         fail(it, field, Target::Text, "the string is not valid UTF-8");
+    }
     return {s, len};
 }
 

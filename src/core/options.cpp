@@ -24,10 +24,12 @@ constexpr OptionSpec catalog[] = {
     {"connect_timeout_ms", OptionContext::Server},
     {"server_selection_timeout_ms", OptionContext::Server},
     {"socket_timeout_ms", OptionContext::Server},
+    {"batch_size", OptionContext::Server},
     {"username", OptionContext::UserMapping},
     {"password", OptionContext::UserMapping},
     {"collection", OptionContext::Table},
     {"database", OptionContext::Table},
+    {"batch_size", OptionContext::Table},
     {"field", OptionContext::Column},
     {"document", OptionContext::Column},
 };
@@ -37,8 +39,9 @@ int parse_positive_int(std::string_view name, std::string_view value) {
     int out = 0;
     auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
     if (ec != std::errc() || ptr != value.data() + value.size() || out <= 0)
-        throw Error("option \"" + std::string(name) + "\" must be a positive integer number of " +
-                        "milliseconds, not \"" + std::string(value) + "\"",
+        throw Error("option \"" + std::string(name) + "\" must be a positive integer" +
+                        (name == "batch_size" ? "" : " number of milliseconds") + ", not \"" +
+                        std::string(value) + "\"",
                     sqlstate::fdw_invalid_attribute_value);
     return out;
 }
@@ -90,7 +93,7 @@ void check_option_value(std::string_view name, std::string_view value) {
     if (name == "uri")
         check_uri(value);
     else if (name == "connect_timeout_ms" || name == "server_selection_timeout_ms" ||
-             name == "socket_timeout_ms")
+             name == "socket_timeout_ms" || name == "batch_size")
         parse_positive_int(name, value);
     else if ((name == "dump_dir" || name == "database" || name == "collection" ||
               name == "field") &&
@@ -119,6 +122,8 @@ void SourceOptions::set(std::string_view name, std::string_view value) {
         server_selection_timeout_ms = parse_positive_int(name, value);
     else if (name == "socket_timeout_ms")
         socket_timeout_ms = parse_positive_int(name, value);
+    else if (name == "batch_size")
+        batch_size = parse_positive_int(name, value);
 }
 
 void SourceOptions::check_complete() const {

@@ -37,6 +37,7 @@ struct SourceOptions {
     int connect_timeout_ms = default_connect_timeout_ms;
     int server_selection_timeout_ms = default_server_selection_timeout_ms;
     int socket_timeout_ms = default_socket_timeout_ms;
+    int batch_size = 1000; // documents per cursor batch (server or table option)
 
     // Sets one server or user-mapping option; unknown names are ignored
     // because the validator has already rejected them.

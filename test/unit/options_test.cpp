@@ -38,7 +38,8 @@ TEST(OptionCatalog, EachOptionBelongsToItsContext) {
 TEST(OptionCatalog, HintListsExactlyTheValidNames) {
     EXPECT_EQ(nextcrm::valid_option_names(OptionContext::UserMapping), "username, password");
     EXPECT_EQ(nextcrm::valid_option_names(OptionContext::Wrapper), "");
-    EXPECT_EQ(nextcrm::valid_option_names(OptionContext::Table), "collection, database");
+    EXPECT_EQ(nextcrm::valid_option_names(OptionContext::Table),
+              "collection, database, batch_size");
 }
 
 TEST(OptionValues, UriMustBeMongoWithoutCredentials) {

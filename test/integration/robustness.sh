@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Robustness of scans: statement_timeout and cancel stop a long scan within
+# about a second, a server that stops answering mid-scan is an ERROR (never a
+# short result), and failing queries release their driver objects (backend
+# RSS stays flat over 1000 of them).
+. "$(dirname "$0")/../lib/tap.sh"
+
+mdb=robust_$$
+"$BUILD_DIR/nextcrm_bench" load "$MONGO_URI" "$mdb" big 40000 2>/dev/null
+ok $? "40000 documents loaded into FerretDB"
+dumps=$RIG_DIR/robust_dump_$$
+mkdir -p "$dumps" && "$BUILD_DIR/nextcrm_fixture" "$dumps" && chmod -R a+rX "$dumps"
+ok $? "dump fixtures written"
+
+db=robust_test_$$
+q -c "CREATE DATABASE $db" >/dev/null
+q -d "$db" <<SQL >/dev/null
+CREATE EXTENSION nextcrm_mongo_fdw;
+CREATE SERVER ferret FOREIGN DATA WRAPPER nextcrm_mongo_fdw
+  OPTIONS (uri '$MONGO_URI', database '$mdb', socket_timeout_ms '1500');
+CREATE USER MAPPING FOR CURRENT_USER SERVER ferret;
+CREATE FOREIGN TABLE big (_id text, name text, amount int4, tags text[]) SERVER ferret;
+-- name is a string: every document fails to convert, after a batch of 100
+-- arrived and with the server-side cursor still open.
+CREATE FOREIGN TABLE big_bad (_id text, name int4) SERVER ferret
+  OPTIONS (collection 'big', batch_size '100');
+CREATE SERVER dump FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS (dump_dir '$dumps');
+CREATE FOREIGN TABLE nul_string (s jsonb) SERVER dump;  -- fails inside jsonb's input
+CREATE FOREIGN TABLE bad_utf8 (s text) SERVER dump;     -- fails in the C++ conversion
+CREATE FOREIGN TABLE huge_bad (s int4) SERVER dump OPTIONS (collection 'big'); -- a 16 MB document
+SQL
+ok $? "tables created"
+
+now_ms() { date +%s%3N; }
+
+full=$(q -d "$db" -c "SELECT count(*) FROM big")
+is "$full" "40000" "a full scan returns every document"
+
+# statement_timeout.
+start=$(now_ms)
+out=$(q -d "$db" -c "SET statement_timeout = '700ms'; SELECT count(*) FROM big" 2>&1)
+status=$?
+elapsed=$(($(now_ms) - start))
+ok $((status == 0)) "statement_timeout stops the scan with an error"
+like "$out" "canceling statement due to statement timeout" "the error is the statement timeout"
+ok $((elapsed >= 1700)) "the scan stopped within a second of the timeout (${elapsed} ms for 700 ms)"
+
+# Cancel (what Ctrl+C sends), from another session.
+PGAPPNAME=cancel_me_$$ q -d "$db" -c "SELECT count(*) FROM big" >"$RIG_DIR/cancel.$$" 2>&1 &
+bg=$!
+for _ in $(seq 50); do
+    [[ $(q -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'cancel_me_$$'
+               AND state = 'active'") == 1 ]] && break
+    sleep 0.1
+done
+sleep 0.5
+start=$(now_ms)
+q -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'cancel_me_$$'" >/dev/null
+wait $bg
+status=$?
+elapsed=$(($(now_ms) - start))
+ok $((status == 0)) "a cancelled scan fails"
+like "$(cat "$RIG_DIR/cancel.$$")" "canceling statement due to user request" "the error is the cancel"
+ok $((elapsed >= 1000)) "the scan stopped within a second of the cancel (${elapsed} ms)"
+
+# FerretDB stops answering mid-scan: an error after the socket timeout, not a
+# short count.
+q -d "$db" -c "SELECT count(*) FROM big" >"$RIG_DIR/stop.$$" 2>&1 &
+bg=$!
+sleep 1
+kill -STOP "$RIG_FERRETDB_PID"
+wait $bg
+status=$?
+kill -CONT "$RIG_FERRETDB_PID"
+ok $((status == 0)) "a server that stops mid-scan fails the query"
+like "$(cat "$RIG_DIR/stop.$$")" "ERROR:.*(MongoDB query on collection \"big\" failed after [0-9]+ documents|timeout|socket)" \
+    "the error names the failed query: $(head -1 "$RIG_DIR/stop.$$")"
+is "$(q -d "$db" -c "SELECT count(*) FROM big")" "40000" "the next query reads everything again"
+
+# 1000 failing queries in one session (each holding a cursor with a batch, or
+# a 16 MB document, when it fails): RSS stays flat.
+script=$RIG_DIR/failing.$$.sql
+{
+    echo "\\set ON_ERROR_STOP 0"
+    for _ in $(seq 100); do
+        echo "SELECT * FROM big_bad;"
+        echo "SELECT * FROM nul_string;"
+        echo "SELECT * FROM bad_utf8;"
+        echo "SELECT * FROM huge_bad;"
+    done
+    echo "SELECT 'VmRSS ' || substring(pg_read_file('/proc/self/status') FROM 'VmRSS:\\s+(\\d+)');"
+    for _ in $(seq 250); do
+        echo "SELECT * FROM big_bad;"
+        echo "SELECT * FROM nul_string;"
+        echo "SELECT * FROM bad_utf8;"
+        echo "SELECT * FROM huge_bad;"
+    done
+    echo "SELECT 'VmRSS ' || substring(pg_read_file('/proc/self/status') FROM 'VmRSS:\\s+(\\d+)');"
+    echo "SELECT count(*) AS still_works FROM big;"
+} >"$script"
+psql -X -q -At -d "$db" -f "$script" >"$RIG_DIR/failing.$$.out" 2>"$RIG_DIR/failing.$$.err"
+errors=$(grep -c "ERROR" "$RIG_DIR/failing.$$.err")
+is "$errors" "1400" "1400 queries failed (400 warm-up, then 1000)"
+is "$(grep -c 'cannot convert field "name" of document _id' "$RIG_DIR/failing.$$.err")" "350" \
+    "each FerretDB query failed on its first document"
+is "$(grep -c 'BSON string to column "s" of type integer' "$RIG_DIR/failing.$$.err")" "350" \
+    "each 16 MB dump query failed on its document"
+mapfile -t rss < <(grep '^VmRSS ' "$RIG_DIR/failing.$$.out" | awk '{print $2}')
+growth=$((rss[1] - rss[0]))
+ok $((growth > 1024)) "backend RSS flat over 1000 failing queries: ${rss[0]} kB -> ${rss[1]} kB (+${growth} kB)"
+is "$(tail -1 "$RIG_DIR/failing.$$.out")" "40000" "the session still scans afterwards"
+
+q -c "DROP DATABASE $db" >/dev/null
+rm -rf "$dumps" "$RIG_DIR"/{cancel,stop,failing}.$$*
+done_testing
