@@ -65,7 +65,10 @@ CREATE TABLE nextcrm_migration.run (
     started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     finished_at timestamptz,
     worker_pid int,
-    message text
+    message text,
+    -- junction_stage rows up to this id are in the junction tables already
+    -- (a retry stages more and builds only those).
+    junctions_built_upto bigint NOT NULL DEFAULT 0
 );
 
 -- One row per source collection: its place in dependency order and how far
@@ -154,14 +157,14 @@ CREATE TABLE nextcrm_migration.foreign_ids (
 -- Elements of list-backed relations, staged per batch and turned into the
 -- junction tables once both sides are loaded.
 CREATE TABLE nextcrm_migration.junction_stage (
+    id bigserial PRIMARY KEY,
     junction text NOT NULL,
     a uuid NOT NULL,
     b uuid NOT NULL,
     collection text NOT NULL,
     source_id text NOT NULL,
     field text NOT NULL,
-    element text NOT NULL,
-    built boolean NOT NULL DEFAULT false
+    element text NOT NULL
 );
 
 -- Progress as another session sees it while the migration runs.
@@ -184,6 +187,7 @@ SELECT c.collection,
 
 REVOKE ALL ON ALL TABLES IN SCHEMA nextcrm_migration FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA nextcrm_migration FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.junction_stage', '');
 
 -- pg_dump keeps the migration's record with the data.
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.run', '');

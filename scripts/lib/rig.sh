@@ -46,7 +46,7 @@ rig_start() {
         -E UTF8 --locale=C.UTF-8 >"$RIG_DIR/initdb.log" 2>&1 ||
         die "initdb failed: $(tail -5 "$RIG_DIR/initdb.log")"
     as_postgres "$PG_BIN/pg_ctl" -D "$RIG_DIR/pg/data" -l "$RIG_DIR/pg/server.log" -w -t 60 \
-        -o "-p $PGPORT -k $RIG_DIR/sock -c listen_addresses=127.0.0.1 -c fsync=off \
+        -o "-p $PGPORT -k $RIG_DIR/sock -c listen_addresses=127.0.0.1 -c fsync=${RIG_FSYNC:-off} \
             -c log_line_prefix='%m [%p] ' -c shared_preload_libraries=''" start >/dev/null ||
         die "PostgreSQL did not start: $(tail -5 "$RIG_DIR/pg/server.log")"
     PG_LOG=$RIG_DIR/pg/server.log

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Migration speed, as ratios against baselines measured in the same run.  It
+# prints figures; it is not a test and asserts nothing.
+#
+#   bench/migrate.sh [N] [N_FERRETDB]      defaults: 1000000 and 100000
+#
+# From a mongodump directory of N generated NextCRM documents (nextcrm_gen):
+#   migrate      SELECT nextcrm_migrate_all(), wall time
+#   copy         a bare COPY of the same final rows into the same schema (same
+#                indexes and constraints), tables in the migration's order
+#   row_insert   the same rows as one INSERT statement each, autocommit
+#                (pg_dump --inserts replayed by psql); measured on the
+#                100k-document set, against the migration of that set
+#   worker RSS   the migration worker's peak private resident memory (RssAnon,
+#                sampled every 0.2 s; shared buffers excluded) at 100k and at N
+#                documents
+# The server runs with fsync on, as in production (the test rig turns it off).
+# From FerretDB holding N_FERRETDB generated documents:
+#   migrate      the same function against the live server
+#   drain        a raw libmongoc cursor over the same 29 collections
+#                (tools/nextcrm_bench drain-mongo), nothing converted
+# On the migrated N-document database: ten typical NextCRM queries, p95 of 200
+# executions each (server side), with the plan's scan nodes.
+set -uo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/scripts/lib/common.sh"
+. "$here/scripts/lib/rig.sh"
+
+n=${1:-1000000}
+n_ferret=${2:-100000}
+"$here/scripts/install-deps" >/dev/null || die "installing dependencies failed"
+"$here/scripts/build" || die "building failed"
+RIG_FSYNC=on rig_start
+gen=$BUILD_DIR/nextcrm_gen
+work=$RIG_DIR/bench
+mkdir -p "$work" && chmod 755 "$work"
+
+psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# Migrates database $1 from server options $2; prints "seconds peak_rss_kB".
+migrate() {
+    psql -c "CREATE DATABASE $1"
+    psql -d "$1" <<SQL
+CREATE EXTENSION nextcrm_mongo_fdw;
+CREATE SERVER src FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS ($2);
+CREATE USER MAPPING FOR CURRENT_USER SERVER src;
+SQL
+    local t0 peak=0 pid hwm
+    t0=$(now)
+    psql -d "$1" -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>"$work/$1.notices" &
+    local caller=$!
+    while kill -0 $caller 2>/dev/null; do
+        pid=$(psql -At -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'nextcrm migration'" 2>/dev/null)
+        if [[ -n "$pid" ]]; then
+            hwm=$(awk '/RssAnon/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+            [[ -n "$hwm" ]] && ((hwm > peak)) && peak=$hwm
+        fi
+        sleep 0.2
+    done
+    wait $caller || die "migration of $1 failed: $(tail -3 "$work/$1.notices")"
+    echo "$(elapsed "$t0") $peak"
+}
+
+log "generating $n documents (and 100000 for the memory comparison)"
+"$gen" --docs "$n" --seed 3 --dump-dir "$work/dump" 2>/dev/null || die "nextcrm_gen failed"
+"$gen" --docs 100000 --seed 3 --dump-dir "$work/dump100k" 2>/dev/null || die "nextcrm_gen failed"
+chmod -R a+rX "$work"
+
+# A fresh database with the schema the migration creates.
+empty_schema() {
+    psql -c "CREATE DATABASE $1"
+    for f in "$here"/prisma/migrations/*/migration.sql; do psql -d "$1" -f "$f" >/dev/null 2>&1; done
+}
+
+# The tables of migrated database $1 in the order the migration filled them.
+tables_of() {
+    psql -d "$1" -At -c "SELECT quote_ident(collection) FROM nextcrm_migration.checkpoint ORDER BY position"
+    psql -d "$1" -At -c "SELECT quote_ident(relname) FROM pg_class
+        WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' AND relname LIKE '\_%'
+          AND relname <> '_prisma_migrations' ORDER BY 1"
+}
+
+# Seconds to COPY the final rows of migrated database $1 into a fresh schema.
+copy_baseline() {
+    local src=$1 dst=$1_copy t t0 dir=$work/rows_$1
+    mkdir -p "$dir" && chown postgres: "$dir"
+    for t in $(tables_of "$src"); do psql -d "$src" -c "COPY $t TO '$dir/${t//\"/}.copy'"; done
+    empty_schema "$dst"
+    t0=$(now)
+    for t in $(tables_of "$src"); do psql -d "$dst" -c "COPY $t FROM '$dir/${t//\"/}.copy'"; done
+    elapsed "$t0"
+}
+
+# Seconds to INSERT the final rows of migrated database $1 one statement each.
+insert_baseline() {
+    local src=$1 dst=$1_insert t0
+    "$PG_BIN/pg_dump" -h "$PGHOST" -p "$PGPORT" -U postgres -d "$1_copy" --data-only --inserts \
+        --rows-per-insert=1 $(for t in $(tables_of "$src"); do printf -- '-t %s ' "$t"; done) |
+        grep '^INSERT' >"$work/$1.inserts.sql"
+    empty_schema "$dst"
+    t0=$(now)
+    command psql -X -q -d "$dst" -f "$work/$1.inserts.sql" >/dev/null 2>&1
+    elapsed "$t0"
+}
+
+log "migrating 100000 documents from a dump, then COPY and INSERT of the same rows"
+read -r t_100k rss_100k < <(migrate m100k "dump_dir '$work/dump100k'")
+t_copy_100k=$(copy_baseline m100k)
+t_insert_100k=$(insert_baseline m100k)
+log "migrating $n documents from a dump, then COPY of the same rows"
+read -r t_migrate rss_n < <(migrate mbig "dump_dir '$work/dump'")
+t_copy=$(copy_baseline mbig)
+
+log "FerretDB: loading $n_ferret documents"
+"$gen" --docs "$n_ferret" --seed 3 --uri "$MONGO_URI" --database bench 2>/dev/null || die "load failed"
+read -r t_ferret _ < <(migrate mferret "uri '$MONGO_URI', database 'bench'")
+t0=$(now)
+for c in $(psql -d mferret -At -c "SELECT collection FROM nextcrm_migration.checkpoint"); do
+    "$BUILD_DIR/nextcrm_bench" drain-mongo "$MONGO_URI" bench "$c" >/dev/null 2>&1
+done
+t_drain=$(elapsed "$t0")
+
+log "application queries on the $n-document database"
+psql -d mbig -c "ANALYZE"
+psql -d mbig >/dev/null <<'SQL'
+CREATE TABLE bench_ids AS SELECT
+  (SELECT "accountsIDs" FROM "crm_Contacts" WHERE "accountsIDs" IS NOT NULL
+     GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) AS account,
+  (SELECT "user" FROM "Tasks" WHERE "user" IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) AS user_id,
+  (SELECT board FROM "Sections" GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) AS board,
+  (SELECT sales_stage FROM "crm_Opportunities" WHERE sales_stage IS NOT NULL
+     GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) AS stage,
+  (SELECT task FROM "tasksComments" WHERE task IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) AS task,
+  (SELECT word FROM ts_stat($$SELECT to_tsvector('simple', coalesce(first_name, '') || ' ' || coalesce(last_name, '')) FROM "crm_Contacts" LIMIT 5000$$)
+     ORDER BY ndoc DESC OFFSET 5 LIMIT 1) AS contact_word,
+  (SELECT word FROM ts_stat($$SELECT to_tsvector('simple', coalesce(document_name, '')) FROM "Documents" LIMIT 5000$$)
+     ORDER BY ndoc DESC OFFSET 5 LIMIT 1) AS document_word;
+CREATE FUNCTION bench_p95(q text, runs int) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz; ms numeric[] := '{}';
+BEGIN
+  FOR i IN 1..runs LOOP
+    t0 := clock_timestamp();
+    EXECUTE q;
+    ms := ms || (extract(epoch FROM clock_timestamp() - t0) * 1000)::numeric;
+  END LOOP;
+  RETURN (SELECT round(percentile_disc(0.95) WITHIN GROUP (ORDER BY x), 3) FROM unnest(ms) x);
+END $$;
+SQL
+ids() { psql -d mbig -At -c "SELECT $1 FROM bench_ids"; }
+account=$(ids account); user_id=$(ids user_id); board=$(ids board); stage=$(ids stage)
+task=$(ids task); cword=$(ids contact_word); dword=$(ids document_word)
+queries=(
+    "record by id|SELECT * FROM \"crm_Accounts\" WHERE id = '$account'"
+    "account with contacts, opportunities, documents|SELECT a.name, (SELECT count(*) FROM \"crm_Contacts\" c WHERE c.\"accountsIDs\" = a.id), (SELECT json_agg(o.name) FROM \"crm_Opportunities\" o WHERE o.account = a.id), (SELECT json_agg(d.document_name) FROM \"_DocumentsToAccounts\" j JOIN \"Documents\" d ON d.id = j.\"A\" WHERE j.\"B\" = a.id) FROM \"crm_Accounts\" a WHERE a.id = '$account'"
+    "a user's open tasks by due date|SELECT id, title, \"dueDateAt\" FROM \"Tasks\" WHERE \"user\" = '$user_id' AND \"taskStatus\" <> 'COMPLETE' ORDER BY \"dueDateAt\" LIMIT 50"
+    "a board with its sections and tasks|SELECT b.title, s.title, t.title FROM \"Boards\" b JOIN \"Sections\" s ON s.board = b.id LEFT JOIN \"Tasks\" t ON t.section = s.id WHERE b.id = '$board'"
+    "full-text search over contacts|SELECT id, first_name, last_name FROM \"crm_Contacts\" WHERE to_tsvector('simple', coalesce(\"first_name\", '') || ' ' || coalesce(\"last_name\", '') || ' ' || \"nextcrm_text_array_to_string\"(\"notes\")) @@ to_tsquery('simple', '$cword') LIMIT 50"
+    "full-text search over documents|SELECT id, document_name FROM \"Documents\" WHERE to_tsvector('simple', coalesce(\"document_name\", '') || ' ' || coalesce(\"description\", '')) @@ to_tsquery('simple', '$dword') LIMIT 50"
+    "opportunities by sales stage and close date|SELECT id, name, close_date FROM \"crm_Opportunities\" WHERE sales_stage = '$stage' AND close_date >= '2024-01-01' ORDER BY close_date LIMIT 50"
+    "newest leads of a status|SELECT id, \"lastName\" FROM \"crm_Leads\" WHERE status = 'NEW' ORDER BY \"createdAt\" DESC LIMIT 50"
+    "comments of a task|SELECT id, comment FROM \"tasksComments\" WHERE task = '$task' ORDER BY \"createdAt\""
+    "a user's recent documents|SELECT id, document_name FROM \"Documents\" WHERE \"createdBy\" = '$user_id' ORDER BY \"createdAt\" DESC LIMIT 20"
+)
+
+echo
+echo "== migration from a mongodump directory, $n documents"
+printf '%-34s %10s s\n' "nextcrm_migrate_all()" "$t_migrate"
+printf '%-34s %10s s   migrate/copy = %s (goal <= 1.3)\n' "bare COPY of the same rows" "$t_copy" "$(ratio "$t_migrate" "$t_copy")"
+printf '%-34s %10s docs/s\n' "throughput" "$(awk -v n="$n" -v t="$t_migrate" 'BEGIN { printf "%.0f", n / t }')"
+echo
+echo "== the same at 100000 documents"
+printf '%-34s %10s s\n' "nextcrm_migrate_all()" "$t_100k"
+printf '%-34s %10s s   migrate/copy = %s (goal <= 1.3)\n' "bare COPY of the same rows" "$t_copy_100k" "$(ratio "$t_100k" "$t_copy_100k")"
+printf '%-34s %10s s   insert/migrate = %s (goal >= 10)\n' "row-at-a-time INSERT" "$t_insert_100k" "$(ratio "$t_insert_100k" "$t_100k")"
+echo
+echo "== worker peak private memory (RssAnon)"
+printf '%-34s %10s kB\n' "100000 documents" "$rss_100k" "$n documents" "$rss_n"
+echo
+echo "== migration from FerretDB, $n_ferret documents"
+printf '%-34s %10s s\n' "nextcrm_migrate_all()" "$t_ferret"
+printf '%-34s %10s s   migrate/drain = %s\n' "raw cursor drain" "$t_drain" "$(ratio "$t_ferret" "$t_drain")"
+echo
+echo "== application queries on the migrated database (p95 of 200 runs, goal < 10 ms)"
+for entry in "${queries[@]}"; do
+    name=${entry%%|*}
+    sql=${entry#*|}
+    p95=$(psql -d mbig -At -c "SELECT bench_p95(\$q\$$sql\$q\$, 200)")
+    plan=$(psql -d mbig -At -c "EXPLAIN $sql" | grep -oE '(Seq Scan|Index Only Scan|Index Scan|Bitmap Index Scan)( using [^ ]+)? on [^ ]+' | sort -u | paste -sd ';')
+    printf '%-48s %8s ms   %s\n' "$name" "$p95" "$plan"
+done
