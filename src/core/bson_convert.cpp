@@ -1,5 +1,7 @@
 #include "bson_convert.hpp"
 
+#include "oid_uuid.hpp"
+
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -142,16 +144,6 @@ void range_of(Target t, std::int64_t &lo, std::int64_t &hi) {
         hi = std::numeric_limits<std::int64_t>::max();
         break;
     }
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 // True when s holds no NUL and is valid UTF-8.  ASCII runs are checked eight

@@ -27,16 +27,6 @@ void store_be(std::uint8_t *p, int n, std::uint64_t v) {
     }
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 Uuid name_based_uuid(const std::string &name) {
     // RFC 9562 version 3: MD5 over namespace + name.  libbson's MD5 is marked
     // deprecated for general use; as a name hash here it is what v3 specifies.

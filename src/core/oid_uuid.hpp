@@ -41,6 +41,17 @@ Uuid oid_to_uuid(const ObjectIdBytes &oid);
 // oid_to_uuid().
 std::optional<ObjectIdBytes> uuid_to_oid(const Uuid &uuid);
 
+// The value of one hex digit (either case), or -1.
+inline int hex_value(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 // Parses 24 hex digits (either case); nothing for anything else.
 std::optional<ObjectIdBytes> parse_object_id(std::string_view hex);
 

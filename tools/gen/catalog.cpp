@@ -2,6 +2,8 @@
 
 #include "gen/embedded.hpp"
 
+#include "core/csv.hpp"
+
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -16,50 +18,7 @@ std::string embedded_file(const std::string &name) {
 }
 
 std::vector<std::vector<std::string>> parse_csv(const std::string &text) {
-    std::vector<std::vector<std::string>> rows;
-    std::vector<std::string> row;
-    std::string cell;
-    bool quoted = false, any = false;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
-        if (quoted) {
-            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-                cell += '"';
-                ++i;
-            } else if (c == '"') {
-                quoted = false;
-            } else {
-                cell += c;
-            }
-            continue;
-        }
-        if (c == '"') {
-            quoted = true;
-            any = true;
-        } else if (c == ',') {
-            row.push_back(cell);
-            cell.clear();
-            any = true;
-        } else if (c == '\n' || c == '\r') {
-            if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n')
-                ++i;
-            if (any || !cell.empty()) {
-                row.push_back(cell);
-                rows.push_back(row);
-            }
-            row.clear();
-            cell.clear();
-            any = false;
-        } else {
-            cell += c;
-            any = true;
-        }
-    }
-    if (any || !cell.empty()) {
-        row.push_back(cell);
-        rows.push_back(row);
-    }
-    return rows;
+    return nextcrm::parse_csv(text);
 }
 
 const Field *Model::find(const std::string &key) const {
