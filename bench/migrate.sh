@@ -135,9 +135,9 @@ CREATE TABLE bench_ids AS SELECT
      GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) AS stage,
   (SELECT task FROM "tasksComments" WHERE task IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) AS task,
   (SELECT word FROM ts_stat($$SELECT to_tsvector('simple', coalesce(first_name, '') || ' ' || coalesce(last_name, '')) FROM "crm_Contacts" LIMIT 5000$$)
-     ORDER BY ndoc DESC OFFSET 5 LIMIT 1) AS contact_word,
+     ORDER BY ndoc DESC OFFSET 40 LIMIT 1) AS contact_word,
   (SELECT word FROM ts_stat($$SELECT to_tsvector('simple', coalesce(document_name, '')) FROM "Documents" LIMIT 5000$$)
-     ORDER BY ndoc DESC OFFSET 5 LIMIT 1) AS document_word;
+     ORDER BY ndoc DESC OFFSET 40 LIMIT 1) AS document_word;
 CREATE FUNCTION bench_p95(q text, runs int) RETURNS numeric LANGUAGE plpgsql AS $$
 DECLARE t0 timestamptz; ms numeric[] := '{}';
 BEGIN
@@ -188,6 +188,6 @@ for entry in "${queries[@]}"; do
     name=${entry%%|*}
     sql=${entry#*|}
     p95=$(psql -d mbig -At -c "SELECT bench_p95(\$q\$$sql\$q\$, 200)")
-    plan=$(psql -d mbig -At -c "EXPLAIN $sql" | grep -oE '(Seq Scan|Index Only Scan|Index Scan|Bitmap Index Scan)( using [^ ]+)? on [^ ]+' | sort -u | paste -sd ';')
+    plan=$(psql -d mbig -At -c "EXPLAIN $sql" | grep -oE '(Seq Scan|Index Only Scan|Index Scan( Backward)?|Bitmap Index Scan)( using [^ ]+)? on [^ ]+' | sort -u | paste -sd ';')
     printf '%-48s %8s ms   %s\n' "$name" "$p95" "$plan"
 done
