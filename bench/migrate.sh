@@ -135,9 +135,9 @@ CREATE TABLE bench_ids AS SELECT
      GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) AS stage,
   (SELECT task FROM "tasksComments" WHERE task IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) AS task,
   (SELECT word FROM ts_stat($$SELECT to_tsvector('simple', coalesce(first_name, '') || ' ' || coalesce(last_name, '')) FROM "crm_Contacts" LIMIT 5000$$)
-     ORDER BY ndoc DESC OFFSET 40 LIMIT 1) AS contact_word,
+     WHERE ndoc >= 3 ORDER BY ndoc, word LIMIT 1) AS contact_word,
   (SELECT word FROM ts_stat($$SELECT to_tsvector('simple', coalesce(document_name, '')) FROM "Documents" LIMIT 5000$$)
-     ORDER BY ndoc DESC OFFSET 40 LIMIT 1) AS document_word;
+     WHERE ndoc >= 3 ORDER BY ndoc, word LIMIT 1) AS document_word;
 CREATE FUNCTION bench_p95(q text, runs int) RETURNS numeric LANGUAGE plpgsql AS $$
 DECLARE t0 timestamptz; ms numeric[] := '{}';
 BEGIN

@@ -538,20 +538,13 @@ BatchCounts CollectionLoader::load_batch(int batch) {
     return counts;
 }
 
-int64 count_source_documents(Oid serverid, const SourceOptions &opts,
-                             const std::string &collection) {
+int64 estimate_source_documents(Oid serverid, const SourceOptions &opts,
+                                const std::string &collection) {
     if (!opts.dump_dir.empty()) {
         auto path = find_dump_file(opts.dump_dir, collection);
-        if (!path)
-            return 0;
-        DumpFileSource source(*path);
-        int64 n = 0;
-        while (source.next())
-            if ((++n & 1023) == 0)
-                check_for_interrupts();
-        return n;
+        return path ? count_dump_documents(*path) : 0;
     }
-    return client_for(serverid)->count_documents(collection);
+    return client_for(serverid)->estimated_count(collection);
 }
 
 } // namespace nextcrm

@@ -77,8 +77,10 @@ class CollectionLoader {
     std::unique_ptr<SideRows> side_;
 };
 
-// Documents in a collection of the source (0 when it does not exist).
-int64 count_source_documents(Oid serverid, const SourceOptions &opts,
-                             const std::string &collection);
+// How many documents a collection of the source holds, for progress: exact
+// for a dump (length prefixes walked), the server's metadata figure for a
+// live server.  A collection's count is made exact when it has been read.
+int64 estimate_source_documents(Oid serverid, const SourceOptions &opts,
+                                const std::string &collection);
 
 } // namespace nextcrm

@@ -117,7 +117,7 @@ void plan_collections(const Mapping &mapping, Oid serverid, const SourceOptions 
         if (*stop)
             return;
         report_activity("counting " + name);
-        int64 total = count_source_documents(serverid, opts, name);
+        int64 total = estimate_source_documents(serverid, opts, name);
         Datum args[2] = {text_datum(name), Int64GetDatum(total)};
         Oid types[2] = {TEXTOID, INT8OID};
         spi_exec("UPDATE nextcrm_migration.checkpoint SET source_total = $2 WHERE collection = $1",
@@ -164,6 +164,9 @@ void save_batch(const std::string &collection, int batch, const BatchCounts &cou
              "  seconds = seconds + $8,"
              "  started_at = coalesce(started_at, clock_timestamp()),"
              "  phase = CASE WHEN $9 THEN 'done' ELSE 'loading' END,"
+             // Once read to its end, a collection's count is what was read.
+             "  source_total = CASE WHEN $9 THEN processed + $3"
+             "                      ELSE greatest(source_total, processed + $3) END,"
              "  finished_at = CASE WHEN $9 THEN clock_timestamp() END"
              " WHERE collection = $1",
              9, types, args, nulls);

@@ -184,6 +184,41 @@ const bson_t *DumpFileSource::next() {
     return doc;
 }
 
+std::int64_t count_dump_documents(const std::string &path) {
+    // gzopen reads plain files as they are, so one loop serves .bson and
+    // .bson.gz alike.  Bodies are read, not sought past, so a file cut short
+    // is noticed.
+    gzFile file = gzopen(path.c_str(), "rb");
+    if (!file)
+        throw Error("could not open " + path + ": " + std::strerror(errno), sqlstate::fdw_error);
+    gzbuffer(file, 1 << 20);
+    std::vector<char> body;
+    std::int64_t n = 0;
+    for (;;) {
+        unsigned char prefix[4];
+        int got = gzread(file, prefix, 4);
+        if (got == 0)
+            break;
+        std::int64_t length = prefix[0] | prefix[1] << 8 | prefix[2] << 16 |
+                              static_cast<std::int64_t>(prefix[3]) << 24;
+        // 16 MB is MongoDB's limit; twice that is certainly not a document.
+        bool ok = got == 4 && length >= 5 && length <= (32 << 20);
+        if (ok) {
+            body.resize(static_cast<std::size_t>(length - 4));
+            ok = gzread(file, body.data(), static_cast<unsigned>(body.size())) ==
+                 static_cast<int>(body.size());
+        }
+        if (!ok) {
+            gzclose(file);
+            throw Error(path + " is truncated or corrupt after " + std::to_string(n) + " documents",
+                        sqlstate::fdw_error);
+        }
+        ++n;
+    }
+    gzclose(file);
+    return n;
+}
+
 std::optional<std::string> find_dump_file(const std::string &dir, const std::string &collection) {
     for (const char *suffix : {".bson", ".bson.gz"}) {
         std::string path = dir + "/" + collection + suffix;

@@ -105,6 +105,11 @@ class DumpFileSource : public DocumentSource {
 // The dump file of a collection in dir, or nullopt when there is none.
 std::optional<std::string> find_dump_file(const std::string &dir, const std::string &collection);
 
+// Documents in a dump file, counted by walking the documents' length prefixes
+// (nothing is parsed); a file that does not end on a document boundary is an
+// error.
+std::int64_t count_dump_documents(const std::string &path);
+
 // The collections a dump directory holds (from *.bson and *.bson.gz; not
 // metadata files), sorted by name.
 std::vector<std::string> dump_collections(const std::string &dir);

@@ -101,4 +101,15 @@ std::int64_t Client::count_documents(const std::string &collection) {
     return n;
 }
 
+std::int64_t Client::estimated_count(const std::string &collection) {
+    CollectionPtr coll(
+        mongoc_client_get_collection(client_.get(), database_.c_str(), collection.c_str()));
+    bson_error_t err;
+    std::int64_t n =
+        mongoc_collection_estimated_document_count(coll.get(), nullptr, nullptr, nullptr, &err);
+    if (n < 0)
+        throw_driver_error("could not count collection \"" + collection + "\"", err);
+    return n;
+}
+
 } // namespace nextcrm

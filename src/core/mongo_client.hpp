@@ -56,6 +56,9 @@ class Client {
     std::vector<std::string> collection_names();
     std::vector<std::string> collection_names(const std::string &database);
     std::int64_t count_documents(const std::string &collection);
+    // The server's own figure (collection metadata), without reading the
+    // documents; good for progress, not for accounting.
+    std::int64_t estimated_count(const std::string &collection);
 
     const std::string &database() const noexcept { return database_; }
     mongoc_client_t *raw() const noexcept { return client_.get(); }

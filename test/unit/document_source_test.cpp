@@ -113,3 +113,19 @@ TEST(DumpFileSource, MissingFileAndDirectory) {
     EXPECT_THROW(nextcrm::DumpFileSource("/nonexistent/x.bson"), nextcrm::Error);
     EXPECT_THROW(nextcrm::dump_collections("/nonexistent"), nextcrm::Error);
 }
+
+TEST(DumpFileSource, CountsByLengthPrefixesAndRejectsTruncatedFiles) {
+    DumpDir dir;
+    std::string bytes = documents(1234);
+    write_plain(dir.path + "/plain.bson", bytes);
+    write_gzip(dir.path + "/packed.bson.gz", bytes);
+    write_plain(dir.path + "/empty.bson", "");
+    write_plain(dir.path + "/cut.bson", bytes.substr(0, bytes.size() - 7));
+    write_plain(dir.path + "/tail.bson", bytes + "\x10\x00");
+    EXPECT_EQ(nextcrm::count_dump_documents(dir.path + "/plain.bson"), 1234);
+    EXPECT_EQ(nextcrm::count_dump_documents(dir.path + "/packed.bson.gz"), 1234);
+    EXPECT_EQ(nextcrm::count_dump_documents(dir.path + "/empty.bson"), 0);
+    EXPECT_THROW(nextcrm::count_dump_documents(dir.path + "/cut.bson"), nextcrm::Error);
+    EXPECT_THROW(nextcrm::count_dump_documents(dir.path + "/tail.bson"), nextcrm::Error);
+    EXPECT_THROW(nextcrm::count_dump_documents(dir.path + "/absent.bson"), nextcrm::Error);
+}
