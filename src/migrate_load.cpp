@@ -334,6 +334,16 @@ void CollectionLoader::record_error(const bson_t *doc, const std::string &source
                        storable_json(transformer_.redacted_json(doc)), std::to_string(batch)});
 }
 
+void CollectionLoader::reject(const bson_t *doc, const std::string &field, const Error &e,
+                              std::vector<TransformedDocument> &docs, std::vector<bool> &ok,
+                              BatchCounts &counts, int batch) {
+    docs.emplace_back();
+    docs.back().source_id = source_id_of(doc);
+    ok.push_back(false);
+    ++counts.failed;
+    record_error(doc, docs.back().source_id, field, e.sqlstate(), e.what(), e.detail(), batch);
+}
+
 void CollectionLoader::resolve_references(std::vector<TransformedDocument> &docs,
                                           std::vector<const bson_t *> &raw, std::vector<bool> &ok,
                                           BatchCounts &counts, int batch) {
@@ -491,11 +501,9 @@ BatchCounts CollectionLoader::load_batch(int batch) {
             docs.push_back(transformer_.transform(doc));
             ok.push_back(true);
         } catch (const DocumentError &e) {
-            docs.emplace_back();
-            docs.back().source_id = source_id_of(doc);
-            ok.push_back(false);
-            ++counts.failed;
-            record_error(doc, docs.back().source_id, e.field(), e.sqlstate(), e.what(), "", batch);
+            reject(doc, e.field(), e, docs, ok, counts, batch);
+        } catch (const ConversionError &e) {
+            reject(doc, e.field(), e, docs, ok, counts, batch);
         }
     }
 

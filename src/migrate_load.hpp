@@ -60,6 +60,9 @@ class CollectionLoader {
                             BatchCounts &counts, int batch);
     void insert_rows(std::vector<TransformedDocument> &docs, std::vector<const bson_t *> &raw,
                      std::vector<bool> &ok, BatchCounts &counts, int batch);
+    void reject(const bson_t *doc, const std::string &field, const Error &e,
+                std::vector<TransformedDocument> &docs, std::vector<bool> &ok, BatchCounts &counts,
+                int batch);
     void record_error(const bson_t *doc, const std::string &source_id, const std::string &field,
                       const char *sqlstate, const std::string &message, const std::string &detail,
                       int batch);

@@ -15,6 +15,13 @@
 //   long_big       int64 10000000000 (beyond integer)
 //   big            one document of nearly 16 MB
 //   truncated      10 documents, the file cut inside the last one
+//
+//   nextcrm_fixture --nextcrm DIR
+//
+// writes instead NextCRM collections with documents a migration must survive
+// (Users.bson, Invoices.bson); each awkward document says in its field
+// "expect" whether it must migrate ("migrated") or be an error, and on which
+// field ("error:<field>").
 #include <bson/bson.h>
 #include <zlib.h>
 
@@ -157,9 +164,110 @@ void write_collection(const std::string &dir, const std::string &name,
 
 } // namespace
 
+BsonPtr user(const char *hex, const char *expect, const char *email) {
+    BsonPtr d = with_id(hex);
+    BSON_APPEND_UTF8(d.get(), "expect", expect);
+    BSON_APPEND_INT32(d.get(), "__v", 0);
+    BSON_APPEND_UTF8(d.get(), "email", email);
+    BSON_APPEND_UTF8(d.get(), "password", "$2a$12$secretsecretsecretsecret");
+    return d;
+}
+
+// Users and Invoices a migration must either migrate exactly or reject with
+// the field named, never crash on or fail its batch over.
+void write_nextcrm_awkward(const std::string &dir) {
+    std::vector<BsonPtr> users;
+    users.push_back(user("65b000000000000000000001", "migrated", "plain@example.com"));
+    BsonPtr d = user("65b000000000000000000002", "error:name", "utf8@example.com");
+    bson_append_utf8(d.get(), "name", 4, "Jan\xff", 4);
+    users.push_back(std::move(d));
+    d = user("65b000000000000000000003", "error:(unknown keys)", "legacy@example.com");
+    bson_append_utf8(d.get(), "legacy_note", 11, "\xc3\x28", 2);
+    users.push_back(std::move(d));
+    d = user("65b000000000000000000004", "error:name", "nul@example.com");
+    bson_append_utf8(d.get(), "name", 4, "a\0b", 3);
+    users.push_back(std::move(d));
+    d = user("65b000000000000000000005", "migrated", "deep@example.com");
+    {
+        // An unknown key nested 100 levels deep is kept whole in extra_keys.
+        std::vector<bson_t> levels(100);
+        bson_t *parent = d.get();
+        for (int i = 0; i < 100; ++i) {
+            BSON_APPEND_DOCUMENT_BEGIN(parent, "deep", &levels[i]);
+            parent = &levels[i];
+        }
+        BSON_APPEND_INT32(parent, "bottom", 1);
+        for (int i = 99; i >= 0; --i)
+            bson_append_document_end(i ? &levels[i - 1] : d.get(), &levels[i]);
+    }
+    users.push_back(std::move(d));
+    d = user("65b000000000000000000006", "migrated", "decimal@example.com");
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, d.get(), "__v"))
+        bson_iter_overwrite_int32(&it, 0);
+    append_decimal(d.get(), "is_admin_note", "7"); // unknown key, kept
+    users.push_back(std::move(d));
+    BsonPtr s = with_id("65b000000000000000000007");
+    BSON_APPEND_UTF8(s.get(), "expect", "migrated");
+    append_decimal(s.get(), "__v", "3"); // an exact integer in Decimal128
+    BSON_APPEND_UTF8(s.get(), "email", "dec-version@example.com");
+    users.push_back(std::move(s));
+    BsonPtr str_id(bson_new());
+    BSON_APPEND_UTF8(str_id.get(), "_id", "legacy-user");
+    BSON_APPEND_UTF8(str_id.get(), "expect", "migrated");
+    BSON_APPEND_UTF8(str_id.get(), "email", "string-id@example.com");
+    // No ObjectId to take a creation time from, so it must carry its own.
+    BSON_APPEND_DATE_TIME(str_id.get(), "created_on", 1600000000000);
+    users.push_back(std::move(str_id));
+    write_collection(dir, "Users", users);
+
+    std::vector<BsonPtr> invoices;
+    d = with_id("65b000000000000000000101");
+    BSON_APPEND_UTF8(d.get(), "expect", "migrated");
+    BSON_APPEND_UTF8(d.get(), "invoice_file_url", "u");
+    BSON_APPEND_UTF8(d.get(), "invoice_file_mimeType", "application/pdf");
+    {
+        // Line items with what JSON cannot say plainly: NaN, nested arrays,
+        // a Decimal128 and a date.
+        bson_t items, item, nested, inner;
+        BSON_APPEND_ARRAY_BEGIN(d.get(), "invoice_items", &items);
+        BSON_APPEND_DOCUMENT_BEGIN(&items, "0", &item);
+        BSON_APPEND_DOUBLE(&item, "discount", std::nan(""));
+        append_decimal(&item, "price", "19.99");
+        BSON_APPEND_DATE_TIME(&item, "delivered", 1700000000123);
+        BSON_APPEND_ARRAY_BEGIN(&item, "grid", &nested);
+        BSON_APPEND_ARRAY_BEGIN(&nested, "0", &inner);
+        BSON_APPEND_INT32(&inner, "0", 1);
+        bson_append_array_end(&nested, &inner);
+        bson_append_array_end(&item, &nested);
+        bson_append_document_end(&items, &item);
+        bson_append_array_end(d.get(), &items);
+    }
+    invoices.push_back(std::move(d));
+    d = with_id("65b000000000000000000102");
+    BSON_APPEND_UTF8(d.get(), "expect", "error:invoice_items");
+    BSON_APPEND_UTF8(d.get(), "invoice_file_url", "u");
+    BSON_APPEND_UTF8(d.get(), "invoice_file_mimeType", "application/pdf");
+    bson_t items;
+    BSON_APPEND_ARRAY_BEGIN(d.get(), "invoice_items", &items);
+    bson_append_utf8(&items, "0", 1, "x\0y", 3); // jsonb cannot hold U+0000
+    bson_append_array_end(d.get(), &items);
+    invoices.push_back(std::move(d));
+    write_collection(dir, "Invoices", invoices);
+}
+
 int main(int argc, char **argv) {
+    if (argc == 3 && std::string(argv[1]) == "--nextcrm") {
+        try {
+            write_nextcrm_awkward(argv[2]);
+        } catch (const std::exception &e) {
+            std::fprintf(stderr, "nextcrm_fixture: %s\n", e.what());
+            return 1;
+        }
+        return 0;
+    }
     if (argc != 2) {
-        std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
+        std::fprintf(stderr, "usage: %s [--nextcrm] DIR\n", argv[0]);
         return 2;
     }
     std::string dir = argv[1];

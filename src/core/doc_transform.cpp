@@ -183,6 +183,25 @@ std::optional<Uuid> reference_uuid(const bson_iter_t *it, bool *as_string) {
     return std::nullopt;
 }
 
+std::string base64(const std::uint8_t *data, std::size_t len) {
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((len + 2) / 3 * 4);
+    for (std::size_t i = 0; i < len; i += 3) {
+        std::uint32_t v = static_cast<std::uint32_t>(data[i]) << 16;
+        if (i + 1 < len)
+            v |= static_cast<std::uint32_t>(data[i + 1]) << 8;
+        if (i + 2 < len)
+            v |= data[i + 2];
+        out += alphabet[(v >> 18) & 63];
+        out += alphabet[(v >> 12) & 63];
+        out += i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
+        out += i + 2 < len ? alphabet[v & 63] : '=';
+    }
+    return out;
+}
+
 } // namespace
 
 std::string quote_ident(const std::string &name) {
@@ -268,7 +287,16 @@ std::string Transformer::redacted_json(const bson_t *doc) const {
                 bson_append_iter(&copy, key, -1, &it);
         }
     }
-    std::string out = document_to_json(&copy);
+    std::string out;
+    try {
+        out = document_to_json(&copy);
+    } catch (const Error &) {
+        // Text that is not UTF-8 has no JSON form; keep the exact bytes so
+        // the document is still all there to fix and retry.
+        out = "{\"$nextcrm_unrepresentable\": \"the document holds text that is not valid "
+              "UTF-8\", \"bson_base64\": \"" +
+              base64(bson_get_data(&copy), copy.len) + "\"}";
+    }
     bson_destroy(&copy);
     return out;
 }
@@ -281,9 +309,13 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
     if (!bson_iter_init_find(&id_it, doc, "_id"))
         throw DocumentError("_id", "document has no _id");
     out.source_id = source_id_of(doc);
-    out.id = id_to_uuid(id_it, &out.id_is_object_id);
-    if (!out.id_is_object_id)
-        out.id_json = to_json(&id_it, "_id");
+    try {
+        out.id = id_to_uuid(id_it, &out.id_is_object_id);
+        if (!out.id_is_object_id)
+            out.id_json = to_json(&id_it, "_id");
+    } catch (const Error &e) {
+        throw DocumentError("_id", e.what());
+    }
     std::optional<std::int64_t> id_time_us;
     if (BSON_ITER_HOLDS_OID(&id_it)) {
         std::int64_t s = bson_oid_get_time_t(bson_iter_oid(&id_it));
@@ -301,9 +333,17 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
             has_extra = true;
         }
     }
-    if (has_extra)
-        out.extra_keys = document_to_json(&extra);
+    std::string extra_failure;
+    if (has_extra) {
+        try {
+            out.extra_keys = document_to_json(&extra);
+        } catch (const Error &) {
+            extra_failure = "a key the schema does not know holds text that is not valid UTF-8";
+        }
+    }
     bson_destroy(&extra);
+    if (!extra_failure.empty())
+        throw DocumentError("(unknown keys)", extra_failure);
 
     for (std::size_t col = 0; col < columns_.size(); ++col) {
         const FieldMapping &f = *columns_[col];

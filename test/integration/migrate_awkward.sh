@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Documents a migration must survive (tools/nextcrm_fixture --nextcrm): text
+# that is not UTF-8, NUL characters, a 100-level unknown key, Decimal128, a
+# string _id, NaN and nested arrays in Json.  Each migrates exactly or is an
+# error naming its field; none fails its batch or the run, and an error's
+# document is kept even when it has no JSON form.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/migrate.sh"
+
+dir=$(mktemp -d)
+chmod 755 "$dir"
+trap 'rm -rf "$dir"' EXIT
+"$BUILD_DIR/nextcrm_fixture" --nextcrm "$dir" && chmod -R a+rX "$dir"
+ok $? "wrote the awkward NextCRM documents"
+
+db=migrate_awkward
+make_target $db "dump_dir '$dir'"
+out=$(q -d $db -c "SELECT * FROM nextcrm_migrate_all('src')" 2>&1)
+ok $? "the migration runs to its end"
+is "$(q -d $db -c "SELECT status FROM nextcrm_migration.run")" complete "and is complete"
+
+for id in 65b000000000000000000001 65b000000000000000000005 65b000000000000000000006 \
+    65b000000000000000000007 legacy-user; do
+    is "$(q -d $db -c "SELECT count(*) FROM \"Users\" WHERE id = nextcrm_map_oid('$id')")" 1 \
+        "user $id migrated"
+done
+is "$(q -d $db -c "SELECT \"__v\" FROM \"Users\" WHERE id = nextcrm_map_oid('65b000000000000000000007')")" 3 \
+    "an integral Decimal128 __v arrives as the integer"
+is "$(q -d $db -c "SELECT source_id #>> '{}' FROM nextcrm_migration.foreign_ids WHERE collection = 'Users'")" \
+    legacy-user "the string _id is listed in foreign_ids"
+like "$(q -d $db -c "SELECT keys::text FROM nextcrm_migration.extra_keys
+                     WHERE source_id = '65b000000000000000000005'")" '("deep": \{){100}"bottom": \{"\$numberInt": "1"\}' \
+    "an unknown key 100 levels deep is kept whole"
+
+while IFS=: read -r id field; do
+    is "$(q -d $db -c "SELECT field FROM nextcrm_migration.errors WHERE source_id = '$id'")" "$field" \
+        "document $id is an error on $field"
+done <<'LIST'
+65b000000000000000000002:name
+65b000000000000000000003:(unknown keys)
+65b000000000000000000004:name
+65b000000000000000000102:invoice_items
+LIST
+
+is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.errors WHERE document IS NULL")" 0 \
+    "every error keeps its document"
+is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.errors
+                   WHERE document ? 'bson_base64'
+                     AND length(decode(document->>'bson_base64', 'base64')) > 0")" 2 \
+    "documents with no JSON form are kept as their exact BSON bytes"
+is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.errors
+                   WHERE position('\\x736563726574736563726574'::bytea IN
+                                  coalesce(decode(document->>'bson_base64', 'base64'),
+                                           convert_to(document::text, 'UTF8'))) > 0")" 0 \
+    "no stored error document holds the password hash"
+
+is "$(q -d $db -c "SELECT invoice_items #>> '{0,grid,0,0}' || ' ' ||
+                          (invoice_items #>> '{0,price,\$numberDecimal}') || ' ' ||
+                          (invoice_items #>> '{0,discount,\$numberDouble}')
+                   FROM \"Invoices\" WHERE id = nextcrm_map_oid('65b000000000000000000101')")" \
+    "1 19.99 NaN" "Json keeps nested arrays, Decimal128 and NaN exactly"
+
+q -c "DROP DATABASE $db" >/dev/null
+done_testing
