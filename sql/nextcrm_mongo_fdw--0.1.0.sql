@@ -261,14 +261,16 @@ AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT IMMUTABLE;
 
 -- The source as the validator needs it, one pass per collection: kind
--- 'count' (a = documents), 'id' (a = _id as the error table spells it, b =
--- its UUID), 'pair' (collection = junction table; a, b = its A and B) and
--- 'sample' (a = _id, doc = the document as relaxed Extended JSON); the sample
--- is sample_size documents per collection, the same for the same seed.
+-- 'count' (documents), 'id' (source_id = _id as the error table spells it,
+-- id = its UUID), 'pair' (collection = junction table; a, b = its A and B)
+-- and 'sample' (source_id, id, doc = the document as relaxed Extended JSON);
+-- the sample is sample_size documents per collection, the same for the same
+-- seed.
 CREATE FUNCTION nextcrm_validation_source(server name, seed double precision DEFAULT NULL,
                                           sample_size int DEFAULT 100,
-                                          OUT collection text, OUT kind text, OUT a text,
-                                          OUT b text, OUT doc jsonb)
+                                          OUT collection text, OUT kind text,
+                                          OUT source_id text, OUT id uuid, OUT a uuid, OUT b uuid,
+                                          OUT documents bigint, OUT doc jsonb)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE;
@@ -328,6 +330,8 @@ RETURNS TABLE (family text, "table" text, "check" text, status text,
                expected text, actual text, details text)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_temp, public
+-- Hundreds of short queries: compiling them would cost more than it saves.
+SET jit = off
 AS $fn$
 #variable_conflict use_column
 DECLARE
@@ -340,44 +344,43 @@ DECLARE
   e_expr text;
   a_expr text;
   fam text;
+  t0 timestamptz := clock_timestamp();
 BEGIN
   IF server IS NULL THEN
     RAISE EXCEPTION 'server must not be null';
   END IF;
   -- Left over when an earlier call in this session was caught mid-way.
-  FOR q IN SELECT unnest(ARRAY['nextcrm_v_src', 'nextcrm_v_ids', 'nextcrm_v_pairs',
-                               'nextcrm_v_sample', 'nextcrm_v_map', 'nextcrm_v_cmp',
+  FOR q IN SELECT unnest(ARRAY['nextcrm_v_src', 'nextcrm_v_sample', 'nextcrm_v_map', 'nextcrm_v_cmp',
                                'nextcrm_v_result']) LOOP
     IF to_regclass('pg_temp.' || q) IS NOT NULL THEN
-      EXECUTE format('DROP TABLE pg_temp.%I', q);
+      EXECUTE format('DROP TABLE pg_temp.%I CASCADE', q);
     END IF;
   END LOOP;
   CREATE TEMP TABLE nextcrm_v_result (seq serial, family text, "table" text, "check" text,
     status text, expected text, actual text, details text);
   CREATE TEMP TABLE nextcrm_v_map AS SELECT * FROM nextcrm_mapping();
 
-  -- The source, read once.
+  -- The source, read once; the views only name its parts.
   CREATE TEMP TABLE nextcrm_v_src AS
     SELECT * FROM nextcrm_validation_source(server, seed, sample_size);
-  CREATE TEMP TABLE nextcrm_v_ids AS
-    SELECT s.collection, s.a AS source_id, s.b::uuid AS id,
-           CASE WHEN s.a ~ '^[0-9a-f]{24}$' THEN to_jsonb(s.a) ELSE s.a::jsonb END AS source_key
-      FROM nextcrm_v_src s WHERE s.kind = 'id';
-  CREATE TEMP TABLE nextcrm_v_pairs AS
-    SELECT DISTINCT s.collection AS junction, s.a::uuid AS a, s.b::uuid AS b
-      FROM nextcrm_v_src s WHERE s.kind = 'pair';
+  CREATE TEMP VIEW nextcrm_v_ids AS
+    SELECT s.collection, s.source_id, s.id FROM nextcrm_v_src s WHERE s.kind = 'id';
+  CREATE TEMP VIEW nextcrm_v_pairs AS
+    SELECT DISTINCT s.collection AS junction, s.a, s.b FROM nextcrm_v_src s WHERE s.kind = 'pair';
+  -- Every check reads one kind of one collection: an index finds them.
+  CREATE INDEX ON nextcrm_v_src (kind, collection);
   CREATE TEMP TABLE nextcrm_v_sample AS
-    SELECT s.collection, s.a AS source_id, s.doc FROM nextcrm_v_src s WHERE s.kind = 'sample';
-  CREATE INDEX ON nextcrm_v_ids (collection, id);
-  ANALYZE nextcrm_v_ids;
-  ANALYZE nextcrm_v_pairs;
+    SELECT s.collection, s.source_id, s.id, s.doc FROM nextcrm_v_src s WHERE s.kind = 'sample';
+  ANALYZE nextcrm_v_src;
+  ANALYZE nextcrm_v_sample;
   ANALYZE nextcrm_v_map;
+  RAISE DEBUG 'nextcrm_validate: source read after %', clock_timestamp() - t0;
 
   ---------------------------------------------------------------------------
   -- 1. Row counts: source documents = target rows + documents in the error
   --    table, and the same documents on both sides.
   ---------------------------------------------------------------------------
-  FOR c IN SELECT DISTINCT m.collection, m.collection_position, s.a::bigint AS source_count
+  FOR c IN SELECT DISTINCT m.collection, m.collection_position, s.documents AS source_count
              FROM nextcrm_v_map m
              LEFT JOIN nextcrm_v_src s ON s.kind = 'count' AND s.collection = m.collection
             ORDER BY m.collection_position LOOP
@@ -410,6 +413,7 @@ BEGIN
             CASE WHEN n > 0 THEN 'source documents neither migrated nor in the error table: ' || msg END);
   END LOOP;
 
+  RAISE DEBUG 'nextcrm_validate: counts after %', clock_timestamp() - t0;
   ---------------------------------------------------------------------------
   -- 3. Referential integrity.
   ---------------------------------------------------------------------------
@@ -443,6 +447,7 @@ BEGIN
             CASE WHEN m = 0 THEN 'pass' ELSE 'fail' END, '0 orphans', m || ' orphans', msg);
   END LOOP;
 
+  RAISE DEBUG 'nextcrm_validate: foreign keys after %', clock_timestamp() - t0;
   -- Junction tables: no orphans, and exactly the union of both sides' lists
   -- as the source holds them (pairs whose other end was not migrated are
   -- dropped, as the mapping says).
@@ -478,26 +483,34 @@ BEGIN
             CASE WHEN m > 0 THEN m || ' pairs differ from the union of both sides'' source lists' END);
   END LOOP;
 
+  RAISE DEBUG 'nextcrm_validate: junctions after %', clock_timestamp() - t0;
   -- Every target id maps back (nextcrm_unmap_oid, or foreign_ids for
   -- non-ObjectId _ids) to a source document of its collection.
   FOR c IN SELECT DISTINCT m.collection, m.collection_position FROM nextcrm_v_map m
             ORDER BY m.collection_position LOOP
+    -- Each row's _id as the map gives it back, then one hash join on the
+    -- UUID with the source's ids.
     EXECUTE format(
-      'SELECT count(*) FROM %I t
-         LEFT JOIN nextcrm_migration.foreign_ids f ON f.collection = $1 AND f.id = t.id
+      'SELECT count(*)
+         FROM (SELECT t.id, f.source_id AS listed,
+                      CASE WHEN f.id IS NULL AND nextcrm_migration.is_oid_uuid(t.id)
+                           THEN nextcrm_unmap_oid(t.id) END AS hex
+                 FROM %I t
+                 LEFT JOIN nextcrm_migration.foreign_ids f
+                   ON f.collection = $1 AND f.id = t.id) t
         WHERE NOT EXISTS (
-          SELECT 1 FROM nextcrm_v_ids s
-           WHERE s.collection = $1 AND s.id = t.id
-             AND s.source_key = CASE
-                   WHEN f.id IS NOT NULL THEN f.source_id
-                   WHEN nextcrm_migration.is_oid_uuid(t.id) THEN to_jsonb(nextcrm_unmap_oid(t.id))
-                 END)', c.collection) INTO n USING c.collection;
+          SELECT 1 FROM nextcrm_v_src s
+           WHERE s.kind = ''id'' AND s.collection = $1 AND s.id = t.id
+             AND CASE WHEN t.listed IS NULL THEN s.source_id = t.hex
+                      ELSE s.source_id::jsonb = t.listed END)', c.collection)
+      INTO n USING c.collection;
     INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
     VALUES ('referential', c.collection, 'ids map back',
             CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 unmapped', n || ' unmapped',
             CASE WHEN n > 0 THEN 'target ids that do not map back to a source _id of the collection' END);
   END LOOP;
 
+  RAISE DEBUG 'nextcrm_validate: ids map back after %', clock_timestamp() - t0;
   ---------------------------------------------------------------------------
   -- 2. Sample records: each sampled source document, field by field, against
   --    its target row, through the mapping but not through the migration's
@@ -583,8 +596,7 @@ BEGIN
        SELECT s.collection, s.source_id, %1$L, %2$L, (%3$s) IS NOT DISTINCT FROM (%4$s),
               (%4$s)::text, (%3$s)::text
          FROM nextcrm_v_sample s
-         JOIN nextcrm_v_ids i ON i.collection = s.collection AND i.source_id = s.source_id
-         JOIN %5$I t ON t.id = i.id
+         JOIN %5$I t ON t.id = s.id
          LEFT JOIN LATERAL (SELECT r.kind, r.replacement FROM nextcrm_migration.repairs r
                              WHERE r.collection = s.collection AND r.source_id = s.source_id
                                AND r.field = %1$L ORDER BY r.id DESC LIMIT 1) r ON true
@@ -592,6 +604,7 @@ BEGIN
       f.stored_key, f.kind, a_expr, e_expr, f.target_table, f.collection);
   END LOOP;
 
+  RAISE DEBUG 'nextcrm_validate: sample fields after %', clock_timestamp() - t0;
   -- Junction memberships of the sampled documents: each listed id whose row
   -- exists is a row of the join table with this document's id.
   FOR f IN SELECT m.* FROM nextcrm_v_map m WHERE m.kind = 'junction'
@@ -602,8 +615,7 @@ BEGIN
               x.other || CASE WHEN x.expected THEN '' listed'' ELSE '' absent'' END,
               x.other || CASE WHEN x.present THEN '' listed'' ELSE '' absent'' END
          FROM nextcrm_v_sample s
-         JOIN nextcrm_v_ids i ON i.collection = s.collection AND i.source_id = s.source_id
-         JOIN %2$I t ON t.id = i.id
+         JOIN %2$I t ON t.id = s.id
          CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(s.doc->%1$L) = ''array''
                                                       THEN s.doc->%1$L ELSE ''[]'' END) e(v)
          CROSS JOIN LATERAL (SELECT nextcrm_migration.json_ref(e.v) AS other) o
@@ -616,6 +628,9 @@ BEGIN
       f.collection);
   END LOOP;
 
+  RAISE DEBUG 'nextcrm_validate: junction memberships after %', clock_timestamp() - t0;
+  CREATE INDEX ON nextcrm_v_cmp (collection, kind);
+  ANALYZE nextcrm_v_cmp;
   FOR c IN SELECT m.collection FROM nextcrm_v_map m GROUP BY m.collection
             ORDER BY min(m.collection_position) LOOP
     -- Each sampled document arrived or is in the error table.
@@ -623,13 +638,12 @@ BEGIN
       'SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (
                 SELECT 1 FROM nextcrm_migration.errors e
                  WHERE e.collection = s.collection AND e.source_id = s.source_id)
-                AND NOT EXISTS (SELECT 1 FROM %I t WHERE t.id = i.id)),
+                AND NOT EXISTS (SELECT 1 FROM %I t WHERE t.id = s.id)),
               string_agg(s.source_id, '', '') FILTER (WHERE NOT EXISTS (
                 SELECT 1 FROM nextcrm_migration.errors e
                  WHERE e.collection = s.collection AND e.source_id = s.source_id)
-                AND NOT EXISTS (SELECT 1 FROM %1$I t WHERE t.id = i.id))
+                AND NOT EXISTS (SELECT 1 FROM %1$I t WHERE t.id = s.id))
          FROM nextcrm_v_sample s
-         JOIN nextcrm_v_ids i ON i.collection = s.collection AND i.source_id = s.source_id
         WHERE s.collection = $1', c.collection)
       INTO n, m, msg USING c.collection;
     INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
@@ -673,6 +687,7 @@ BEGIN
     END LOOP;
   END LOOP;
 
+  RAISE DEBUG 'nextcrm_validate: sample reports after %', clock_timestamp() - t0;
   ---------------------------------------------------------------------------
   -- 4. Conversions visible in the catalog and the data: every column has the
   --    mapping's type, and timestamps hold whole milliseconds (BSON's unit).
@@ -707,6 +722,7 @@ BEGIN
     END IF;
   END LOOP;
 
+  RAISE DEBUG 'nextcrm_validate: catalog conversions after %', clock_timestamp() - t0;
   ---------------------------------------------------------------------------
   -- 5. Field rules.
   ---------------------------------------------------------------------------
@@ -767,6 +783,7 @@ BEGIN
             CASE WHEN n > 0 THEN format('rows whose %s is after their %s', f.first, f.last) END);
   END LOOP;
 
+  RAISE DEBUG 'nextcrm_validate: field rules after %', clock_timestamp() - t0;
   -- The verdict.
   SELECT count(*) FILTER (WHERE r.status = 'fail'), count(*) INTO n, m FROM nextcrm_v_result r;
   INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
@@ -780,8 +797,8 @@ BEGIN
 
   RETURN QUERY SELECT r.family, r."table", r."check", r.status, r.expected, r.actual, r.details
                  FROM nextcrm_v_result r ORDER BY r.seq;
-  DROP TABLE nextcrm_v_src, nextcrm_v_ids, nextcrm_v_pairs, nextcrm_v_sample, nextcrm_v_map,
-    nextcrm_v_cmp, nextcrm_v_result;
+  DROP VIEW nextcrm_v_ids, nextcrm_v_pairs;
+  DROP TABLE nextcrm_v_src, nextcrm_v_sample, nextcrm_v_map, nextcrm_v_cmp, nextcrm_v_result;
 END
 $fn$;
 

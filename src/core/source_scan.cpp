@@ -112,7 +112,8 @@ std::vector<SampledDocument> CollectionScan::sample() const {
         char *json = bson_as_relaxed_extended_json(doc.get(), &len);
         if (!json)
             continue;
-        out.push_back({id ? id->source_id : "(none)", std::string(json, len)});
+        if (id)
+            out.push_back({id->source_id, id->uuid, std::string(json, len)});
         bson_free(json);
     }
     return out;

@@ -40,6 +40,7 @@ struct JunctionPair {
 // JSON (libbson's own serializer), which SQL compares with the target row.
 struct SampledDocument {
     std::string source_id;
+    std::string uuid;
     std::string json;
 };
 

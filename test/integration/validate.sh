@@ -43,14 +43,14 @@ for source in dump live; do
 done
 
 db=validate_dump
-is "$(q -d $db -c "SELECT md5(string_agg(a, ',' ORDER BY collection, a))
+is "$(q -d $db -c "SELECT md5(string_agg(source_id, ',' ORDER BY collection, source_id))
                     FROM nextcrm_validation_source('src', 5, 10) WHERE kind = 'sample'")" \
-    "$(q -d $db -c "SELECT md5(string_agg(a, ',' ORDER BY collection, a))
+    "$(q -d $db -c "SELECT md5(string_agg(source_id, ',' ORDER BY collection, source_id))
                     FROM nextcrm_validation_source('src', 5, 10) WHERE kind = 'sample'")" \
     "the same seed samples the same documents"
-isnt_same=$(q -d $db -c "SELECT (SELECT string_agg(a, ',' ORDER BY collection, a)
+isnt_same=$(q -d $db -c "SELECT (SELECT string_agg(source_id, ',' ORDER BY collection, source_id)
                                    FROM nextcrm_validation_source('src', 5, 10) WHERE kind = 'sample')
-                               = (SELECT string_agg(a, ',' ORDER BY collection, a)
+                               = (SELECT string_agg(source_id, ',' ORDER BY collection, source_id)
                                    FROM nextcrm_validation_source('src', 6, 10) WHERE kind = 'sample')")
 is "$isnt_same" f "another seed samples other documents"
 
