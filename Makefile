@@ -8,7 +8,9 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).co
 SRCS = $(wildcard src/*.cpp src/core/*.cpp)
 OBJS = $(SRCS:.cpp=.o)
 
-DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+# The pgTAP validation suite is installed beside the install script, for
+# pg_prove after a migration (docs/MIGRATING.md).
+DATA = $(wildcard sql/$(EXTENSION)--*.sql) test/pgtap/validation/$(EXTENSION)_validate.sql
 
 # pg_regress suites: every sql/*.sql except the install scripts.
 REGRESS = $(filter-out $(EXTENSION)--%,$(patsubst sql/%.sql,%,$(wildcard sql/*.sql)))

@@ -31,3 +31,17 @@ SELECT kind, count(*) AS values, count(DISTINCT (collection, source_id)) AS docu
 \echo
 \echo '== unknown keys kept per document'
 SELECT collection, count(*) AS documents FROM nextcrm_migration.extra_keys GROUP BY 1 ORDER BY 1;
+
+\echo
+\echo '== validation: the target against the source (failures, warnings and the verdict)'
+SELECT family, "table", "check", status, expected, actual, details
+  FROM nextcrm_validate('nextcrm_mongo', seed => 1)
+ WHERE status <> 'pass' OR family = 'summary';
+
+\echo
+\echo '== validation: checks per family'
+SELECT family, count(*) AS checks, count(*) FILTER (WHERE status = 'pass') AS passed,
+       count(*) FILTER (WHERE status = 'fail') AS failed,
+       count(*) FILTER (WHERE status = 'warn') AS warnings
+  FROM nextcrm_validate('nextcrm_mongo', seed => 1)
+ WHERE family <> 'summary' GROUP BY family ORDER BY family;

@@ -238,3 +238,602 @@ LANGUAGE C STRICT VOLATILE;
 REVOKE ALL ON FUNCTION nextcrm_migrate_all(name, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION nextcrm_migrate_table(name, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION nextcrm_retry_errors(name) FROM PUBLIC;
+
+-------------------------------------------------------------------------------
+-- Validation.  nextcrm_validate() compares the target with the MongoDB source
+-- read again through the extension (nextcrm_validation_source(), one pass per
+-- collection), never the target with itself.  docs/MIGRATING.md explains the
+-- report; test/integration/validate.sh plants one defect per check.
+-------------------------------------------------------------------------------
+
+-- The parsed mapping (data/nextcrm/mapping.csv), as the migration reads it.
+CREATE FUNCTION nextcrm_mapping(OUT collection text, OUT stored_key text, OUT field text,
+                                OUT kind text, OUT target_table text, OUT target_column text,
+                                OUT owner_column text, OUT pg_type text, OUT ref_model text,
+                                OUT on_missing text, OUT missing_value text,
+                                OUT mongo_default text, OUT route_model text,
+                                OUT route_column text, OUT collection_position int,
+                                OUT required boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT IMMUTABLE;
+
+-- The enums of NextCRM's MongoDB schema: the labels a value may take.
+CREATE FUNCTION nextcrm_mapping_enums(OUT enum_type text, OUT label text, OUT label_position int)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT IMMUTABLE;
+
+-- The source as the validator needs it, one pass per collection: kind
+-- 'count' (documents), 'id' (source_id = _id as the error table spells it,
+-- id = its UUID), 'pair' (collection = junction table; a, b = its A and B)
+-- and 'sample' (source_id, id, doc = the document as relaxed Extended JSON);
+-- the sample is sample_size documents per collection, the same for the same
+-- seed.
+CREATE FUNCTION nextcrm_validation_source(server name, seed double precision DEFAULT NULL,
+                                          sample_size int DEFAULT 100,
+                                          OUT collection text, OUT kind text,
+                                          OUT source_id text, OUT id uuid, OUT a uuid, OUT b uuid,
+                                          OUT documents bigint, OUT doc jsonb)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+REVOKE ALL ON FUNCTION nextcrm_validation_source(name, double precision, int) FROM PUBLIC;
+
+-- Helpers reading a relaxed Extended JSON value the way its BSON type means it.
+CREATE FUNCTION nextcrm_migration.json_number(v jsonb) RETURNS numeric
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE jsonb_typeof(v)
+           WHEN 'number' THEN v::text::numeric
+           WHEN 'object' THEN coalesce(v->>'$numberDecimal', v->>'$numberLong',
+                                       v->>'$numberInt', v->>'$numberDouble')::numeric
+         END
+$$;
+
+-- A BSON date: {"$date": "ISO-8601"} or {"$date": {"$numberLong": ms}}, as
+-- the UTC timestamp it is.
+CREATE FUNCTION nextcrm_migration.json_time(v jsonb) RETURNS timestamp
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE
+           WHEN jsonb_typeof(v->'$date') = 'string'
+             THEN ((v->>'$date')::timestamptz AT TIME ZONE 'UTC')
+           WHEN v->'$date' ? '$numberLong'
+             THEN timestamp '1970-01-01' + (v->'$date'->>'$numberLong')::bigint * interval '1 millisecond'
+         END
+$$;
+
+-- An id as a reference holds it ({"$oid": hex} or a 24-hex string) mapped to
+-- its UUID.
+CREATE FUNCTION nextcrm_migration.json_ref(v jsonb) RETURNS uuid
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE
+           WHEN jsonb_typeof(v) = 'object' AND v ? '$oid' THEN nextcrm_map_oid(v->>'$oid')
+           WHEN jsonb_typeof(v) = 'string' AND v->>0 ~ '^[0-9a-fA-F]{24}$' THEN nextcrm_map_oid(v->>0)
+         END
+$$;
+
+-- Microseconds since 2000-01-01 (how repairs record a time) as a timestamp.
+CREATE FUNCTION nextcrm_migration.pg_us(us text) RETURNS timestamp
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT timestamp '2000-01-01' + us::bigint * interval '1 microsecond'
+$$;
+
+-- Whether a UUID carries the ObjectId marker of src/core/oid_uuid.hpp, so
+-- nextcrm_unmap_oid() can take it back.
+CREATE FUNCTION nextcrm_migration.is_oid_uuid(u uuid) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT substr(u::text, 15, 1) = '7'
+     AND (('x' || right(u::text, 3))::bit(12)::int & 1023) = 634
+$$;
+
+-- One row per check (status pass, fail or warn) and a final summary row.
+-- Families: counts, samples, referential, conversions, field_rules.
+CREATE FUNCTION nextcrm_validate(server name, seed double precision DEFAULT NULL,
+                                 sample_size int DEFAULT 100)
+RETURNS TABLE (family text, "table" text, "check" text, status text,
+               expected text, actual text, details text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_temp, public
+-- Hundreds of short queries: compiling them would cost more than it saves.
+SET jit = off
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  c record;
+  f record;
+  n bigint;
+  m bigint;
+  msg text;
+  q text;
+  e_expr text;
+  a_expr text;
+  fam text;
+  t0 timestamptz := clock_timestamp();
+BEGIN
+  IF server IS NULL THEN
+    RAISE EXCEPTION 'server must not be null';
+  END IF;
+  -- Left over when an earlier call in this session was caught mid-way.
+  FOR q IN SELECT unnest(ARRAY['nextcrm_v_src', 'nextcrm_v_sample', 'nextcrm_v_map', 'nextcrm_v_cmp',
+                               'nextcrm_v_result']) LOOP
+    IF to_regclass('pg_temp.' || q) IS NOT NULL THEN
+      EXECUTE format('DROP TABLE pg_temp.%I CASCADE', q);
+    END IF;
+  END LOOP;
+  CREATE TEMP TABLE nextcrm_v_result (seq serial, family text, "table" text, "check" text,
+    status text, expected text, actual text, details text);
+  CREATE TEMP TABLE nextcrm_v_map AS SELECT * FROM nextcrm_mapping();
+
+  -- The source, read once; the views only name its parts.
+  CREATE TEMP TABLE nextcrm_v_src AS
+    SELECT * FROM nextcrm_validation_source(server, seed, sample_size);
+  CREATE TEMP VIEW nextcrm_v_ids AS
+    SELECT s.collection, s.source_id, s.id FROM nextcrm_v_src s WHERE s.kind = 'id';
+  CREATE TEMP VIEW nextcrm_v_pairs AS
+    SELECT DISTINCT s.collection AS junction, s.a, s.b FROM nextcrm_v_src s WHERE s.kind = 'pair';
+  -- Every check reads one kind of one collection: an index finds them.
+  CREATE INDEX ON nextcrm_v_src (kind, collection);
+  CREATE TEMP TABLE nextcrm_v_sample AS
+    SELECT s.collection, s.source_id, s.id, s.doc FROM nextcrm_v_src s WHERE s.kind = 'sample';
+  ANALYZE nextcrm_v_src;
+  ANALYZE nextcrm_v_sample;
+  ANALYZE nextcrm_v_map;
+  RAISE DEBUG 'nextcrm_validate: source read after %', clock_timestamp() - t0;
+
+  ---------------------------------------------------------------------------
+  -- 1. Row counts: source documents = target rows + documents in the error
+  --    table, and the same documents on both sides.
+  ---------------------------------------------------------------------------
+  FOR c IN SELECT DISTINCT m.collection, m.collection_position, s.documents AS source_count
+             FROM nextcrm_v_map m
+             LEFT JOIN nextcrm_v_src s ON s.kind = 'count' AND s.collection = m.collection
+            ORDER BY m.collection_position LOOP
+    EXECUTE format('SELECT count(*) FROM %I', c.collection) INTO n;
+    SELECT count(DISTINCT e.source_id) INTO m FROM nextcrm_migration.errors e
+     WHERE e.collection = c.collection;
+    INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+    VALUES ('counts', c.collection, 'row count',
+            CASE WHEN c.source_count = n + m THEN 'pass' ELSE 'fail' END,
+            c.source_count::text, (n + m)::text,
+            format('source %s documents; target %s rows + %s in the error table',
+                   c.source_count, n, m));
+    -- Which documents: each source _id is a target row or an error, and
+    -- each target row is a source document.
+    q := format('FROM nextcrm_v_ids s WHERE s.collection = $1
+                  AND NOT EXISTS (SELECT 1 FROM %I t WHERE t.id = s.id)
+                  AND NOT EXISTS (SELECT 1 FROM nextcrm_migration.errors e
+                                   WHERE e.collection = $1 AND e.source_id = s.source_id)',
+                c.collection);
+    EXECUTE 'SELECT count(*) ' || q INTO n USING c.collection;
+    msg := NULL;
+    IF n > 0 THEN -- the second pass only to name a few
+      EXECUTE 'SELECT string_agg(x, '', '') FROM (SELECT s.source_id AS x ' || q || ' LIMIT 5) l'
+        INTO msg USING c.collection;
+    END IF;
+    INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+    VALUES ('counts', c.collection, 'documents accounted',
+            CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 missing', n || ' missing',
+            CASE WHEN n > 0 THEN 'source documents neither migrated nor in the error table: ' || msg END);
+  END LOOP;
+
+  RAISE DEBUG 'nextcrm_validate: counts after %', clock_timestamp() - t0;
+  ---------------------------------------------------------------------------
+  -- 3. Referential integrity.
+  ---------------------------------------------------------------------------
+  -- Every reference resolves (even with the foreign keys disabled or dropped).
+  FOR c IN SELECT m.collection FROM nextcrm_v_map m
+            WHERE m.kind IN ('ref', 'ref_array')
+            GROUP BY m.collection ORDER BY min(m.collection_position) LOOP
+    msg := NULL;
+    m := 0;
+    FOR f IN SELECT m.target_column, m.ref_model, m.kind FROM nextcrm_v_map m
+              WHERE m.collection = c.collection AND m.kind IN ('ref', 'ref_array')
+             UNION ALL
+             SELECT m.route_column, m.route_model, 'ref' FROM nextcrm_v_map m
+              WHERE m.collection = c.collection AND m.route_column IS NOT NULL LOOP
+      IF f.kind = 'ref' THEN
+        EXECUTE format('SELECT count(*) FROM %I t WHERE t.%I IS NOT NULL
+                          AND NOT EXISTS (SELECT 1 FROM %I r WHERE r.id = t.%2$I)',
+                       c.collection, f.target_column, f.ref_model) INTO n;
+      ELSE
+        EXECUTE format('SELECT count(*) FROM %I t, unnest(t.%I) e(id)
+                         WHERE NOT EXISTS (SELECT 1 FROM %I r WHERE r.id = e.id)',
+                       c.collection, f.target_column, f.ref_model) INTO n;
+      END IF;
+      IF n > 0 THEN
+        msg := concat_ws('; ', msg, format('%s: %s orphaned (-> %s)', f.target_column, n, f.ref_model));
+        m := m + n;
+      END IF;
+    END LOOP;
+    INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+    VALUES ('referential', c.collection, 'foreign keys',
+            CASE WHEN m = 0 THEN 'pass' ELSE 'fail' END, '0 orphans', m || ' orphans', msg);
+  END LOOP;
+
+  RAISE DEBUG 'nextcrm_validate: foreign keys after %', clock_timestamp() - t0;
+  -- Junction tables: no orphans, and exactly the union of both sides' lists
+  -- as the source holds them (pairs whose other end was not migrated are
+  -- dropped, as the mapping says).
+  FOR c IN SELECT m.target_table AS junction,
+                  max(CASE WHEN m.target_column = 'A' THEN m.ref_model ELSE m.collection END) AS a_model,
+                  max(CASE WHEN m.target_column = 'B' THEN m.ref_model ELSE m.collection END) AS b_model
+             FROM nextcrm_v_map m WHERE m.kind = 'junction'
+            GROUP BY m.target_table ORDER BY m.target_table LOOP
+    EXECUTE format('SELECT count(*) FROM %I j WHERE NOT EXISTS (SELECT 1 FROM %I a WHERE a.id = j."A")
+                       OR NOT EXISTS (SELECT 1 FROM %I b WHERE b.id = j."B")',
+                   c.junction, c.a_model, c.b_model) INTO n;
+    INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+    VALUES ('referential', c.junction, 'junction orphans',
+            CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 orphans', n || ' orphans',
+            CASE WHEN n > 0 THEN format('rows whose A is no %s or whose B is no %s', c.a_model, c.b_model) END);
+    EXECUTE format(
+      'WITH expected AS (
+         SELECT p.a, p.b FROM nextcrm_v_pairs p WHERE p.junction = $1
+            AND EXISTS (SELECT 1 FROM %2$I a WHERE a.id = p.a)
+            AND EXISTS (SELECT 1 FROM %3$I b WHERE b.id = p.b)),
+       actual AS (SELECT DISTINCT j."A" AS a, j."B" AS b FROM %1$I j)
+       SELECT (SELECT count(*) FROM expected),
+              (SELECT count(*) FROM expected e WHERE NOT EXISTS
+                 (SELECT 1 FROM actual x WHERE x.a = e.a AND x.b = e.b))
+            + (SELECT count(*) FROM actual x WHERE NOT EXISTS
+                 (SELECT 1 FROM expected e WHERE x.a = e.a AND x.b = e.b)),
+              (SELECT count(*) FROM %1$I)',
+      c.junction, c.a_model, c.b_model) INTO n, m USING c.junction;
+    EXECUTE format('SELECT count(*) FROM %I', c.junction) INTO q;
+    INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+    VALUES ('referential', c.junction, 'junction union',
+            CASE WHEN m = 0 THEN 'pass' ELSE 'fail' END, n || ' pairs', q || ' rows',
+            CASE WHEN m > 0 THEN m || ' pairs differ from the union of both sides'' source lists' END);
+  END LOOP;
+
+  RAISE DEBUG 'nextcrm_validate: junctions after %', clock_timestamp() - t0;
+  -- Every target id maps back (nextcrm_unmap_oid, or foreign_ids for
+  -- non-ObjectId _ids) to a source document of its collection.
+  FOR c IN SELECT DISTINCT m.collection, m.collection_position FROM nextcrm_v_map m
+            ORDER BY m.collection_position LOOP
+    -- Each row's _id as the map gives it back, then one hash join on the
+    -- UUID with the source's ids.
+    EXECUTE format(
+      'SELECT count(*)
+         FROM (SELECT t.id, f.source_id AS listed,
+                      CASE WHEN f.id IS NULL AND nextcrm_migration.is_oid_uuid(t.id)
+                           THEN nextcrm_unmap_oid(t.id) END AS hex
+                 FROM %I t
+                 LEFT JOIN nextcrm_migration.foreign_ids f
+                   ON f.collection = $1 AND f.id = t.id) t
+        WHERE NOT EXISTS (
+          SELECT 1 FROM nextcrm_v_src s
+           WHERE s.kind = ''id'' AND s.collection = $1 AND s.id = t.id
+             AND CASE WHEN t.listed IS NULL THEN s.source_id = t.hex
+                      ELSE s.source_id::jsonb = t.listed END)', c.collection)
+      INTO n USING c.collection;
+    INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+    VALUES ('referential', c.collection, 'ids map back',
+            CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 unmapped', n || ' unmapped',
+            CASE WHEN n > 0 THEN 'target ids that do not map back to a source _id of the collection' END);
+  END LOOP;
+
+  RAISE DEBUG 'nextcrm_validate: ids map back after %', clock_timestamp() - t0;
+  ---------------------------------------------------------------------------
+  -- 2. Sample records: each sampled source document, field by field, against
+  --    its target row, through the mapping but not through the migration's
+  --    transform: the document is libbson's relaxed Extended JSON, compared
+  --    here with the row as PostgreSQL returns it.  A field the migration
+  --    recorded as repaired is compared with the repair's replacement.
+  ---------------------------------------------------------------------------
+  CREATE TEMP TABLE nextcrm_v_cmp (collection text, source_id text, field text, kind text,
+                                   ok boolean, expected text, actual text);
+  FOR f IN SELECT m.* FROM nextcrm_v_map m
+            WHERE m.kind NOT IN ('id', 'junction')
+            ORDER BY m.collection_position, m.stored_key LOOP
+    q := format('(s.doc->%L)', f.stored_key);
+    a_expr := format('t.%I', f.target_column);
+    e_expr := CASE f.kind
+      WHEN 'text' THEN format('CASE WHEN r.kind IS NOT NULL THEN nullif(r.replacement, ''NULL'')
+                                    WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN NULL
+                                    ELSE %1$s #>> ''{}'' END', q)
+      WHEN 'enum' THEN format('CASE WHEN r.kind IS NOT NULL THEN nullif(r.replacement, ''NULL'')
+                                    WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN NULL
+                                    ELSE %1$s #>> ''{}'' END', q)
+      WHEN 'bool' THEN format('CASE WHEN r.replacement = ''NULL'' THEN NULL
+                                    WHEN r.kind IS NOT NULL THEN r.replacement::boolean
+                                    WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN NULL
+                                    ELSE (%1$s #>> ''{}'')::boolean END', q)
+      WHEN 'timestamp' THEN format('CASE WHEN r.replacement = ''NULL'' THEN NULL
+                                    WHEN r.kind IS NOT NULL THEN nextcrm_migration.pg_us(r.replacement)
+                                    WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN NULL
+                                    ELSE nextcrm_migration.json_time(%1$s) END', q)
+      WHEN 'jsonb' THEN format('CASE WHEN r.replacement = ''NULL'' THEN NULL
+                                    WHEN r.kind IS NOT NULL THEN r.replacement::jsonb
+                                    WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN NULL
+                                    ELSE %1$s END', q)
+      WHEN 'ref' THEN format('CASE WHEN r.kind = ''rerouted'' OR r.replacement = ''NULL'' THEN NULL
+                                    WHEN r.kind IS NOT NULL THEN r.replacement::uuid
+                                    WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN NULL
+                                    ELSE nextcrm_migration.json_ref(%1$s) END', q)
+      WHEN 'text_array' THEN format('CASE WHEN r.kind IS NOT NULL THEN ARRAY[r.replacement]
+                                    WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN %2$s
+                                    WHEN jsonb_typeof(%1$s) = ''array'' THEN
+                                      (SELECT coalesce(array_agg(coalesce(er.replacement, e.v #>> ''{}'') ORDER BY e.i), ''{}'')
+                                         FROM jsonb_array_elements(%1$s) WITH ORDINALITY e(v, i)
+                                         LEFT JOIN nextcrm_migration.repairs er
+                                           ON er.collection = s.collection AND er.source_id = s.source_id
+                                          AND er.field = %3$L || ''.'' || (e.i - 1))
+                                    END',
+                                    q, CASE WHEN f.on_missing = 'empty' THEN '''{}''::text[]' ELSE 'NULL' END,
+                                    f.stored_key)
+      WHEN 'ref_array' THEN format('CASE WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN %2$s
+                                    WHEN jsonb_typeof(%1$s) = ''array'' THEN
+                                      (SELECT coalesce(array_agg(nextcrm_migration.json_ref(e.v) ORDER BY e.i), ''{}'')
+                                         FROM jsonb_array_elements(%1$s) WITH ORDINALITY e(v, i)
+                                        WHERE NOT EXISTS (SELECT 1 FROM nextcrm_migration.repairs er
+                                           WHERE er.collection = s.collection AND er.source_id = s.source_id
+                                             AND er.field = %3$L || ''.'' || (e.i - 1)))
+                                    END',
+                                    q, CASE WHEN f.on_missing = 'empty' THEN '''{}''::uuid[]' ELSE 'NULL' END,
+                                    f.stored_key)
+      ELSE -- int4, version: compared as numbers (int32, int64, whole double, Decimal128)
+        format('CASE WHEN r.replacement = ''NULL'' THEN NULL
+                     WHEN r.kind IS NOT NULL THEN r.replacement::numeric
+                     WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN NULL
+                     ELSE nextcrm_migration.json_number(%1$s) END', q)
+    END;
+    -- A column that also receives rerouted references (tasksComments'
+    -- CRM-task comments, D12) holds the other field's id when the migration
+    -- recorded the reroute.
+    SELECT m.stored_key INTO msg FROM nextcrm_v_map m
+     WHERE m.collection = f.collection AND m.route_column = f.target_column;
+    IF msg IS NOT NULL THEN
+      e_expr := format('CASE WHEN EXISTS (SELECT 1 FROM nextcrm_migration.repairs rr
+                                   WHERE rr.collection = s.collection AND rr.source_id = s.source_id
+                                     AND rr.field = %L AND rr.kind = ''rerouted'')
+                             THEN nextcrm_migration.json_ref(s.doc->%1$L) ELSE %s END', msg, e_expr);
+    END IF;
+    IF f.kind IN ('int4', 'version') THEN
+      a_expr := a_expr || '::numeric';
+    ELSIF f.kind = 'enum' THEN
+      a_expr := a_expr || '::text';
+    END IF;
+    EXECUTE format(
+      'INSERT INTO nextcrm_v_cmp
+       SELECT s.collection, s.source_id, %1$L, %2$L, (%3$s) IS NOT DISTINCT FROM (%4$s),
+              (%4$s)::text, (%3$s)::text
+         FROM nextcrm_v_sample s
+         JOIN %5$I t ON t.id = s.id
+         LEFT JOIN LATERAL (SELECT r.kind, r.replacement FROM nextcrm_migration.repairs r
+                             WHERE r.collection = s.collection AND r.source_id = s.source_id
+                               AND r.field = %1$L ORDER BY r.id DESC LIMIT 1) r ON true
+        WHERE s.collection = %6$L',
+      f.stored_key, f.kind, a_expr, e_expr, f.target_table, f.collection);
+  END LOOP;
+
+  RAISE DEBUG 'nextcrm_validate: sample fields after %', clock_timestamp() - t0;
+  -- Junction memberships of the sampled documents: each listed id whose row
+  -- exists is a row of the join table with this document's id.
+  FOR f IN SELECT m.* FROM nextcrm_v_map m WHERE m.kind = 'junction'
+            ORDER BY m.collection_position, m.stored_key LOOP
+    EXECUTE format(
+      'INSERT INTO nextcrm_v_cmp
+       SELECT s.collection, s.source_id, %1$L, ''junction'', x.expected = x.present,
+              x.other || CASE WHEN x.expected THEN '' listed'' ELSE '' absent'' END,
+              x.other || CASE WHEN x.present THEN '' listed'' ELSE '' absent'' END
+         FROM nextcrm_v_sample s
+         JOIN %2$I t ON t.id = s.id
+         CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(s.doc->%1$L) = ''array''
+                                                      THEN s.doc->%1$L ELSE ''[]'' END) e(v)
+         CROSS JOIN LATERAL (SELECT nextcrm_migration.json_ref(e.v) AS other) o
+         CROSS JOIN LATERAL (
+           SELECT o.other::text AS other,
+                  EXISTS (SELECT 1 FROM %3$I r WHERE r.id = o.other) AS expected,
+                  EXISTS (SELECT 1 FROM %4$I j WHERE j.%5$I = t.id AND j.%6$I = o.other) AS present) x
+        WHERE s.collection = %7$L AND o.other IS NOT NULL',
+      f.stored_key, f.collection, f.ref_model, f.target_table, f.owner_column, f.target_column,
+      f.collection);
+  END LOOP;
+
+  RAISE DEBUG 'nextcrm_validate: junction memberships after %', clock_timestamp() - t0;
+  CREATE INDEX ON nextcrm_v_cmp (collection, kind);
+  ANALYZE nextcrm_v_cmp;
+  FOR c IN SELECT m.collection FROM nextcrm_v_map m GROUP BY m.collection
+            ORDER BY min(m.collection_position) LOOP
+    -- Each sampled document arrived or is in the error table.
+    EXECUTE format(
+      'SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (
+                SELECT 1 FROM nextcrm_migration.errors e
+                 WHERE e.collection = s.collection AND e.source_id = s.source_id)
+                AND NOT EXISTS (SELECT 1 FROM %I t WHERE t.id = s.id)),
+              string_agg(s.source_id, '', '') FILTER (WHERE NOT EXISTS (
+                SELECT 1 FROM nextcrm_migration.errors e
+                 WHERE e.collection = s.collection AND e.source_id = s.source_id)
+                AND NOT EXISTS (SELECT 1 FROM %1$I t WHERE t.id = s.id))
+         FROM nextcrm_v_sample s
+        WHERE s.collection = $1', c.collection)
+      INTO n, m, msg USING c.collection;
+    INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+    VALUES ('samples', c.collection, 'sample documents',
+            CASE WHEN m = 0 THEN 'pass' ELSE 'fail' END, n || ' sampled', m || ' missing',
+            CASE WHEN m > 0 THEN 'sampled documents neither migrated nor in the error table: '
+                                 || left(msg, 500) END);
+
+    FOR fam IN SELECT unnest(ARRAY['sample fields', 'junction memberships']) LOOP
+      SELECT count(*), count(*) FILTER (WHERE NOT x.ok),
+             string_agg(format('%s.%s: source %s, target %s', x.source_id, x.field,
+                               coalesce(x.expected, 'NULL'), coalesce(x.actual, 'NULL')), '; ')
+               FILTER (WHERE NOT x.ok)
+        INTO n, m, msg
+        FROM nextcrm_v_cmp x
+       WHERE x.collection = c.collection
+         AND (x.kind = 'junction') = (fam = 'junction memberships');
+      CONTINUE WHEN fam = 'junction memberships' AND NOT EXISTS (
+        SELECT 1 FROM nextcrm_v_map mm WHERE mm.collection = c.collection AND mm.kind = 'junction');
+      INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+      VALUES ('samples', c.collection, fam, CASE WHEN m = 0 THEN 'pass' ELSE 'fail' END,
+              n || ' equal', (n - m) || ' equal', left(msg, 2000));
+    END LOOP;
+
+    -- 4. Conversions, per kind, over the same sample.
+    FOR f IN SELECT k.label, k.kinds FROM (VALUES
+               ('dates', ARRAY['timestamp']), ('arrays', ARRAY['text_array', 'ref_array']),
+               ('jsonb', ARRAY['jsonb']), ('enums', ARRAY['enum']), ('booleans', ARRAY['bool']))
+               k(label, kinds)
+              WHERE EXISTS (SELECT 1 FROM nextcrm_v_map mm
+                             WHERE mm.collection = c.collection AND mm.kind = ANY (k.kinds)) LOOP
+      SELECT count(*), count(*) FILTER (WHERE NOT x.ok),
+             string_agg(format('%s.%s: source %s, target %s', x.source_id, x.field,
+                               coalesce(x.expected, 'NULL'), coalesce(x.actual, 'NULL')), '; ')
+               FILTER (WHERE NOT x.ok)
+        INTO n, m, msg
+        FROM nextcrm_v_cmp x WHERE x.collection = c.collection AND x.kind = ANY (f.kinds);
+      INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+      VALUES ('conversions', c.collection, f.label, CASE WHEN m = 0 THEN 'pass' ELSE 'fail' END,
+              n || ' equal', (n - m) || ' equal', left(msg, 2000));
+    END LOOP;
+  END LOOP;
+
+  RAISE DEBUG 'nextcrm_validate: sample reports after %', clock_timestamp() - t0;
+  ---------------------------------------------------------------------------
+  -- 4. Conversions visible in the catalog and the data: every column has the
+  --    mapping's type, and timestamps hold whole milliseconds (BSON's unit).
+  ---------------------------------------------------------------------------
+  FOR c IN SELECT m.collection FROM nextcrm_v_map m GROUP BY m.collection
+            ORDER BY min(m.collection_position) LOOP
+    SELECT count(*), string_agg(format('%s is %s, not %s', m.target_column,
+                                       coalesce(t.typ, 'missing'), m.pg_type), '; ')
+      INTO n, msg
+      FROM nextcrm_v_map m
+      LEFT JOIN LATERAL (
+        SELECT replace(format_type(a.atttypid, a.atttypmod), '"', '') AS typ
+          FROM pg_attribute a
+         WHERE a.attrelid = format('%I', m.target_table)::regclass
+           AND a.attname = m.target_column AND NOT a.attisdropped) t ON true
+     WHERE m.collection = c.collection AND m.kind <> 'junction'
+       AND t.typ IS DISTINCT FROM m.pg_type;
+    INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+    VALUES ('conversions', c.collection, 'column types',
+            CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, 'mapping types', n || ' differ', msg);
+
+    SELECT string_agg(format('count(*) FILTER (WHERE date_trunc(''milliseconds'', %1$I) <> %1$I)',
+                             m.target_column), ' + ')
+      INTO q FROM nextcrm_v_map m
+     WHERE m.collection = c.collection AND m.kind = 'timestamp';
+    IF q IS NOT NULL THEN
+      EXECUTE format('SELECT %s FROM %I', q, c.collection) INTO n;
+      INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+      VALUES ('conversions', c.collection, 'millisecond timestamps',
+              CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 finer', n || ' finer',
+              CASE WHEN n > 0 THEN 'timestamps with digits below the millisecond, which BSON dates cannot hold' END);
+    END IF;
+  END LOOP;
+
+  RAISE DEBUG 'nextcrm_validate: catalog conversions after %', clock_timestamp() - t0;
+  ---------------------------------------------------------------------------
+  -- 5. Field rules.
+  ---------------------------------------------------------------------------
+  FOR c IN SELECT m.collection FROM nextcrm_v_map m GROUP BY m.collection
+            ORDER BY min(m.collection_position) LOOP
+    -- Required fields are not null (also when NOT NULL was dropped).
+    SELECT string_agg(format('count(*) FILTER (WHERE %I IS NULL)', m.target_column), ' + '),
+           string_agg(m.target_column, ', ')
+      INTO q, msg FROM nextcrm_v_map m
+     WHERE m.collection = c.collection AND m.required AND m.kind <> 'junction';
+    IF q IS NOT NULL THEN
+      EXECUTE format('SELECT %s FROM %I', q, c.collection) INTO n;
+      INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+      VALUES ('field_rules', c.collection, 'required not null',
+              CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 nulls', n || ' nulls',
+              CASE WHEN n > 0 THEN 'NULL in a required field (' || msg || ')' END);
+    END IF;
+
+    -- Enum values are labels of NextCRM's enums (not merely of whatever the
+    -- PostgreSQL type holds now).
+    SELECT string_agg(format(
+             'count(*) FILTER (WHERE %I IS NOT NULL AND %1$I::text NOT IN (SELECT e.label FROM nextcrm_mapping_enums() e WHERE e.enum_type = %L))',
+             m.target_column, m.pg_type), ' + ')
+      INTO q FROM nextcrm_v_map m
+     WHERE m.collection = c.collection AND m.kind = 'enum';
+    IF q IS NOT NULL THEN
+      EXECUTE format('SELECT %s FROM %I', q, c.collection) INTO n;
+      INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+      VALUES ('field_rules', c.collection, 'enum values',
+              CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 outside', n || ' outside',
+              CASE WHEN n > 0 THEN 'values that are no label of their enum in NextCRM''s schema' END);
+    END IF;
+
+    -- Email format: reported, never failed (the data is what the users typed).
+    SELECT string_agg(format(
+             'count(*) FILTER (WHERE %I IS NOT NULL AND %1$I !~ ''^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'')',
+             m.target_column), ' + ')
+      INTO q FROM nextcrm_v_map m
+     WHERE m.collection = c.collection AND m.kind = 'text' AND m.target_column ILIKE '%email%';
+    IF q IS NOT NULL THEN
+      EXECUTE format('SELECT %s FROM %I', q, c.collection) INTO n;
+      INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+      VALUES ('field_rules', c.collection, 'email format',
+              CASE WHEN n = 0 THEN 'pass' ELSE 'warn' END, '0 malformed', n || ' malformed',
+              CASE WHEN n > 0 THEN 'addresses that are not name@domain.tld, kept as the source held them' END);
+    END IF;
+  END LOOP;
+
+  -- Date ranges: an end is not before its start.
+  FOR f IN SELECT * FROM (VALUES ('crm_Contracts', 'startDate', 'endDate'),
+                                 ('crm_Contracts', 'startDate', 'renewalReminderDate'),
+                                 ('Invoices', 'date_created', 'date_due')) v(tbl, first, last)
+            WHERE EXISTS (SELECT 1 FROM nextcrm_v_map m WHERE m.collection = v.tbl) LOOP
+    EXECUTE format('SELECT count(*) FROM %I WHERE %I > %I', f.tbl, f.first, f.last) INTO n;
+    INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+    VALUES ('field_rules', f.tbl, format('date range %s <= %s', f.first, f.last),
+            CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 reversed', n || ' reversed',
+            CASE WHEN n > 0 THEN format('rows whose %s is after their %s', f.first, f.last) END);
+  END LOOP;
+
+  RAISE DEBUG 'nextcrm_validate: field rules after %', clock_timestamp() - t0;
+  -- The verdict.
+  SELECT count(*) FILTER (WHERE r.status = 'fail'), count(*) INTO n, m FROM nextcrm_v_result r;
+  INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+  SELECT 'summary', NULL, 'overall', CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END,
+         m || ' checks', format('%s passed, %s failed, %s warnings',
+                                count(*) FILTER (WHERE r.status = 'pass'), n,
+                                count(*) FILTER (WHERE r.status = 'warn')),
+         CASE WHEN n > 0 THEN 'failed: ' || string_agg(concat_ws(' ', r.family, r."table", r."check"), '; ')
+                                            FILTER (WHERE r.status = 'fail') END
+    FROM nextcrm_v_result r;
+
+  RETURN QUERY SELECT r.family, r."table", r."check", r.status, r.expected, r.actual, r.details
+                 FROM nextcrm_v_result r ORDER BY r.seq;
+  DROP VIEW nextcrm_v_ids, nextcrm_v_pairs;
+  DROP TABLE nextcrm_v_src, nextcrm_v_sample, nextcrm_v_map, nextcrm_v_cmp, nextcrm_v_result;
+END
+$fn$;
+
+-- The same report, and an ERROR naming the failed checks when any failed
+-- (for scripts: psql -v ON_ERROR_STOP=1 exits non-zero).  Each failed check
+-- is also a NOTICE, since the rows are lost with the error.
+CREATE FUNCTION nextcrm_validate_strict(server name, seed double precision DEFAULT NULL,
+                                        sample_size int DEFAULT 100)
+RETURNS TABLE (family text, "table" text, "check" text, status text,
+               expected text, actual text, details text)
+LANGUAGE plpgsql VOLATILE
+AS $fn$
+DECLARE
+  r record;
+  failed int := 0;
+BEGIN
+  FOR r IN SELECT * FROM nextcrm_validate(server, seed, sample_size) v LOOP
+    IF r.status = 'fail' AND r.family <> 'summary' THEN
+      failed := failed + 1;
+      RAISE NOTICE 'validation failed: % % %: expected %, actual %', r.family, r."table",
+        r."check", r.expected, r.actual USING DETAIL = coalesce(r.details, '');
+    END IF;
+    family := r.family; "table" := r."table"; "check" := r."check"; status := r.status;
+    expected := r.expected; actual := r.actual; details := r.details;
+    RETURN NEXT;
+  END LOOP;
+  IF failed > 0 THEN
+    RAISE EXCEPTION 'nextcrm validation failed: % checks failed', failed
+      USING ERRCODE = 'data_exception', HINT = 'Run SELECT * FROM nextcrm_validate(...) WHERE status <> ''pass'' for the report.';
+  END IF;
+END
+$fn$;
+
+REVOKE ALL ON FUNCTION nextcrm_validate(name, double precision, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_validate_strict(name, double precision, int) FROM PUBLIC;

@@ -1,0 +1,122 @@
+#include "core/source_scan.hpp"
+
+#include "core/bson_convert.hpp"
+
+#include <cstring>
+
+namespace nextcrm {
+
+namespace {
+
+// A listed id: an ObjectId, or the 24-hex string NextCRM also accepts.
+std::optional<Uuid> listed_uuid(const bson_iter_t *it) {
+    if (BSON_ITER_HOLDS_OID(it)) {
+        ObjectIdBytes oid;
+        std::memcpy(oid.data(), bson_iter_oid(it)->bytes, oid.size());
+        return oid_to_uuid(oid);
+    }
+    if (BSON_ITER_HOLDS_UTF8(it)) {
+        std::uint32_t len;
+        const char *s = bson_iter_utf8(it, &len);
+        if (auto oid = parse_object_id(std::string_view(s, len)))
+            return oid_to_uuid(*oid);
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::optional<SourceId> source_id_for(const bson_t *doc) {
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, "_id"))
+        return std::nullopt;
+    SourceId id;
+    bool is_oid = false;
+    id.uuid = uuid_text(id_to_uuid(it, &is_oid));
+    if (BSON_ITER_HOLDS_OID(&it)) {
+        char hex[25];
+        oid_to_hex(bson_iter_oid(&it), hex);
+        id.source_id = hex;
+    } else {
+        id.source_id = to_json(&it, "_id");
+    }
+    return id;
+}
+
+std::uint64_t seed_from_double(double seed) {
+    std::uint64_t bits;
+    static_assert(sizeof bits == sizeof seed, "double is 64 bits");
+    std::memcpy(&bits, &seed, sizeof bits);
+    return bits;
+}
+
+CollectionScan::CollectionScan(const CollectionMapping &collection, std::size_t sample_size,
+                               std::uint64_t seed)
+    : collection_(collection), sample_size_(sample_size), rng_(seed) {
+    reservoir_.reserve(sample_size);
+}
+
+void CollectionScan::add(const bson_t *doc, const std::function<void(const SourceId &)> &on_id,
+                         const std::function<void(const JunctionPair &)> &on_pair) {
+    ++count_;
+    auto id = source_id_for(doc);
+    if (id)
+        on_id(*id);
+
+    // Reservoir sampling (Algorithm R): each document ends up in the sample
+    // with the same probability, in one pass and without knowing the count.
+    if (sample_size_ > 0) {
+        std::size_t slot = sample_size_;
+        if (reservoir_.size() < sample_size_) {
+            reservoir_.emplace_back();
+            slot = reservoir_.size() - 1;
+        } else {
+            std::uniform_int_distribution<std::int64_t> pick(0, count_ - 1);
+            std::int64_t j = pick(rng_);
+            if (j < static_cast<std::int64_t>(sample_size_))
+                slot = static_cast<std::size_t>(j);
+        }
+        if (slot < sample_size_)
+            reservoir_[slot] = std::shared_ptr<bson_t>(bson_copy(doc), bson_destroy);
+    }
+
+    if (!id)
+        return;
+    for (const auto &f : collection_.fields) {
+        if (f.kind != FieldKind::Junction)
+            continue;
+        bson_iter_t v, e;
+        if (!bson_iter_init_find(&v, doc, f.stored_key.c_str()) || !BSON_ITER_HOLDS_ARRAY(&v) ||
+            !bson_iter_recurse(&v, &e))
+            continue;
+        while (bson_iter_next(&e)) {
+            auto other = listed_uuid(&e);
+            if (!other)
+                continue;
+            JunctionPair p{f.target_table, {}, {}};
+            std::string listed = uuid_text(*other);
+            (f.target_column == "A" ? p.a : p.b) = listed;
+            (f.owner_column == "A" ? p.a : p.b) = id->uuid;
+            on_pair(p);
+        }
+    }
+}
+
+std::vector<SampledDocument> CollectionScan::sample() const {
+    std::vector<SampledDocument> out;
+    for (const auto &doc : reservoir_) {
+        if (!doc)
+            continue;
+        auto id = source_id_for(doc.get());
+        std::size_t len = 0;
+        char *json = bson_as_relaxed_extended_json(doc.get(), &len);
+        if (!json)
+            continue;
+        if (id)
+            out.push_back({id->source_id, id->uuid, std::string(json, len)});
+        bson_free(json);
+    }
+    return out;
+}
+
+} // namespace nextcrm

@@ -1,0 +1,77 @@
+// What the validator needs from one source collection, gathered in a single
+// pass over its documents: the count, every _id, the pairs its list-backed
+// relations name, and a reproducible random sample of whole documents.
+//
+// PostgreSQL-free.  Deliberately independent of the migration's transform
+// (doc_transform.cpp): it reads the BSON itself, so a defect in the transform
+// cannot hide from the comparison the validator makes with it.
+#pragma once
+
+#include "core/mapping.hpp"
+#include "core/oid_uuid.hpp"
+
+#include <bson/bson.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace nextcrm {
+
+// One _id as the migration's records spell it and the UUID it must have
+// become in the target.
+struct SourceId {
+    std::string source_id; // 24 hex digits, or canonical Extended JSON
+    std::string uuid;
+};
+
+// One row a list-backed relation must produce: (A, B) of the junction table.
+struct JunctionPair {
+    std::string junction;
+    std::string a;
+    std::string b;
+};
+
+// A sampled document: its _id and the whole document as relaxed Extended
+// JSON (libbson's own serializer), which SQL compares with the target row.
+struct SampledDocument {
+    std::string source_id;
+    std::string uuid;
+    std::string json;
+};
+
+class CollectionScan {
+  public:
+    // seed: the same seed and the same source order give the same sample.
+    CollectionScan(const CollectionMapping &collection, std::size_t sample_size,
+                   std::uint64_t seed);
+
+    // Takes one document.  The callbacks receive its _id and junction pairs
+    // at once, so the caller can stream them instead of holding them.
+    void add(const bson_t *doc, const std::function<void(const SourceId &)> &on_id,
+             const std::function<void(const JunctionPair &)> &on_pair);
+
+    std::int64_t count() const noexcept { return count_; }
+    // The sample in source order of arrival (reservoir slots).
+    std::vector<SampledDocument> sample() const;
+
+  private:
+    const CollectionMapping &collection_;
+    std::size_t sample_size_;
+    std::mt19937_64 rng_;
+    std::int64_t count_ = 0;
+    std::vector<std::shared_ptr<bson_t>> reservoir_;
+};
+
+// The _id of a document as the error table spells it, and its UUID; nothing
+// when the document has no _id.
+std::optional<SourceId> source_id_for(const bson_t *doc);
+
+// Turns the SQL seed (any double) into the generator's seed.
+std::uint64_t seed_from_double(double seed);
+
+} // namespace nextcrm

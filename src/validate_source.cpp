@@ -1,0 +1,163 @@
+// nextcrm_validation_source(): what the validator compares the target with,
+// read from the MongoDB source itself (a live server or a dump directory) in
+// one pass per collection.  The set-based comparisons are SQL
+// (nextcrm_validate() in the install script); this only reads the source.
+#include "pg_wall.hpp"
+
+#include "connection.hpp"
+
+#include "core/document_source.hpp"
+#include "core/mapping.hpp"
+#include "core/source_scan.hpp"
+
+extern "C" {
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/tuplestore.h"
+#include "utils/uuid.h"
+}
+
+#include <random>
+#include <string>
+
+namespace {
+
+using nextcrm::pg_call;
+
+// Rows of (collection, kind, source_id, id, a, b, documents, doc): kind
+// 'count' (documents), 'id' (source_id = _id as the error table spells it,
+// id = its UUID), 'pair' (collection = junction table; a, b = its A and B)
+// and 'sample' (source_id, id and doc = the document).  Typed columns, so
+// SQL reads them without casts or copies.
+class RowWriter {
+  public:
+    explicit RowWriter(ReturnSetInfo *rsinfo) : rsinfo_(rsinfo) {}
+
+    struct Row {
+        const char *kind;
+        const std::string *source_id = nullptr;
+        const std::string *id = nullptr;
+        const std::string *a = nullptr;
+        const std::string *b = nullptr;
+        const std::int64_t *documents = nullptr;
+        const std::string *doc = nullptr;
+    };
+
+    void put(const std::string &collection, const Row &row) {
+        pg_call([&] {
+            Datum values[8] = {};
+            bool nulls[8] = {false,
+                             false,
+                             row.source_id == nullptr,
+                             row.id == nullptr,
+                             row.a == nullptr,
+                             row.b == nullptr,
+                             row.documents == nullptr,
+                             row.doc == nullptr};
+            values[0] = CStringGetTextDatum(collection.c_str());
+            values[1] = CStringGetTextDatum(row.kind);
+            if (row.source_id)
+                values[2] = CStringGetTextDatum(row.source_id->c_str());
+            const std::string *uuids[3] = {row.id, row.a, row.b};
+            for (int i = 0; i < 3; ++i)
+                if (uuids[i])
+                    values[3 + i] =
+                        DirectFunctionCall1(uuid_in, CStringGetDatum(uuids[i]->c_str()));
+            if (row.documents)
+                values[6] = Int64GetDatum(*row.documents);
+            if (row.doc)
+                values[7] = DirectFunctionCall1(jsonb_in, CStringGetDatum(row.doc->c_str()));
+            tuplestore_putvalues(rsinfo_->setResult, rsinfo_->setDesc, values, nulls);
+            for (int i : {0, 1, 2, 3, 4, 5, 7})
+                if (!nulls[i])
+                    pfree(DatumGetPointer(values[i]));
+        });
+    }
+
+  private:
+    ReturnSetInfo *rsinfo_;
+};
+
+// The collection's documents: file order for a dump, _id order for a live
+// server (so the same seed samples the same documents).  Null when a dump
+// has no file for it.
+std::unique_ptr<nextcrm::DocumentSource> open_collection(const nextcrm::SourceOptions &opts,
+                                                         Oid serverid,
+                                                         std::shared_ptr<nextcrm::Client> &client,
+                                                         const std::string &collection) {
+    if (!opts.dump_dir.empty()) {
+        auto path = nextcrm::find_dump_file(opts.dump_dir, collection);
+        if (!path)
+            return nullptr;
+        return std::make_unique<nextcrm::DumpFileSource>(*path);
+    }
+    if (!client)
+        client = nextcrm::client_for(serverid);
+    nextcrm::QuerySpec spec;
+    spec.sort.reset(BCON_NEW("_id", BCON_INT32(1)));
+    return std::make_unique<nextcrm::MongoCursorSource>(client->raw(), opts.database, collection,
+                                                        spec);
+}
+
+} // namespace
+
+NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
+    if (PG_ARGISNULL(0))
+        throw nextcrm::Error("server must not be null", nextcrm::sqlstate::invalid_parameter_value);
+    const char *server_name = NameStr(*PG_GETARG_NAME(0));
+    std::uint64_t seed =
+        PG_ARGISNULL(1) ? std::random_device{}() : nextcrm::seed_from_double(PG_GETARG_FLOAT8(1));
+    int sample_size = PG_ARGISNULL(2) ? 100 : PG_GETARG_INT32(2);
+    if (sample_size < 0)
+        throw nextcrm::Error("sample_size must not be negative",
+                             nextcrm::sqlstate::invalid_parameter_value);
+
+    Oid serverid = nextcrm::server_oid_by_name(server_name);
+    nextcrm::SourceOptions opts = nextcrm::source_options(serverid);
+    std::shared_ptr<nextcrm::Client> client;
+    // An unreachable source is an error, never a source with no documents.
+    if (!opts.dump_dir.empty()) {
+        nextcrm::dump_collections(opts.dump_dir);
+    } else {
+        client = nextcrm::client_for(serverid);
+        client->ping();
+    }
+
+    pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
+    RowWriter out(reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo));
+
+    for (const auto &c : nextcrm::Mapping::nextcrm().collections()) {
+        // Each collection gets its own stream of the seed, so adding a
+        // collection does not change the others' samples.
+        // seed_seq keeps 32 bits of each value: pass both halves.
+        std::uint64_t name_hash = std::hash<std::string>{}(c.name);
+        std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32),
+                          static_cast<std::uint32_t>(name_hash),
+                          static_cast<std::uint32_t>(name_hash >> 32)};
+        std::mt19937_64 mixer(seq);
+        nextcrm::CollectionScan scan(c, static_cast<std::size_t>(sample_size), mixer());
+        auto source = open_collection(opts, serverid, client, c.name);
+        while (source) {
+            const bson_t *doc = source->next();
+            if (!doc)
+                break;
+            scan.add(
+                doc,
+                [&](const nextcrm::SourceId &id) {
+                    out.put(c.name, {"id", &id.source_id, &id.uuid});
+                },
+                [&](const nextcrm::JunctionPair &p) {
+                    out.put(p.junction, {"pair", nullptr, nullptr, &p.a, &p.b});
+                });
+            if ((scan.count() & 255) == 0)
+                nextcrm::check_for_interrupts();
+        }
+        std::int64_t count = scan.count();
+        out.put(c.name, {"count", nullptr, nullptr, nullptr, nullptr, &count});
+        for (const auto &s : scan.sample())
+            out.put(c.name, {"sample", &s.source_id, &s.uuid, nullptr, nullptr, nullptr, &s.json});
+        nextcrm::check_for_interrupts();
+    }
+    return (Datum)0;
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# nextcrm_validate(): passes on a clean migration of generated data (from a
+# mongodump directory and from FerretDB), and each check catches the defect
+# planted for it, one defect per check, each in a fresh copy of the clean
+# target (CREATE DATABASE ... TEMPLATE).
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/migrate.sh"
+
+work=$(mktemp -d)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+gen=$BUILD_DIR/nextcrm_gen
+N=3000
+# Larger than any collection: every document is sampled, so a defect in one
+# row is always in the sample.
+ALL=100000
+
+"$gen" --docs $N --seed 11 --dump-dir "$work/dump" --manifest "$work/dump.json" 2>/dev/null
+ok $? "generated $N documents into a mongodump directory"
+chmod -R a+rX "$work/dump"
+"$gen" --docs $N --seed 11 --uri "$MONGO_URI" --database validate_live \
+    --manifest "$work/live.json" 2>/dev/null
+ok $? "generated $N documents into FerretDB"
+
+for source in dump live; do
+    if [[ $source == dump ]]; then
+        make_target validate_dump "dump_dir '$work/dump'"
+    else
+        make_target validate_live "uri '$MONGO_URI', database 'validate_live'"
+    fi
+    q -d "validate_$source" -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
+    ok $? "$source: migrated"
+    report=$(q -d "validate_$source" -c "SELECT status, family, \"table\", \"check\", details
+                                          FROM nextcrm_validate('src', 1, $ALL)
+                                         WHERE status = 'fail'")
+    is "$report" "" "$source: no check fails on a clean migration"
+    is "$(q -d "validate_$source" -c "SELECT status FROM nextcrm_validate('src')
+                                       WHERE family = 'summary'")" pass \
+        "$source: the summary row says pass with the default sample"
+    is "$(q -d "validate_$source" -c "SELECT count(DISTINCT family) FROM nextcrm_validate('src', 1, 10)
+                                       WHERE family <> 'summary'")" 5 \
+        "$source: the report covers the five families"
+done
+
+db=validate_dump
+is "$(q -d $db -c "SELECT md5(string_agg(source_id, ',' ORDER BY collection, source_id))
+                    FROM nextcrm_validation_source('src', 5, 10) WHERE kind = 'sample'")" \
+    "$(q -d $db -c "SELECT md5(string_agg(source_id, ',' ORDER BY collection, source_id))
+                    FROM nextcrm_validation_source('src', 5, 10) WHERE kind = 'sample'")" \
+    "the same seed samples the same documents"
+isnt_same=$(q -d $db -c "SELECT (SELECT string_agg(source_id, ',' ORDER BY collection, source_id)
+                                   FROM nextcrm_validation_source('src', 5, 10) WHERE kind = 'sample')
+                               = (SELECT string_agg(source_id, ',' ORDER BY collection, source_id)
+                                   FROM nextcrm_validation_source('src', 6, 10) WHERE kind = 'sample')")
+is "$isnt_same" f "another seed samples other documents"
+
+psql -X -q -d $db -c "SELECT count(*) FROM nextcrm_validate_strict('src', 1)" >/dev/null 2>&1
+ok $? "nextcrm_validate_strict() succeeds on the clean migration"
+
+# A source that cannot be read is an error, not an empty source.
+make_target validate_nosource "dump_dir '$work/no-such-dir'"
+out=$(q -d validate_nosource -c "SELECT * FROM nextcrm_validate('src')" 2>&1)
+like "$out" 'could not open dump directory' "an unreadable dump directory is an error"
+
+# plant <family> <table> <check> <expected status> <sql>: a fresh copy of the
+# clean target with the defect, then the named check's status.
+n=0
+plant() {
+    local family=$1 table=$2 check=$3 want=$4 sql=$5 copy
+    copy=validate_defect_$((++n))
+    q -c "DROP DATABASE IF EXISTS $copy" -c "CREATE DATABASE $copy TEMPLATE $db" >/dev/null 2>&1
+    if ! q -d $copy <<<"$sql" >/dev/null; then
+        ok 1 "$family / $table / $check: planting the defect"
+        return
+    fi
+    local got
+    got=$(q -d $copy -c "SELECT status FROM nextcrm_validate('src', 1, $ALL)
+                          WHERE family = '$family' AND \"table\" = '$table' AND \"check\" = '$check'")
+    is "$got" "$want" "$family / $table / $check: $want after: $(head -c 120 <<<"${sql//$'\n'/ }")"
+    if [[ $want == fail ]]; then
+        psql -X -q -d $copy -c "SELECT count(*) FROM nextcrm_validate_strict('src', 1, $ALL)" >/dev/null 2>&1
+        ok $((!$?)) "$family / $table / $check: nextcrm_validate_strict() raises an error"
+    fi
+    q -c "DROP DATABASE $copy" >/dev/null
+}
+
+first() { # table [condition]: the first row's id
+    echo "(SELECT id FROM \"$1\" WHERE ${2:-true} ORDER BY id LIMIT 1)"
+}
+
+plant counts crm_Accounts 'row count' fail "
+SET session_replication_role = replica;
+DELETE FROM \"crm_Accounts\" WHERE id = $(first crm_Accounts);"
+plant counts crm_Leads 'documents accounted' fail "
+SET session_replication_role = replica;
+UPDATE \"crm_Leads\" SET id = gen_random_uuid() WHERE id = $(first crm_Leads);"
+plant samples crm_Contacts 'sample documents' fail "
+SET session_replication_role = replica;
+DELETE FROM \"crm_Contacts\" WHERE id = $(first crm_Contacts);"
+plant samples crm_Accounts 'sample fields' fail "
+UPDATE \"crm_Accounts\" SET description = left(description, 5)
+ WHERE id = $(first crm_Accounts 'length(description) > 5');"
+plant samples crm_Accounts 'junction memberships' fail "
+DELETE FROM \"_AccountWatchers\" WHERE ctid = (SELECT ctid FROM \"_AccountWatchers\" LIMIT 1);"
+plant referential crm_Opportunities 'foreign keys' fail "
+SET session_replication_role = replica;
+UPDATE \"crm_Opportunities\" SET account = gen_random_uuid()
+ WHERE id = $(first crm_Opportunities 'account IS NOT NULL');"
+plant referential Boards 'foreign keys' fail "
+SET session_replication_role = replica;
+UPDATE \"Boards\" SET \"sharedWith\" = \"sharedWith\" || gen_random_uuid() WHERE id = $(first Boards);"
+plant referential _DocumentsToAccounts 'junction orphans' fail "
+SET session_replication_role = replica;
+INSERT INTO \"_DocumentsToAccounts\" (\"A\", \"B\") SELECT gen_random_uuid(), $(first crm_Accounts);"
+plant referential _DocumentsToLeads 'junction union' fail "
+DELETE FROM \"_DocumentsToLeads\" WHERE ctid = (SELECT ctid FROM \"_DocumentsToLeads\" LIMIT 1);"
+plant referential Users 'ids map back' fail "
+SET session_replication_role = replica;
+UPDATE \"Users\" SET id = nextcrm_map_oid('0123456789abcdef01234567') WHERE id = $(first Users);"
+plant conversions crm_Accounts 'column types' fail "
+ALTER TABLE \"crm_Accounts\" ALTER COLUMN vat TYPE varchar(200);"
+plant conversions Tasks 'millisecond timestamps' fail "
+ALTER TABLE \"Tasks\" ALTER COLUMN \"dueDateAt\" TYPE timestamp(6);
+UPDATE \"Tasks\" SET \"dueDateAt\" = \"dueDateAt\" + interval '0.5 ms'
+ WHERE id = $(first Tasks '"dueDateAt" IS NOT NULL');"
+plant conversions Tasks dates fail "
+UPDATE \"Tasks\" SET \"dueDateAt\" = \"dueDateAt\" + interval '1 ms'
+ WHERE id = $(first Tasks '"dueDateAt" IS NOT NULL');"
+plant conversions crm_Contacts arrays fail "
+UPDATE \"crm_Contacts\" SET tags = tags[1:1] WHERE id = $(first crm_Contacts 'cardinality(tags) > 1');"
+plant conversions Invoices jsonb fail "
+UPDATE \"Invoices\" SET invoice_items = jsonb_build_array(invoice_items)
+ WHERE id = $(first Invoices 'invoice_items IS NOT NULL');"
+plant conversions Tasks enums fail "
+UPDATE \"Tasks\" t SET \"taskStatus\" = (SELECT e FROM unnest(enum_range(NULL::\"taskStatus\")) e
+                                          WHERE e <> t.\"taskStatus\" LIMIT 1)
+ WHERE id = $(first Tasks '"taskStatus" IS NOT NULL');"
+plant conversions Users booleans fail "
+UPDATE \"Users\" SET is_admin = NOT is_admin WHERE id = $(first Users 'is_admin IS NOT NULL');"
+plant field_rules crm_Accounts 'required not null' fail "
+ALTER TABLE \"crm_Accounts\" ALTER COLUMN name DROP NOT NULL;
+UPDATE \"crm_Accounts\" SET name = NULL WHERE id = $(first crm_Accounts);"
+plant field_rules crm_Opportunities 'enum values' fail "
+ALTER TYPE \"crm_Opportunity_Status\" ADD VALUE 'WON';
+UPDATE \"crm_Opportunities\" SET status = 'WON' WHERE id = $(first crm_Opportunities);"
+plant field_rules crm_Contracts 'date range startDate <= endDate' fail "
+UPDATE \"crm_Contracts\" SET \"endDate\" = \"startDate\" - interval '1 day'
+ WHERE id = $(first crm_Contracts '"startDate" IS NOT NULL');"
+plant field_rules Users 'email format' warn "
+UPDATE \"Users\" SET email = 'no-at-sign' WHERE id = $(first Users);"
+
+done_testing
