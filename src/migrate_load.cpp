@@ -387,8 +387,8 @@ void CollectionLoader::resolve_references(std::vector<TransformedDocument> &docs
                     continue;
                 if (f.kind == FieldKind::RefArray) {
                     dropped[r.slot].insert(r.element);
-                    d.repairs.push_back({f.stored_key + "." + std::to_string(r.element),
-                                         "dangling_ref", r.original, "(dropped)"});
+                    d.repairs.push_back({f.stored_key + "." + r.source_index, "dangling_ref",
+                                         r.original, "(dropped)"});
                     continue;
                 }
                 if (!f.route_model.empty() && existing[f.route_model].count(id)) {

@@ -517,7 +517,7 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                     out.repairs.push_back(
                         {f.stored_key, "id_as_string", iter_description(&v), uuid_text(*id)});
                 out.values[col] = uuid_text(*id);
-                out.refs.push_back({col, &f, *id, iter_description(&v), 0, 0});
+                out.refs.push_back({col, &f, *id, iter_description(&v), 0, 0, {}});
                 break;
             }
             case FieldKind::RefArray: {
@@ -539,7 +539,8 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                         continue;
                     }
                     out.ref_arrays[slot].push_back(uuid_text(*id));
-                    out.refs.push_back({col, &f, *id, iter_description(&e), slot, n++});
+                    out.refs.push_back(
+                        {col, &f, *id, iter_description(&e), slot, n++, bson_iter_key(&e)});
                 }
                 out.values[col] = array_literal(out.ref_arrays[slot]);
                 break;

@@ -46,9 +46,10 @@ struct PendingRef {
     std::size_t column;        // index into TransformedDocument::values
     const FieldMapping *field; // kind Ref or RefArray
     Uuid id;
-    std::string original;    // the id as the source held it
-    std::size_t slot = 0;    // RefArray: index into ref_arrays
-    std::size_t element = 0; // RefArray: position in that list
+    std::string original;     // the id as the source held it
+    std::size_t slot = 0;     // RefArray: index into ref_arrays
+    std::size_t element = 0;  // RefArray: position among the list's valid ids
+    std::string source_index; // RefArray: the element's index in the source list
 };
 
 // One element of a list-backed many-to-many relation.
