@@ -138,12 +138,15 @@ std::string relaxed_json(const bson_iter_t *it, const std::string &field) {
 // How a value is named in messages and repair rows: ObjectIds as their 24 hex
 // digits (as NextCRM and the error table's source_id spell them), anything
 // else as canonical Extended JSON.
+std::string oid_hex(const bson_oid_t *oid) {
+    char hex[25];
+    oid_to_hex(oid, hex);
+    return hex;
+}
+
 std::string iter_description(const bson_iter_t *it) {
-    if (BSON_ITER_HOLDS_OID(it)) {
-        char hex[25];
-        oid_to_hex(bson_iter_oid(it), hex);
-        return hex;
-    }
+    if (BSON_ITER_HOLDS_OID(it))
+        return oid_hex(bson_iter_oid(it));
     return describe_value(it);
 }
 
@@ -156,12 +159,6 @@ std::string element_text(const bson_iter_t *it, const std::string &field, bool *
     }
     *converted = true;
     return relaxed_json(it, field);
-}
-
-std::string oid_hex(const bson_oid_t *oid) {
-    char hex[25];
-    oid_to_hex(oid, hex);
-    return hex;
 }
 
 // The id a reference holds: an ObjectId or its 24-hex string.

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "bson_json.hpp"
+
 #include <memory>
 #include <string>
 
@@ -10,18 +12,7 @@ using namespace nextcrm;
 
 namespace {
 
-struct BsonFree {
-    void operator()(bson_t *b) const { bson_destroy(b); }
-};
-using Doc = std::unique_ptr<bson_t, BsonFree>;
-
-Doc json(const std::string &text) {
-    bson_error_t err;
-    bson_t *b = bson_new_from_json(reinterpret_cast<const uint8_t *>(text.data()),
-                                   static_cast<ssize_t>(text.size()), &err);
-    EXPECT_NE(b, nullptr) << err.message;
-    return Doc(b);
-}
+using Doc = BsonPtr;
 
 const Transformer &transformer(const char *collection) {
     static std::map<std::string, std::unique_ptr<Transformer>> cache;
