@@ -1,5 +1,6 @@
 #include "fdw_row.hpp"
 
+#include "core/bson_check.hpp"
 #include "core/oid_uuid.hpp"
 
 extern "C" {
@@ -280,6 +281,21 @@ void RowBuilder::convert(const ColumnSpec &col, const bson_iter_t *it, const bso
 }
 
 void RowBuilder::build(const bson_t *doc, Datum *values, bool *nulls) {
+    // A document that cannot be walked whole is an error, never a row read
+    // in part or with one of a repeated key's values chosen silently.
+    if (auto fault = check_document(doc)) {
+        bson_iter_t id;
+        std::string id_text = bson_iter_init_find(&id, doc, "_id") ? describe_value(&id) : "(none)";
+        const char *state =
+            fault->kind == DocumentFault::Kind::TooDeep      ? sqlstate::program_limit_exceeded
+            : fault->kind == DocumentFault::Kind::KeyNotUtf8 ? sqlstate::character_not_in_repertoire
+            : fault->kind == DocumentFault::Kind::DuplicateKey
+                ? sqlstate::duplicate_json_object_key_value
+                : sqlstate::data_corrupted;
+        throw Error("cannot read field \"" + fault->path + "\" of document _id " + id_text +
+                        " in collection \"" + table_.collection + "\": " + fault->reason,
+                    state);
+    }
     // Phase 1: find and convert in C++.
     std::fill(found_.begin(), found_.end(), false);
     bson_iter_t it;
@@ -353,6 +369,7 @@ void RowBuilder::build(const bson_t *doc, Datum *values, bool *nulls) {
     try {
         pg_call([&] {
             CHECK_FOR_INTERRUPTS();
+            check_stack_depth();
             for (int a = 0; a < natts_; ++a) {
                 values[a] = (Datum)0;
                 nulls[a] = true;

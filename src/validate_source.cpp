@@ -6,12 +6,14 @@
 
 #include "connection.hpp"
 
+#include "core/extended_json.hpp"
 #include "core/document_source.hpp"
 #include "core/mapping.hpp"
 #include "core/source_scan.hpp"
 
 extern "C" {
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/tuplestore.h"
@@ -46,6 +48,7 @@ class RowWriter {
 
     void put(const std::string &collection, const Row &row) {
         pg_call([&] {
+            check_stack_depth();
             Datum values[8] = {};
             bool nulls[8] = {false,
                              false,
@@ -149,6 +152,15 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
                 },
                 [&](const nextcrm::JunctionPair &p) {
                     out.put(p.junction, {"pair", nullptr, nullptr, &p.a, &p.b});
+                },
+                [&](const nextcrm::AwkwardDocument &a) {
+                    // doc = {"reason": "..."}: why its fields cannot be compared.
+                    nextcrm::BsonPtr reason(bson_new());
+                    BSON_APPEND_UTF8(reason.get(), "reason", a.reason.c_str());
+                    std::string doc =
+                        nextcrm::document_as_json(reason.get(), nextcrm::JsonMode::Canonical);
+                    out.put(c.name, {"awkward", &a.source_id, a.uuid.empty() ? nullptr : &a.uuid,
+                                     nullptr, nullptr, nullptr, &doc});
                 });
             if ((scan.count() & 255) == 0)
                 nextcrm::check_for_interrupts();

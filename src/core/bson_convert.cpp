@@ -1,5 +1,6 @@
 #include "bson_convert.hpp"
 
+#include "extended_json.hpp"
 #include "oid_uuid.hpp"
 
 #include <cerrno>
@@ -108,17 +109,6 @@ std::string plain_decimal(const Decimal &d) {
     return out;
 }
 
-// The shortest decimal that reads back as exactly this double.
-std::string shortest_double(double d) {
-    char buf[40];
-    for (int precision = 1; precision <= 17; ++precision) {
-        std::snprintf(buf, sizeof buf, "%.*g", precision, d);
-        if (std::strtod(buf, nullptr) == d)
-            break;
-    }
-    return buf;
-}
-
 bool double_is_integer_in(double d, std::int64_t lo, std::int64_t hi, std::int64_t &out) {
     if (!std::isfinite(d) || std::trunc(d) != d)
         return false;
@@ -169,29 +159,6 @@ bool text_is_clean(const char *s, std::size_t len, bool *has_nul) {
         return false;
     }
     return bson_utf8_validate(s + i, len - i, false);
-}
-
-// Canonical Extended JSON of one value: libbson converts documents only, so
-// the value is wrapped as {"v": value} and the wrapper cut off again.
-std::string value_json(const bson_iter_t *it, bool *ok) {
-    bson_t wrapper;
-    bson_init(&wrapper);
-    BSON_APPEND_VALUE(&wrapper, "v", bson_iter_value(const_cast<bson_iter_t *>(it)));
-    std::size_t len = 0;
-    char *json = bson_as_canonical_extended_json(&wrapper, &len);
-    bson_destroy(&wrapper);
-    if (!json) {
-        *ok = false;
-        return {};
-    }
-    std::string text(json, len);
-    bson_free(json);
-    // libbson writes `{ "v" : <value> }`.
-    constexpr std::size_t head = sizeof("{ \"v\" : ") - 1, tail = sizeof(" }") - 1;
-    *ok = true;
-    if (text.size() < head + tail)
-        return text;
-    return text.substr(head, text.size() - head - tail);
 }
 
 } // namespace
@@ -522,29 +489,21 @@ std::array<std::uint8_t, 16> to_uuid(const bson_iter_t *it, const std::string &f
 }
 
 std::string to_json(const bson_iter_t *it, const std::string &field) {
-    bool ok = false;
-    std::string json = value_json(it, &ok);
-    if (!ok)
-        fail(it, field, Target::Json, "the value holds a string that is not valid UTF-8");
-    return json;
+    return value_as_json(it, JsonMode::Canonical, field);
 }
 
 std::string document_to_json(const bson_t *doc) {
-    std::size_t len = 0;
-    char *json = bson_as_canonical_extended_json(doc, &len);
-    if (!json)
-        throw ConversionError("(document)", BSON_TYPE_DOCUMENT, target_name(Target::Json),
-                              "the document holds a string that is not valid UTF-8");
-    std::string out(json, len);
-    bson_free(json);
-    return out;
+    return document_as_json(doc, JsonMode::Canonical);
 }
 
 std::string describe_value(const bson_iter_t *it) {
-    bool ok = false;
-    std::string json = value_json(it, &ok);
-    if (!ok)
-        return std::string("(a ") + bson_type_name(bson_iter_type(it)) + " that is not UTF-8)";
+    std::string json;
+    try {
+        json = value_as_json(it, JsonMode::Canonical, "");
+    } catch (const ConversionError &e) {
+        return std::string("(a ") + bson_type_name(bson_iter_type(it)) +
+               " with no JSON form: " + e.reason() + ")";
+    }
     if (json.size() > 200)
         json = json.substr(0, 200) + "...";
     return json;

@@ -112,7 +112,8 @@ std::string_view to_bytes(const bson_iter_t *it, const std::string &field);
 std::array<std::uint8_t, 16> to_uuid(const bson_iter_t *it, const std::string &field);
 
 // json/jsonb: canonical Extended JSON of any value (documents, arrays and
-// scalars), never the legacy format.
+// scalars), never the legacy format; written by extended_json.hpp (shortest
+// round-trip doubles, nesting bounded by max_document_depth).
 std::string to_json(const bson_iter_t *it, const std::string &field);
 // The whole document as canonical Extended JSON.
 std::string document_to_json(const bson_t *doc);

@@ -1,8 +1,11 @@
 #include "core/doc_transform.hpp"
 
+#include "core/bson_check.hpp"
 #include "core/bson_convert.hpp"
+#include "core/extended_json.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <set>
 
@@ -112,27 +115,54 @@ std::optional<std::int64_t> parse_integer(const std::string &s) {
 
 // Relaxed Extended JSON of one value: what Prisma hands the application for
 // a Json field (plain JSON where JSON can say it, {"$oid": ...} and the like
-// where it cannot).
+// where it cannot), doubles in their shortest round-trip form.
 std::string relaxed_json(const bson_iter_t *it, const std::string &field) {
-    bson_t wrapper = BSON_INITIALIZER;
-    bson_append_iter(&wrapper, "v", 1, it);
-    std::size_t len = 0;
-    char *json = bson_as_relaxed_extended_json(&wrapper, &len);
-    bson_destroy(&wrapper);
-    if (!json)
-        throw DocumentError(field,
-                            "field \"" + field + "\" cannot be written as JSON (invalid UTF-8)");
-    std::string text(json, len);
-    bson_free(json);
-    // libbson writes { "v" : <value> }.
-    const std::string prefix = "{ \"v\" : ";
-    if (text.compare(0, prefix.size(), prefix) != 0 || text.size() < prefix.size() + 2)
-        throw DocumentError(field, "unexpected JSON form for field \"" + field + "\"");
-    std::string value = text.substr(prefix.size(), text.size() - prefix.size() - 2);
-    if (value.find("\\u0000") != std::string::npos)
+    JsonFlags flags;
+    std::string value = value_as_json(it, JsonMode::Relaxed, field, &flags);
+    if (flags.has_nul)
         throw DocumentError(field, "field \"" + field +
                                        "\" holds a NUL character, which jsonb cannot store");
     return value;
+}
+
+// A timestamp (microseconds since 2000-01-01) as the SQL literal a repair
+// shows: "2024-01-13 02:09:06.123".
+std::string timestamp_literal(std::int64_t us) {
+    std::int64_t secs = us / us_per_second, frac = us % us_per_second;
+    if (frac < 0) {
+        frac += us_per_second;
+        --secs;
+    }
+    std::int64_t unix_s = secs + unix_to_pg_epoch_s;
+    std::int64_t days = unix_s / 86400, rem = unix_s % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        --days;
+    }
+    // Civil date from days since 1970-01-01 (the inverse of days_from_civil).
+    std::int64_t z = days + 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const std::int64_t doe = z - era * 146097;
+    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const std::int64_t mp = (5 * doy + 2) / 153;
+    const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    const std::int64_t y = yoe + era * 400 + (m <= 2);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld %02lld:%02lld:%02lld",
+                  static_cast<long long>(y), static_cast<long long>(m), static_cast<long long>(d),
+                  static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60),
+                  static_cast<long long>(rem % 60));
+    std::string out = buf;
+    if (frac) {
+        std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(frac));
+        std::string f = buf;
+        while (f.back() == '0')
+            f.pop_back();
+        out += f;
+    }
+    return out;
 }
 
 // How a value is named in messages and repair rows: ObjectIds as their 24 hex
@@ -178,25 +208,6 @@ std::optional<Uuid> reference_uuid(const bson_iter_t *it, bool *as_string) {
         }
     }
     return std::nullopt;
-}
-
-std::string base64(const std::uint8_t *data, std::size_t len) {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve((len + 2) / 3 * 4);
-    for (std::size_t i = 0; i < len; i += 3) {
-        std::uint32_t v = static_cast<std::uint32_t>(data[i]) << 16;
-        if (i + 1 < len)
-            v |= static_cast<std::uint32_t>(data[i + 1]) << 8;
-        if (i + 2 < len)
-            v |= data[i + 2];
-        out += alphabet[(v >> 18) & 63];
-        out += alphabet[(v >> 12) & 63];
-        out += i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
-        out += i + 2 < len ? alphabet[v & 63] : '=';
-    }
-    return out;
 }
 
 } // namespace
@@ -273,6 +284,7 @@ Transformer::Transformer(const Mapping &mapping, const CollectionMapping &collec
 
 std::string Transformer::redacted_json(const bson_t *doc) const {
     bson_t copy = BSON_INITIALIZER;
+    bool complete = false;
     bson_iter_t it;
     if (bson_iter_init(&it, doc)) {
         while (bson_iter_next(&it)) {
@@ -283,16 +295,31 @@ std::string Transformer::redacted_json(const bson_t *doc) const {
             else
                 bson_append_iter(&copy, key, -1, &it);
         }
+        complete = it.err_off == 0;
     }
-    std::string out;
-    try {
-        out = document_to_json(&copy);
-    } catch (const Error &) {
-        // Text that is not UTF-8 has no JSON form; keep the exact bytes so
-        // the document is still all there to fix and retry.
-        out = "{\"$nextcrm_unrepresentable\": \"the document holds text that is not valid "
-              "UTF-8\", \"bson_base64\": \"" +
-              base64(bson_get_data(&copy), copy.len) + "\"}";
+    std::string out, reason;
+    if (auto fault = check_document(&copy)) {
+        // A repeated key would keep only one value in jsonb; the others
+        // have no JSON form at all.
+        reason = fault->reason;
+    } else {
+        try {
+            out = document_to_json(&copy);
+        } catch (const Error &e) {
+            reason = e.what();
+        }
+    }
+    if (out.empty()) {
+        // Keep the exact bytes so the document is still all there to fix
+        // and retry (a malformed one as it came: its copy would be cut
+        // short where the damage starts).
+        const bson_t *kept = complete ? &copy : doc;
+        bson_t wrapper = BSON_INITIALIZER;
+        BSON_APPEND_UTF8(&wrapper, "$nextcrm_unrepresentable", reason.c_str());
+        std::string b64 = base64(bson_get_data(kept), kept->len);
+        BSON_APPEND_UTF8(&wrapper, "bson_base64", b64.c_str());
+        out = document_as_json(&wrapper, JsonMode::Canonical);
+        bson_destroy(&wrapper);
     }
     bson_destroy(&copy);
     return out;
@@ -301,6 +328,34 @@ std::string Transformer::redacted_json(const bson_t *doc) const {
 TransformedDocument Transformer::transform(const bson_t *doc) const {
     TransformedDocument out;
     out.values.resize(columns_.size());
+
+    // A document that cannot be walked whole is reported, never read in
+    // part: a malformed element, a key that is not UTF-8, nesting past
+    // max_document_depth, a key given twice (which value the application
+    // saw depends on its driver, so neither is chosen here).
+    if (auto fault = check_document(doc)) {
+        std::string message = "document cannot be migrated: " + fault->reason;
+        const char *state = sqlstate::data_corrupted;
+        switch (fault->kind) {
+        case DocumentFault::Kind::Malformed:
+            break;
+        case DocumentFault::Kind::KeyNotUtf8:
+            state = sqlstate::character_not_in_repertoire;
+            break;
+        case DocumentFault::Kind::TooDeep:
+            state = sqlstate::program_limit_exceeded;
+            break;
+        case DocumentFault::Kind::DuplicateKey: {
+            state = sqlstate::duplicate_json_object_key_value;
+            const FieldMapping *f = collection_.find(fault->path);
+            message += "; its values, in document order: ";
+            for (std::size_t i = 0; i < fault->values.size(); ++i)
+                message += (i ? ", " : "") + (f && f->secret ? "\"[redacted]\"" : fault->values[i]);
+            break;
+        }
+        }
+        throw DocumentError(fault->path, message, state);
+    }
 
     bson_iter_t id_it;
     if (!bson_iter_init_find(&id_it, doc, "_id"))
@@ -392,7 +447,11 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                 break;
             }
             if (filled && !kind.empty())
-                out.repairs.push_back({f.stored_key, kind, "(missing)", *filled});
+                out.repairs.push_back({f.stored_key, kind, "(missing)",
+                                       // Times as SQL literals, not the internal microseconds.
+                                       f.kind == FieldKind::Timestamp && parse_integer(*filled)
+                                           ? timestamp_literal(*parse_integer(*filled))
+                                           : *filled});
             if (!filled && f.required && f.on_missing != OnMissing::Null)
                 throw DocumentError(f.stored_key,
                                     "required field \"" + f.stored_key + "\" is missing", "23502");
@@ -453,7 +512,8 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                         throw DocumentError(f.stored_key,
                                             "field \"" + f.stored_key + "\" holds the string \"" +
                                                 s + "\", which is not an exact ISO 8601 time");
-                    out.repairs.push_back({f.stored_key, "legacy_value", s, std::to_string(*us)});
+                    out.repairs.push_back(
+                        {f.stored_key, "legacy_value", s, timestamp_literal(*us)});
                     out.values[col] = std::to_string(*us);
                 } else {
                     out.values[col] = std::to_string(to_timestamp_us(&v, f.stored_key));

@@ -26,6 +26,10 @@ inline constexpr const char *invalid_text_representation = "22P02";
 inline constexpr const char *feature_not_supported = "0A000";
 inline constexpr const char *invalid_authorization = "28000";
 inline constexpr const char *insufficient_privilege = "42501";
+inline constexpr const char *data_corrupted = "XX001";
+inline constexpr const char *character_not_in_repertoire = "22021";
+inline constexpr const char *program_limit_exceeded = "54000";
+inline constexpr const char *duplicate_json_object_key_value = "22030";
 } // namespace sqlstate
 
 class Error : public std::runtime_error {

@@ -1,6 +1,8 @@
 #include "core/source_scan.hpp"
 
+#include "core/bson_check.hpp"
 #include "core/bson_convert.hpp"
+#include "core/extended_json.hpp"
 
 #include <cstring>
 
@@ -32,13 +34,17 @@ std::optional<SourceId> source_id_for(const bson_t *doc) {
         return std::nullopt;
     SourceId id;
     bool is_oid = false;
-    id.uuid = uuid_text(id_to_uuid(it, &is_oid));
-    if (BSON_ITER_HOLDS_OID(&it)) {
-        char hex[25];
-        oid_to_hex(bson_iter_oid(&it), hex);
-        id.source_id = hex;
-    } else {
-        id.source_id = to_json(&it, "_id");
+    try {
+        id.uuid = uuid_text(id_to_uuid(it, &is_oid));
+        if (BSON_ITER_HOLDS_OID(&it)) {
+            char hex[25];
+            oid_to_hex(bson_iter_oid(&it), hex);
+            id.source_id = hex;
+        } else {
+            id.source_id = to_json(&it, "_id");
+        }
+    } catch (const Error &) {
+        return std::nullopt; // an _id with no JSON form: reported as awkward
     }
     return id;
 }
@@ -57,11 +63,32 @@ CollectionScan::CollectionScan(const CollectionMapping &collection, std::size_t 
 }
 
 void CollectionScan::add(const bson_t *doc, const std::function<void(const SourceId &)> &on_id,
-                         const std::function<void(const JunctionPair &)> &on_pair) {
+                         const std::function<void(const JunctionPair &)> &on_pair,
+                         const std::function<void(const AwkwardDocument &)> &on_awkward) {
     ++count_;
     auto id = source_id_for(doc);
     if (id)
         on_id(*id);
+    std::string awkward;
+    DocumentTraits traits;
+    if (auto fault = check_document(doc, &traits))
+        awkward = fault->reason;
+    else if (traits.nul_in_string)
+        awkward = "the document holds a NUL character in \"" + traits.nul_path +
+                  "\", which jsonb cannot store; its fields are not compared";
+    else if (!id)
+        awkward = "the document has no _id with a JSON form";
+    if (!awkward.empty()) {
+        if (on_awkward) {
+            // The migration's own spelling of an unreadable _id.
+            std::string shown = id ? id->source_id : "(none)";
+            bson_iter_t it;
+            if (!id && bson_iter_init_find(&it, doc, "_id"))
+                shown = describe_value(&it);
+            on_awkward({shown, id ? id->uuid : std::string(), awkward});
+        }
+        return;
+    }
 
     // Reservoir sampling (Algorithm R): each document ends up in the sample
     // with the same probability, in one pass and without knowing the count.
@@ -108,13 +135,18 @@ std::vector<SampledDocument> CollectionScan::sample() const {
         if (!doc)
             continue;
         auto id = source_id_for(doc.get());
-        std::size_t len = 0;
-        char *json = bson_as_relaxed_extended_json(doc.get(), &len);
-        if (!json)
+        if (!id)
             continue;
-        if (id)
-            out.push_back({id->source_id, id->uuid, std::string(json, len)});
-        bson_free(json);
+        std::string json;
+        JsonFlags flags;
+        try {
+            json = document_as_json(doc.get(), JsonMode::Canonical, &flags);
+        } catch (const Error &) {
+            continue; // add() reported it (check_document refuses what this refuses)
+        }
+        if (flags.has_nul)
+            continue;
+        out.push_back({id->source_id, id->uuid, std::move(json)});
     }
     return out;
 }

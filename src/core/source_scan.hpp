@@ -36,12 +36,23 @@ struct JunctionPair {
     std::string b;
 };
 
-// A sampled document: its _id and the whole document as relaxed Extended
-// JSON (libbson's own serializer), which SQL compares with the target row.
+// A sampled document: its _id and the whole document as canonical Extended
+// JSON (every number typed, so SQL compares doubles as doubles and integers
+// as integers with the target row).
 struct SampledDocument {
     std::string source_id;
     std::string uuid;
     std::string json;
+};
+
+// A document the validator cannot compare as JSON: one the migration must
+// have reported (a malformed element, a key that is not UTF-8, nesting past
+// max_document_depth, a repeated key) or one holding a NUL character, which
+// jsonb cannot store.  uuid is empty when the _id is unreadable.
+struct AwkwardDocument {
+    std::string source_id;
+    std::string uuid;
+    std::string reason;
 };
 
 class CollectionScan {
@@ -52,8 +63,11 @@ class CollectionScan {
 
     // Takes one document.  The callbacks receive its _id and junction pairs
     // at once, so the caller can stream them instead of holding them.
+    // Awkward documents go to on_awkward and are neither sampled nor
+    // searched for pairs; their _id still goes to on_id when readable.
     void add(const bson_t *doc, const std::function<void(const SourceId &)> &on_id,
-             const std::function<void(const JunctionPair &)> &on_pair);
+             const std::function<void(const JunctionPair &)> &on_pair,
+             const std::function<void(const AwkwardDocument &)> &on_awkward = {});
 
     std::int64_t count() const noexcept { return count_; }
     // The sample in source order of arrival (reservoir slots).
@@ -68,7 +82,7 @@ class CollectionScan {
 };
 
 // The _id of a document as the error table spells it, and its UUID; nothing
-// when the document has no _id.
+// when the document has no _id (or no readable one).  Never throws.
 std::optional<SourceId> source_id_for(const bson_t *doc);
 
 // Turns the SQL seed (any double) into the generator's seed.

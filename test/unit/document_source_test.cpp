@@ -1,3 +1,4 @@
+#include "core/bson_check.hpp"
 #include "core/document_source.hpp"
 #include "core/error.hpp"
 
@@ -98,15 +99,26 @@ TEST(DumpFileSource, TruncatedFilesAreErrors) {
     }
 }
 
-TEST(DumpFileSource, CorruptDocumentIsAnError) {
+// A document whose length prefix holds but whose elements do not parse is
+// passed on (check_document() names it), and the documents after it are
+// still read: one damaged document never stops the collection.
+TEST(DumpFileSource, CorruptDocumentIsPassedOnAndReadingGoesOn) {
     DumpDir dir;
-    std::string bytes = documents(3);
-    bytes[bytes.size() - 2] = 0x7f; // a bogus element type inside the last document
+    std::string bytes = documents(4);
+    std::size_t one = bytes.size() / 4;
+    bytes[3 * one - 2] = 0x7f; // the third document's string loses its terminator
     write_plain(dir.path + "/bad.bson", bytes);
     nextcrm::DumpFileSource src(dir.path + "/bad.bson");
-    EXPECT_NE(src.next(), nullptr);
-    EXPECT_NE(src.next(), nullptr);
-    EXPECT_THROW(src.next(), nextcrm::Error);
+    for (int i = 0; i < 4; ++i) {
+        const bson_t *doc = src.next();
+        ASSERT_NE(doc, nullptr) << i;
+        auto fault = nextcrm::check_document(doc);
+        EXPECT_EQ(fault.has_value(), i == 2) << i;
+        if (fault) {
+            EXPECT_EQ(fault->kind, nextcrm::DocumentFault::Kind::Malformed);
+        }
+    }
+    EXPECT_EQ(src.next(), nullptr);
 }
 
 TEST(DumpFileSource, MissingFileAndDirectory) {

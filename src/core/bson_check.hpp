@@ -1,0 +1,44 @@
+// Whether one document can be walked whole: the check every reader of
+// source documents makes before converting one (migration, foreign scan,
+// validation), so that one awkward document becomes a reported error
+// instead of a signal, a truncated read or a value dropped without trace.
+//
+// PostgreSQL-free.  The walk is bounded by max_document_depth
+// (extended_json.hpp) and never recurses further, whatever the input.
+#pragma once
+
+#include <bson/bson.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nextcrm {
+
+struct DocumentFault {
+    enum class Kind {
+        Malformed,    // an element's bytes do not parse (bad length, type, terminator)
+        KeyNotUtf8,   // a key name that is not valid UTF-8
+        TooDeep,      // nesting past max_document_depth
+        DuplicateKey, // the same key twice (or more) in one object
+    };
+    Kind kind;
+    std::string path;   // dotted path of the key (non-UTF-8 bytes as \xHH)
+    std::string reason; // a sentence for the error table
+    // DuplicateKey: every value the key holds, in document order, as
+    // canonical Extended JSON (or a description when it has no JSON form).
+    std::vector<std::string> values;
+};
+
+// What a walkable document holds that some readers cannot take.
+struct DocumentTraits {
+    bool nul_in_string = false; // a string value holds U+0000 (jsonb refuses it)
+    std::string nul_path;       // the first such value's dotted path
+};
+
+// The first fault found walking the document in order, or nothing when it
+// can be walked whole (then *traits, when given, is filled in).  Never
+// throws for any input bytes.
+std::optional<DocumentFault> check_document(const bson_t *doc, DocumentTraits *traits = nullptr);
+
+} // namespace nextcrm
