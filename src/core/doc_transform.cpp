@@ -298,7 +298,9 @@ std::string Transformer::redacted_json(const bson_t *doc) const {
         complete = it.err_off == 0;
     }
     std::string out, reason;
-    if (auto fault = check_document(&copy)) {
+    if (!complete) {
+        reason = "the document is malformed BSON";
+    } else if (auto fault = check_document(&copy)) {
         // A repeated key would keep only one value in jsonb; the others
         // have no JSON form at all.
         reason = fault->reason;

@@ -163,3 +163,207 @@ TEST(Transform, HelpersQuoteForSql) {
     EXPECT_EQ(quote_ident("a\"b"), "\"a\"\"b\"");
     EXPECT_EQ(array_literal({"a", "b\"c", "d\\e", ""}), "{\"a\",\"b\\\"c\",\"d\\\\e\",\"\"}");
 }
+
+namespace {
+
+std::string repair_replacement(const TransformedDocument &d, const std::string &field) {
+    for (const auto &r : d.repairs)
+        if (r.field == field)
+            return r.replacement;
+    return "(no repair)";
+}
+
+// The message, SQLSTATE and field of the document's error.
+struct Failure {
+    std::string field, state, message;
+};
+Failure failure_of(const Transformer &t, const bson_t *doc) {
+    try {
+        t.transform(doc);
+    } catch (const DocumentError &e) {
+        return {e.field(), e.sqlstate(), e.what()};
+    }
+    return {"(no error)", "", ""};
+}
+
+// The exact bytes the error table keeps for a document with no JSON form.
+std::string kept_bytes(const std::string &redacted) {
+    Doc w = json(redacted);
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, w.get(), "bson_base64") || !BSON_ITER_HOLDS_UTF8(&it)) {
+        ADD_FAILURE() << "no bson_base64 in " << redacted;
+        return {};
+    }
+    std::uint32_t len = 0;
+    const char *b64 = bson_iter_utf8(&it, &len);
+    static const std::string alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (std::uint32_t i = 0; i < len && b64[i] != '='; ++i) {
+        acc = acc << 6 | static_cast<std::uint32_t>(alphabet.find(b64[i]));
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((acc >> bits) & 0xff);
+        }
+    }
+    return out;
+}
+
+std::string bytes_of(const bson_t *doc) {
+    return std::string(reinterpret_cast<const char *>(bson_get_data(doc)), doc->len);
+}
+
+} // namespace
+
+TEST(Transform, RepairedTimesAreTimestampLiterals) {
+    const Transformer &users = transformer("Users");
+    Doc missing = json(std::string("{\"_id\": {\"$oid\": \"") + user_oid +
+                       "\"}, \"email\": \"b@example.com\"}");
+    // 0x65a1f0c2 seconds: 2024-01-13 02:09:06 UTC.
+    EXPECT_EQ(repair_replacement(users.transform(missing.get()), "created_on"),
+              "2024-01-13 02:09:06");
+    const Transformer &opp = transformer("crm_Opportunities");
+    Doc legacy = json(std::string("{\"_id\": {\"$oid\": \"") + user_oid +
+                      "\"}, \"__v\": 0, \"createdAt\": \"2023-08-01T10:00:00.120+02:00\"}");
+    TransformedDocument d = opp.transform(legacy.get());
+    EXPECT_EQ(repair_replacement(d, "createdAt"), "2023-08-01 08:00:00.12");
+    EXPECT_EQ(value(opp, d, "createdAt"), "744192000120000");
+    Doc old = json(std::string("{\"_id\": {\"$oid\": \"") + user_oid +
+                   "\"}, \"__v\": 0, \"createdAt\": \"1969-12-31T23:59:59.500Z\"}");
+    EXPECT_EQ(repair_replacement(opp.transform(old.get()), "createdAt"), "1969-12-31 23:59:59.5");
+}
+
+TEST(Transform, JsonbDoublesKeepTheirShortestForm) {
+    const Transformer &inv = transformer("Invoices");
+    Doc doc(bson_new());
+    bson_oid_t oid;
+    bson_oid_init_from_string(&oid, user_oid);
+    BSON_APPEND_OID(doc.get(), "_id", &oid);
+    BSON_APPEND_UTF8(doc.get(), "invoice_file_mimeType", "application/pdf");
+    BSON_APPEND_UTF8(doc.get(), "invoice_file_url", "u");
+    bson_t arr, el;
+    BSON_APPEND_ARRAY_BEGIN(doc.get(), "invoice_items", &arr);
+    BSON_APPEND_DOCUMENT_BEGIN(&arr, "0", &el);
+    BSON_APPEND_DOUBLE(&el, "unit_price", 19.99);
+    BSON_APPEND_DOUBLE(&el, "vat", 0.21);
+    BSON_APPEND_DOUBLE(&el, "qty", 3.0);
+    BSON_APPEND_DOUBLE(&el, "tiny", 1e-7);
+    BSON_APPEND_DOUBLE(&el, "neg0", -0.0);
+    BSON_APPEND_INT64(&el, "big", 9007199254740993LL);
+    bson_append_document_end(&arr, &el);
+    bson_append_array_end(doc.get(), &arr);
+    TransformedDocument d = inv.transform(doc.get());
+    EXPECT_EQ(value(inv, d, "invoice_items"),
+              "[ { \"unit_price\" : 19.99, \"vat\" : 0.21, \"qty\" : 3.0, \"tiny\" : 1e-7, "
+              "\"neg0\" : { \"$numberDouble\" : \"-0.0\" }, \"big\" : 9007199254740993 } ]");
+}
+
+TEST(Transform, RepeatedKeysFailTheDocumentListingEveryValue) {
+    const Transformer &acc = transformer("crm_Accounts");
+    Doc doc(bson_new());
+    bson_oid_t oid;
+    bson_oid_init_from_string(&oid, "65a1f0c2e4b0a1b2c3d4a031");
+    BSON_APPEND_OID(doc.get(), "_id", &oid);
+    BSON_APPEND_UTF8(doc.get(), "name", "Initial Value");
+    BSON_APPEND_UTF8(doc.get(), "name", "Changed Value");
+    BSON_APPEND_INT32(doc.get(), "__v", 0);
+    Failure f = failure_of(acc, doc.get());
+    EXPECT_EQ(f.field, "name");
+    EXPECT_EQ(f.state, "22030");
+    EXPECT_NE(f.message.find("\"Initial Value\", \"Changed Value\""), std::string::npos)
+        << f.message;
+    // jsonb would keep one of the two: the error table keeps the bytes.
+    EXPECT_EQ(kept_bytes(acc.redacted_json(doc.get())), bytes_of(doc.get()));
+
+    // The same in the _id and in a nested object (a Json field).
+    Doc ids(bson_new());
+    BSON_APPEND_OID(ids.get(), "_id", &oid);
+    BSON_APPEND_OID(ids.get(), "_id", &oid);
+    EXPECT_EQ(failure_of(acc, ids.get()).field, "_id");
+    const Transformer &tasks = transformer("Tasks");
+    Doc nested(bson_new());
+    BSON_APPEND_OID(nested.get(), "_id", &oid);
+    bson_t tags;
+    BSON_APPEND_DOCUMENT_BEGIN(nested.get(), "tags", &tags);
+    BSON_APPEND_INT32(&tags, "k", 1);
+    BSON_APPEND_INT32(&tags, "k", 2);
+    bson_append_document_end(nested.get(), &tags);
+    Failure n = failure_of(tasks, nested.get());
+    EXPECT_EQ(n.field, "tags.k");
+    EXPECT_NE(n.message.find("{ \"$numberInt\" : \"1\" }, { \"$numberInt\" : \"2\" }"),
+              std::string::npos)
+        << n.message;
+}
+
+TEST(Transform, RepeatedSecretKeysAreNotPrinted) {
+    const Transformer &users = transformer("Users");
+    Doc doc(bson_new());
+    bson_oid_t oid;
+    bson_oid_init_from_string(&oid, user_oid);
+    BSON_APPEND_OID(doc.get(), "_id", &oid);
+    BSON_APPEND_UTF8(doc.get(), "email", "a@example.com");
+    BSON_APPEND_UTF8(doc.get(), "password", "hunter2-first");
+    BSON_APPEND_UTF8(doc.get(), "password", "hunter2-second");
+    Failure f = failure_of(users, doc.get());
+    EXPECT_EQ(f.field, "password");
+    EXPECT_EQ(f.message.find("hunter2"), std::string::npos) << f.message;
+    EXPECT_EQ(users.redacted_json(doc.get()).find("aHVudGVy"), std::string::npos);
+}
+
+TEST(Transform, KeysThatAreNotUtf8FailTheDocumentWithItsExactBytes) {
+    const Transformer &leads = transformer("crm_Leads");
+    Doc doc(bson_new());
+    bson_oid_t oid;
+    bson_oid_init_from_string(&oid, "65a1f0c2e4b0a1b2c3d4a002");
+    BSON_APPEND_OID(doc.get(), "_id", &oid);
+    BSON_APPEND_UTF8(doc.get(), "lastName", "Novak");
+    bson_append_utf8(doc.get(), "legacy_\xff", 8, "x", 1);
+    BSON_APPEND_INT32(doc.get(), "__v", 0);
+    Failure f = failure_of(leads, doc.get());
+    EXPECT_EQ(f.field, "legacy_\\xff");
+    EXPECT_EQ(f.state, "22021");
+    EXPECT_EQ(kept_bytes(leads.redacted_json(doc.get())), bytes_of(doc.get()));
+    EXPECT_EQ(source_id_of(doc.get()), "65a1f0c2e4b0a1b2c3d4a002");
+}
+
+TEST(Transform, NestingPastTheLimitFailsTheDocumentNamingTheField) {
+    const Transformer &tasks = transformer("Tasks");
+    for (int depth : {201, 5000, 20000}) {
+        BsonPtr inner(bson_new());
+        BSON_APPEND_UTF8(inner.get(), "leaf", "bottom");
+        for (int i = 1; i < depth; ++i) {
+            BsonPtr outer(bson_new());
+            BSON_APPEND_DOCUMENT(outer.get(), "d", inner.get());
+            inner = std::move(outer);
+        }
+        Doc doc(bson_new());
+        bson_oid_t oid;
+        bson_oid_init_from_string(&oid, "65a1f0c2e4b0a1b2c3d4a010");
+        BSON_APPEND_OID(doc.get(), "_id", &oid);
+        BSON_APPEND_UTF8(doc.get(), "title", "deep");
+        BSON_APPEND_DOCUMENT(doc.get(), "tags", inner.get());
+        Failure f = failure_of(tasks, doc.get());
+        EXPECT_EQ(f.field.rfind("tags.d.d", 0), 0u) << depth;
+        EXPECT_EQ(f.state, "54000");
+        EXPECT_EQ(kept_bytes(tasks.redacted_json(doc.get())), bytes_of(doc.get()));
+    }
+}
+
+TEST(Transform, MalformedDocumentsAreKeptAsTheyCame) {
+    const Transformer &acc = transformer("crm_Accounts");
+    Doc good = json("{\"_id\": {\"$oid\": \"65a1f0c2e4b0a1b2c3d4a001\"}, \"name\": \"n\","
+                    " \"description\": \"text\", \"__v\": 0}");
+    std::string b = bytes_of(good.get());
+    b[b.find(std::string("\x02"
+                         "description\0",
+                         13))] = 0x55;
+    bson_t doc;
+    ASSERT_TRUE(bson_init_static(&doc, reinterpret_cast<const uint8_t *>(b.data()), b.size()));
+    Failure f = failure_of(acc, &doc);
+    EXPECT_EQ(f.state, "XX001");
+    EXPECT_EQ(kept_bytes(acc.redacted_json(&doc)), b);
+    EXPECT_EQ(source_id_of(&doc), "65a1f0c2e4b0a1b2c3d4a001");
+}

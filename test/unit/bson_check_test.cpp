@@ -1,0 +1,148 @@
+#include "core/bson_check.hpp"
+#include "core/extended_json.hpp"
+
+#include <gtest/gtest.h>
+
+#include "bson_json.hpp"
+
+#include <string>
+
+using namespace nextcrm;
+using Kind = DocumentFault::Kind;
+
+namespace {
+
+// {"_id": 1, "tags": <depth - 1 levels of {"d": ...}>} nests `depth` levels.
+BsonPtr deep_under_tags(int depth) {
+    BsonPtr inner(bson_new());
+    BSON_APPEND_UTF8(inner.get(), "leaf", "bottom");
+    for (int level = depth - 1; level >= 2; --level) {
+        BsonPtr outer(bson_new());
+        BSON_APPEND_DOCUMENT(outer.get(), "d", inner.get());
+        inner = std::move(outer);
+    }
+    BsonPtr doc(bson_new());
+    BSON_APPEND_INT32(doc.get(), "_id", 1);
+    BSON_APPEND_DOCUMENT(doc.get(), "tags", inner.get());
+    return doc;
+}
+
+} // namespace
+
+TEST(CheckDocument, OrdinaryDocumentsPass) {
+    BsonPtr doc = json("{\"_id\": 1, \"a\": {\"b\": [1, {\"c\": \"x\"}]}, \"name\": \"n\"}");
+    EXPECT_FALSE(check_document(doc.get()).has_value());
+    EXPECT_FALSE(check_document(deep_under_tags(max_document_depth).get()).has_value());
+}
+
+TEST(CheckDocument, DeepNestingIsAFaultAtAnyDepthPastTheLimit) {
+    for (int depth : {max_document_depth + 1, 201, 5000, 20000}) {
+        auto fault = check_document(deep_under_tags(depth).get());
+        ASSERT_TRUE(fault.has_value()) << depth;
+        EXPECT_EQ(fault->kind, Kind::TooDeep);
+        EXPECT_EQ(fault->path.rfind("tags.d", 0), 0u) << fault->path.substr(0, 40);
+    }
+    // Arrays count as levels too.
+    BsonPtr inner(bson_new());
+    for (int i = 0; i < 120; ++i) {
+        BsonPtr outer(bson_new());
+        BSON_APPEND_ARRAY(outer.get(), "0", inner.get());
+        inner = std::move(outer);
+    }
+    BsonPtr arrays(bson_new());
+    BSON_APPEND_ARRAY(arrays.get(), "a", inner.get());
+    auto fault = check_document(arrays.get());
+    ASSERT_TRUE(fault.has_value());
+    EXPECT_EQ(fault->kind, Kind::TooDeep);
+    EXPECT_EQ(fault->path.substr(0, 6), "a.0.0.");
+}
+
+TEST(CheckDocument, KeysThatAreNotUtf8AreNamedEscaped) {
+    BsonPtr doc(bson_new());
+    BSON_APPEND_INT32(doc.get(), "_id", 1);
+    bson_t sub;
+    BSON_APPEND_DOCUMENT_BEGIN(doc.get(), "meta", &sub);
+    bson_append_utf8(&sub, "legacy_\xff", 8, "x", 1);
+    bson_append_document_end(doc.get(), &sub);
+    auto fault = check_document(doc.get());
+    ASSERT_TRUE(fault.has_value());
+    EXPECT_EQ(fault->kind, Kind::KeyNotUtf8);
+    EXPECT_EQ(fault->path, "meta.legacy_\\xff");
+}
+
+TEST(CheckDocument, RepeatedKeysListEveryValueAtAnyLevel) {
+    BsonPtr top(bson_new());
+    BSON_APPEND_UTF8(top.get(), "name", "Initial Value");
+    BSON_APPEND_UTF8(top.get(), "name", "Changed Value");
+    auto fault = check_document(top.get());
+    ASSERT_TRUE(fault.has_value());
+    EXPECT_EQ(fault->kind, Kind::DuplicateKey);
+    EXPECT_EQ(fault->path, "name");
+    EXPECT_EQ(fault->values, (std::vector<std::string>{"\"Initial Value\"", "\"Changed Value\""}));
+
+    BsonPtr id(bson_new());
+    BSON_APPEND_INT32(id.get(), "_id", 1);
+    BSON_APPEND_INT32(id.get(), "_id", 2);
+    fault = check_document(id.get());
+    ASSERT_TRUE(fault.has_value());
+    EXPECT_EQ(fault->path, "_id");
+    EXPECT_EQ(fault->values.size(), 2u);
+
+    BsonPtr nested(bson_new());
+    bson_t arr, el;
+    BSON_APPEND_ARRAY_BEGIN(nested.get(), "items", &arr);
+    BSON_APPEND_DOCUMENT_BEGIN(&arr, "0", &el);
+    BSON_APPEND_DOUBLE(&el, "price", 1.5);
+    BSON_APPEND_INT32(&el, "qty", 1);
+    BSON_APPEND_DOUBLE(&el, "price", 2.5);
+    bson_append_document_end(&arr, &el);
+    bson_append_array_end(nested.get(), &arr);
+    fault = check_document(nested.get());
+    ASSERT_TRUE(fault.has_value());
+    EXPECT_EQ(fault->path, "items.0.price");
+    EXPECT_EQ(fault->values, (std::vector<std::string>{"{ \"$numberDouble\" : \"1.5\" }",
+                                                       "{ \"$numberDouble\" : \"2.5\" }"}));
+}
+
+TEST(CheckDocument, MalformedElementsAfterAValidLengthPrefix) {
+    BsonPtr good = json("{\"_id\": 1, \"a\": {\"s\": \"text\"}, \"z\": 2}");
+    std::string bytes(reinterpret_cast<const char *>(bson_get_data(good.get())), good->len);
+    // Every single-byte change inside the elements either passes or is
+    // reported: never a crash, never an exception.
+    for (std::size_t pos = 4; pos + 1 < bytes.size(); ++pos) {
+        for (unsigned char v : {0x00, 0x01, 0x7f, 0xff}) {
+            std::string b = bytes;
+            b[pos] = static_cast<char>(v);
+            bson_t doc;
+            ASSERT_TRUE(
+                bson_init_static(&doc, reinterpret_cast<const uint8_t *>(b.data()), b.size()));
+            auto fault = check_document(&doc);
+            if (fault) {
+                EXPECT_FALSE(fault->reason.empty());
+            }
+        }
+    }
+    // A bogus element type in the sub-document is named by its path.
+    std::string b = bytes;
+    std::size_t at = b.find(std::string("\x02s\0", 3));
+    ASSERT_NE(at, std::string::npos);
+    b[at] = 0x55; // no such BSON type
+    bson_t doc;
+    ASSERT_TRUE(bson_init_static(&doc, reinterpret_cast<const uint8_t *>(b.data()), b.size()));
+    auto fault = check_document(&doc);
+    ASSERT_TRUE(fault.has_value());
+    EXPECT_EQ(fault->kind, Kind::Malformed);
+    EXPECT_EQ(fault->path, "a");
+}
+
+TEST(CheckDocument, NulInAStringIsATraitNotAFault) {
+    BsonPtr doc(bson_new());
+    bson_t sub;
+    BSON_APPEND_DOCUMENT_BEGIN(doc.get(), "x", &sub);
+    bson_append_utf8(&sub, "description", 11, "line1\0line2", 11);
+    bson_append_document_end(doc.get(), &sub);
+    DocumentTraits traits;
+    EXPECT_FALSE(check_document(doc.get(), &traits).has_value());
+    EXPECT_TRUE(traits.nul_in_string);
+    EXPECT_EQ(traits.nul_path, "x.description");
+}
