@@ -118,3 +118,75 @@ TEST(SourceScan, SeedFromDoubleDistinguishesSeeds) {
     EXPECT_EQ(seed_from_double(0.5), seed_from_double(0.5));
     EXPECT_NE(seed_from_double(1), seed_from_double(2));
 }
+
+TEST(SourceScan, AwkwardDocumentsAreReportedNeverSampledAndNeverStopTheScan) {
+    CollectionScan scan(accounts(), 100, 7);
+    std::vector<SourceId> ids;
+    std::vector<AwkwardDocument> awkward;
+    auto add = [&](const bson_t *doc) {
+        scan.add(
+            doc, [&](const SourceId &id) { ids.push_back(id); }, [](const JunctionPair &) {},
+            [&](const AwkwardDocument &a) { awkward.push_back(a); });
+    };
+    bson_oid_t oid;
+    // A NUL in a string, a key that is not UTF-8, a repeated key, 5000 levels.
+    Doc nul(bson_new());
+    bson_oid_init_from_string(&oid, hex_id(1).c_str());
+    BSON_APPEND_OID(nul.get(), "_id", &oid);
+    bson_append_utf8(nul.get(), "description", 11, "line1\0line2", 11);
+    add(nul.get());
+    Doc key(bson_new());
+    bson_oid_init_from_string(&oid, hex_id(2).c_str());
+    BSON_APPEND_OID(key.get(), "_id", &oid);
+    bson_append_utf8(key.get(), "legacy_\xff", 8, "x", 1);
+    add(key.get());
+    Doc twice(bson_new());
+    bson_oid_init_from_string(&oid, hex_id(3).c_str());
+    BSON_APPEND_OID(twice.get(), "_id", &oid);
+    BSON_APPEND_UTF8(twice.get(), "name", "Initial Value");
+    BSON_APPEND_UTF8(twice.get(), "name", "Changed Value");
+    add(twice.get());
+    BsonPtr inner(bson_new());
+    for (int i = 0; i < 5000; ++i) {
+        BsonPtr outer(bson_new());
+        BSON_APPEND_DOCUMENT(outer.get(), "d", inner.get());
+        inner = std::move(outer);
+    }
+    Doc deep(bson_new());
+    bson_oid_init_from_string(&oid, hex_id(4).c_str());
+    BSON_APPEND_OID(deep.get(), "_id", &oid);
+    BSON_APPEND_DOCUMENT(deep.get(), "tags", inner.get());
+    add(deep.get());
+    // A string _id that is not UTF-8: no JSON spelling, no UUID.
+    Doc bad_id(bson_new());
+    bson_append_utf8(bad_id.get(), "_id", 3, "\xff", 1);
+    add(bad_id.get());
+    add(account(5).get());
+
+    EXPECT_EQ(scan.count(), 6);
+    EXPECT_EQ(ids.size(), 5u); // every readable _id, for the accounting checks
+    ASSERT_EQ(awkward.size(), 5u);
+    EXPECT_EQ(awkward[0].source_id, hex_id(1));
+    EXPECT_NE(awkward[0].reason.find("NUL character in \"description\""), std::string::npos);
+    EXPECT_NE(awkward[1].reason.find("legacy_\\xff"), std::string::npos);
+    EXPECT_NE(awkward[2].reason.find("\"name\" appears more than once"), std::string::npos);
+    EXPECT_NE(awkward[3].reason.find("deeper than 100 levels"), std::string::npos);
+    EXPECT_TRUE(awkward[4].uuid.empty());
+    auto sample = scan.sample();
+    ASSERT_EQ(sample.size(), 1u);
+    EXPECT_EQ(sample[0].source_id, hex_id(5));
+}
+
+TEST(SourceScan, SampleTypesEveryNumber) {
+    CollectionScan scan(accounts(), 10, 7);
+    Doc doc = json("{\"_id\": {\"$oid\": \"" + hex_id(1) +
+                   "\"}, \"n\": 19.99, \"i\": 3, \"l\": {\"$numberLong\": \"5\"}}");
+    scan.add(
+        doc.get(), [](const SourceId &) {}, [](const JunctionPair &) {});
+    auto sample = scan.sample();
+    ASSERT_EQ(sample.size(), 1u);
+    EXPECT_NE(sample[0].json.find("\"n\" : { \"$numberDouble\" : \"19.99\" }, \"i\" : { "
+                                  "\"$numberInt\" : \"3\" }, \"l\" : { \"$numberLong\" : \"5\" }"),
+              std::string::npos)
+        << sample[0].json;
+}
