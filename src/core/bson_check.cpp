@@ -29,7 +29,7 @@ std::vector<std::string> values_of(const bson_t *doc, std::string_view key) {
     return out;
 }
 
-// Walks one object or array; depth is its own level (the document is 1).
+// Walks one object or array; depth is its own nesting level (the document is 0).
 std::optional<DocumentFault> walk(const bson_t *doc, bool array, const std::string &path, int depth,
                                   DocumentTraits *traits) {
     bson_iter_t it;
@@ -107,7 +107,7 @@ std::optional<DocumentFault> walk(const bson_t *doc, bool array, const std::stri
 } // namespace
 
 std::optional<DocumentFault> check_document(const bson_t *doc, DocumentTraits *traits) {
-    auto fault = walk(doc, false, "", 1, traits);
+    auto fault = walk(doc, false, "", 0, traits);
     if (fault && traits)
         *traits = DocumentTraits{};
     return fault;

@@ -384,7 +384,7 @@ std::string value_as_json(const bson_iter_t *it, JsonMode mode, const std::strin
 
 std::string document_as_json(const bson_t *doc, JsonMode mode, JsonFlags *flags) {
     Writer w(mode, flags);
-    w.document(doc, false, "", 1);
+    w.document(doc, false, "", 0);
     return std::move(w.out);
 }
 

@@ -26,10 +26,11 @@
 
 namespace nextcrm {
 
-// The deepest nesting a document may have, counting the document itself as
-// level 1 (so {"a": {"b": 1}} has depth 2).  MongoDB stores at most 100
-// levels; a dump written by another tool can hold more, and such a document
-// is reported, never walked further.
+// The deepest nesting a document may have: the number of objects and arrays
+// a value sits inside below the document itself, so {"a": 1} has depth 0 and
+// {"a": {"b": [1]}} depth 2.  MongoDB stores at most 100 levels of nesting;
+// a dump written by another tool can hold more, and such a document is
+// reported, never walked further.
 constexpr int max_document_depth = 100;
 
 enum class JsonMode {
@@ -43,11 +44,11 @@ struct JsonFlags {
 };
 
 // The value under `it` as Extended JSON.  `field` is its dotted path, used in
-// errors.  `depth` is the nesting level of the document holding the value
-// (1 for a top-level field).  Throws ConversionError (target jsonb) for text
+// errors.  `depth` is the nesting level of the object holding the value
+// (0 for a top-level field).  Throws ConversionError (target jsonb) for text
 // that is not UTF-8 and for nesting past max_document_depth.
 std::string value_as_json(const bson_iter_t *it, JsonMode mode, const std::string &field,
-                          JsonFlags *flags = nullptr, int depth = 1);
+                          JsonFlags *flags = nullptr, int depth = 0);
 
 // A whole document as Extended JSON; the same errors, paths from its root.
 std::string document_as_json(const bson_t *doc, JsonMode mode, JsonFlags *flags = nullptr);

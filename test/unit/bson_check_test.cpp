@@ -12,11 +12,11 @@ using Kind = DocumentFault::Kind;
 
 namespace {
 
-// {"_id": 1, "tags": <depth - 1 levels of {"d": ...}>} nests `depth` levels.
+// {"_id": 1, "tags": {"d": ... {"leaf": "bottom"}}} nesting `depth` levels.
 BsonPtr deep_under_tags(int depth) {
     BsonPtr inner(bson_new());
     BSON_APPEND_UTF8(inner.get(), "leaf", "bottom");
-    for (int level = depth - 1; level >= 2; --level) {
+    for (int level = 1; level < depth; ++level) {
         BsonPtr outer(bson_new());
         BSON_APPEND_DOCUMENT(outer.get(), "d", inner.get());
         inner = std::move(outer);

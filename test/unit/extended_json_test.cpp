@@ -22,11 +22,12 @@ std::string double_json(double d, JsonMode mode) {
     return value_as_json(&it, mode, "v");
 }
 
-// A document nesting `depth` levels in all (the document itself is level 1).
+// A document nesting `depth` levels below itself: {"d": {"d": {"leaf": ...}}}
+// has depth 2.
 BsonPtr nested(int depth) {
     BsonPtr inner(bson_new());
     BSON_APPEND_UTF8(inner.get(), "leaf", "bottom");
-    for (int level = depth - 1; level >= 1; --level) {
+    for (int level = 0; level < depth; ++level) {
         BsonPtr outer(bson_new());
         BSON_APPEND_DOCUMENT(outer.get(), "d", inner.get());
         inner = std::move(outer);
