@@ -22,6 +22,15 @@
 // (Users.bson, Invoices.bson); each awkward document says in its field
 // "expect" whether it must migrate ("migrated") or be an error, and on which
 // field ("error:<field>").
+//
+//   nextcrm_fixture --documents DIR
+//
+// writes NextCRM collections (crm_Accounts, crm_Leads, Tasks, Invoices) of
+// documents that cannot be walked whole or that test exactness, to append to
+// a generated dump: NUL characters, keys that are not UTF-8, nesting of 100
+// to 20000 levels, repeated keys (top level, _id, nested), a malformed
+// element after a valid length prefix, doubles in Json, a time given as a
+// string.  test/integration/documents.sh states each one's outcome.
 #include <bson/bson.h>
 #include <zlib.h>
 
@@ -162,6 +171,157 @@ void write_collection(const std::string &dir, const std::string &name,
         write_file(dir + "/" + name + ".bson", bytes_of(docs));
 }
 
+// A document {"d": {"d": ... {"leaf": "bottom"}}} nesting `levels` levels.
+BsonPtr nested(int levels) {
+    BsonPtr inner(bson_new());
+    BSON_APPEND_UTF8(inner.get(), "leaf", "bottom");
+    for (int i = 1; i < levels; ++i) {
+        BsonPtr outer(bson_new());
+        BSON_APPEND_DOCUMENT(outer.get(), "d", inner.get());
+        inner = std::move(outer);
+    }
+    return inner;
+}
+
+BsonPtr account(const char *hex, const char *name) {
+    BsonPtr d = with_id(hex);
+    if (name)
+        BSON_APPEND_UTF8(d.get(), "name", name);
+    BSON_APPEND_INT32(d.get(), "__v", 0);
+    return d;
+}
+
+BsonPtr task(const char *hex, const char *title, int position) {
+    BsonPtr d = with_id(hex);
+    BSON_APPEND_UTF8(d.get(), "title", title);
+    BSON_APPEND_UTF8(d.get(), "priority", "low");
+    BSON_APPEND_INT32(d.get(), "position", position);
+    BSON_APPEND_INT32(d.get(), "__v", 0);
+    return d;
+}
+
+void write_document_kinds(const std::string &dir) {
+    std::vector<BsonPtr> accounts;
+    BsonPtr d = account("65a1f0c2e4b0a1b2c3d4a001", "Nul Trading");
+    bson_append_utf8(d.get(), "description", -1, "line1\0line2", 11);
+    accounts.push_back(std::move(d));
+    // The same key twice: at the top, in the _id, inside an unknown key.
+    d = with_id("65a1f0c2e4b0a1b2c3d4a031");
+    BSON_APPEND_UTF8(d.get(), "name", "Initial Value");
+    BSON_APPEND_UTF8(d.get(), "name", "Changed Value");
+    BSON_APPEND_INT32(d.get(), "__v", 0);
+    accounts.push_back(std::move(d));
+    d = with_id("65a1f0c2e4b0a1b2c3d4a032");
+    bson_oid_t other = oid("65a1f0c2e4b0a1b2c3d4a0ff");
+    BSON_APPEND_OID(d.get(), "_id", &other);
+    BSON_APPEND_UTF8(d.get(), "name", "Two Ids");
+    accounts.push_back(std::move(d));
+    d = account("65a1f0c2e4b0a1b2c3d4a033", "Nested Twice");
+    {
+        bson_t legacy, arr, el;
+        BSON_APPEND_DOCUMENT_BEGIN(d.get(), "legacy", &legacy);
+        BSON_APPEND_ARRAY_BEGIN(&legacy, "list", &arr);
+        BSON_APPEND_DOCUMENT_BEGIN(&arr, "0", &el);
+        BSON_APPEND_DOUBLE(&el, "x", 1.5);
+        BSON_APPEND_DOUBLE(&el, "x", 2.5);
+        bson_append_document_end(&arr, &el);
+        bson_append_array_end(&legacy, &arr);
+        bson_append_document_end(d.get(), &legacy);
+    }
+    accounts.push_back(std::move(d));
+    // A NUL inside an unknown key: jsonb cannot store it.
+    d = account("65a1f0c2e4b0a1b2c3d4a034", "Nul Legacy");
+    bson_append_utf8(d.get(), "legacy_note", -1, "a\0b", 3);
+    accounts.push_back(std::move(d));
+    // A time written as a string: migrated, recorded as a repair.
+    d = account("65a1f0c2e4b0a1b2c3d4a035", "String Time");
+    BSON_APPEND_UTF8(d.get(), "createdAt", "2024-01-13T02:09:06.123Z");
+    accounts.push_back(std::move(d));
+    // A bogus element type after a valid length prefix; the next document
+    // must still be read.
+    d = account("65a1f0c2e4b0a1b2c3d4a036", "Malformed");
+    BSON_APPEND_UTF8(d.get(), "description", "damaged");
+    {
+        std::string bytes(reinterpret_cast<const char *>(bson_get_data(d.get())), d->len);
+        std::size_t at = bytes.find(std::string("\x02"
+                                                "description",
+                                                12));
+        bytes[at] = 0x55;
+        d.reset(bson_new_from_data(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size()));
+        if (!d)
+            throw std::runtime_error("cannot build the malformed document");
+    }
+    accounts.push_back(std::move(d));
+    accounts.push_back(account("65a1f0c2e4b0a1b2c3d4a037", "After The Damage"));
+    write_collection(dir, "crm_Accounts", accounts);
+
+    std::vector<BsonPtr> leads;
+    d = with_id("65a1f0c2e4b0a1b2c3d4a002");
+    BSON_APPEND_UTF8(d.get(), "lastName", "Novak");
+    bson_append_utf8(d.get(), "legacy_\xff", -1, "x", 1);
+    BSON_APPEND_INT32(d.get(), "__v", 0);
+    leads.push_back(std::move(d));
+    d = with_id("65a1f0c2e4b0a1b2c3d4a003");
+    BSON_APPEND_UTF8(d.get(), "lastName", "Dvorak");
+    {
+        bson_t arr, el;
+        BSON_APPEND_ARRAY_BEGIN(d.get(), "legacy_notes", &arr);
+        BSON_APPEND_DOCUMENT_BEGIN(&arr, "0", &el);
+        bson_append_int32(&el, "k\xfe", -1, 1);
+        bson_append_document_end(&arr, &el);
+        bson_append_array_end(d.get(), &arr);
+    }
+    leads.push_back(std::move(d));
+    write_collection(dir, "crm_Leads", leads);
+
+    std::vector<BsonPtr> tasks;
+    const char *deep_ids[] = {"65a1f0c2e4b0a1b2c3d4a010", "65a1f0c2e4b0a1b2c3d4a011",
+                              "65a1f0c2e4b0a1b2c3d4a012", "65a1f0c2e4b0a1b2c3d4a013",
+                              "65a1f0c2e4b0a1b2c3d4a014"};
+    int depths[] = {100, 101, 201, 5000, 20000};
+    for (int i = 0; i < 5; ++i) {
+        d = task(deep_ids[i], ("depth " + std::to_string(depths[i])).c_str(), i);
+        BSON_APPEND_DOCUMENT(d.get(), "tags", nested(depths[i]).get());
+        tasks.push_back(std::move(d));
+    }
+    // Deep inside an array of an unknown key.
+    d = task("65a1f0c2e4b0a1b2c3d4a015", "deep unknown key", 9);
+    {
+        bson_t arr;
+        BSON_APPEND_ARRAY_BEGIN(d.get(), "legacy_history", &arr);
+        BSON_APPEND_DOCUMENT(&arr, "0", nested(150).get());
+        bson_append_array_end(d.get(), &arr);
+    }
+    tasks.push_back(std::move(d));
+    write_collection(dir, "Tasks", tasks);
+
+    std::vector<BsonPtr> invoices;
+    d = with_id("65a1f0c2e4b0a1b2c3d4a051");
+    BSON_APPEND_UTF8(d.get(), "invoice_number", "INV-0051");
+    BSON_APPEND_UTF8(d.get(), "invoice_file_mimeType", "application/pdf");
+    BSON_APPEND_UTF8(d.get(), "invoice_file_url", "https://files.example.test/inv-0051.pdf");
+    {
+        bson_t arr, el;
+        BSON_APPEND_ARRAY_BEGIN(d.get(), "invoice_items", &arr);
+        BSON_APPEND_DOCUMENT_BEGIN(&arr, "0", &el);
+        BSON_APPEND_UTF8(&el, "name", "Consulting");
+        BSON_APPEND_DOUBLE(&el, "unit_price", 19.99);
+        BSON_APPEND_DOUBLE(&el, "vat", 0.21);
+        BSON_APPEND_DOUBLE(&el, "qty", 3.0);
+        BSON_APPEND_DOUBLE(&el, "tiny", 1e-7);
+        BSON_APPEND_DOUBLE(&el, "third", 0.1 + 0.2);
+        BSON_APPEND_DOUBLE(&el, "neg_zero", -0.0);
+        BSON_APPEND_DOUBLE(&el, "inf", INFINITY);
+        BSON_APPEND_INT64(&el, "big", 9007199254740993LL);
+        append_decimal(&el, "exact", "0.1000000000000000000000000000000001");
+        bson_append_document_end(&arr, &el);
+        bson_append_array_end(d.get(), &arr);
+    }
+    BSON_APPEND_INT32(d.get(), "__v", 0);
+    invoices.push_back(std::move(d));
+    write_collection(dir, "Invoices", invoices);
+}
+
 } // namespace
 
 BsonPtr user(const char *hex, const char *expect, const char *email) {
@@ -266,8 +426,17 @@ int main(int argc, char **argv) {
         }
         return 0;
     }
+    if (argc == 3 && std::string(argv[1]) == "--documents") {
+        try {
+            write_document_kinds(argv[2]);
+        } catch (const std::exception &e) {
+            std::fprintf(stderr, "nextcrm_fixture: %s\n", e.what());
+            return 1;
+        }
+        return 0;
+    }
     if (argc != 2) {
-        std::fprintf(stderr, "usage: %s [--nextcrm] DIR\n", argv[0]);
+        std::fprintf(stderr, "usage: %s [--nextcrm | --documents] DIR\n", argv[0]);
         return 2;
     }
     std::string dir = argv[1];

@@ -387,17 +387,27 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
             has_extra = true;
         }
     }
-    std::string extra_failure;
+    std::string extra_failure, extra_field = "(unknown keys)";
     if (has_extra) {
+        JsonFlags flags;
         try {
-            out.extra_keys = document_to_json(&extra);
-        } catch (const Error &) {
-            extra_failure = "a key the schema does not know holds text that is not valid UTF-8";
+            out.extra_keys = document_as_json(&extra, JsonMode::Canonical, &flags);
+            // jsonb refuses "\u0000"; stored any other way the value would change.
+            if (flags.has_nul) {
+                DocumentTraits traits;
+                check_document(&extra, &traits);
+                extra_field = traits.nul_path;
+                extra_failure = "a key the schema does not know holds a NUL character, which "
+                                "jsonb cannot store";
+            }
+        } catch (const ConversionError &e) {
+            extra_field = e.field();
+            extra_failure =
+                "a key the schema does not know cannot be written as JSON: " + e.reason();
         }
     }
-    bson_destroy(&extra);
     if (!extra_failure.empty())
-        throw DocumentError("(unknown keys)", extra_failure);
+        throw DocumentError(extra_field, extra_failure);
 
     for (std::size_t col = 0; col < columns_.size(); ++col) {
         const FieldMapping &f = *columns_[col];

@@ -37,7 +37,7 @@ while IFS=: read -r id field; do
         "document $id is an error on $field"
 done <<'LIST'
 65b000000000000000000002:name
-65b000000000000000000003:(unknown keys)
+65b000000000000000000003:legacy_note
 65b000000000000000000004:name
 65b000000000000000000102:invoice_items
 LIST

@@ -367,3 +367,18 @@ TEST(Transform, MalformedDocumentsAreKeptAsTheyCame) {
     EXPECT_EQ(kept_bytes(acc.redacted_json(&doc)), b);
     EXPECT_EQ(source_id_of(&doc), "65a1f0c2e4b0a1b2c3d4a001");
 }
+
+TEST(Transform, NulInAnUnknownKeyIsAnErrorNamingItsPath) {
+    const Transformer &acc = transformer("crm_Accounts");
+    Doc doc(bson_new());
+    bson_oid_t oid;
+    bson_oid_init_from_string(&oid, "65a1f0c2e4b0a1b2c3d4a034");
+    BSON_APPEND_OID(doc.get(), "_id", &oid);
+    BSON_APPEND_UTF8(doc.get(), "name", "n");
+    bson_t legacy;
+    BSON_APPEND_DOCUMENT_BEGIN(doc.get(), "legacy", &legacy);
+    bson_append_utf8(&legacy, "note", 4, "a\0b", 3);
+    bson_append_document_end(doc.get(), &legacy);
+    // Stored any other way than refused, the value would change.
+    EXPECT_EQ(failure_of(acc, doc.get()).field, "legacy.note");
+}
