@@ -310,7 +310,9 @@ TEST(Transform, RepeatedSecretKeysAreNotPrinted) {
     Failure f = failure_of(users, doc.get());
     EXPECT_EQ(f.field, "password");
     EXPECT_EQ(f.message.find("hunter2"), std::string::npos) << f.message;
-    EXPECT_EQ(users.redacted_json(doc.get()).find("aHVudGVy"), std::string::npos);
+    std::string kept = kept_bytes(users.redacted_json(doc.get()));
+    EXPECT_NE(kept.find("a@example.com"), std::string::npos);
+    EXPECT_EQ(kept.find("hunter2"), std::string::npos);
 }
 
 TEST(Transform, KeysThatAreNotUtf8FailTheDocumentWithItsExactBytes) {
