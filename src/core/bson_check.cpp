@@ -5,14 +5,24 @@
 
 #include <cstring>
 #include <string_view>
-#include <unordered_map>
+#include <unordered_set>
 
 namespace nextcrm {
 
 namespace {
 
-std::string join(const std::string &path, const std::string &key) {
-    return path.empty() ? key : path + "." + key;
+// The keys from the document down to the element being looked at; the
+// dotted path is only built when a fault is reported.
+using KeyStack = std::vector<std::string_view>;
+
+std::string path_of(const KeyStack &keys) {
+    std::string out;
+    for (const auto &k : keys) {
+        if (!out.empty())
+            out += '.';
+        out += printable_key(k.data(), k.size());
+    }
+    return out.empty() ? "(document)" : out;
 }
 
 // Every value of `key` in the object under `doc` (a fresh pass: the first
@@ -29,30 +39,56 @@ std::vector<std::string> values_of(const bson_t *doc, std::string_view key) {
     return out;
 }
 
+// Whether `key` was seen before in this object: a linear search over the
+// few keys most objects have, a hash set past that.
+class SeenKeys {
+  public:
+    bool insert(std::string_view key) {
+        if (set_.empty()) {
+            for (const auto &k : small_)
+                if (k == key)
+                    return false;
+            small_.push_back(key);
+            if (small_.size() > 32)
+                set_.insert(small_.begin(), small_.end());
+            return true;
+        }
+        return set_.insert(key).second;
+    }
+
+  private:
+    std::vector<std::string_view> small_;
+    std::unordered_set<std::string_view> set_;
+};
+
 // Walks one object or array; depth is its own nesting level (the document is 0).
-std::optional<DocumentFault> walk(const bson_t *doc, bool array, const std::string &path, int depth,
+std::optional<DocumentFault> walk(const bson_t *doc, bool array, KeyStack &keys, int depth,
                                   DocumentTraits *traits) {
     bson_iter_t it;
     if (!bson_iter_init(&it, doc))
         return DocumentFault{DocumentFault::Kind::Malformed,
-                             path.empty() ? "(document)" : path,
+                             path_of(keys),
                              "the document's length prefix does not match its bytes",
                              {}};
-    std::unordered_map<std::string_view, int> seen;
+    SeenKeys seen;
     while (bson_iter_next(&it)) {
         std::uint32_t klen = bson_iter_key_len(&it);
         const char *key = bson_iter_key(&it);
-        std::string sub = join(path, printable_key(key, klen));
+        keys.emplace_back(key, klen);
         if (!array) {
-            if (!bson_utf8_validate(key, klen, false))
+            if (!bson_utf8_validate(key, klen, false)) {
+                std::string sub = path_of(keys);
                 return DocumentFault{DocumentFault::Kind::KeyNotUtf8,
                                      sub,
                                      "the key \"" + sub + "\" is not valid UTF-8",
                                      {}};
-            if (++seen[std::string_view(key, klen)] == 2)
+            }
+            if (!seen.insert(keys.back())) {
+                std::string sub = path_of(keys);
                 return DocumentFault{DocumentFault::Kind::DuplicateKey, sub,
                                      "the key \"" + sub + "\" appears more than once",
-                                     values_of(doc, std::string_view(key, klen))};
+                                     values_of(doc, keys.back())};
+            }
         }
         bson_type_t type = bson_iter_type(&it);
         if (traits && !traits->nul_in_string && type == BSON_TYPE_UTF8) {
@@ -60,54 +96,63 @@ std::optional<DocumentFault> walk(const bson_t *doc, bool array, const std::stri
             const char *s = bson_iter_utf8(&it, &len);
             if (std::memchr(s, '\0', len)) {
                 traits->nul_in_string = true;
-                traits->nul_path = sub;
+                traits->nul_path = path_of(keys);
             }
         }
-        if (type != BSON_TYPE_DOCUMENT && type != BSON_TYPE_ARRAY && type != BSON_TYPE_CODEWSCOPE)
-            continue;
-        if (depth + 1 > max_document_depth)
-            return DocumentFault{DocumentFault::Kind::TooDeep,
-                                 sub,
-                                 "the value of \"" + sub + "\" nests deeper than " +
-                                     std::to_string(max_document_depth) + " levels",
-                                 {}};
-        bson_t child;
-        bool ok;
-        if (type == BSON_TYPE_CODEWSCOPE) {
-            std::uint32_t len = 0, scope_len = 0;
-            const std::uint8_t *scope = nullptr;
-            ok = bson_iter_codewscope(&it, &len, &scope_len, &scope) &&
-                 bson_init_static(&child, scope, scope_len);
-        } else {
-            std::uint32_t len = 0;
-            const std::uint8_t *data = nullptr;
-            if (type == BSON_TYPE_DOCUMENT)
-                bson_iter_document(&it, &len, &data);
-            else
-                bson_iter_array(&it, &len, &data);
-            ok = data && bson_init_static(&child, data, len);
+        if (type == BSON_TYPE_DOCUMENT || type == BSON_TYPE_ARRAY || type == BSON_TYPE_CODEWSCOPE) {
+            if (depth + 1 > max_document_depth) {
+                std::string sub = path_of(keys);
+                return DocumentFault{DocumentFault::Kind::TooDeep,
+                                     sub,
+                                     "the value of \"" + sub + "\" nests deeper than " +
+                                         std::to_string(max_document_depth) + " levels",
+                                     {}};
+            }
+            bson_t child;
+            bool ok;
+            if (type == BSON_TYPE_CODEWSCOPE) {
+                std::uint32_t len = 0, scope_len = 0;
+                const std::uint8_t *scope = nullptr;
+                ok = bson_iter_codewscope(&it, &len, &scope_len, &scope) &&
+                     bson_init_static(&child, scope, scope_len);
+            } else {
+                std::uint32_t len = 0;
+                const std::uint8_t *data = nullptr;
+                if (type == BSON_TYPE_DOCUMENT)
+                    bson_iter_document(&it, &len, &data);
+                else
+                    bson_iter_array(&it, &len, &data);
+                ok = data && bson_init_static(&child, data, len);
+            }
+            if (!ok) {
+                std::string sub = path_of(keys);
+                return DocumentFault{DocumentFault::Kind::Malformed,
+                                     sub,
+                                     "the value of \"" + sub + "\" is malformed BSON",
+                                     {}};
+            }
+            if (auto fault = walk(&child, type == BSON_TYPE_ARRAY, keys, depth + 1, traits))
+                return fault;
         }
-        if (!ok)
-            return DocumentFault{DocumentFault::Kind::Malformed,
-                                 sub,
-                                 "the value of \"" + sub + "\" is malformed BSON",
-                                 {}};
-        if (auto fault = walk(&child, type == BSON_TYPE_ARRAY, sub, depth + 1, traits))
-            return fault;
+        keys.pop_back();
     }
-    if (it.err_off)
+    if (it.err_off) {
+        std::string where = keys.empty() ? "the document" : "\"" + path_of(keys) + "\"";
         return DocumentFault{DocumentFault::Kind::Malformed,
-                             path.empty() ? "(document)" : path,
+                             path_of(keys),
                              "malformed BSON at byte " + std::to_string(it.err_off) + " of " +
-                                 (path.empty() ? std::string("the document") : "\"" + path + "\""),
+                                 where,
                              {}};
+    }
     return std::nullopt;
 }
 
 } // namespace
 
 std::optional<DocumentFault> check_document(const bson_t *doc, DocumentTraits *traits) {
-    auto fault = walk(doc, false, "", 0, traits);
+    KeyStack keys;
+    keys.reserve(16);
+    auto fault = walk(doc, false, keys, 0, traits);
     if (fault && traits)
         *traits = DocumentTraits{};
     return fault;
