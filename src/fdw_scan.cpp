@@ -69,8 +69,9 @@ void begin_foreign_scan(ForeignScanState *node, int eflags) {
     Oid relid = RelationGetRelid(node->ss.ss_currentRelation);
 
     auto state = std::make_unique<ScanState>();
-    state->table = load_table_spec(relid, true);
     List *priv = fs->fdw_private;
+    Oid userid = static_cast<Oid>(intVal(list_nth(priv, PlanUserId)));
+    state->table = load_table_spec(relid, true, userid);
     state->filter = list_string(priv, PlanFilter);
     state->projection = list_string(priv, PlanProjection);
     state->sort = list_string(priv, PlanSort);
