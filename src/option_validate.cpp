@@ -44,9 +44,8 @@ OptionContext context_of(Oid catalog) {
 // file_fdw's rule: naming a file of the database server is for those who
 // may read any of them.
 bool may_name_server_files() {
-    return nextcrm::pg_call([] {
-        return superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES);
-    });
+    return nextcrm::pg_call(
+        [] { return superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES); });
 }
 
 } // namespace

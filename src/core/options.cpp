@@ -71,13 +71,37 @@ void check_uri(std::string_view value) {
 // URI options a role that is not a superuser may use: none of them reads a
 // local file, changes whose identity the backend authenticates with, or
 // weakens certificate checks.  Keys as libmongoc stores them (lower case).
-constexpr const char *unprivileged_uri_options[] = {
-    "appname", "compressors", "zlibcompressionlevel", "directconnection", "loadbalanced",
-    "localthresholdms", "maxpoolsize", "minpoolsize", "maxidletimems", "maxstalenessseconds",
-    "readpreference", "replicaset", "retryreads", "retrywrites", "tls", "ssl", "srvservicename",
-    "srvmaxhosts", "heartbeatfrequencyms", "w", "journal", "wtimeoutms", "safe",
-    "serverselectiontryonce", "socketcheckintervalms", "waitqueuemultiple", "waitqueuetimeoutms",
-    "slaveok", "connecttimeoutms", "serverselectiontimeoutms", "sockettimeoutms"};
+constexpr const char *unprivileged_uri_options[] = {"appname",
+                                                    "compressors",
+                                                    "zlibcompressionlevel",
+                                                    "directconnection",
+                                                    "loadbalanced",
+                                                    "localthresholdms",
+                                                    "maxpoolsize",
+                                                    "minpoolsize",
+                                                    "maxidletimems",
+                                                    "maxstalenessseconds",
+                                                    "readpreference",
+                                                    "replicaset",
+                                                    "retryreads",
+                                                    "retrywrites",
+                                                    "tls",
+                                                    "ssl",
+                                                    "srvservicename",
+                                                    "srvmaxhosts",
+                                                    "heartbeatfrequencyms",
+                                                    "w",
+                                                    "journal",
+                                                    "wtimeoutms",
+                                                    "safe",
+                                                    "serverselectiontryonce",
+                                                    "socketcheckintervalms",
+                                                    "waitqueuemultiple",
+                                                    "waitqueuetimeoutms",
+                                                    "slaveok",
+                                                    "connecttimeoutms",
+                                                    "serverselectiontimeoutms",
+                                                    "sockettimeoutms"};
 
 constexpr const char *uri_timeouts[] = {"connecttimeoutms", "serverselectiontimeoutms",
                                         "sockettimeoutms"};
@@ -130,8 +154,9 @@ void check_unprivileged_uri(std::string_view value) {
         if (h->family == AF_UNIX)
             throw Error("only superusers may connect to MongoDB through a Unix-domain socket",
                         sqlstate::insufficient_privilege,
-                        "Host \"" + std::string(h->host) + "\" is a socket file of the "
-                        "database server.",
+                        "Host \"" + std::string(h->host) +
+                            "\" is a socket file of the "
+                            "database server.",
                         "Use a TCP host, or ask a superuser to define the server.");
     bson_iter_t it;
     if (bson_iter_init(&it, mongoc_uri_get_options(uri.get()))) {
