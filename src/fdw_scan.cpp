@@ -6,6 +6,9 @@
 
 #include "fdw_row.hpp"
 
+#include "core/mapping.hpp"
+#include "core/redact.hpp"
+
 extern "C" {
 #include "executor/executor.h"
 #include "executor/tuptable.h"
@@ -108,7 +111,16 @@ TupleTableSlot *iterate_foreign_scan(ForeignScanState *node) {
         pg_call([] { CHECK_FOR_INTERRUPTS(); });
         return slot;
     }
-    s.rows->build(doc, slot->tts_values, slot->tts_isnull);
+    try {
+        s.rows->build(doc, slot->tts_values, slot->tts_isnull);
+    } catch (const Error &e) {
+        // A conversion error quotes the value (and the _id): the redaction
+        // rule holds for what reaches the client and the server log too.
+        static const Redactor redactor = Redactor::for_mapping(Mapping::nextcrm());
+        Redactor::Secrets secrets = redactor.secrets_of(doc);
+        throw Error(Redactor::scrub(e.what(), secrets), e.sqlstate(),
+                    Redactor::scrub(e.detail(), secrets), e.hint());
+    }
     pg_call([slot] { ExecStoreVirtualTuple(slot); });
     return slot;
 }

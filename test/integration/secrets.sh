@@ -57,8 +57,13 @@ is "$(grep -E '^samples\|(Users|openAi_keys|secondBrain_notions|systemServices)\
       cut -d'|' -f2,4 | sort | tr '\n' ' ')" \
     "Users|pass openAi_keys|pass secondBrain_notions|pass systemServices|pass " \
     "validation compares the secret fields (as marks) and finds them equal"
-is "$(grep -oE "$markers" <<<"$out$shown$validation" | sort -u | tr '\n' ' ')" "" \
-    "no secret in psql's output (migration NOTICEs, the records, validation)"
+# A foreign table's conversion error quotes the value: scrubbed as well.
+scan=$(q -d $db -c "CREATE FOREIGN TABLE users_src (_id text, password int4) SERVER src
+                    OPTIONS (collection 'Users')" -c "SELECT * FROM users_src" 2>&1)
+like "$scan" 'ERROR: .*"password".* value \[redacted sha256:[0-9a-f]{8}\] is out of range' \
+    "a scan's conversion error shows the secret's mark"
+is "$(grep -oE "$markers" <<<"$out$shown$validation$scan" | sort -u | tr '\n' ' ')" "" \
+    "no secret in psql's output (migration NOTICEs, the records, validation, a scan's error)"
 is "$(tail -c +"$log_start" "$PG_LOG" | grep -oE "$markers" | sort -u | tr '\n' ' ')" "" \
     "no secret in the server log"
 
