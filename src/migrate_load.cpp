@@ -13,6 +13,7 @@ extern "C" {
 #include "utils/resowner.h"
 }
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -548,8 +549,12 @@ BatchCounts CollectionLoader::load_batch(int batch) {
         ++counts.migrated;
         if (!d.repairs.empty() || !d.extra_keys.empty())
             ++counts.repaired;
+        // Defaults for missing fields quote nothing of the document: most
+        // documents need no look for secrets at all.
+        bool quotes_source = std::any_of(d.repairs.begin(), d.repairs.end(),
+                                         [](const Repair &r) { return r.original != "(missing)"; });
         Redactor::Secrets secrets =
-            d.repairs.empty() ? Redactor::Secrets{} : transformer_.redactor().secrets_of(raw[i]);
+            quotes_source ? transformer_.redactor().secrets_of(raw[i]) : Redactor::Secrets{};
         for (const auto &r : d.repairs) {
             auto [original, replacement] = redacted_repair(raw[i], r, secrets);
             side_->repairs.add({collection_.name, d.source_id, r.field, r.kind, std::move(original),
