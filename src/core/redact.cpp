@@ -24,10 +24,11 @@ std::string normalized(std::string_view key) {
     return out;
 }
 
-constexpr const char *secret_words[] = {"password",      "passwd",     "pwd",       "passphrase",
-                                        "secret",        "token",      "apikey",    "servicekey",
-                                        "privatekey",    "accesskey",  "authkey",   "signingkey",
-                                        "encryptionkey", "sessionkey", "credential"};
+constexpr const char *secret_words[] = {
+    "password",      "passwd",     "pwd",           "passphrase",       "secret",
+    "token",         "apikey",     "servicekey",    "privatekey",       "accesskey",
+    "authkey",       "signingkey", "encryptionkey", "sessionkey",       "credential",
+    "authorization", "bearer",     "cookie",        "connectionstring", "databaseurl"};
 
 // The bytes a mark hashes: a string's own bytes, any other value's encoding
 // as BSON stores it (from the value's first byte to the next element).
@@ -98,6 +99,10 @@ bool is_word_char(char c) {
 
 bool key_marks_secret(std::string_view key) {
     std::string k = normalized(key);
+    // "pass" only as the whole name or its end (smtpPass, db_pass): inside a
+    // word it is too common (passenger, compass).
+    if (k.size() >= 4 && k.compare(k.size() - 4, 4, "pass") == 0)
+        return true;
     return std::any_of(std::begin(secret_words), std::end(secret_words),
                        [&](const char *w) { return k.find(w) != std::string::npos; });
 }

@@ -25,8 +25,10 @@ namespace nextcrm {
 // True when a key's name marks a secret: after lower-casing and dropping
 // everything but letters and digits it contains password, passwd, pwd,
 // passphrase, secret, token, apikey, servicekey, privatekey, accesskey,
-// authkey, signingkey, encryptionkey, sessionkey or credential
-// ("apiKey", "API-KEY", "notion_api_key", "oldPassword", "x_auth_token").
+// authkey, signingkey, encryptionkey, sessionkey, credential, authorization,
+// bearer, cookie, connectionstring or databaseurl, or ends in "pass"
+// ("apiKey", "API-KEY", "notion_api_key", "oldPassword", "x_auth_token",
+// "smtpPass").
 bool key_marks_secret(std::string_view key);
 
 // "[redacted sha256:XXXXXXXX]" for these bytes.

@@ -26,15 +26,39 @@ std::string json_text(const bson_t *doc) {
 } // namespace
 
 TEST(Redact, KeyNamesMarkSecretsWhateverTheirCaseAndSeparators) {
-    for (const char *key :
-         {"password",       "Password",       "oldPassword",     "PASSWD",      "pwd",
-          "db_pwd",         "secret",         "clientSecret",    "token",       "x-auth-token",
-          "refresh_token",  "apiKey",         "api_key",         "API-KEY",     "notionApiKey",
-          "notion_api_key", "serviceKey",     "servicePassword", "private_key", "privateKey",
-          "credentials",    "awsAccessKeyId", "passphrase"})
+    for (const char *key : {"password",
+                            "Password",
+                            "oldPassword",
+                            "PASSWD",
+                            "pwd",
+                            "db_pwd",
+                            "secret",
+                            "clientSecret",
+                            "token",
+                            "x-auth-token",
+                            "refresh_token",
+                            "apiKey",
+                            "api_key",
+                            "API-KEY",
+                            "notionApiKey",
+                            "notion_api_key",
+                            "serviceKey",
+                            "servicePassword",
+                            "private_key",
+                            "privateKey",
+                            "credentials",
+                            "awsAccessKeyId",
+                            "passphrase",
+                            "smtpPass",
+                            "pass",
+                            "Authorization",
+                            "sessionCookie",
+                            "DATABASE_URL",
+                            "mongoConnectionString"})
         EXPECT_TRUE(nextcrm::key_marks_secret(key)) << key;
-    for (const char *key : {"email", "name", "keywords", "description", "tags", "_id", "account",
-                            "key", "api", "status", "author"})
+    for (const char *key :
+         {"email", "name", "keywords", "description", "tags", "_id", "account", "key", "api",
+          "status", "author", "passenger", "compassHeading", "passed_at"})
         EXPECT_FALSE(nextcrm::key_marks_secret(key)) << key;
 }
 
