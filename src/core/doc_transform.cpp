@@ -272,50 +272,49 @@ std::string source_id_of(const bson_t *doc) {
         return "(none)";
     if (BSON_ITER_HOLDS_OID(&it))
         return oid_hex(bson_iter_oid(&it));
+    if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
+        // The one redaction rule holds for ids too: a secret inside a
+        // compound _id never reaches a message or a side table.
+        static const Redactor redactor = Redactor::for_mapping(Mapping::nextcrm());
+        BsonPtr safe = redactor.redact(doc);
+        bson_iter_t safe_id;
+        if (bson_iter_init_find(&safe_id, safe.get(), "_id"))
+            return iter_description(&safe_id);
+    }
     return iter_description(&it);
 }
 
 Transformer::Transformer(const Mapping &mapping, const CollectionMapping &collection)
-    : mapping_(mapping), collection_(collection) {
+    : mapping_(mapping), collection_(collection), redactor_(Redactor::for_mapping(mapping)) {
     for (const auto &f : collection.fields)
         if (f.kind != FieldKind::Junction)
             columns_.push_back(&f);
 }
 
 std::string Transformer::redacted_json(const bson_t *doc) const {
-    bson_t copy = BSON_INITIALIZER;
-    bool complete = false;
-    bson_iter_t it;
-    if (bson_iter_init(&it, doc)) {
-        while (bson_iter_next(&it)) {
-            const char *key = bson_iter_key(&it);
-            const FieldMapping *f = collection_.find(key);
-            if (f && f->secret)
-                BSON_APPEND_UTF8(&copy, key, "[redacted]");
-            else
-                bson_append_iter(&copy, key, -1, &it);
-        }
-        complete = it.err_off == 0;
-    }
+    // A damaged document is kept exactly as it was read: a copy (redacted
+    // or not) would be cut short where the damage starts.
+    auto doc_fault = check_document(doc);
+    const bool damaged = doc_fault && doc_fault->kind == DocumentFault::Kind::Malformed;
+    BsonPtr safe = damaged ? nullptr : redactor_.redact(doc);
     std::string out, reason;
-    if (!complete) {
-        reason = "the document is malformed BSON";
-    } else if (auto fault = check_document(&copy)) {
+    if (damaged) {
+        reason = doc_fault->reason;
+    } else if (auto fault = check_document(safe.get())) {
         // A repeated key would keep only one value in jsonb; the others
         // have no JSON form at all.
         reason = fault->reason;
     } else {
         try {
-            out = document_to_json(&copy);
+            out = document_to_json(safe.get());
         } catch (const Error &e) {
             reason = e.what();
         }
     }
     if (out.empty()) {
         // Keep the exact bytes so the document is still all there to fix
-        // and retry (a malformed one as it came: its copy would be cut
-        // short where the damage starts).
-        const bson_t *kept = complete ? &copy : doc;
+        // and retry.
+        const bson_t *kept = damaged ? doc : safe.get();
         bson_t wrapper = BSON_INITIALIZER;
         BSON_APPEND_UTF8(&wrapper, "$nextcrm_unrepresentable", reason.c_str());
         std::string b64 = base64(bson_get_data(kept), kept->len);
@@ -323,7 +322,6 @@ std::string Transformer::redacted_json(const bson_t *doc) const {
         out = document_as_json(&wrapper, JsonMode::Canonical);
         bson_destroy(&wrapper);
     }
-    bson_destroy(&copy);
     return out;
 }
 
@@ -365,8 +363,16 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
     out.source_id = source_id_of(doc);
     try {
         out.id = id_to_uuid(id_it, &out.id_is_object_id);
-        if (!out.id_is_object_id)
+        if (!out.id_is_object_id) {
             out.id_json = to_json(&id_it, "_id");
+            // An _id that is a document may hold a secret too (foreign_ids).
+            if (BSON_ITER_HOLDS_DOCUMENT(&id_it) || BSON_ITER_HOLDS_ARRAY(&id_it)) {
+                BsonPtr safe = redactor_.redact(doc);
+                bson_iter_t safe_id;
+                if (bson_iter_init_find(&safe_id, safe.get(), "_id"))
+                    out.id_json = to_json(&safe_id, "_id");
+            }
+        }
     } catch (const Error &e) {
         throw DocumentError("_id", e.what());
     }
@@ -391,11 +397,12 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
     if (has_extra) {
         JsonFlags flags;
         try {
-            out.extra_keys = document_as_json(&extra, JsonMode::Canonical, &flags);
+            BsonPtr safe = redactor_.redact(&extra);
+            out.extra_keys = document_as_json(safe.get(), JsonMode::Canonical, &flags);
             // jsonb refuses "\u0000"; stored any other way the value would change.
             if (flags.has_nul) {
                 DocumentTraits traits;
-                check_document(&extra, &traits);
+                check_document(safe.get(), &traits);
                 extra_field = traits.nul_path;
                 extra_failure = "a key the schema does not know holds a NUL character, which "
                                 "jsonb cannot store";
@@ -406,6 +413,7 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                 "a key the schema does not know cannot be written as JSON: " + e.reason();
         }
     }
+    bson_destroy(&extra);
     if (!extra_failure.empty())
         throw DocumentError(extra_field, extra_failure);
 
