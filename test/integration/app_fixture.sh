@@ -15,6 +15,11 @@
 . "$NEXTCRM_ROOT/scripts/lib/prisma.sh"
 
 fixture=$NEXTCRM_ROOT/test/app-fixture
+# ok, and on failure the command's output as TAP comments.
+ok_or_show() { # status description output
+    ok "$1" "$2"
+    (($1 == 0)) || printf '# %s\n' "${3//$'\n'/$'\n'# }" | head -12
+}
 work=$(mktemp -d)
 gen=$PRISMA_DIR/node_modules/.app-fixture-$$
 trap 'rm -rf "$work" "$gen"' EXIT
@@ -74,12 +79,12 @@ mkdir -p "$gen"
 sed 's/^  provider = "prisma-client-js"$/&\n  engineType = "client"\n  output     = "client"/' \
     "$PRISMA_DIR/schema.prisma" >"$gen/schema.prisma"
 out=$(DATABASE_URL=$(schema_db_url "$db") prisma_cli generate --schema "$gen/schema.prisma" 2>&1)
-ok $? "prisma generate writes the client (engineType \"client\")" || printf '# %s\n' "$out"
+ok_or_show $? "prisma generate writes the client (engineType \"client\")" "$out"
 tsc=$PRISMA_DIR/node_modules/.bin/tsc
 tsconfig() { # out-dir include...
     local out=$1 inc
     shift
-    inc=$(printf '"%s/src/%s",' "$fixture" "$@")
+    inc=$(for f in "$@"; do printf '"%s/src/%s",' "$fixture" "$f"; done)
     cat <<JSON
 { "extends": "$fixture/tsconfig.json",
   "compilerOptions": { "outDir": "$out", "rootDir": "$fixture/src", "baseUrl": "$fixture",
@@ -90,7 +95,7 @@ JSON
 }
 tsconfig "$work/dist" 'crm/**/*.ts' projects.ts ids.ts >"$work/tsconfig.compatible.json"
 out=$("$tsc" -p "$work/tsconfig.compatible.json" 2>&1)
-ok $? "the compatible part (src/crm, src/projects.ts) compiles without an error" || printf '# %s\n' "$out"
+ok_or_show $? "the compatible part (src/crm, src/projects.ts) compiles without an error" "$out"
 tsconfig "$work/dist" 'legacy/**/*.ts' >"$work/tsconfig.legacy.json"
 "$tsc" -p "$work/tsconfig.legacy.json" >/dev/null 2>&1
 is "$?" 2 "src/legacy does not compile (emitted anyway, to run it)"
@@ -98,7 +103,7 @@ is "$?" 2 "src/legacy does not compile (emitted anyway, to run it)"
 out=$(DATABASE_URL=$(schema_db_url "$db") ICU_DATABASE_URL=$(schema_db_url "$icu") \
     NODE_PATH=$PRISMA_DIR/node_modules node "$NEXTCRM_ROOT/test/prisma/app-catalogue.cjs" \
     "$gen/client" "$work/dist" 2>&1)
-ok $? "the catalogue runs to the end" || printf '# %s\n' "$out" | tail -20
+ok_or_show $? "the catalogue runs to the end" "$out"
 val() { sed -n "s/^$1=//p" <<<"$out"; }
 
 is "$(val ids.all_found)" true "the database has a record of every kind the catalogue reads"
@@ -108,8 +113,10 @@ for name in account_detail contact_detail opportunity_detail documents_of_accoun
     board_detail boards_watched_by dashboard_counts; do
     is "$(val "read.$name")" same "read $name: Prisma Client gives what SQL gives"
 done
-for name in account_detail contact_detail opportunity_detail account_watchers crm_task_detail \
-    task_detail board_detail; do
+for name in account_detail contact_detail opportunity_detail documents_of_account \
+    documents_of_contact documents_of_opportunity documents_of_crm_task opportunities_of_contact \
+    contacts_of_account account_watchers accounts_watched_by crm_task_detail task_detail \
+    board_detail boards_watched_by dashboard_counts; do
     ok $(($(val "read.$name.size") > 0 ? 0 : 1)) "read $name returns related records ($(val "read.$name.size"))"
 done
 is "$(val write.create_contact)" "[true,true,true,true]" \
@@ -134,6 +141,9 @@ is "$(val legacy.crm_comment_read)" 0 "MongoDB-era: reading a CRM task's comment
 ok $(($(val legacy.crm_comment_read.sql) > 0 ? 0 : 1)) \
     "although it has $(val legacy.crm_comment_read.sql) in assigned_crm_account_task"
 
+for key in not.prisma not.prisma_or_null not.sql_neq not.sql_distinct not.nulls notin.prisma; do
+    like "$(val $key)" '^[0-9]+$' "$key is a count ($(val $key))"
+done
 nulls=$(val not.nulls)
 ok $((nulls > 0 ? 0 : 1)) "some accounts have a NULL status ($nulls)"
 is "$(val not.prisma)" "$(val not.sql_neq)" "status: { not: 'Active' } counts what SQL's <> counts"
@@ -143,8 +153,12 @@ is "$(val notin.prisma)" "$(val not.prisma)" "notIn leaves out the NULL rows as 
 is "$(val case.contains)/$(val case.contains_insensitive)/$(val case.equals_insensitive)" 0/1/1 \
     "contains is case-sensitive; mode: 'insensitive' matches across case (contains and equals)"
 is "$(val sort.db_collation)" C.UTF-8 "the rig's database collation is C.UTF-8"
-is "$(val sort.prisma)" "$(val sort.code_points)" "orderBy on text there is code-point order: $(val sort.prisma)"
-is "$(val sort.icu_prisma)" "$(val sort.icu_en)" "on an ICU en-US database it is en-US order: $(val sort.icu_prisma)"
+is "$(val sort.prisma)" '["Banana","Zebra","apple","banana","Äpfel","ápple"]' \
+    "orderBy on text there is code-point order: $(val sort.prisma)"
+is "$(val sort.code_points)" "$(val sort.prisma)" "which is JavaScript's default (code unit) sort of the same words"
+is "$(val sort.icu_prisma)" '["Äpfel","apple","ápple","banana","Banana","Zebra"]' \
+    "on an ICU en-US database it is en-US order: $(val sort.icu_prisma)"
+is "$(val sort.icu_en)" "$(val sort.icu_prisma)" "which is Intl.Collator('en-US')'s order"
 # The orders docs/MIGRATING.md states are the ones measured.
 doc_order() { grep -F "$1" "$NEXTCRM_ROOT/docs/MIGRATING.md" | sed 's/.*: //' | tr -d '`' | sed 's/, /,/g'; }
 is "$(doc_order 'created with `C.UTF-8`:')" "$(val sort.prisma | tr -d '[]"')" "the guide states the C.UTF-8 order measured"

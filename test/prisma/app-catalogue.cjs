@@ -70,8 +70,8 @@ const catalogue = [
     `SELECT ${IDS(`SELECT "B" AS id FROM "_ContactsToOpportunities" WHERE "A" = $1`)}`, (i) => [i.contactId]],
   ["contacts_of_account", (p, i) => pages.contactsOfAccount(p, i.accountId),
     `SELECT ${IDS(`SELECT id FROM "crm_Contacts" WHERE "accountsIDs" = $1`)}`, (i) => [i.accountId]],
-  ["account_watchers", (p, i) => pages.accountWatchers(p, i.accountId),
-    `SELECT ${IDS(`SELECT "A" AS id FROM "_AccountWatchers" WHERE "B" = $1`)}`, (i) => [i.accountId]],
+  ["account_watchers", (p, i) => pages.accountWatchers(p, i.watchedAccountId),
+    `SELECT ${IDS(`SELECT "A" AS id FROM "_AccountWatchers" WHERE "B" = $1`)}`, (i) => [i.watchedAccountId]],
   ["accounts_watched_by", (p, i) => pages.accountsWatchedBy(p, i.userId),
     `SELECT ${IDS(`SELECT "B" AS id FROM "_AccountWatchers" WHERE "A" = $1`)}`, (i) => [i.userId]],
   ["crm_task_detail", (p, i) => pages.crmTaskDetail(p, i.crmTaskId),
@@ -104,7 +104,7 @@ const catalogue = [
        'openCrmTasks', (SELECT count(*) FROM "crm_Accounts_Tasks" WHERE "taskStatus" = 'ACTIVE'),
        'documents', (SELECT count(*) FROM "Documents"),
        'stages', (SELECT coalesce(json_agg(json_build_array(sales_stage, n)
-                                  ORDER BY sales_stage COLLATE "C" NULLS LAST), '[]'::json)
+                                  ORDER BY sales_stage::text COLLATE "C" NULLS LAST), '[]'::json)
                   FROM (SELECT sales_stage, count(*)::int AS n FROM "crm_Opportunities"
                         GROUP BY sales_stage) s))`, (i) => [i.userId]],
 ];
@@ -117,6 +117,8 @@ const PICK = `SELECT json_build_object(
     + (SELECT count(*) FROM "_DocumentsToAccounts" d WHERE d."B" = a.id)
     + (SELECT count(*) FROM "_AccountWatchers" w WHERE w."B" = a.id)
     + (SELECT count(*) FROM "crm_Accounts_Tasks" t WHERE t.account = a.id) DESC, a.id LIMIT 1),
+  'watchedAccountId', (SELECT a.id FROM "crm_Accounts" a ORDER BY
+      (SELECT count(*) FROM "_AccountWatchers" w WHERE w."B" = a.id) DESC, a.id LIMIT 1),
   'contactId', (SELECT c.id FROM "crm_Contacts" c ORDER BY
       (SELECT count(*) FROM "_ContactsToOpportunities" x WHERE x."A" = c.id)
     + (SELECT count(*) FROM "_DocumentsToContacts" d WHERE d."B" = c.id) DESC, c.id LIMIT 1),

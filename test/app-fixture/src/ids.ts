@@ -3,6 +3,7 @@
 export interface Ids {
   userId: string;
   accountId: string;
+  watchedAccountId: string;
   contactId: string;
   opportunityId: string;
   crmTaskId: string;

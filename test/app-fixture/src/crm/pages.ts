@@ -120,6 +120,9 @@ export async function dashboardCounts(prisma: PrismaClient, userId: string) {
   const byStage = await prisma.crm_Opportunities.groupBy({ by: ["sales_stage"], _count: { _all: true } });
   return {
     accounts, contacts, leads, opportunities, tasks, myTasks, openCrmTasks, documents,
-    stages: byStage.map((s) => [s.sales_stage, s._count._all]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    // By stage id, code-point order, the stage-less count last.
+    stages: byStage
+      .map((s): [string | null, number] => [s.sales_stage, s._count._all])
+      .sort(([a], [b]) => (a === b ? 0 : a === null ? 1 : b === null ? -1 : a < b ? -1 : 1)),
   };
 }
