@@ -150,8 +150,14 @@ is "$(val not.prisma)" "$(val not.sql_neq)" "status: { not: 'Active' } counts wh
 is "$(($(val not.sql_distinct) - $(val not.prisma)))" "$nulls" "which leaves out exactly the NULL rows"
 is "$(val not.prisma_or_null)" "$(val not.sql_distinct)" "OR: [{ not }, { status: null }] counts them too"
 is "$(val notin.prisma)" "$(val not.prisma)" "notIn leaves out the NULL rows as well"
-is "$(val case.contains)/$(val case.contains_insensitive)/$(val case.equals_insensitive)" 0/1/1 \
-    "contains is case-sensitive; mode: 'insensitive' matches across case (contains and equals)"
+is "$(val case.equals_exact)" 1 "the account 'ACME Catalogue Corp' is there"
+is "$(val case.equals)/$(val case.contains)/$(val case.startsWith)/$(val case.endsWith)/$(val case.in)" \
+    0/0/0/0/0 "equals, contains, startsWith, endsWith and in are case-sensitive"
+is "$(val case.contains_insensitive)/$(val case.equals_insensitive)" 1/1 \
+    "mode: 'insensitive' matches across case (contains and equals)"
+is "$(val oid.find_unique)" DriverAdapterError "findUnique with a MongoDB ObjectId as id throws"
+like "$(val oid.find_unique.message)" '^invalid input syntax for type uuid' "because it is no uuid"
+is "$(val oid.mapped_is_account)" true "nextcrm_map_oid() gives the record's uuid for its old ObjectId"
 is "$(val sort.db_collation)" C.UTF-8 "the rig's database collation is C.UTF-8"
 is "$(val sort.prisma)" '["Banana","Zebra","apple","banana","Äpfel","ápple"]' \
     "orderBy on text there is code-point order: $(val sort.prisma)"

@@ -242,6 +242,18 @@ async function main() {
     show("case.equals_insensitive", await prisma.crm_Accounts.count({
       where: { name: { equals: "acme catalogue corp", mode: "insensitive" } } }));
 
+    for (const [op, value] of [["equals", "acme catalogue corp"], ["startsWith", "acme catalogue"],
+                               ["endsWith", "catalogue corp"], ["in", ["acme catalogue corp"]]])
+      show(`case.${op}`, await prisma.crm_Accounts.count({ where: { name: { [op]: value } } }));
+    show("case.equals_exact", await prisma.crm_Accounts.count({ where: { name: "ACME Catalogue Corp" } }));
+
+    // Ids are uuids: a MongoDB ObjectId (an old link or bookmark) is no id.
+    const oid = await outcome(() => prisma.crm_Accounts.findUnique({ where: { id: "65a1f0c2e4b0a1b2c3d4e5f6" } }));
+    show("oid.find_unique", oid.ok ? `ran:${oid.value}` : oid.code);
+    show("oid.find_unique.message", oid.ok ? "" : oid.message);
+    const mapped = await one(`SELECT nextcrm_map_oid(nextcrm_unmap_oid($1::uuid))::text`, [ids.accountId]);
+    show("oid.mapped_is_account", mapped === ids.accountId);
+
     // Sorting follows the database's collation.
     const words = ["apple", "Banana", "Äpfel", "banana", "Zebra", "ápple"];
     const sortIn = async (client) => {
