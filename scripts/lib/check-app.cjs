@@ -106,7 +106,13 @@ function compilerOptions() {
   let options = {}, fileNames = [];
   if (configPath && path.dirname(configPath) === path.resolve(appDir)) {
     const read = ts.readConfigFile(configPath, ts.sys.readFile);
-    const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, appDir);
+    const parsed = ts.parseJsonConfigFileContent(read.config || {}, ts.sys, appDir);
+    const errors = [read.error, ...parsed.errors].filter(Boolean);
+    if (errors.length) {
+      for (const e of errors)
+        console.error(`check-app: tsconfig.json: ${ts.flattenDiagnosticMessageText(e.messageText, " ")}`);
+      process.exit(2);
+    }
     options = parsed.options;
     fileNames = parsed.fileNames;
   } else {

@@ -51,6 +51,10 @@ printf 'export const x: number = "text";\n' >"$work/compatible/src/unrelated.ts"
 out=$("$NEXTCRM_ROOT/scripts/check-app" "$work/compatible" 2>&1)
 is "$?" 0 "an application type error without Prisma is not counted as a call site"
 like "$out" "note: 1 type errors that involve no Prisma call or type were not counted" "but noted"
+echo '{ "extends": "./missing.json" }' >"$work/compatible/tsconfig.json"
+out=$("$NEXTCRM_ROOT/scripts/check-app" "$work/compatible" 2>&1)
+is "$?" 2 "a tsconfig.json that cannot be read makes check-app exit 2"
+like "$out" "check-app: tsconfig.json: Cannot read file" "naming the problem"
 [[ -z $(ls -A "$PRISMA_DIR/node_modules" | grep '^\.check-app') ]]
 ok $? "check-app leaves no generated client behind"
 
