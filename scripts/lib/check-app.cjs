@@ -55,7 +55,8 @@ function readSchema(text) {
     const f = current && line.match(/^\s+(\w+)\s+(\w+)(\[\]|\?)?(?:\s+(.*))?$/);
     if (f) {
       const rel = (f[4] || "").match(/@relation\("(\w+)"/);
-      current.set(f[1], { type: f[2], list: f[3] === "[]", relation: rel ? rel[1] : null });
+      current.set(f[1], { type: f[2], list: f[3] === "[]", relation: rel ? rel[1] : null,
+                          owner: /@relation\([^)]*\bfields:/.test(f[4] || "") });
     }
   }
   return models;
@@ -209,6 +210,30 @@ function isRelationWrite(p) {
     p.initializer.properties.some((q) => RELATION_WRITE.has(propName(q)));
 }
 
+// A write whose data sets a loose reference as a scalar and also writes a
+// relation whose foreign key this model holds: no Prisma input type takes
+// both (the unchecked input has the scalar, the checked one that relation),
+// whatever the values' types, so the call is reported even when the values
+// are `any`.  True when reported.
+function reportLooseRefs(sf, call) {
+  if (!looseRefs.has(call.model)) return false;
+  const fields = models.get(call.model);
+  for (const data of dataObjects(call.arg)) {
+    const props = properties(data);
+    const loose = props.filter((p) => looseRefs.get(call.model).has(propName(p)));
+    const owning = props.some((p) => isRelationWrite(p) && fields.get(propName(p))?.owner);
+    if (loose.length && owning) {
+      const advice = loose.map((p) => {
+        const v = ts.isPropertyAssignment(p) ? p.initializer.getText() : propName(p);
+        return `${propName(p)}: ${v} -> ${propName(p)}_ref: { connect: { id: ${v} } }`;
+      }).join("; ");
+      report(sf, loose[0].getStart(sf), "loose reference", advice);
+      return true;
+    }
+  }
+  return false;
+}
+
 // A write's data objects: data, and an upsert's create/update.
 function dataObjects(arg) {
   const out = [];
@@ -262,19 +287,7 @@ function classify(sf, diag) {
   }
 
   // A loose reference written as a scalar beside a relation write.
-  if (call && looseRefs.has(call.model)) {
-    for (const data of dataObjects(call.arg)) {
-      const props = properties(data);
-      const loose = props.filter((p) => looseRefs.get(call.model).has(propName(p)));
-      if (loose.length && props.some(isRelationWrite)) {
-        const advice = loose.map((p) => {
-          const v = ts.isPropertyAssignment(p) ? p.initializer.getText() : propName(p);
-          return `${propName(p)}: ${v} -> ${propName(p)}_ref: { connect: { id: ${v} } }`;
-        }).join("; ");
-        return report(sf, loose[0].getStart(sf), "loose reference", advice);
-      }
-    }
-  }
+  if (call && reportLooseRefs(sf, call)) return;
   // Other errors count when they involve Prisma: inside a Prisma call, or
   // naming a model or a generated type.  The rest are the application's own
   // (or come from dependencies that are not installed) and are only counted.
@@ -312,6 +325,20 @@ for (const diag of diagnostics) {
     continue;
   }
   classify(diag.file, diag);
+}
+
+// Loose references beside a relation write, also where the values are
+// untyped (`any` passes the type check).
+for (const sf of program.getSourceFiles()) {
+  if (!isAppFile(sf)) continue;
+  (function visit(node) {
+    if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) &&
+        ["create", "update", "upsert"].includes(node.expression.name.text)) {
+      const call = prismaCall(node);
+      if (call && call.arg === node.arguments[0]) reportLooseRefs(sf, call);
+    }
+    ts.forEachChild(node, visit);
+  })(sf);
 }
 
 // CRM-task comments type-check (task is a uuid column either way), so they

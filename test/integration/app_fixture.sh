@@ -126,6 +126,8 @@ done
 is "$(val write.create_contact)" "[true,true,true,true]" \
     "a contact created with createdBy_ref/updatedBy_ref connect beside assigned_accounts connect"
 is "$(val write.create_account)" "[true,true]" "an account created with createdBy/updatedBy as scalars"
+is "$(val write.create_account_with_contact)" "[true,1,1]" \
+    "createdBy as a scalar beside a nested create of contacts (their key, not the account's)"
 is "$(val write.watch_account)/$(val write.watch_account.read)/$(val write.unwatch_account)" 1/true/0 \
     "watching an account writes _AccountWatchers, reads back, unwatching removes the row"
 is "$(val write.crm_comment)/$(val write.crm_comment.read)" "[true,true]/true" \
@@ -139,6 +141,8 @@ is "$(val legacy.m_n_filter)" PrismaClientValidationError "MongoDB-era: accounts
 is "$(val legacy.watchers_filter)" PrismaClientValidationError "MongoDB-era: watching_boardsIDs: { has } is rejected"
 is "$(val legacy.loose_reference_beside_connect)" PrismaClientValidationError \
     "MongoDB-era: createdBy as a scalar beside a connect is rejected"
+is "$(val legacy.loose_reference_untyped)" PrismaClientValidationError \
+    "MongoDB-era: the same with untyped values is rejected too (check-app finds it without types)"
 is "$(val legacy.loose_reference_scalars_only)" ran "MongoDB-era: createdBy as a scalar without a connect works"
 is "$(val legacy.crm_comment_write)" P2003 "MongoDB-era: a CRM task's id in tasksComments.task violates its foreign key"
 is "$(val legacy.crm_comment_read)" 0 "MongoDB-era: reading a CRM task's comments by task finds none"

@@ -178,6 +178,10 @@ async function main() {
     show("write.create_account", await one(
       `SELECT json_build_array("createdBy" = $2, "updatedBy" = $2) FROM "crm_Accounts" WHERE id = $1`,
       [accountId, ids.userId]));
+    const nested = await writes.createAccountWithContact(prisma, ids.userId);
+    show("write.create_account_with_contact", await one(
+      `SELECT json_build_array("createdBy" = $2, (SELECT count(*)::int FROM "crm_Contacts" WHERE "accountsIDs" = $1), $3::int)
+       FROM "crm_Accounts" WHERE id = $1`, [nested.id, ids.userId, nested.contacts]));
     await writes.watchAccount(prisma, accountId, ids.userId);
     const watch = `SELECT count(*)::int FROM "_AccountWatchers" WHERE "A" = $1 AND "B" = $2`;
     show("write.watch_account", await one(watch, [ids.userId, accountId]));
@@ -210,6 +214,9 @@ async function main() {
     show("legacy.watchers_filter", r2.ok ? "ran" : r2.code);
     const r3 = await outcome(() => legacyContacts.createContact(prisma, ids.userId, ids.accountId));
     show("legacy.loose_reference_beside_connect", r3.ok ? "ran" : r3.code);
+    const r3b = await outcome(() => legacyContacts.createContactFromBody(prisma,
+      { userId: ids.userId, last_name: "Body", assigned_to: ids.userId }));
+    show("legacy.loose_reference_untyped", r3b.ok ? "ran" : r3b.code);
     const r4 = await outcome(() => legacyContacts.createAccount(prisma, ids.userId));
     show("legacy.loose_reference_scalars_only", r4.ok ? "ran" : r4.code);
     const r5 = await outcome(() => legacyCrm.addCommentToCrmTask(prisma, ids.crmTaskId, ids.userId));

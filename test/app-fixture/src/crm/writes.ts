@@ -55,3 +55,18 @@ export async function deleteCrmTask(prisma: PrismaClient, crmTaskId: string) {
   await prisma.tasksComments.deleteMany({ where: { assigned_crm_account_task: crmTaskId } });
   await prisma.crm_Accounts_Tasks.delete({ where: { id: crmTaskId } });
 }
+
+// A loose reference as a scalar beside a nested write of a relation whose
+// key the other side holds: the unchecked input takes both.
+export async function createAccountWithContact(prisma: PrismaClient, userId: string) {
+  const a = await prisma.crm_Accounts.create({
+    data: {
+      v: 0,
+      name: "Catalogue account with contact",
+      createdBy: userId,
+      contacts: { create: { v: 0, last_name: "Nested", status: true } },
+    },
+    include: { contacts: true },
+  });
+  return { id: a.id, contacts: a.contacts.length };
+}

@@ -29,3 +29,17 @@ export async function updateContact(prisma: PrismaClient, id: string, userId: st
 export async function createAccount(prisma: PrismaClient, userId: string) {
   return prisma.crm_Accounts.create({ data: { v: 0, name: "Acme", createdBy: userId, updatedBy: userId } });
 }
+
+// The same with untyped values (a request body): `any` passes the type
+// check, the call still fails at run time.
+export async function createContactFromBody(prisma: PrismaClient, body: any) {
+  return prisma.crm_Contacts.create({
+    data: {
+      v: 0,
+      createdBy: body.userId, // check-app: loose reference
+      last_name: body.last_name,
+      status: true,
+      assigned_to_user: { connect: { id: body.assigned_to } },
+    },
+  });
+}
