@@ -47,10 +47,13 @@ is "$?" 0 "check-app on the fixture without src/legacy exits 0"
 is "$(tail -1 <<<"$out")" "0 incompatible call sites" "and reports nothing"
 "$NEXTCRM_ROOT/scripts/check-app" "$work/no-such-app" >/dev/null 2>&1
 is "$?" 2 "check-app on a missing directory exits 2"
-printf 'export const x: number = "text";\n' >"$work/compatible/src/unrelated.ts"
+printf 'import pad from "no-such-package";\nexport const x: number = "text";\nexport const y = pad;\n' \
+    >"$work/compatible/src/unrelated.ts"
 out=$("$NEXTCRM_ROOT/scripts/check-app" "$work/compatible" 2>&1)
 is "$?" 0 "an application type error without Prisma is not counted as a call site"
 like "$out" "note: 1 type errors that involve no Prisma call or type were not counted" "but noted"
+like "$out" "note: 1 packages not installed were treated as any \(no-such-package\)" \
+    "a package that is not installed is noted"
 echo '{ "extends": "./missing.json" }' >"$work/compatible/tsconfig.json"
 out=$("$NEXTCRM_ROOT/scripts/check-app" "$work/compatible" 2>&1)
 is "$?" 2 "a tsconfig.json that cannot be read makes check-app exit 2"
