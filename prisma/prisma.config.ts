@@ -1,9 +1,71 @@
 // Prisma CLI configuration for this repository's tooling.  The JS schema
 // engine (bundled WebAssembly, driven through @prisma/adapter-pg) is used
 // because the native engines cannot be downloaded on an offline machine;
-// `validate`, `migrate diff` and `generate` work this way.
+// `validate`, `migrate diff` (also --from-migrations) and `generate` work
+// this way.
 import { defineConfig } from "prisma/config";
 import { PrismaPg } from "@prisma/adapter-pg";
+import { parse } from "pg-connection-string";
+import { randomUUID } from "node:crypto";
+
+const url = process.env.DATABASE_URL ?? "postgresql://localhost/postgres";
+
+// The connection as discrete settings: @prisma/adapter-pg 6.19 makes its
+// shadow database by overriding `database`, which a `connectionString`
+// would silently win over (the migrations would then run in DATABASE_URL's
+// own database).
+function settings(database?: string) {
+  const cfg = parse(url) as Record<string, unknown>;
+  return database === undefined ? cfg : { ...cfg, database };
+}
+
+// The schema engine reads the catalogs, whose `name` and `"char"` columns
+// @prisma/adapter-pg 6.19 refuses as unsupported types
+// (https://github.com/prisma/prisma/issues/27403); pg already returns both
+// as strings, so they are declared text.
+const PG_CHAR = 18, PG_NAME = 19, PG_TEXT = 25;
+function textCatalogNames<T>(adapter: T): T {
+  const a = adapter as any;
+  const performIO = a.performIO.bind(a);
+  a.performIO = async (query: unknown) => {
+    const result = await performIO(query);
+    // A script of several statements gives an array of results.
+    for (const one of Array.isArray(result) ? result : [result])
+      for (const field of one?.fields ?? [])
+        if (field.dataTypeID === PG_NAME || field.dataTypeID === PG_CHAR) field.dataTypeID = PG_TEXT;
+    return result;
+  };
+  return adapter;
+}
+
+// `migrate diff --from-migrations` replays the migrations in a shadow
+// database.  The adapter's own connectToShadowDb() drops that database while
+// its pool still holds a connection, so the drop fails; this one closes the
+// pool first and drops the database only then.
+function adapterFactory() {
+  const main = new PrismaPg(settings() as any);
+  return {
+    provider: main.provider,
+    adapterName: main.adapterName,
+    connect: async () => textCatalogNames(await main.connect()),
+    async connectToShadowDb() {
+      const admin = await main.connect();
+      const name = `prisma_migrate_shadow_db_${randomUUID()}`;
+      await admin.executeScript(`CREATE DATABASE "${name}"`);
+      const shadow = textCatalogNames(await new PrismaPg(settings(name) as any).connect());
+      const close = shadow.dispose.bind(shadow);
+      shadow.dispose = async () => {
+        try {
+          await close();
+          await admin.executeScript(`DROP DATABASE IF EXISTS "${name}"`);
+        } finally {
+          await admin.dispose();
+        }
+      };
+      return shadow;
+    },
+  };
+}
 
 export default defineConfig({
   experimental: { adapter: true },
@@ -11,8 +73,6 @@ export default defineConfig({
   schema: "schema.prisma",
   migrations: { path: "migrations" },
   async adapter() {
-    return new PrismaPg({
-      connectionString: process.env.DATABASE_URL ?? "postgresql://localhost/postgres",
-    });
+    return adapterFactory() as any;
   },
 });
