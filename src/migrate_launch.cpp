@@ -193,6 +193,11 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
 
     nextcrm::pg_call([] { SPI_connect(); });
     refuse_if_running();
+    if (*collection) {
+        // Refused before a worker starts, with the reason and what to do.
+        nextcrm::check_collection_name(collection);
+        nextcrm::check_references_complete(collection);
+    }
     std::string message;
     std::string status = run_status(&message);
     if (retry && status == "running")

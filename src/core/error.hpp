@@ -26,6 +26,7 @@ inline constexpr const char *invalid_text_representation = "22P02";
 inline constexpr const char *feature_not_supported = "0A000";
 inline constexpr const char *invalid_authorization = "28000";
 inline constexpr const char *insufficient_privilege = "42501";
+inline constexpr const char *object_not_in_prerequisite_state = "55000";
 } // namespace sqlstate
 
 class Error : public std::runtime_error {
