@@ -460,17 +460,23 @@ BEGIN
   -- order of the calls, say) and fails the check; one in the error table is
   -- a warning, since that error accounts for it and nextcrm_retry_errors()
   -- restores the reference once the document migrates.
+  -- (One equality join on collection and id, so a hash join serves any
+  -- number of repairs.)
   CREATE TEMP TABLE nextcrm_v_dangling AS
-    SELECT DISTINCT r.id, r.collection, r.source_id, r.field, r.original, s.collection AS held_in,
+    WITH lost AS (
+      SELECT DISTINCT r.id, r.collection, r.source_id, r.field, r.original, t.model,
+             @extschema@.nextcrm_map_oid(substring(r.original from '^"?([0-9a-fA-F]{24})"?$')) AS target
+        FROM nextcrm_migration.repairs r
+        JOIN nextcrm_v_map m ON m.collection = r.collection
+         AND m.stored_key = split_part(r.field, '.', 1)
+         AND m.kind IN ('ref', 'ref_array', 'junction')
+        CROSS JOIN LATERAL (SELECT m.ref_model UNION SELECT m.route_model) t(model)
+       WHERE r.kind = 'dangling_ref' AND r.resolved_at IS NULL AND t.model IS NOT NULL)
+    SELECT l.id, l.collection, l.source_id, l.field, l.original, s.collection AS held_in,
            EXISTS (SELECT 1 FROM nextcrm_migration.errors e
                     WHERE e.collection = s.collection AND e.source_id = s.source_id) AS failed
-      FROM nextcrm_migration.repairs r
-      JOIN nextcrm_v_map m ON m.collection = r.collection
-       AND m.stored_key = split_part(r.field, '.', 1)
-       AND m.kind IN ('ref', 'ref_array', 'junction')
-      JOIN nextcrm_v_ids s ON s.collection IN (m.ref_model, m.route_model)
-       AND s.id = @extschema@.nextcrm_map_oid(substring(r.original from '^"?([0-9a-fA-F]{24})"?$'))
-     WHERE r.kind = 'dangling_ref' AND r.resolved_at IS NULL;
+      FROM lost l
+      JOIN nextcrm_v_src s ON s.kind = 'id' AND s.collection = l.model AND s.id = l.target;
   FOR c IN SELECT m.collection FROM nextcrm_v_map m
             WHERE m.kind IN ('ref', 'ref_array', 'junction')
             GROUP BY m.collection ORDER BY min(m.collection_position) LOOP

@@ -19,14 +19,18 @@ N=20000
 # TodoList documents (no references, no unique keys) with ascending _ids
 # 1..N, inserted 500 per command (one command is one argument: < 128 kB).
 cmd '{"drop": "TodoList"}' 2>/dev/null
-for ((from = 1; from <= N; from += 500)); do
-    docs=""
-    for ((i = from; i < from + 500; i++)); do
-        docs+="${docs:+,}{\"_id\": {\"\$oid\": \"$(oid $i)\"}, \"createdAt\": \"2024-01-01\",
-                \"description\": \"d$i\", \"title\": \"t$i\", \"url\": \"https://x/$i\", \"user\": \"u\"}"
-    done
-    cmd "{\"insert\": \"TodoList\", \"documents\": [$docs]}" || echo "# insert at $from failed"
-done
+python3 - "$N" >"$work/inserts" <<'PY'
+import json, sys
+n = int(sys.argv[1])
+for start in range(1, n + 1, 500):
+    docs = [{"_id": {"$oid": "65a1f0c2%016x" % i}, "createdAt": "2024-01-01", "description": "d%d" % i,
+             "title": "t%d" % i, "url": "https://x/%d" % i, "user": "u"}
+            for i in range(start, min(start + 500, n + 1))]
+    print(json.dumps({"insert": "TodoList", "documents": docs}))
+PY
+while read -r line; do
+    cmd "$line" || echo "# an insert failed"
+done <"$work/inserts"
 
 make_target resume_changed "uri '$MONGO_URI', database 'resume_changed'"
 q -d resume_changed -c "SELECT * FROM nextcrm_migrate_table('src', 'TodoList')" >"$work/first.out" 2>&1 &
