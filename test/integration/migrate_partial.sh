@@ -51,6 +51,9 @@ like "$out" "HINT:  Valid names are: Boards, Documents, .*TodoList, Users, crm_A
     "its hint lists the valid names"
 out=$(q -d part_base -c "SELECT * FROM nextcrm_migrate_table('src', 'crm_accounts', restart => true)" 2>&1)
 like "$out" '"crm_accounts" is not a NextCRM collection' "names are case-sensitive, also with restart"
+long=$(printf 'x%.0s' {1..80})
+like "$(q -d part_unknown -c "SELECT * FROM nextcrm_migrate_table('src', '$long')" 2>&1)" \
+    "\"$long\" is not a NextCRM collection" "so is a name longer than any collection's"
 is "$(q -d part_unknown -c "SELECT count(*) FROM nextcrm_migration.checkpoint")" 0 \
     "nothing was started for it"
 is "$(digest part_base)" "$base" "and a refused restart changes nothing"
