@@ -50,10 +50,17 @@ is "$last" "$(oid "$done_before")" "its checkpoint is the last committed _id"
 # Between the runs: delete a migrated document, insert one below the
 # checkpoint, insert one above everything.
 deleted=$(oid 7)
+deleted_after=$(oid $((N - 5)))
+changed=$(oid 8)
 lower=$(oid 0)
 upper=$(printf '65a1f0c3%016x' 1)
-cmd "{\"delete\": \"TodoList\", \"deletes\": [{\"q\": {\"_id\": {\"\$oid\": \"$deleted\"}}, \"limit\": 1}]}"
-ok $? "deleted $deleted (migrated) from the source"
+for id in $deleted $deleted_after; do
+    cmd "{\"delete\": \"TodoList\", \"deletes\": [{\"q\": {\"_id\": {\"\$oid\": \"$id\"}}, \"limit\": 1}]}"
+    ok $? "deleted $id from the source"
+done
+cmd "{\"update\": \"TodoList\", \"updates\": [{\"q\": {\"_id\": {\"\$oid\": \"$changed\"}},
+      \"u\": {\"\$set\": {\"title\": \"changed\"}}}]}"
+ok $? "changed the title of $changed (migrated) in the source"
 for id in $lower $upper; do
     cmd "{\"insert\": \"TodoList\", \"documents\": [{\"_id\": {\"\$oid\": \"$id\"}, \"createdAt\": \"2024-01-01\",
           \"description\": \"new\", \"title\": \"new\", \"url\": \"https://x/new\", \"user\": \"u\"}]}"
@@ -64,13 +71,15 @@ q -d resume_changed -c "SELECT * FROM nextcrm_migrate_table('src', 'TodoList')" 
 ok $? "the resumed run succeeds"
 count() { q -d resume_changed -c "SELECT count(*) FROM \"TodoList\" WHERE $1"; }
 is "$(q -d resume_changed -c "SELECT phase, processed FROM nextcrm_migration.checkpoint
-                              WHERE collection = 'TodoList'")" "done|$((N + 1))" \
-    "TodoList is done after reading each document once: $N, plus the one inserted above"
-is "$(count true)" $((N + 1)) "the target holds $((N + 1)) rows"
-is "$(count "description ~ '^d[0-9]+\$'")" $N "every original document, each once"
+                              WHERE collection = 'TodoList'")" "done|$N" \
+    "TodoList is done after reading each document once: $N, minus the one deleted above the checkpoint, plus the one inserted there"
+is "$(count true)" $N "the target holds $N rows"
+is "$(count "description ~ '^d[0-9]+\$'")" $((N - 1)) "every original document but the one deleted above, each once"
 is "$(count "id = nextcrm_map_oid('$upper')")" 1 "the document inserted above the checkpoint is migrated"
+is "$(count "id = nextcrm_map_oid('$deleted_after')")" 0 "the one deleted above it is not"
 is "$(count "id = nextcrm_map_oid('$lower')")" 0 "the one inserted below it is not"
-is "$(count "id = nextcrm_map_oid('$deleted')")" 1 "the deleted one stays migrated"
+is "$(count "id = nextcrm_map_oid('$deleted')")" 1 "the one deleted below it stays migrated"
+is "$(count "id = nextcrm_map_oid('$changed') AND title = 't8'")" 1 "the one changed below it keeps its old value"
 is "$(q -d resume_changed -c "SELECT count(*) FROM nextcrm_migration.errors")" 0 "no error"
 
 report=$(q -d resume_changed -c "SELECT \"check\" || ': ' || actual || ' ' || coalesce(details, '')
