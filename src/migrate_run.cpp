@@ -150,41 +150,9 @@ void reset_collections(const Mapping &mapping, const std::vector<std::string> &n
              1, types, args);
 }
 
-// The collections `name` references, directly or through others, in
-// dependency order.
-std::vector<std::string> referenced_collections(const Mapping &mapping, const std::string &name) {
-    std::set<std::string> needed{name};
-    const auto &all = mapping.collections();
-    for (auto it = all.rbegin(); it != all.rend(); ++it)
-        if (needed.count(it->name))
-            needed.insert(it->depends_on.begin(), it->depends_on.end());
-    std::vector<std::string> out;
-    for (const auto &c : all)
-        if (c.name != name && needed.count(c.name))
-            out.push_back(c.name);
-    return out;
-}
-
-// `name` and every collection that references it, directly or through
-// others, in dependency order.
-std::vector<std::string> dependent_collections(const Mapping &mapping, const std::string &name) {
-    std::set<std::string> reached{name};
-    std::vector<std::string> out;
-    for (const auto &c : mapping.collections()) {
-        bool depends = c.name == name;
-        for (const auto &d : c.depends_on)
-            depends = depends || reached.count(d) > 0;
-        if (depends) {
-            reached.insert(c.name);
-            out.push_back(c.name);
-        }
-    }
-    return out;
-}
-
 // The referenced collections of `name` whose migration is not complete.
 std::vector<std::string> incomplete_references(const Mapping &mapping, const std::string &name) {
-    std::vector<std::string> refs = referenced_collections(mapping, name);
+    std::vector<std::string> refs = mapping.references_of(name);
     if (refs.empty())
         return refs;
     Datum arg = text_array_datum(refs);
@@ -466,8 +434,7 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop)
             selected.push_back(c.name);
     } else {
         check_collection_name(only);
-        selected =
-            request.restart ? dependent_collections(mapping, only) : std::vector<std::string>{only};
+        selected = request.restart ? mapping.dependents_of(only) : std::vector<std::string>{only};
     }
     in_transaction([&] {
         // Every reference is checked against its target table per batch
