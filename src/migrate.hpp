@@ -35,7 +35,7 @@ inline constexpr int64 migration_lock_key = 0x6e657874636d6967; // "nextcmig"
 
 // Throws an Error (invalid_parameter_value) unless `collection` is a
 // collection of the NextCRM mapping; the hint lists the valid names.
-void check_collection_name(const std::string &collection);
+void check_nextcrm_collection(const std::string &collection);
 
 // Throws an Error (object_not_in_prerequisite_state) naming the collections
 // that `collection` references, directly or not, whose migration is not

@@ -173,7 +173,7 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
     bool restart = !retry && PG_GETARG_BOOL(PG_NARGS() - 1);
     nextcrm::server_oid_by_name(server); // the server must exist and be ours
     if (*collection)
-        nextcrm::check_collection_name(collection);
+        nextcrm::check_nextcrm_collection(collection);
 
     if (XactIsoLevel != XACT_READ_COMMITTED)
         throw Error("nextcrm_migrate_all() must run in READ COMMITTED",

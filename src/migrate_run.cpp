@@ -433,7 +433,7 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop)
         for (const auto &c : mapping.collections())
             selected.push_back(c.name);
     } else {
-        check_collection_name(only);
+        check_nextcrm_collection(only);
         selected = request.restart ? mapping.dependents_of(only) : std::vector<std::string>{only};
     }
     in_transaction([&] {
@@ -489,7 +489,7 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop)
     });
 }
 
-void check_collection_name(const std::string &collection) {
+void check_nextcrm_collection(const std::string &collection) {
     const Mapping &mapping = Mapping::nextcrm();
     if (mapping.collection(collection))
         return;
