@@ -11,6 +11,8 @@
 
 #include "pg_wall.hpp"
 
+#include <string>
+
 extern "C" {
 #include "postmaster/bgworker.h"
 }
@@ -30,6 +32,16 @@ static_assert(sizeof(MigrationRequest) <= BGW_EXTRALEN, "request must fit in bgw
 // Advisory lock key held by the running worker for its whole life, so a
 // second run of the same database is refused while one is active.
 inline constexpr int64 migration_lock_key = 0x6e657874636d6967; // "nextcmig"
+
+// Throws an Error (invalid_parameter_value) unless `collection` is a
+// collection of the NextCRM mapping; the hint lists the valid names.
+void check_nextcrm_collection(const std::string &collection);
+
+// Throws an Error (object_not_in_prerequisite_state) naming the collections
+// that `collection` references, directly or not, whose migration is not
+// complete: migrating it before them would lose its references to their
+// documents for good.  Needs SPI.
+void check_references_complete(const std::string &collection);
 
 // Runs the migration described by the request; called in the worker after
 // it has connected to the database.

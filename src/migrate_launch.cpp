@@ -172,6 +172,8 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
     const char *server = NameStr(*PG_GETARG_NAME(0));
     bool restart = !retry && PG_GETARG_BOOL(PG_NARGS() - 1);
     nextcrm::server_oid_by_name(server); // the server must exist and be ours
+    if (*collection)
+        nextcrm::check_nextcrm_collection(collection);
 
     if (XactIsoLevel != XACT_READ_COMMITTED)
         throw Error("nextcrm_migrate_all() must run in READ COMMITTED",
@@ -193,6 +195,8 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
 
     nextcrm::pg_call([] { SPI_connect(); });
     refuse_if_running();
+    if (*collection) // refused before a worker starts, with the reason and what to do
+        nextcrm::check_references_complete(collection);
     std::string message;
     std::string status = run_status(&message);
     if (retry && status == "running")

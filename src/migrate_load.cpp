@@ -4,6 +4,7 @@
 #include "spi.hpp"
 
 #include "core/bson_convert.hpp"
+#include "core/oid_uuid.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -15,6 +16,7 @@ extern "C" {
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace nextcrm {
@@ -186,27 +188,40 @@ std::string constraint_field(const std::string &table, const char *constraint) {
     return {};
 }
 
-std::unique_ptr<DocumentSource> open_source(const SourceOptions &opts,
-                                            const std::shared_ptr<Client> &client,
-                                            const std::string &collection, int64 skip) {
-    if (!opts.dump_dir.empty()) {
-        auto path = find_dump_file(opts.dump_dir, collection);
-        if (!path)
-            return nullptr;
-        auto source = std::make_unique<DumpFileSource>(*path);
-        for (int64 i = 0; i < skip; ++i) {
-            if (!source->next())
-                break;
-            if ((i & 1023) == 0)
-                check_for_interrupts();
-        }
-        return source;
+std::unique_ptr<DocumentSource> open_dump(const SourceOptions &opts, const std::string &collection,
+                                          int64 skip) {
+    auto path = find_dump_file(opts.dump_dir, collection);
+    if (!path)
+        return nullptr;
+    auto source = std::make_unique<DumpFileSource>(*path);
+    for (int64 i = 0; i < skip; ++i) {
+        if (!source->next())
+            break;
+        if ((i & 1023) == 0)
+            check_for_interrupts();
     }
-    QuerySpec spec;
-    spec.sort.reset(BCON_NEW("_id", BCON_INT32(1)));
-    spec.skip = skip;
-    spec.batch_size = migration_batch_size;
-    return std::make_unique<MongoCursorSource>(client->raw(), opts.database, collection, spec);
+    return source;
+}
+
+// An _id as the error table and the checkpoint spell it (24 hex digits for
+// an ObjectId, canonical Extended JSON for anything else) as a BSON value.
+std::optional<OwnedValue> id_value(const std::string &text) {
+    bson_oid_t oid;
+    if (text.size() == 24 && bson_oid_is_valid(text.c_str(), text.size())) {
+        bson_oid_init_from_string(&oid, text.c_str());
+        bson_value_t v;
+        v.value_type = BSON_TYPE_OID;
+        bson_oid_copy(&oid, &v.value.v_oid);
+        return OwnedValue(&v);
+    }
+    std::string wrapped = "{\"v\": " + text + "}";
+    bson_error_t err;
+    BsonPtr doc(bson_new_from_json(reinterpret_cast<const uint8_t *>(wrapped.data()),
+                                   static_cast<ssize_t>(wrapped.size()), &err));
+    bson_iter_t it;
+    if (!doc || !bson_iter_init_find(&it, doc.get(), "v"))
+        return std::nullopt;
+    return OwnedValue(bson_iter_value(&it));
 }
 
 // {_id: {$in: [...]}} for ids as the error table spells them: 24 hex digits
@@ -218,20 +233,10 @@ BsonPtr id_filter(const std::vector<std::string> &ids) {
     BSON_APPEND_ARRAY_BEGIN(&id, "$in", &in);
     std::size_t n = 0;
     for (const auto &text : ids) {
-        std::string key = std::to_string(n++);
-        bson_oid_t oid;
-        if (text.size() == 24 && bson_oid_is_valid(text.c_str(), text.size())) {
-            bson_oid_init_from_string(&oid, text.c_str());
-            BSON_APPEND_OID(&in, key.c_str(), &oid);
-            continue;
+        if (auto value = id_value(text)) {
+            std::string key = std::to_string(n++);
+            bson_append_value(&in, key.c_str(), -1, value->get());
         }
-        std::string wrapped = "{\"v\": " + text + "}";
-        bson_error_t err;
-        BsonPtr value(bson_new_from_json(reinterpret_cast<const uint8_t *>(wrapped.data()),
-                                         static_cast<ssize_t>(wrapped.size()), &err));
-        bson_iter_t it;
-        if (value && bson_iter_init_find(&it, value.get(), "v"))
-            bson_append_iter(&in, key.c_str(), -1, &it);
     }
     bson_append_array_end(&id, &in);
     bson_append_document_end(filter.get(), &id);
@@ -269,11 +274,33 @@ std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const S
                                                            const CollectionMapping &collection,
                                                            int64 resume_position,
                                                            const std::string &last_id) {
-    std::shared_ptr<Client> client;
-    if (opts.dump_dir.empty())
-        client = client_for(serverid);
+    if (opts.dump_dir.empty()) {
+        // A live server: every _id above the last committed one, in _id
+        // order.  The position is a value, not a count, so documents
+        // inserted or deleted below it since cannot shift it.
+        std::shared_ptr<Client> client = client_for(serverid);
+        QuerySpec spec;
+        spec.sort.reset(BCON_NEW("_id", BCON_INT32(1)));
+        spec.batch_size = migration_batch_size;
+        if (resume_position > 0) {
+            auto last = id_value(last_id);
+            if (!last)
+                throw Error("the checkpoint of " + collection.name + " holds an unreadable _id",
+                            sqlstate::internal_error, "The last committed _id is " + last_id + ".",
+                            "Start this collection over with nextcrm_migrate_table(server, '" +
+                                collection.name + "', restart => true).");
+            spec.resume_after_id = *last;
+        }
+        auto source = std::make_unique<MongoCursorSource>(client->raw(), opts.database,
+                                                          collection.name, spec);
+        return std::make_unique<CollectionLoader>(collection, client, std::move(source), false);
+    }
+    // A dump file has no index: skip the documents already read, in file
+    // order, and check that the last of them is still the checkpoint's
+    // _id, so a replaced file is an error rather than a skipped or doubled
+    // document.
     int64 skip = resume_position > 0 ? resume_position - 1 : 0;
-    std::unique_ptr<DocumentSource> source = open_source(opts, client, collection.name, skip);
+    std::unique_ptr<DocumentSource> source = open_dump(opts, collection.name, skip);
     if (resume_position > 0) {
         const bson_t *doc = source ? source->next() : nullptr;
         std::string found = doc ? source_id_of(doc) : "(end of data)";
@@ -282,9 +309,10 @@ std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const S
                         sqlstate::fdw_error,
                         "Document " + std::to_string(resume_position) + " was " + last_id +
                             " and is now " + found + ".",
-                        "Start over with restart => true.");
+                        "Start this collection over with nextcrm_migrate_table(server, '" +
+                            collection.name + "', restart => true).");
     }
-    return std::make_unique<CollectionLoader>(collection, client, std::move(source), false);
+    return std::make_unique<CollectionLoader>(collection, nullptr, std::move(source), false);
 }
 
 std::unique_ptr<CollectionLoader> CollectionLoader::retry(Oid serverid, const SourceOptions &opts,
@@ -582,6 +610,212 @@ int64 estimate_source_documents(Oid serverid, const SourceOptions &opts,
         return path ? count_dump_documents(*path) : 0;
     }
     return client_for(serverid)->estimated_count(collection);
+}
+
+namespace {
+
+// The UUID a reference or a source _id spelled as 24 hex digits (bare, or
+// as a JSON string: a legacy id stored as text) maps to; nullopt for
+// anything else.
+std::optional<std::string> hex_uuid(std::string text) {
+    if (text.size() == 26 && text.front() == '"' && text.back() == '"')
+        text = text.substr(1, 24);
+    auto oid = parse_object_id(text);
+    if (!oid)
+        return std::nullopt;
+    return uuid_text(oid_to_uuid(*oid));
+}
+
+struct LostRef {
+    std::string repair_id, collection, source_id, key, target;
+    std::optional<std::string> row; // the referencing row's id; nullopt: see foreign_ids
+    int64 index = -1;               // a list element's index in the source list
+};
+
+// Restores the references recorded as dangling whose target row now
+// exists: scalar references set back, list elements put back at their
+// source position.  Returns how many.
+int64 restore_scalar_and_list_refs(const Mapping &mapping) {
+    uint64 n = spi_exec("SELECT r.id, r.collection, r.source_id, r.field, r.original"
+                        "  FROM nextcrm_migration.repairs r"
+                        " WHERE r.kind = 'dangling_ref' AND r.resolved_at IS NULL"
+                        " ORDER BY r.collection, r.source_id, r.field");
+    std::vector<LostRef> lost;
+    for (uint64 i = 0; i < n; ++i) {
+        int row = static_cast<int>(i);
+        bool isnull;
+        LostRef l;
+        l.repair_id = spi_text(row, 1, &isnull);
+        l.collection = spi_text(row, 2, &isnull);
+        l.source_id = spi_text(row, 3, &isnull);
+        std::string field = spi_text(row, 4, &isnull);
+        auto target = hex_uuid(spi_text(row, 5, &isnull));
+        if (!target)
+            continue;
+        l.target = *target;
+        auto dot = field.rfind('.');
+        l.key = dot == std::string::npos ? field : field.substr(0, dot);
+        if (dot != std::string::npos) {
+            std::string digits = field.substr(dot + 1);
+            if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
+                continue;
+            l.index = std::stoll(digits);
+        }
+        l.row = hex_uuid(l.source_id);
+        lost.push_back(std::move(l));
+    }
+    // Which targets exist now, one query per referenced table.
+    std::map<std::string, std::set<std::string>> wanted, existing;
+    auto field_of = [&mapping](const LostRef &l) -> const FieldMapping * {
+        const CollectionMapping *c = mapping.collection(l.collection);
+        const FieldMapping *f = c ? c->find(l.key) : nullptr;
+        if (!f)
+            return nullptr;
+        if (f->kind == FieldKind::Ref && l.index < 0)
+            return f;
+        if (f->kind == FieldKind::RefArray && l.index >= 0)
+            return f;
+        return nullptr; // junction pairs: restore_junction_pairs()
+    };
+    for (const auto &l : lost)
+        if (const FieldMapping *f = field_of(l)) {
+            wanted[f->ref_model].insert(l.target);
+            if (!f->route_model.empty())
+                wanted[f->route_model].insert(l.target);
+        }
+    for (const auto &[model, ids] : wanted) {
+        std::vector<std::optional<std::string>> list(ids.begin(), ids.end());
+        Datum arg = text_array(list, 0, list.size());
+        Oid type = TEXTARRAYOID;
+        std::string sql = "SELECT t.id::pg_catalog.text FROM " + quote_ident(model) +
+                          " t WHERE t.id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.uuid[])";
+        uint64 found = spi_exec(sql.c_str(), 1, &type, &arg);
+        for (uint64 r = 0; r < found; ++r) {
+            bool isnull;
+            existing[model].insert(spi_text(static_cast<int>(r), 1, &isnull));
+        }
+    }
+
+    // The referencing row's id: the ObjectId's UUID, or foreign_ids' entry.
+    const std::string row_id =
+        "coalesce($3::pg_catalog.uuid, (SELECT f.id FROM nextcrm_migration.foreign_ids f"
+        " WHERE f.collection OPERATOR(pg_catalog.=) $5"
+        " AND f.source_id OPERATOR(pg_catalog.=) $4::pg_catalog.jsonb))";
+    int64 restored = 0;
+    for (const auto &l : lost) {
+        const FieldMapping *f = field_of(l);
+        if (!f)
+            continue;
+        bool in_ref = existing[f->ref_model].count(l.target) > 0;
+        bool in_route = !f->route_model.empty() && existing[f->route_model].count(l.target) > 0;
+        if (!in_ref && !in_route)
+            continue;
+        check_for_interrupts();
+        std::string table = quote_ident(l.collection);
+        std::string set;
+        if (f->kind == FieldKind::Ref) {
+            // A comment's id naming a CRM task goes to the route column (D12).
+            std::string column = quote_ident(in_ref ? f->target_column : f->route_column);
+            set = "UPDATE " + table + " t SET " + column +
+                  " = $2::pg_catalog.uuid WHERE t.id = " + row_id + " AND t." + column + " IS NULL";
+        } else {
+            // Put the element back where the source list had it: after the
+            // elements before it that are still in the array (those before
+            // it that were dropped, and not restored, are not).
+            std::string column = quote_ident(f->target_column);
+            set = "UPDATE " + table + " t SET " + column + " = t." + column +
+                  "[1:$6 - (SELECT pg_catalog.count(*) FROM nextcrm_migration.repairs d"
+                  " WHERE d.collection OPERATOR(pg_catalog.=) $5"
+                  " AND d.source_id OPERATOR(pg_catalog.=) $4"
+                  " AND d.field OPERATOR(pg_catalog.~) ('^' OPERATOR(pg_catalog.||) $7"
+                  " OPERATOR(pg_catalog.||) '\\.[0-9]+$')"
+                  " AND d.replacement OPERATOR(pg_catalog.=) '(dropped)'"
+                  " AND (d.kind OPERATOR(pg_catalog.=) 'invalid_reference'"
+                  "  OR (d.kind OPERATOR(pg_catalog.=) 'dangling_ref' AND d.resolved_at IS NULL))"
+                  " AND pg_catalog.substring(d.field, '[0-9]+$')::pg_catalog.int8"
+                  " OPERATOR(pg_catalog.<) $6)]"
+                  " OPERATOR(pg_catalog.||) $2::pg_catalog.uuid OPERATOR(pg_catalog.||) t." +
+                  column +
+                  "[$6 - (SELECT pg_catalog.count(*) FROM nextcrm_migration.repairs d"
+                  " WHERE d.collection OPERATOR(pg_catalog.=) $5"
+                  " AND d.source_id OPERATOR(pg_catalog.=) $4"
+                  " AND d.field OPERATOR(pg_catalog.~) ('^' OPERATOR(pg_catalog.||) $7"
+                  " OPERATOR(pg_catalog.||) '\\.[0-9]+$')"
+                  " AND d.replacement OPERATOR(pg_catalog.=) '(dropped)'"
+                  " AND (d.kind OPERATOR(pg_catalog.=) 'invalid_reference'"
+                  "  OR (d.kind OPERATOR(pg_catalog.=) 'dangling_ref' AND d.resolved_at IS NULL))"
+                  " AND pg_catalog.substring(d.field, '[0-9]+$')::pg_catalog.int8"
+                  " OPERATOR(pg_catalog.<) $6) + 1:]"
+                  " WHERE t.id = " +
+                  row_id;
+        }
+        std::string sql = "WITH fixed AS (" + set +
+                          " RETURNING 1) UPDATE nextcrm_migration.repairs r"
+                          " SET resolved_at = pg_catalog.clock_timestamp()"
+                          " WHERE r.id OPERATOR(pg_catalog.=) $1"
+                          " AND EXISTS (SELECT 1 FROM fixed)";
+        Datum args[7] = {Int64GetDatum(std::stoll(l.repair_id)),
+                         text_datum(l.target),
+                         l.row ? text_datum(*l.row) : (Datum)0,
+                         text_datum(l.source_id),
+                         text_datum(l.collection),
+                         Int64GetDatum(l.index),
+                         text_datum(l.key)};
+        Oid types[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID};
+        const char nulls[7] = {' ', ' ', l.row ? ' ' : 'n', ' ', ' ', ' ', ' '};
+        uint64 done = spi_exec(sql.c_str(), 7, types, args, nulls);
+        restored += static_cast<int64>(done);
+        if (done && f->kind == FieldKind::Ref && !in_ref) {
+            // Recorded as the loader records a reroute.
+            Datum rargs[4] = {text_datum(l.collection), text_datum(l.source_id), text_datum(l.key),
+                              text_datum(f->route_column)};
+            Oid rtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+            std::string sql = "INSERT INTO nextcrm_migration.repairs"
+                              " (collection, source_id, field, kind, original, replacement)"
+                              " SELECT $1, $2, $3, 'rerouted', r.original, $4"
+                              "   FROM nextcrm_migration.repairs r WHERE r.id = " +
+                              l.repair_id;
+            spi_exec(sql.c_str(), 4, rtypes, rargs);
+        }
+    }
+    return restored;
+}
+
+} // namespace
+
+int64 restore_references(const Mapping &mapping) {
+    int64 restored = restore_scalar_and_list_refs(mapping);
+    // Junction pairs dropped because one end was missing: their staged
+    // elements are still in junction_stage.
+    for (const auto &j : mapping.junctions()) {
+        Datum arg = text_datum(j.table);
+        Oid type = TEXTOID;
+        std::string sql =
+            "WITH lost AS ("
+            " SELECT r.id, s.a, s.b FROM nextcrm_migration.repairs r"
+            "  JOIN nextcrm_migration.junction_stage s"
+            "    ON s.collection OPERATOR(pg_catalog.=) r.collection"
+            "   AND s.source_id OPERATOR(pg_catalog.=) r.source_id"
+            "   AND s.field OPERATOR(pg_catalog.=) r.field"
+            "   AND s.element OPERATOR(pg_catalog.=) r.original"
+            " WHERE s.junction OPERATOR(pg_catalog.=) $1"
+            "   AND r.kind OPERATOR(pg_catalog.=) 'dangling_ref'"
+            "   AND r.replacement OPERATOR(pg_catalog.=) '(dropped)'"
+            "   AND r.resolved_at IS NULL"
+            "   AND EXISTS (SELECT 1 FROM " +
+            quote_ident(j.a_model) +
+            " x WHERE x.id OPERATOR(pg_catalog.=) s.a)"
+            "   AND EXISTS (SELECT 1 FROM " +
+            quote_ident(j.b_model) +
+            " x WHERE x.id OPERATOR(pg_catalog.=) s.b)),"
+            " added AS (INSERT INTO " +
+            quote_ident(j.table) +
+            " (\"A\", \"B\") SELECT DISTINCT l.a, l.b FROM lost l ON CONFLICT DO NOTHING)"
+            " UPDATE nextcrm_migration.repairs r SET resolved_at = pg_catalog.clock_timestamp()"
+            "  FROM lost l WHERE r.id OPERATOR(pg_catalog.=) l.id";
+        restored += static_cast<int64>(spi_exec(sql.c_str(), 1, &type, &arg));
+    }
+    return restored;
 }
 
 } // namespace nextcrm

@@ -91,4 +91,12 @@ class CollectionLoader {
 int64 estimate_source_documents(Oid serverid, const SourceOptions &opts,
                                 const std::string &collection);
 
+// After documents arrived (a retry, a later collection): restores the
+// references that nextcrm_migration.repairs records as dangling
+// (kind 'dangling_ref', resolved_at NULL) whose target row now exists --
+// a reference column set back, a list element put back at its source
+// position, a junction pair added -- and marks those repair rows resolved
+// (resolved_at).  Needs SPI; returns how many were restored.
+int64 restore_references(const Mapping &mapping);
+
 } // namespace nextcrm

@@ -11,14 +11,20 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "catalog/pg_type_d.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 }
 
+#include <algorithm>
 #include <chrono>
+#include <set>
 #include <string>
+#include <vector>
 
 namespace nextcrm {
 
@@ -76,6 +82,102 @@ void reset(const Mapping &mapping) {
     for (const char *table : {"run", "checkpoint", "batch_log", "errors", "repairs", "extra_keys",
                               "foreign_ids", "junction_stage"})
         spi_exec((std::string("DELETE FROM nextcrm_migration.") + table).c_str());
+}
+
+Datum text_array_datum(const std::vector<std::string> &values) {
+    return pg_call([&values] {
+        std::vector<Datum> elems;
+        for (const auto &v : values)
+            elems.push_back(PointerGetDatum(cstring_to_text_with_len(v.data(), v.size())));
+        return PointerGetDatum(construct_array(elems.data(), static_cast<int>(elems.size()),
+                                               TEXTOID, -1, false, TYPALIGN_INT));
+    });
+}
+
+// Empties the given collections (a collection and every collection that
+// references it) and their part of the migration's record; every other
+// collection keeps its rows, errors and repairs.  Junction tables with a
+// side among them are emptied and rebuilt at the end of the run from the
+// staged elements of both sides: the other side's elements are staged
+// again (new ids, so the next build takes them) and their dropped-pair
+// repairs go, since that build records them anew.
+void reset_collections(const Mapping &mapping, const std::vector<std::string> &names) {
+    std::set<std::string> reset(names.begin(), names.end());
+    std::string tables;
+    std::vector<std::string> junctions;
+    for (const auto &c : mapping.collections())
+        if (reset.count(c.name))
+            tables += (tables.empty() ? "" : ", ") + quote_ident(c.name);
+    for (const auto &j : mapping.junctions())
+        if (reset.count(j.a_model) || reset.count(j.b_model)) {
+            tables += ", " + quote_ident(j.table);
+            junctions.push_back(j.table);
+        }
+    spi_exec(("TRUNCATE " + tables).c_str());
+
+    Datum args[2] = {text_array_datum(names), text_array_datum(junctions)};
+    Oid types[2] = {TEXTARRAYOID, TEXTARRAYOID};
+    spi_exec("DELETE FROM nextcrm_migration.repairs r USING nextcrm_migration.junction_stage s"
+             " WHERE s.junction OPERATOR(pg_catalog.=) ANY ($2)"
+             "   AND NOT s.collection OPERATOR(pg_catalog.=) ANY ($1)"
+             "   AND r.collection OPERATOR(pg_catalog.=) s.collection"
+             "   AND r.source_id OPERATOR(pg_catalog.=) s.source_id"
+             "   AND r.field OPERATOR(pg_catalog.=) s.field"
+             "   AND r.original OPERATOR(pg_catalog.=) s.element"
+             "   AND r.kind OPERATOR(pg_catalog.=) 'dangling_ref'"
+             "   AND r.replacement OPERATOR(pg_catalog.=) '(dropped)'",
+             2, types, args);
+    spi_exec("WITH moved AS (DELETE FROM nextcrm_migration.junction_stage s"
+             "  WHERE s.junction OPERATOR(pg_catalog.=) ANY ($2)"
+             "    AND NOT s.collection OPERATOR(pg_catalog.=) ANY ($1)"
+             "  RETURNING s.junction, s.a, s.b, s.collection, s.source_id, s.field, s.element)"
+             " INSERT INTO nextcrm_migration.junction_stage"
+             "  (junction, a, b, collection, source_id, field, element)"
+             " SELECT m.junction, m.a, m.b, m.collection, m.source_id, m.field, m.element"
+             "   FROM moved m ORDER BY m.collection, m.source_id",
+             2, types, args);
+    // DELETE, not TRUNCATE, as in reset().
+    for (const char *table :
+         {"errors", "repairs", "extra_keys", "foreign_ids", "junction_stage", "batch_log"})
+        spi_exec((std::string("DELETE FROM nextcrm_migration.") + table +
+                  " WHERE collection OPERATOR(pg_catalog.=) ANY ($1)")
+                     .c_str(),
+                 1, types, args);
+    spi_exec("UPDATE nextcrm_migration.checkpoint SET phase = 'pending', source_total = NULL,"
+             "  processed = 0, migrated = 0, failed = 0, repaired = 0, batches = 0,"
+             "  last_id = NULL, seconds = 0, started_at = NULL, finished_at = NULL"
+             " WHERE collection OPERATOR(pg_catalog.=) ANY ($1)",
+             1, types, args);
+}
+
+// The referenced collections of `name` whose migration is not complete.
+std::vector<std::string> incomplete_references(const Mapping &mapping, const std::string &name) {
+    std::vector<std::string> refs = mapping.references_of(name);
+    if (refs.empty())
+        return refs;
+    Datum arg = text_array_datum(refs);
+    Oid type = TEXTARRAYOID;
+    uint64 n = spi_exec("SELECT c.collection FROM nextcrm_migration.checkpoint c"
+                        " WHERE c.collection OPERATOR(pg_catalog.=) ANY ($1)"
+                        "   AND c.phase OPERATOR(pg_catalog.=) 'done'",
+                        1, &type, &arg);
+    std::set<std::string> done;
+    for (uint64 i = 0; i < n; ++i) {
+        bool isnull;
+        done.insert(spi_text(static_cast<int>(i), 1, &isnull));
+    }
+    std::vector<std::string> out;
+    for (const auto &r : refs)
+        if (!done.count(r))
+            out.push_back(r);
+    return out;
+}
+
+std::string joined(const std::vector<std::string> &names) {
+    std::string out;
+    for (const auto &n : names)
+        out += (out.empty() ? "" : ", ") + n;
+    return out;
 }
 
 void begin_run(const MigrationRequest &request) {
@@ -322,6 +424,18 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop)
 
     Oid serverid = InvalidOid;
     SourceOptions opts;
+    const std::string only = request.collection;
+    // What this run migrates, in dependency order: every collection, or
+    // one (with restart => true: it and every collection that references
+    // it, since resetting it empties theirs too).
+    std::vector<std::string> selected;
+    if (only.empty()) {
+        for (const auto &c : mapping.collections())
+            selected.push_back(c.name);
+    } else {
+        check_nextcrm_collection(only);
+        selected = request.restart ? mapping.dependents_of(only) : std::vector<std::string>{only};
+    }
     in_transaction([&] {
         // Every reference is checked against its target table per batch
         // before the rows are written (migrate_load.cpp), so the foreign
@@ -334,15 +448,21 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop)
         serverid = server_oid_by_name(request.server);
         opts = source_options(serverid);
         ensure_target_schema(mapping);
-        if (request.restart)
+        if (request.restart && only.empty())
             reset(mapping);
         begin_run(request);
+        if (!only.empty()) {
+            // Checked again here, under the run's lock (the caller checked
+            // before starting this worker).
+            check_references_complete(only);
+            if (request.restart)
+                reset_collections(mapping, selected);
+        }
         plan_collections(mapping, serverid, opts, stop);
     });
 
-    bool all = request.collection[0] == '\0';
     for (const auto &c : mapping.collections()) {
-        if (!all && c.name != request.collection)
+        if (std::find(selected.begin(), selected.end(), c.name) == selected.end())
             continue;
         bool finished = request.retry ? retry_collection(serverid, opts, c, stop)
                                       : migrate_collection(serverid, opts, c, stop);
@@ -355,13 +475,44 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop)
                  nullptr, nullptr);
         bool isnull;
         bool complete = spi_int8(0, 1, &isnull) == 0 && !*stop;
-        if (complete)
+        if (complete) {
             build_junctions(mapping);
+            // References lost as dangling to documents that have arrived
+            // since (a retried document) are put back.
+            report_activity("restoring references");
+            restore_references(mapping);
+        }
         spi_exec(complete ? "UPDATE nextcrm_migration.run SET status = 'complete',"
                             " finished_at = clock_timestamp(), worker_pid = NULL"
                           : "UPDATE nextcrm_migration.run SET status = 'stopped',"
                             " finished_at = clock_timestamp(), worker_pid = NULL");
     });
+}
+
+void check_nextcrm_collection(const std::string &collection) {
+    const Mapping &mapping = Mapping::nextcrm();
+    if (mapping.collection(collection))
+        return;
+    std::vector<std::string> names;
+    for (const auto &c : mapping.collections())
+        names.push_back(c.name);
+    std::sort(names.begin(), names.end());
+    throw Error("\"" + collection + "\" is not a NextCRM collection",
+                sqlstate::invalid_parameter_value, {}, "Valid names are: " + joined(names) + ".");
+}
+
+void check_references_complete(const std::string &collection) {
+    std::vector<std::string> missing = incomplete_references(Mapping::nextcrm(), collection);
+    if (missing.empty())
+        return;
+    throw Error("collection \"" + collection +
+                    "\" references collections whose migration is not "
+                    "complete",
+                sqlstate::object_not_in_prerequisite_state,
+                "Not complete: " + joined(missing) +
+                    ". Migrated now, its references to their documents would be lost.",
+                "Migrate those first, in this order, with nextcrm_migrate_table(), or run "
+                "nextcrm_migrate_all().");
 }
 
 } // namespace nextcrm

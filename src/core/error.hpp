@@ -30,6 +30,7 @@ inline constexpr const char *data_corrupted = "XX001";
 inline constexpr const char *character_not_in_repertoire = "22021";
 inline constexpr const char *program_limit_exceeded = "54000";
 inline constexpr const char *duplicate_json_object_key_value = "22030";
+inline constexpr const char *object_not_in_prerequisite_state = "55000";
 } // namespace sqlstate
 
 class Error : public std::runtime_error {

@@ -204,6 +204,35 @@ const CollectionMapping *Mapping::collection(std::string_view name) const {
     return nullptr;
 }
 
+std::vector<std::string> Mapping::references_of(std::string_view name) const {
+    // collections_ is in dependency order, so one backward pass closes the set.
+    std::set<std::string, std::less<>> needed{std::string(name)};
+    for (auto it = collections_.rbegin(); it != collections_.rend(); ++it)
+        if (needed.count(it->name))
+            needed.insert(it->depends_on.begin(), it->depends_on.end());
+    std::vector<std::string> out;
+    for (const auto &c : collections_)
+        if (c.name != name && needed.count(c.name))
+            out.push_back(c.name);
+    return out;
+}
+
+std::vector<std::string> Mapping::dependents_of(std::string_view name) const {
+    // One forward pass: a collection's references come before it.
+    std::set<std::string, std::less<>> reached;
+    std::vector<std::string> out;
+    for (const auto &c : collections_) {
+        bool depends = c.name == name;
+        for (const auto &d : c.depends_on)
+            depends = depends || reached.count(d) > 0;
+        if (depends) {
+            reached.insert(c.name);
+            out.push_back(c.name);
+        }
+    }
+    return out;
+}
+
 const std::vector<std::string> &Mapping::enum_labels(const std::string &type) const {
     static const std::vector<std::string> none;
     auto it = enums_.find(type);

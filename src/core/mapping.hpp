@@ -88,6 +88,14 @@ class Mapping {
     // references.
     const std::vector<CollectionMapping> &collections() const { return collections_; }
     const CollectionMapping *collection(std::string_view name) const;
+    // The collections `name` references (refs, ref arrays, routes), directly
+    // or through others, in collections() order; empty for an unknown name.
+    // Junction lists are not references here: their tables are built once
+    // both sides are loaded.
+    std::vector<std::string> references_of(std::string_view name) const;
+    // `name` and every collection that references it, directly or through
+    // others, in collections() order: what resetting `name` empties.
+    std::vector<std::string> dependents_of(std::string_view name) const;
     const std::vector<JunctionMapping> &junctions() const { return junctions_; }
     // Labels of a PostgreSQL enum type, in order; empty when unknown.
     const std::vector<std::string> &enum_labels(const std::string &type) const;
