@@ -2,6 +2,7 @@
 // catalogue in options.cpp.
 #include "pg_wall.hpp"
 
+#include "core/mongodump.hpp"
 #include "core/options.hpp"
 
 extern "C" {
@@ -12,6 +13,9 @@ extern "C" {
 #include "catalog/pg_foreign_table.h"
 #include "catalog/pg_user_mapping.h"
 #include "commands/defrem.h"
+#include "miscadmin.h"
+#include "catalog/pg_authid.h"
+#include "utils/acl.h"
 }
 
 #include <string>
@@ -38,6 +42,26 @@ OptionContext context_of(Oid catalog) {
     }
 }
 
+// Options that make the backend read files of the server: like file_fdw's
+// filename, only superusers and members of pg_read_server_files may set
+// them.  The one place this rule is applied.
+void require_server_file_privilege(const std::string &option) {
+    Oid user = nextcrm::pg_call([] { return GetUserId(); });
+    bool allowed = nextcrm::pg_call([user] {
+        return superuser_arg(user) || has_privs_of_role(user, ROLE_PG_READ_SERVER_FILES);
+    });
+    if (!allowed)
+        throw nextcrm::Error("only superusers and members of pg_read_server_files may set the "
+                             "option \"" +
+                                 option + "\"",
+                             nextcrm::sqlstate::insufficient_privilege, {},
+                             "The option makes the server read files of its host.");
+}
+
+bool is_server_file_option(const std::string &name) {
+    return name == "dump_dir" || name == "archive";
+}
+
 } // namespace
 
 NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_validator) {
@@ -46,7 +70,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_validator) {
     OptionContext ctx = context_of(catalog);
     List *options = nextcrm::pg_call([array] { return untransformRelOptions(array); });
 
-    bool has_uri = false, has_dump_dir = false;
+    int sources = 0;
     ListCell *lc;
     foreach (lc, options) {
         auto *def = static_cast<DefElem *>(lfirst(lc));
@@ -64,12 +88,18 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_validator) {
         }
         const char *value = nextcrm::pg_call([def] { return defGetString(def); });
         nextcrm::check_option_value(name, value);
-        has_uri |= name == "uri";
-        has_dump_dir |= name == "dump_dir";
+        if (is_server_file_option(name)) {
+            require_server_file_privilege(name);
+            // Known now, so said now rather than when a run starts.
+            nextcrm::check_dump_location(name, value);
+        }
+        sources += name == "uri" || is_server_file_option(name);
     }
-    if (has_uri && has_dump_dir)
-        throw nextcrm::Error("options \"uri\" and \"dump_dir\" cannot both be given",
+    if (sources > 1)
+        throw nextcrm::Error("only one of the options \"uri\", \"dump_dir\" and \"archive\" may be "
+                             "given",
                              nextcrm::sqlstate::fdw_invalid_option_name, {},
-                             "A server reads either a live MongoDB or a mongodump directory.");
+                             "A server reads a live MongoDB, a mongodump directory or a "
+                             "mongodump archive.");
     PG_RETURN_VOID();
 }

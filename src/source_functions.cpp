@@ -3,7 +3,7 @@
 
 #include "connection.hpp"
 
-#include "core/document_source.hpp"
+#include "core/mongodump.hpp"
 
 extern "C" {
 #include "funcapi.h"
@@ -20,12 +20,14 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_collections) {
     Oid serverid = nextcrm::server_oid_by_name(server_name);
     nextcrm::SourceOptions opts = nextcrm::source_options(serverid);
 
-    // A dump directory: its .bson/.bson.gz files, counted by reading them
-    // (a truncated file is an error here too).
+    // A dump: its collections (skipped ones aside), counted by reading
+    // them (a truncated file is an error here too).
     std::shared_ptr<nextcrm::Client> client;
+    std::unique_ptr<nextcrm::Dump> dump;
     std::vector<std::string> names;
-    if (opts.uri.empty()) {
-        names = nextcrm::dump_collections(opts.dump_dir);
+    if (opts.is_dump()) {
+        dump = std::make_unique<nextcrm::Dump>(opts);
+        names = dump->collections();
     } else {
         client = nextcrm::client_for(serverid);
         client->ping();
@@ -40,10 +42,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_collections) {
         if (client) {
             count = client->count_documents(name);
         } else {
-            nextcrm::DumpFileSource file(*nextcrm::find_dump_file(opts.dump_dir, name));
-            while (file.next())
-                nextcrm::check_for_interrupts();
-            count = file.count();
+            count = dump->count(name, [] { nextcrm::check_for_interrupts(); });
         }
         const char *cname = name.c_str();
         nextcrm::pg_call([rsinfo, cname, count] {

@@ -29,8 +29,9 @@ inline constexpr int default_socket_timeout_ms = 60000;
 // Everything needed to reach one MongoDB source, gathered from the server
 // options and the current user's mapping.
 struct SourceOptions {
-    std::string uri;      // empty for a dump_dir source
-    std::string dump_dir; // empty for a live server
+    std::string uri;      // empty for a dump (dump_dir or archive)
+    std::string dump_dir; // a mongodump folder (database or whole server)
+    std::string archive;  // a mongodump --archive file (plain or gzip)
     std::string database;
     std::string username;
     std::string password;
@@ -38,6 +39,10 @@ struct SourceOptions {
     int server_selection_timeout_ms = default_server_selection_timeout_ms;
     int socket_timeout_ms = default_socket_timeout_ms;
     int batch_size = 1000; // documents per cursor batch (server or table option)
+
+    // True for a mongodump backup (dump_dir or archive), false for a live
+    // server.
+    bool is_dump() const noexcept { return uri.empty(); }
 
     // Sets one server or user-mapping option; unknown names are ignored
     // because the validator has already rejected them.
