@@ -2,6 +2,9 @@
 #include "pg_wall.hpp"
 
 #include "connection.hpp"
+#include "source_check.hpp"
+
+#include "core/mapping.hpp"
 
 #include "core/mongodump.hpp"
 
@@ -14,6 +17,69 @@ extern "C" {
 #include <algorithm>
 #include <string>
 #include <vector>
+
+namespace nextcrm {
+
+namespace {
+
+std::string join_names(const std::vector<std::string> &names) {
+    std::string out;
+    for (const auto &n : names)
+        out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
+void notice(const std::string &message, const std::string &detail) {
+    pg_call([&message, &detail] {
+        ereport(NOTICE, (errmsg("%s", message.c_str()), errdetail("%s", detail.c_str())));
+    });
+}
+
+} // namespace
+
+void check_dump_source(Oid serverid) {
+    SourceOptions opts = source_options(serverid);
+    if (!opts.is_dump())
+        return;
+    Dump dump(opts);
+    std::vector<std::string> absent, foreign;
+    for (const auto &c : Mapping::nextcrm().collections())
+        if (!dump.find(c.name))
+            absent.push_back(c.name);
+    for (const auto &e : dump.entries()) {
+        bool nextcrm = false;
+        for (const auto &c : Mapping::nextcrm().collections())
+            nextcrm |= c.name == e.name;
+        switch (e.state) {
+        case DumpEntry::State::Ambiguous:
+            throw Error("collection \"" + e.name + "\" has two dump files in \"" + dump.location() +
+                            "\"",
+                        sqlstate::fdw_error, e.reason,
+                        "A collection must be exactly one file: the source is ambiguous.");
+        case DumpEntry::State::Skipped:
+            notice("collection \"" + e.name + "\" in the dump is skipped", e.reason);
+            continue;
+        case DumpEntry::State::NoDocuments:
+        case DumpEntry::State::Unusable:
+            notice("collection \"" + e.name + "\" cannot be read from the dump", e.reason);
+            break;
+        case DumpEntry::State::Ready:
+            break;
+        }
+        if (!nextcrm)
+            foreign.push_back(e.name);
+    }
+    if (!absent.empty())
+        notice(std::to_string(absent.size()) + " NextCRM collections are absent from the dump \"" +
+                   dump.location() + "\"",
+               "Absent (not empty): " + join_names(absent) + ".");
+    if (!foreign.empty())
+        notice(std::to_string(foreign.size()) +
+                   " collections in the dump are not NextCRM collections and are not migrated",
+               "Not migrated: " + join_names(foreign) + ".");
+}
+
+} // namespace nextcrm
 
 NEXTCRM_PG_FUNCTION(nextcrm_mongo_collections) {
     const char *server_name = NameStr(*PG_GETARG_NAME(0));
