@@ -20,8 +20,20 @@ namespace nextcrm {
 
 namespace {
 
+// The filter a live server would apply, evaluated on a dump's documents
+// (libmongoc's matcher; deprecated by libmongoc but the only matcher it has).
+struct MatcherDeleter {
+    void operator()(mongoc_matcher_t *m) const {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+        mongoc_matcher_destroy(m);
+#pragma GCC diagnostic pop
+    }
+};
+
 struct ScanState {
     TableSpec table;
+    std::unique_ptr<mongoc_matcher_t, MatcherDeleter> matcher;
     QuerySpec query;
     std::string filter, projection, sort;
     std::vector<AttrNumber> attnums;
@@ -58,6 +70,25 @@ void open_source(ScanState &s) {
     // Let the server give up when PostgreSQL would.
     q.max_time_ms = StatementTimeout > 0 ? StatementTimeout : 0;
     s.source = open_table_source(s.table, q);
+    if (s.table.dump() && q.filter) {
+        bson_error_t err;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+        // A filter the matcher cannot compile means no pre-filter: every
+        // document is converted, as before.
+        s.matcher.reset(mongoc_matcher_new(q.filter.get(), &err));
+#pragma GCC diagnostic pop
+    }
+}
+
+// Whether the live server's filter would return doc (true without one).
+bool filter_matches(const ScanState &s, const bson_t *doc) {
+    if (!s.matcher)
+        return true;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    return mongoc_matcher_match(s.matcher.get(), doc);
+#pragma GCC diagnostic pop
 }
 
 } // namespace
@@ -102,14 +133,31 @@ TupleTableSlot *iterate_foreign_scan(ForeignScanState *node) {
     if (!s.source)
         open_source(s);
     pg_call([slot] { ExecClearTuple(slot); });
-    const bson_t *doc = s.source->next();
-    if (!doc) {
-        pg_call([] { CHECK_FOR_INTERRUPTS(); });
+    for (std::int64_t skipped = 0;; ++skipped) {
+        if ((skipped & 255) == 255)
+            pg_call([] { CHECK_FOR_INTERRUPTS(); });
+        const bson_t *doc = s.source->next();
+        if (!doc) {
+            pg_call([] { CHECK_FOR_INTERRUPTS(); });
+            return slot;
+        }
+        if (filter_matches(s, doc)) {
+            s.rows->build(doc, slot->tts_values, slot->tts_isnull);
+        } else {
+            // A document the server's filter would exclude: it is still
+            // returned when it converts (the executor checks the clauses,
+            // so no row depends on the matcher agreeing with the server to
+            // the last detail), and only a conversion error is dropped with
+            // it, as a live server would never have sent it.
+            try {
+                s.rows->build(doc, slot->tts_values, slot->tts_isnull);
+            } catch (const Error &) {
+                continue;
+            }
+        }
+        pg_call([slot] { ExecStoreVirtualTuple(slot); });
         return slot;
     }
-    s.rows->build(doc, slot->tts_values, slot->tts_isnull);
-    pg_call([slot] { ExecStoreVirtualTuple(slot); });
-    return slot;
 }
 
 void rescan_foreign_scan(ForeignScanState *node) {

@@ -315,6 +315,26 @@ std::int64_t Dump::count(const std::string &collection,
         return 0;
     if (!archive_ && e->state == DumpEntry::State::Ready)
         return count_dump_documents(e->file);
+    if (archive_ && e->state == DumpEntry::State::Ready) {
+        // One pass counts every collection; a migration asks for each in
+        // turn, so keep the last archive's counts (keyed by its identity).
+        struct stat st;
+        if (stat(location_.c_str(), &st) != 0)
+            throw Error("could not stat archive \"" + location_ + "\": " + std::strerror(errno),
+                        sqlstate::fdw_error);
+        std::string key = location_ + '\0' + database_ + '\0' + std::to_string(st.st_size) + '\0' +
+                          std::to_string(st.st_mtim.tv_sec) + '.' +
+                          std::to_string(st.st_mtim.tv_nsec) + '\0' + std::to_string(st.st_ino);
+        static std::string cached_key;
+        static std::map<std::string, std::int64_t> cached;
+        if (key != cached_key) {
+            cached_key.clear();
+            cached = count_archive_documents(location_, database_, between);
+            cached_key = key;
+        }
+        auto it = cached.find(collection);
+        return it == cached.end() ? 0 : it->second;
+    }
     auto source = open(collection);
     while (source->next())
         if ((source->count() & 1023) == 0)

@@ -286,4 +286,27 @@ const bson_t *ArchiveCollectionSource::next() {
     }
 }
 
+std::map<std::string, std::int64_t> count_archive_documents(const std::string &path,
+                                                            const std::string &db,
+                                                            const std::function<void()> &between) {
+    ArchiveReader reader(path);
+    std::map<std::string, std::int64_t> counts;
+    for (const auto &c : reader.prelude())
+        if (c.db == db)
+            counts[c.collection] = 0;
+    ArchiveReader::Block block;
+    std::int64_t seen = 0;
+    while (reader.next_block(&block)) {
+        std::uint32_t length = 0;
+        std::int64_t *n = block.db == db ? &counts[block.collection] : nullptr;
+        while (reader.next_document(&length)) {
+            if (n)
+                ++*n;
+            if ((++seen & 1023) == 0)
+                between();
+        }
+    }
+    return counts;
+}
+
 } // namespace nextcrm

@@ -172,4 +172,35 @@ out=$(q -d shapes_cutdir -c "SELECT count(*) FROM c" 2>&1)
 like "$out" "ERROR:  dump file \"$work/cutdir/crm_Contacts.bson\" is truncated or corrupt after [0-9]+ documents" \
     "a truncated .bson names the file and the documents read"
 
+# Same answer from either source: the conditions a live server evaluates are
+# evaluated on a dump's documents before their columns are converted, so a
+# document the condition excludes cannot fail the query.
+mkdir -p "$work/same"
+python3 - "$work/same/pairs.bson" <<'PY'
+import struct, sys
+def s(k, v): b = v.encode() + b"\0"; return b"\x02" + k.encode() + b"\0" + struct.pack("<i", len(b)) + b
+def i(k, v): return b"\x10" + k.encode() + b"\0" + struct.pack("<i", v)
+def doc(*els): body = b"".join(els) + b"\0"; return struct.pack("<i", len(body) + 4) + body
+open(sys.argv[1], "wb").write(doc(i("_id", 1), s("k", "x"), i("s", 7)) + doc(i("_id", 2), s("k", "y"), s("s", "seven")))
+PY
+chmod -R a+rX "$work/same"
+"$BUILD_DIR/nextcrm_load" "$MONGO_URI" shapes_same pairs="$work/same/pairs.bson" >/dev/null
+q -d shapes_missing >/dev/null <<SQL
+CREATE SERVER same_dump FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS (dump_dir '$work/same');
+CREATE SERVER same_live FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS (uri '$MONGO_URI', database 'shapes_same');
+CREATE USER MAPPING FOR CURRENT_USER SERVER same_live;
+CREATE FOREIGN TABLE pairs_dump (k text, s int4) SERVER same_dump OPTIONS (collection 'pairs');
+CREATE FOREIGN TABLE pairs_live (k text, s int4) SERVER same_live OPTIONS (collection 'pairs');
+SQL
+is "$(q -d shapes_missing -c "SELECT s FROM pairs_dump WHERE k = 'x'" 2>&1)" \
+    "$(q -d shapes_missing -c "SELECT s FROM pairs_live WHERE k = 'x'" 2>&1)" \
+    "a dump answers WHERE k = 'x' as the live server does"
+is "$(q -d shapes_missing -c "SELECT s FROM pairs_dump WHERE k = 'x'" 2>&1)" 7 "... which is the one matching row"
+out=$(q -d shapes_missing -c "SELECT s FROM pairs_dump WHERE k = 'y'" 2>&1)
+like "$out" 'cannot convert field "s" of document _id 2 in collection "pairs": BSON (string|utf8) to column "s" of type integer' \
+    "the document the condition selects still fails with its reason"
+is "$(q -d shapes_missing -c "SELECT count(*) FROM pairs_dump WHERE s IS NULL OR k <> 'nothing'" 2>&1 | head -1)" \
+    "$(q -d shapes_missing -c "SELECT count(*) FROM pairs_live WHERE s IS NULL OR k <> 'nothing'" 2>&1 | head -1)" \
+    "a condition that selects the unconvertible document fails on both sources alike"
+
 done_testing
