@@ -114,7 +114,7 @@ List *import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid) {
             names = client->collection_names(database);
             std::sort(names.begin(), names.end());
         } else {
-            dump = std::make_unique<Dump>(source);
+            dump = std::make_unique<Dump>(source, [] { check_for_interrupts(); });
             names = dump->collections();
         }
         for (const std::string &name : names) {

@@ -32,7 +32,7 @@ class ClientCursorSource : public DocumentSource {
 
 std::unique_ptr<DocumentSource> open_table_source(const TableSpec &table, const QuerySpec &query) {
     if (table.dump()) {
-        Dump dump(table.source);
+        Dump dump(table.source, [] { check_for_interrupts(); });
         auto source = dump.open(table.collection);
         if (!source)
             throw Error("collection \"" + table.collection + "\" is not in the dump \"" +

@@ -190,7 +190,7 @@ std::unique_ptr<DocumentSource> open_source(const SourceOptions &opts,
                                             const std::shared_ptr<Client> &client,
                                             const std::string &collection, int64 skip) {
     if (opts.is_dump()) {
-        auto source = Dump(opts).open(collection);
+        auto source = Dump(opts, [] { check_for_interrupts(); }).open(collection);
         if (!source)
             return nullptr;
         for (int64 i = 0; i < skip; ++i) {
@@ -299,7 +299,7 @@ std::unique_ptr<CollectionLoader> CollectionLoader::retry(Oid serverid, const So
         spec.filter = id_filter(ids);
         source = std::make_unique<MongoCursorSource>(client->raw(), opts.database, collection.name,
                                                      spec);
-    } else if (auto file = Dump(opts).open(collection.name)) {
+    } else if (auto file = Dump(opts, [] { check_for_interrupts(); }).open(collection.name)) {
         source = std::make_unique<SelectedSource>(std::move(file),
                                                   std::set<std::string>(ids.begin(), ids.end()));
     }
@@ -549,7 +549,9 @@ BatchCounts CollectionLoader::load_batch(int batch) {
 int64 estimate_source_documents(Oid serverid, const SourceOptions &opts,
                                 const std::string &collection) {
     if (opts.is_dump())
-        return Dump(opts).count(collection, [] { check_for_interrupts(); });
+        return Dump(opts, [] { check_for_interrupts(); }).count(collection, [] {
+            check_for_interrupts();
+        });
     return client_for(serverid)->estimated_count(collection);
 }
 

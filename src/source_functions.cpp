@@ -41,7 +41,7 @@ void check_dump_source(Oid serverid) {
     SourceOptions opts = source_options(serverid);
     if (!opts.is_dump())
         return;
-    Dump dump(opts);
+    Dump dump(opts, [] { check_for_interrupts(); });
     std::vector<std::string> absent, foreign;
     for (const auto &c : Mapping::nextcrm().collections())
         if (!dump.find(c.name))
@@ -92,7 +92,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_collections) {
     std::unique_ptr<nextcrm::Dump> dump;
     std::vector<std::string> names;
     if (opts.is_dump()) {
-        dump = std::make_unique<nextcrm::Dump>(opts);
+        dump = std::make_unique<nextcrm::Dump>(opts, [] { nextcrm::check_for_interrupts(); });
         names = dump->collections();
     } else {
         client = nextcrm::client_for(serverid);

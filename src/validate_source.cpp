@@ -117,7 +117,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
     // An unreachable source is an error, never a source with no documents.
     std::unique_ptr<nextcrm::Dump> dump;
     if (opts.is_dump()) {
-        dump = std::make_unique<nextcrm::Dump>(opts);
+        dump = std::make_unique<nextcrm::Dump>(opts, [] { nextcrm::check_for_interrupts(); });
     } else {
         client = nextcrm::client_for(serverid);
         client->ping();

@@ -168,7 +168,8 @@ void check_dump_location(const std::string &option, const std::string &path) {
                     sqlstate::fdw_invalid_attribute_value);
 }
 
-Dump::Dump(const SourceOptions &opts) {
+Dump::Dump(const SourceOptions &opts, std::function<void()> between)
+    : between_(std::move(between)) {
     if (!opts.archive.empty()) {
         check_dump_location("archive", opts.archive);
         read_archive(opts.archive, opts.database);
@@ -304,7 +305,8 @@ std::unique_ptr<DocumentSource> Dump::open(const std::string &collection) const 
         break;
     }
     if (archive_)
-        return std::make_unique<ArchiveCollectionSource>(location_, database_, collection);
+        return std::make_unique<ArchiveCollectionSource>(location_, database_, collection,
+                                                         between_);
     return std::make_unique<DumpFileSource>(e->file);
 }
 

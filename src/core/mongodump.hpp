@@ -46,8 +46,11 @@ class Dump {
     // Error naming the path when it does not exist, is not a directory (a
     // file), cannot be read or is a symlink loop, and naming the databases
     // present when a whole-server dump or archive holds several and
-    // `database` picks none of them.
-    explicit Dump(const SourceOptions &opts);
+    // `database` picks none of them.  `between` is called every 1024
+    // documents an archive source reads past (another collection's), so
+    // that a long stretch without a document of its own stays
+    // interruptible.
+    Dump(const SourceOptions &opts, std::function<void()> between);
 
     // Every collection found (skipped ones included), sorted by name.
     const std::vector<DumpEntry> &entries() const noexcept { return entries_; }
@@ -80,6 +83,7 @@ class Dump {
     std::string location_;
     std::string database_;
     bool archive_ = false;
+    std::function<void()> between_;
 };
 
 // Checks a dump_dir or archive option's value when the server is created or

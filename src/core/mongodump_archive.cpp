@@ -218,8 +218,9 @@ const std::uint8_t *ArchiveReader::next_document(std::uint32_t *length) {
 }
 
 ArchiveCollectionSource::ArchiveCollectionSource(const std::string &path, const std::string &db,
-                                                 const std::string &collection)
-    : reader_(path), db_(db), collection_(collection) {}
+                                                 const std::string &collection,
+                                                 std::function<void()> between)
+    : reader_(path), db_(db), collection_(collection), between_(std::move(between)) {}
 
 void ArchiveCollectionSource::damaged(const std::string &what) const {
     reader_.fail(what);
@@ -274,8 +275,9 @@ const bson_t *ArchiveCollectionSource::next() {
                 continue;
             }
             std::uint32_t length = 0;
-            while (reader_.next_document(&length)) {
-            }
+            while (reader_.next_document(&length))
+                if ((++passed_ & 1023) == 0 && between_)
+                    between_();
         }
     } catch (const Error &e) {
         // Say which collection was being read and how far it got.

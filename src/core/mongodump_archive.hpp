@@ -91,8 +91,9 @@ class ArchiveReader {
 // end-of-data header is read.
 class ArchiveCollectionSource : public DocumentSource {
   public:
+    // `between` (may be empty) is called every 1024 documents read past.
     ArchiveCollectionSource(const std::string &path, const std::string &db,
-                            const std::string &collection);
+                            const std::string &collection, std::function<void()> between = {});
     const bson_t *next() override;
 
   private:
@@ -103,6 +104,8 @@ class ArchiveCollectionSource : public DocumentSource {
     bool in_ours_ = false;
     bool done_ = false;
     std::uint64_t crc_ = 0;
+    std::int64_t passed_ = 0;
+    std::function<void()> between_;
     bson_t doc_;
 };
 
