@@ -59,6 +59,45 @@ std::string list_string(List *l, int n) {
     return strVal(list_nth(l, n));
 }
 
+// A copy of a find filter in the dialect libmongoc's matcher reads: it has
+// no $eq, so {f: {$eq: v}} becomes the equivalent {f: {$in: [v]}}.
+void copy_for_matcher(const bson_t *in, bson_t *out) {
+    bson_iter_t it;
+    if (!bson_iter_init(&it, in))
+        return;
+    while (bson_iter_next(&it)) {
+        const char *key = bson_iter_key(&it);
+        if (strcmp(key, "$eq") == 0) {
+            bson_t list;
+            bson_append_array_begin(out, "$in", -1, &list);
+            bson_append_iter(&list, "0", -1, &it);
+            bson_append_array_end(out, &list);
+        } else if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
+            bool array = BSON_ITER_HOLDS_ARRAY(&it);
+            const uint8_t *data;
+            uint32_t len;
+            if (array)
+                bson_iter_array(&it, &len, &data);
+            else
+                bson_iter_document(&it, &len, &data);
+            bson_t sub_in, sub_out;
+            if (!bson_init_static(&sub_in, data, len))
+                continue;
+            if (array)
+                bson_append_array_begin(out, key, -1, &sub_out);
+            else
+                bson_append_document_begin(out, key, -1, &sub_out);
+            copy_for_matcher(&sub_in, &sub_out);
+            if (array)
+                bson_append_array_end(out, &sub_out);
+            else
+                bson_append_document_end(out, &sub_out);
+        } else {
+            bson_append_iter(out, key, -1, &it);
+        }
+    }
+}
+
 // Builds the query from the plan's documents and opens the source.
 void open_source(ScanState &s) {
     QuerySpec &q = s.query;
@@ -71,12 +110,14 @@ void open_source(ScanState &s) {
     q.max_time_ms = StatementTimeout > 0 ? StatementTimeout : 0;
     s.source = open_table_source(s.table, q);
     if (s.table.dump() && q.filter) {
+        BsonPtr filter(bson_new());
+        copy_for_matcher(q.filter.get(), filter.get());
         bson_error_t err;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
         // A filter the matcher cannot compile means no pre-filter: every
         // document is converted, as before.
-        s.matcher.reset(mongoc_matcher_new(q.filter.get(), &err));
+        s.matcher.reset(mongoc_matcher_new(filter.get(), &err));
 #pragma GCC diagnostic pop
     }
 }

@@ -298,15 +298,26 @@ std::map<std::string, std::int64_t> count_archive_documents(const std::string &p
             counts[c.collection] = 0;
     ArchiveReader::Block block;
     std::int64_t seen = 0;
-    while (reader.next_block(&block)) {
-        std::uint32_t length = 0;
-        std::int64_t *n = block.db == db ? &counts[block.collection] : nullptr;
-        while (reader.next_document(&length)) {
-            if (n)
-                ++*n;
-            if ((++seen & 1023) == 0)
-                between();
+    std::int64_t *n = nullptr;
+    try {
+        for (;;) {
+            n = nullptr; // damage in a block header belongs to no collection
+            if (!reader.next_block(&block))
+                break;
+            std::uint32_t length = 0;
+            n = block.db == db ? &counts[block.collection] : nullptr;
+            while (reader.next_document(&length)) {
+                if (n)
+                    ++*n;
+                if ((++seen & 1023) == 0)
+                    between();
+            }
         }
+    } catch (const Error &e) {
+        throw Error(e.what(), e.sqlstate(),
+                    n ? "Collection \"" + block.collection + "\": " + std::to_string(*n) +
+                            " documents were read before the damage."
+                      : "The damage is outside the documents of database \"" + db + "\".");
     }
     return counts;
 }

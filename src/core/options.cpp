@@ -96,8 +96,8 @@ void check_option_value(std::string_view name, std::string_view value) {
     else if (name == "connect_timeout_ms" || name == "server_selection_timeout_ms" ||
              name == "socket_timeout_ms" || name == "batch_size")
         parse_positive_int(name, value);
-    else if ((name == "dump_dir" || name == "archive" || name == "database" || name == "collection" ||
-              name == "field") &&
+    else if ((name == "dump_dir" || name == "archive" || name == "database" ||
+              name == "collection" || name == "field") &&
              value.empty())
         throw Error("option \"" + std::string(name) + "\" must not be empty",
                     sqlstate::fdw_invalid_attribute_value);
