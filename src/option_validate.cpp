@@ -19,6 +19,8 @@ extern "C" {
 }
 
 #include <string>
+#include <utility>
+#include <vector>
 
 using nextcrm::OptionContext;
 
@@ -70,7 +72,8 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_validator) {
     OptionContext ctx = context_of(catalog);
     List *options = nextcrm::pg_call([array] { return untransformRelOptions(array); });
 
-    int sources = 0;
+    std::vector<std::string> sources; // uri, dump_dir, archive as given
+    std::vector<std::pair<std::string, std::string>> files;
     ListCell *lc;
     foreach (lc, options) {
         auto *def = static_cast<DefElem *>(lfirst(lc));
@@ -90,16 +93,19 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_validator) {
         nextcrm::check_option_value(name, value);
         if (is_server_file_option(name)) {
             require_server_file_privilege(name);
-            // Known now, so said now rather than when a run starts.
-            nextcrm::check_dump_location(name, value);
+            files.emplace_back(name, value);
         }
-        sources += name == "uri" || is_server_file_option(name);
+        if (name == "uri" || is_server_file_option(name))
+            sources.push_back(name);
     }
-    if (sources > 1)
-        throw nextcrm::Error("only one of the options \"uri\", \"dump_dir\" and \"archive\" may be "
-                             "given",
+    if (sources.size() > 1)
+        throw nextcrm::Error("options \"" + sources[0] + "\" and \"" + sources[1] +
+                                 "\" cannot both be given",
                              nextcrm::sqlstate::fdw_invalid_option_name, {},
                              "A server reads a live MongoDB, a mongodump directory or a "
                              "mongodump archive.");
+    // Known now, so said now rather than when a run starts.
+    for (const auto &[name, value] : files)
+        nextcrm::check_dump_location(name, value);
     PG_RETURN_VOID();
 }
