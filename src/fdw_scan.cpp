@@ -6,6 +6,9 @@
 
 #include "fdw_row.hpp"
 
+#include "core/mapping.hpp"
+#include "core/redact.hpp"
+
 extern "C" {
 #include "executor/executor.h"
 #include "executor/tuptable.h"
@@ -141,8 +144,9 @@ void begin_foreign_scan(ForeignScanState *node, int eflags) {
     Oid relid = RelationGetRelid(node->ss.ss_currentRelation);
 
     auto state = std::make_unique<ScanState>();
-    state->table = load_table_spec(relid, true);
     List *priv = fs->fdw_private;
+    Oid userid = static_cast<Oid>(intVal(list_nth(priv, PlanUserId)));
+    state->table = load_table_spec(relid, true, userid);
     state->filter = list_string(priv, PlanFilter);
     state->projection = list_string(priv, PlanProjection);
     state->sort = list_string(priv, PlanSort);
@@ -183,7 +187,17 @@ TupleTableSlot *iterate_foreign_scan(ForeignScanState *node) {
             return slot;
         }
         if (filter_matches(s, doc)) {
-            s.rows->build(doc, slot->tts_values, slot->tts_isnull);
+            try {
+                s.rows->build(doc, slot->tts_values, slot->tts_isnull);
+            } catch (const Error &e) {
+                // A conversion error quotes the value (and the _id): the
+                // redaction rule holds for what reaches the client and the
+                // server log too.
+                static const Redactor redactor = Redactor::for_mapping(Mapping::nextcrm());
+                Redactor::Secrets secrets = redactor.secrets_of(doc);
+                throw Error(Redactor::scrub(e.what(), secrets), e.sqlstate(),
+                            Redactor::scrub(e.detail(), secrets), e.hint());
+            }
         } else {
             // A document the server's filter would exclude: it is still
             // returned when it converts (the executor checks the clauses,

@@ -43,7 +43,7 @@ std::unique_ptr<DocumentSource> open_table_source(const TableSpec &table, const 
                                                 table.collection + ".bson.gz.");
         return source;
     }
-    std::shared_ptr<Client> client = client_for(table.serverid);
+    std::shared_ptr<Client> client = client_for(table.serverid, table.userid);
     return std::make_unique<ClientCursorSource>(client, table.source.database, table.collection,
                                                 query);
 }

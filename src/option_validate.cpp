@@ -12,9 +12,9 @@ extern "C" {
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_foreign_table.h"
 #include "catalog/pg_user_mapping.h"
+#include "catalog/pg_authid.h"
 #include "commands/defrem.h"
 #include "miscadmin.h"
-#include "catalog/pg_authid.h"
 #include "utils/acl.h"
 }
 
@@ -44,24 +44,11 @@ OptionContext context_of(Oid catalog) {
     }
 }
 
-// Options that make the backend read files of the server: like file_fdw's
-// filename, only superusers and members of pg_read_server_files may set
-// them.  The one place this rule is applied.
-void require_server_file_privilege(const std::string &option) {
-    Oid user = nextcrm::pg_call([] { return GetUserId(); });
-    bool allowed = nextcrm::pg_call([user] {
-        return superuser_arg(user) || has_privs_of_role(user, ROLE_PG_READ_SERVER_FILES);
-    });
-    if (!allowed)
-        throw nextcrm::Error("only superusers and members of pg_read_server_files may set the "
-                             "option \"" +
-                                 option + "\"",
-                             nextcrm::sqlstate::insufficient_privilege, {},
-                             "The option makes the server read files of its host.");
-}
-
-bool is_server_file_option(const std::string &name) {
-    return name == "dump_dir" || name == "archive";
+// file_fdw's rule: naming a file of the database server is for those who
+// may read any of them.
+bool may_name_server_files() {
+    return nextcrm::pg_call(
+        [] { return superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES); });
 }
 
 } // namespace
@@ -74,6 +61,9 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_validator) {
 
     std::vector<std::string> sources; // uri, dump_dir, archive as given
     std::vector<std::pair<std::string, std::string>> files;
+    // postgres_fdw's rule for connection options: what makes the backend read
+    // its own files or act with its own identity is for superusers.
+    bool is_superuser = nextcrm::pg_call([] { return superuser(); });
     ListCell *lc;
     foreach (lc, options) {
         auto *def = static_cast<DefElem *>(lfirst(lc));
@@ -91,11 +81,21 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_validator) {
         }
         const char *value = nextcrm::pg_call([def] { return defGetString(def); });
         nextcrm::check_option_value(name, value);
-        if (is_server_file_option(name)) {
-            require_server_file_privilege(name);
-            files.emplace_back(name, value);
+        if (nextcrm::option_names_server_path(name) && !may_name_server_files())
+            throw nextcrm::Error("only superuser or a role with privileges of the "
+                                 "pg_read_server_files role may specify the \"" +
+                                     name + "\" option of a nextcrm_mongo_fdw object",
+                                 nextcrm::sqlstate::insufficient_privilege, {},
+                                 "The option names a path on the database server.");
+        if (!is_superuser) {
+            if (name == "uri")
+                nextcrm::check_unprivileged_uri(value);
+            else
+                nextcrm::check_unprivileged_option(name, value);
         }
-        if (name == "uri" || is_server_file_option(name))
+        if (name == "dump_dir" || name == "archive")
+            files.emplace_back(name, value);
+        if (name == "uri" || name == "dump_dir" || name == "archive")
             sources.push_back(name);
     }
     if (sources.size() > 1)

@@ -211,7 +211,7 @@ GRANT USAGE ON FOREIGN DATA WRAPPER nextcrm_mongo_fdw TO shapes_user;
 SQL
 for opt in "archive '$fx/nextcrm.archive'" "dump_dir '$fx/gzip'"; do
     out=$(q -d shapes_missing -c "SET ROLE shapes_user; CREATE SERVER u FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS ($opt)" 2>&1)
-    like "$out" "ERROR:  only superusers and members of pg_read_server_files may set the option \"${opt%% *}\"" \
+    like "$out" "ERROR:  only superuser or a role with privileges of the pg_read_server_files role may specify the \"${opt%% *}\" option" \
         "a plain role cannot set ${opt%% *}"
 done
 q -d shapes_missing -c "GRANT pg_read_server_files TO shapes_user" >/dev/null
