@@ -32,6 +32,7 @@ class ClientCursorSource : public DocumentSource {
 
 std::unique_ptr<DocumentSource> open_table_source(const TableSpec &table, const QuerySpec &query) {
     if (table.dump()) {
+        check_collection_name(table.collection); // before anything is read
         Dump dump(table.source, [] { check_for_interrupts(); });
         auto source = dump.open(table.collection);
         if (!source)

@@ -287,6 +287,7 @@ std::vector<std::string> Dump::collections() const {
 }
 
 std::unique_ptr<DocumentSource> Dump::open(const std::string &collection) const {
+    check_collection_name(collection); // never a path out of the dump
     const DumpEntry *e = find(collection);
     if (!e || e->state == DumpEntry::State::Skipped)
         return nullptr;
