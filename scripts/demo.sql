@@ -3,7 +3,7 @@
 \pset footer off
 CREATE EXTENSION nextcrm_mongo_fdw;
 CREATE SERVER nextcrm_mongo FOREIGN DATA WRAPPER nextcrm_mongo_fdw
-  OPTIONS (uri :'mongo_uri', database 'nextcrm');
+  OPTIONS (:server_options);
 CREATE USER MAPPING FOR CURRENT_USER SERVER nextcrm_mongo;
 \set QUIET off
 

@@ -18,7 +18,10 @@ void explain_foreign_scan(ForeignScanState *node, ExplainState *es) {
         pg_call([es, label, v] { ExplainPropertyText(label, v, es); });
     };
     if (table.dump()) {
-        property("MongoDB dump", table.source.dump_dir + "/" + table.collection + ".bson[.gz]");
+        if (!table.source.archive.empty())
+            property("MongoDB archive", table.source.archive + " (" + table.collection + ")");
+        else
+            property("MongoDB dump", table.source.dump_dir + "/" + table.collection + ".bson[.gz]");
         return;
     }
     property("MongoDB collection", table.collection);

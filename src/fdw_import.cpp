@@ -2,8 +2,8 @@
 //
 //   nextcrm       the 29 NextCRM collections, typed per the embedded
 //                 mongo-fields.csv (core/nextcrm_schema.hpp)
-//   any other     a database of the live server (or, for a dump_dir server,
-//                 the dump directory's collections), one table per
+//   any other     a database of the live server (or, for a dump_dir or
+//                 archive server, the dump's collections), one table per
 //                 collection with columns inferred from its first
 //                 sample_size documents (core/schema_infer.hpp)
 //
@@ -13,6 +13,7 @@
 
 #include "connection.hpp"
 
+#include "core/mongodump.hpp"
 #include "core/nextcrm_schema.hpp"
 #include "core/schema_infer.hpp"
 
@@ -106,13 +107,15 @@ List *import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid) {
         (void)nextcrm_tables(objectid_type); // validates objectid_type
         std::shared_ptr<Client> client;
         std::vector<std::string> names;
-        if (source.dump_dir.empty()) {
+        std::unique_ptr<Dump> dump;
+        if (!source.is_dump()) {
             client = client_for(serverOid);
             database = remote;
             names = client->collection_names(database);
             std::sort(names.begin(), names.end());
         } else {
-            names = dump_collections(source.dump_dir);
+            dump = std::make_unique<Dump>(source, [] { check_for_interrupts(); });
+            names = dump->collections();
         }
         for (const std::string &name : names) {
             if (!wanted(stmt, name) || name.rfind("system.", 0) == 0)
@@ -125,7 +128,7 @@ List *import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid) {
                 q.batch_size = std::min(sample_size, 1000);
                 src = std::make_unique<MongoCursorSource>(client->raw(), database, name, q);
             } else {
-                src = std::make_unique<DumpFileSource>(*find_dump_file(source.dump_dir, name));
+                src = dump->open(name);
             }
             while (sampler.documents() < sample_size) {
                 const bson_t *doc = src->next();

@@ -128,6 +128,13 @@ void get_foreign_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid relid) {
             conds.push_back(std::move(cond));
             plan->remote_conds = pg_call([plan, ri] { return lappend(plan->remote_conds, ri); });
         } else {
+            // A dump has no server to push to: the scan evaluates the same
+            // filter on each document's BSON (fdw_scan.cpp) so that a
+            // document it excludes cannot fail the query, and the executor
+            // still checks the clause.
+            if (!plan->remote && pushdown_enabled() &&
+                clause_to_condition(ri->clause, baserel->relid, table, cond))
+                conds.push_back(std::move(cond));
             plan->local_conds = pg_call([plan, ri] { return lappend(plan->local_conds, ri); });
         }
     }

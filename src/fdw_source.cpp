@@ -1,9 +1,11 @@
 // Opening a foreign table's documents: a cursor on the live server through
-// the backend's cached client, or the collection's file in the dump
-// directory.
+// the backend's cached client, or the collection in the mongodump backup
+// (folder or archive, core/mongodump.hpp).
 #include "fdw.hpp"
 
 #include "connection.hpp"
+
+#include "core/mongodump.hpp"
 
 namespace nextcrm {
 
@@ -30,14 +32,17 @@ class ClientCursorSource : public DocumentSource {
 
 std::unique_ptr<DocumentSource> open_table_source(const TableSpec &table, const QuerySpec &query) {
     if (table.dump()) {
-        auto path = find_dump_file(table.source.dump_dir, table.collection);
-        if (!path)
+        check_collection_name(table.collection); // before anything is read
+        Dump dump(table.source, [] { check_for_interrupts(); });
+        auto source = dump.open(table.collection);
+        if (!source)
             throw Error("collection \"" + table.collection + "\" has no dump file in \"" +
-                            table.source.dump_dir + "\"",
+                            dump.location() + "\"",
                         sqlstate::fdw_table_not_found, {},
-                        "Expected " + table.collection + ".bson or " + table.collection +
-                            ".bson.gz.");
-        return std::make_unique<DumpFileSource>(*path);
+                        dump.is_archive() ? "The archive's prelude does not list it."
+                                          : "Expected " + table.collection + ".bson or " +
+                                                table.collection + ".bson.gz.");
+        return source;
     }
     std::shared_ptr<Client> client = client_for(table.serverid, table.userid);
     return std::make_unique<ClientCursorSource>(client, table.source.database, table.collection,

@@ -108,6 +108,8 @@ TableSpec load_table_spec(Oid relid, bool with_source, Oid userid) {
             auto *def = static_cast<DefElem *>(lfirst(lc));
             if (strcmp(def->defname, "dump_dir") == 0)
                 spec.source.dump_dir = def_string(def);
+            else if (strcmp(def->defname, "archive") == 0)
+                spec.source.archive = def_string(def);
         }
     }
 

@@ -54,7 +54,7 @@ struct TableSpec {
     std::string collection;          // table option `collection`, default the table name
     SourceOptions source;            // server options and the user's mapping
     std::vector<ColumnSpec> columns; // indexed by attnum - 1
-    bool dump() const { return !source.dump_dir.empty(); }
+    bool dump() const { return !source.dump_dir.empty() || !source.archive.empty(); }
 };
 
 // Reads the catalog; `with_source` also reads the server and the user mapping

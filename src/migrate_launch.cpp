@@ -4,6 +4,7 @@
 #include "migrate.hpp"
 
 #include "connection.hpp"
+#include "source_check.hpp"
 #include "spi.hpp"
 
 extern "C" {
@@ -171,9 +172,11 @@ void refuse_if_running() {
 Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
     const char *server = NameStr(*PG_GETARG_NAME(0));
     bool restart = !retry && PG_GETARG_BOOL(PG_NARGS() - 1);
-    nextcrm::server_oid_by_name(server); // the server must exist and be ours
+    // The server must exist and be ours, and a backup must be what it says.
+    Oid serverid = nextcrm::server_oid_by_name(server);
     if (*collection)
         nextcrm::check_nextcrm_collection(collection);
+    nextcrm::check_dump_source(serverid);
 
     if (XactIsoLevel != XACT_READ_COMMITTED)
         throw Error("nextcrm_migrate_all() must run in READ COMMITTED",

@@ -4,6 +4,7 @@
 #include "spi.hpp"
 
 #include "core/bson_convert.hpp"
+#include "core/mongodump.hpp"
 #include "core/oid_uuid.hpp"
 
 extern "C" {
@@ -190,10 +191,9 @@ std::string constraint_field(const std::string &table, const char *constraint) {
 
 std::unique_ptr<DocumentSource> open_dump(const SourceOptions &opts, const std::string &collection,
                                           int64 skip) {
-    auto path = find_dump_file(opts.dump_dir, collection);
-    if (!path)
+    auto source = Dump(opts, [] { check_for_interrupts(); }).open(collection);
+    if (!source)
         return nullptr;
-    auto source = std::make_unique<DumpFileSource>(*path);
     for (int64 i = 0; i < skip; ++i) {
         if (!source->next())
             break;
@@ -274,7 +274,7 @@ std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const S
                                                            const CollectionMapping &collection,
                                                            int64 resume_position,
                                                            const std::string &last_id) {
-    if (opts.dump_dir.empty()) {
+    if (!opts.is_dump()) {
         // A live server: every _id above the last committed one, in _id
         // order.  The position is a value, not a count, so documents
         // inserted or deleted below it since cannot shift it.
@@ -320,7 +320,7 @@ std::unique_ptr<CollectionLoader> CollectionLoader::retry(Oid serverid, const So
                                                           const std::vector<std::string> &ids) {
     std::shared_ptr<Client> client;
     std::unique_ptr<DocumentSource> source;
-    if (opts.dump_dir.empty()) {
+    if (!opts.is_dump()) {
         client = client_for(serverid);
         QuerySpec spec;
         spec.sort.reset(BCON_NEW("_id", BCON_INT32(1)));
@@ -328,8 +328,8 @@ std::unique_ptr<CollectionLoader> CollectionLoader::retry(Oid serverid, const So
         spec.filter = id_filter(ids);
         source = std::make_unique<MongoCursorSource>(client->raw(), opts.database, collection.name,
                                                      spec);
-    } else if (auto path = find_dump_file(opts.dump_dir, collection.name)) {
-        source = std::make_unique<SelectedSource>(std::make_unique<DumpFileSource>(*path),
+    } else if (auto file = Dump(opts, [] { check_for_interrupts(); }).open(collection.name)) {
+        source = std::make_unique<SelectedSource>(std::move(file),
                                                   std::set<std::string>(ids.begin(), ids.end()));
     }
     return std::make_unique<CollectionLoader>(collection, client, std::move(source), true);
@@ -605,10 +605,10 @@ BatchCounts CollectionLoader::load_batch(int batch) {
 
 int64 estimate_source_documents(Oid serverid, const SourceOptions &opts,
                                 const std::string &collection) {
-    if (!opts.dump_dir.empty()) {
-        auto path = find_dump_file(opts.dump_dir, collection);
-        return path ? count_dump_documents(*path) : 0;
-    }
+    if (opts.is_dump())
+        return Dump(opts, [] { check_for_interrupts(); }).count(collection, [] {
+            check_for_interrupts();
+        });
     return client_for(serverid)->estimated_count(collection);
 }
 

@@ -2,6 +2,7 @@
 // catalogue in options.cpp.
 #include "pg_wall.hpp"
 
+#include "core/mongodump.hpp"
 #include "core/options.hpp"
 
 extern "C" {
@@ -18,6 +19,8 @@ extern "C" {
 }
 
 #include <string>
+#include <utility>
+#include <vector>
 
 using nextcrm::OptionContext;
 
@@ -56,7 +59,8 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_validator) {
     OptionContext ctx = context_of(catalog);
     List *options = nextcrm::pg_call([array] { return untransformRelOptions(array); });
 
-    bool has_uri = false, has_dump_dir = false;
+    std::vector<std::string> sources; // uri, dump_dir, archive as given
+    std::vector<std::pair<std::string, std::string>> files;
     // postgres_fdw's rule for connection options: what makes the backend read
     // its own files or act with its own identity is for superusers.
     bool is_superuser = nextcrm::pg_call([] { return superuser(); });
@@ -89,12 +93,19 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_validator) {
             else
                 nextcrm::check_unprivileged_option(name, value);
         }
-        has_uri |= name == "uri";
-        has_dump_dir |= name == "dump_dir";
+        if (name == "dump_dir" || name == "archive")
+            files.emplace_back(name, value);
+        if (name == "uri" || name == "dump_dir" || name == "archive")
+            sources.push_back(name);
     }
-    if (has_uri && has_dump_dir)
-        throw nextcrm::Error("options \"uri\" and \"dump_dir\" cannot both be given",
+    if (sources.size() > 1)
+        throw nextcrm::Error("options \"" + sources[0] + "\" and \"" + sources[1] +
+                                 "\" cannot both be given",
                              nextcrm::sqlstate::fdw_invalid_option_name, {},
-                             "A server reads either a live MongoDB or a mongodump directory.");
+                             "A server reads a live MongoDB, a mongodump directory or a "
+                             "mongodump archive.");
+    // Known now, so said now rather than when a run starts.
+    for (const auto &[name, value] : files)
+        nextcrm::check_dump_location(name, value);
     PG_RETURN_VOID();
 }

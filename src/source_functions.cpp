@@ -2,8 +2,11 @@
 #include "pg_wall.hpp"
 
 #include "connection.hpp"
+#include "source_check.hpp"
 
-#include "core/document_source.hpp"
+#include "core/mapping.hpp"
+
+#include "core/mongodump.hpp"
 
 extern "C" {
 #include "funcapi.h"
@@ -15,17 +18,82 @@ extern "C" {
 #include <string>
 #include <vector>
 
+namespace nextcrm {
+
+namespace {
+
+std::string join_names(const std::vector<std::string> &names) {
+    std::string out;
+    for (const auto &n : names)
+        out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
+void notice(const std::string &message, const std::string &detail) {
+    pg_call([&message, &detail] {
+        ereport(NOTICE, (errmsg("%s", message.c_str()), errdetail("%s", detail.c_str())));
+    });
+}
+
+} // namespace
+
+void check_dump_source(Oid serverid) {
+    SourceOptions opts = source_options(serverid);
+    if (!opts.is_dump())
+        return;
+    Dump dump(opts, [] { check_for_interrupts(); });
+    std::vector<std::string> absent, foreign;
+    for (const auto &c : Mapping::nextcrm().collections())
+        if (!dump.find(c.name))
+            absent.push_back(c.name);
+    for (const auto &e : dump.entries()) {
+        bool nextcrm = false;
+        for (const auto &c : Mapping::nextcrm().collections())
+            nextcrm |= c.name == e.name;
+        switch (e.state) {
+        case DumpEntry::State::Ambiguous:
+            throw Error("collection \"" + e.name + "\" has two dump files in \"" + dump.location() +
+                            "\"",
+                        sqlstate::fdw_error, e.reason,
+                        "A collection must be exactly one file: the source is ambiguous.");
+        case DumpEntry::State::Skipped:
+            notice("collection \"" + e.name + "\" in the dump is skipped", e.reason);
+            continue;
+        case DumpEntry::State::NoDocuments:
+        case DumpEntry::State::Unusable:
+            notice("collection \"" + e.name + "\" cannot be read from the dump", e.reason);
+            break;
+        case DumpEntry::State::Ready:
+            break;
+        }
+        if (!nextcrm)
+            foreign.push_back(e.name);
+    }
+    if (!absent.empty())
+        notice(std::to_string(absent.size()) + " NextCRM collections are absent from the dump \"" +
+                   dump.location() + "\"",
+               "Absent (not empty): " + join_names(absent) + ".");
+    if (!foreign.empty())
+        notice(std::to_string(foreign.size()) +
+                   " collections in the dump are not NextCRM collections and are not migrated",
+               "Not migrated: " + join_names(foreign) + ".");
+}
+
+} // namespace nextcrm
+
 NEXTCRM_PG_FUNCTION(nextcrm_mongo_collections) {
     const char *server_name = NameStr(*PG_GETARG_NAME(0));
     Oid serverid = nextcrm::server_oid_by_name(server_name);
     nextcrm::SourceOptions opts = nextcrm::source_options(serverid);
 
-    // A dump directory: its .bson/.bson.gz files, counted by reading them
-    // (a truncated file is an error here too).
+    // A dump: its collections (skipped ones aside), counted by reading
+    // them (a truncated file is an error here too).
     std::shared_ptr<nextcrm::Client> client;
+    std::unique_ptr<nextcrm::Dump> dump;
     std::vector<std::string> names;
-    if (opts.uri.empty()) {
-        names = nextcrm::dump_collections(opts.dump_dir);
+    if (opts.is_dump()) {
+        dump = std::make_unique<nextcrm::Dump>(opts, [] { nextcrm::check_for_interrupts(); });
+        names = dump->collections();
     } else {
         client = nextcrm::client_for(serverid);
         client->ping();
@@ -40,10 +108,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_collections) {
         if (client) {
             count = client->count_documents(name);
         } else {
-            nextcrm::DumpFileSource file(*nextcrm::find_dump_file(opts.dump_dir, name));
-            while (file.next())
-                nextcrm::check_for_interrupts();
-            count = file.count();
+            count = dump->count(name, [] { nextcrm::check_for_interrupts(); });
         }
         const char *cname = name.c_str();
         nextcrm::pg_call([rsinfo, cname, count] {

@@ -8,6 +8,7 @@
 
 #include "core/extended_json.hpp"
 #include "core/document_source.hpp"
+#include "core/mongodump.hpp"
 #include "core/mapping.hpp"
 #include "core/source_scan.hpp"
 
@@ -88,13 +89,10 @@ class RowWriter {
 std::unique_ptr<nextcrm::DocumentSource> open_collection(const nextcrm::SourceOptions &opts,
                                                          Oid serverid,
                                                          std::shared_ptr<nextcrm::Client> &client,
+                                                         const nextcrm::Dump *dump,
                                                          const std::string &collection) {
-    if (!opts.dump_dir.empty()) {
-        auto path = nextcrm::find_dump_file(opts.dump_dir, collection);
-        if (!path)
-            return nullptr;
-        return std::make_unique<nextcrm::DumpFileSource>(*path);
-    }
+    if (dump)
+        return dump->open(collection);
     if (!client)
         client = nextcrm::client_for(serverid);
     nextcrm::QuerySpec spec;
@@ -120,8 +118,9 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
     nextcrm::SourceOptions opts = nextcrm::source_options(serverid);
     std::shared_ptr<nextcrm::Client> client;
     // An unreachable source is an error, never a source with no documents.
-    if (!opts.dump_dir.empty()) {
-        nextcrm::dump_collections(opts.dump_dir);
+    std::unique_ptr<nextcrm::Dump> dump;
+    if (opts.is_dump()) {
+        dump = std::make_unique<nextcrm::Dump>(opts, [] { nextcrm::check_for_interrupts(); });
     } else {
         client = nextcrm::client_for(serverid);
         client->ping();
@@ -140,7 +139,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
                           static_cast<std::uint32_t>(name_hash >> 32)};
         std::mt19937_64 mixer(seq);
         nextcrm::CollectionScan scan(c, static_cast<std::size_t>(sample_size), mixer());
-        auto source = open_collection(opts, serverid, client, c.name);
+        auto source = open_collection(opts, serverid, client, dump.get(), c.name);
         while (source) {
             const bson_t *doc = source->next();
             if (!doc)

@@ -4,6 +4,9 @@
 //
 //   nextcrm_load URI DATABASE COLLECTION=FILE.json [COLLECTION=FILE.json ...]
 //
+// A FILE ending in .bson (a mongodump collection file) is inserted as it is,
+// document by document in file order, _id and all.
+//
 // Ids are derived from the collection name and the record's position, so two
 // loads of the same files produce the same documents.  The target collections
 // are dropped first.
@@ -88,9 +91,29 @@ std::vector<BsonPtr> records_from(const std::string &collection, const std::stri
     return out;
 }
 
+std::vector<BsonPtr> documents_from(const std::string &path) {
+    bson_error_t err;
+    bson_reader_t *reader = bson_reader_new_from_file(path.c_str(), &err);
+    if (!reader)
+        throw std::runtime_error(path + ": " + err.message);
+    std::vector<BsonPtr> out;
+    bool eof = false;
+    while (const bson_t *doc = bson_reader_read(reader, &eof))
+        out.emplace_back(bson_copy(doc));
+    bson_reader_destroy(reader);
+    if (!eof)
+        throw std::runtime_error(path + ": not a sequence of BSON documents");
+    return out;
+}
+
+bool is_bson(const std::string &path) {
+    return path.size() > 5 && path.compare(path.size() - 5, 5, ".bson") == 0;
+}
+
 void load(mongoc_client_t *client, const char *database, const std::string &collection,
           const std::string &path) {
-    std::vector<BsonPtr> records = records_from(collection, path);
+    std::vector<BsonPtr> records =
+        is_bson(path) ? documents_from(path) : records_from(collection, path);
     mongoc_collection_t *coll = mongoc_client_get_collection(client, database, collection.c_str());
     bson_error_t err;
     // A missing collection is fine to "drop"; any other failure is not.

@@ -24,6 +24,7 @@ struct OptionSpec {
 constexpr OptionSpec catalog[] = {
     {"uri", OptionContext::Server},
     {"dump_dir", OptionContext::Server},
+    {"archive", OptionContext::Server},
     {"database", OptionContext::Server},
     {"connect_timeout_ms", OptionContext::Server},
     {"server_selection_timeout_ms", OptionContext::Server},
@@ -219,8 +220,8 @@ void check_option_value(std::string_view name, std::string_view value) {
     else if (name == "connect_timeout_ms" || name == "server_selection_timeout_ms" ||
              name == "socket_timeout_ms" || name == "batch_size")
         parse_positive_int(name, value);
-    else if ((name == "dump_dir" || name == "database" || name == "collection" ||
-              name == "field") &&
+    else if ((name == "dump_dir" || name == "archive" || name == "database" ||
+              name == "collection" || name == "field") &&
              value.empty())
         throw Error("option \"" + std::string(name) + "\" must not be empty",
                     sqlstate::fdw_invalid_attribute_value);
@@ -236,6 +237,8 @@ void SourceOptions::set(std::string_view name, std::string_view value) {
         uri = value;
     else if (name == "dump_dir")
         dump_dir = value;
+    else if (name == "archive")
+        archive = value;
     else if (name == "database")
         database = value;
     else if (name == "username")
@@ -253,9 +256,9 @@ void SourceOptions::set(std::string_view name, std::string_view value) {
 }
 
 void SourceOptions::check_complete() const {
-    if (uri.empty() == dump_dir.empty())
-        throw Error("a nextcrm_mongo_fdw server needs exactly one of the options \"uri\" and "
-                    "\"dump_dir\"",
+    if (!uri.empty() + !dump_dir.empty() + !archive.empty() != 1)
+        throw Error("a nextcrm_mongo_fdw server needs exactly one of the options \"uri\", "
+                    "\"dump_dir\" and \"archive\"",
                     sqlstate::fdw_option_name_not_found);
     if (!uri.empty() && database.empty())
         throw Error("a nextcrm_mongo_fdw server with a \"uri\" needs the option \"database\"",

@@ -25,7 +25,7 @@ void check_option_value(std::string_view name, std::string_view value);
 // pg_read_server_files.  The list is server_path_options below: an option that
 // names a file joins the rule by being added there.
 bool option_names_server_path(std::string_view name);
-inline constexpr std::string_view server_path_options[] = {"dump_dir"};
+inline constexpr std::string_view server_path_options[] = {"dump_dir", "archive"};
 
 // Throws nextcrm::Error (HV024) when a collection name could leave its dump
 // directory: '/', '\', NUL, "." or any "..".  Applied to the table option
@@ -59,8 +59,9 @@ inline constexpr int default_socket_timeout_ms = 60000;
 // Everything needed to reach one MongoDB source, gathered from the server
 // options and the current user's mapping.
 struct SourceOptions {
-    std::string uri;      // empty for a dump_dir source
-    std::string dump_dir; // empty for a live server
+    std::string uri;      // empty for a dump (dump_dir or archive)
+    std::string dump_dir; // a mongodump folder (database or whole server)
+    std::string archive;  // a mongodump --archive file (plain or gzip)
     std::string database;
     std::string username;
     std::string password;
@@ -68,6 +69,10 @@ struct SourceOptions {
     int server_selection_timeout_ms = default_server_selection_timeout_ms;
     int socket_timeout_ms = default_socket_timeout_ms;
     int batch_size = 1000; // documents per cursor batch (server or table option)
+
+    // True for a mongodump backup (dump_dir or archive), false for a live
+    // server.
+    bool is_dump() const noexcept { return uri.empty(); }
 
     // Sets one server or user-mapping option; unknown names are ignored
     // because the validator has already rejected them.

@@ -58,9 +58,11 @@ psql -X -q -d $db -c "SELECT count(*) FROM nextcrm_validate_strict('src', 1)" >/
 ok $? "nextcrm_validate_strict() succeeds on the clean migration"
 
 # A source that cannot be read is an error, not an empty source.
+mkdir -m 755 "$work/no-such-dir"
 make_target validate_nosource "dump_dir '$work/no-such-dir'"
+rmdir "$work/no-such-dir"
 out=$(q -d validate_nosource -c "SELECT * FROM nextcrm_validate('src')" 2>&1)
-like "$out" 'could not open dump directory' "an unreadable dump directory is an error"
+like "$out" 'dump directory ".*/no-such-dir" does not exist' "an unreadable dump directory is an error"
 
 # plant <family> <table> <check> <expected status> <sql>: a fresh copy of the
 # clean target with the defect, then the named check's status.

@@ -1,0 +1,348 @@
+#include "mongodump.hpp"
+
+#include "error.hpp"
+#include "mongodump_archive.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+#include <map>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace nextcrm {
+
+namespace {
+
+bool ends_with(const std::string &s, const std::string &suffix) {
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string join(const std::vector<std::string> &names) {
+    std::string out;
+    for (const auto &n : names)
+        out += (out.empty() ? "" : ", ") + n;
+    return out.empty() ? "(none)" : out;
+}
+
+// Why `path` cannot be used as `kind` ("directory" or "file"), or empty.
+std::string unusable_reason(const std::string &path, bool want_dir) {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) {
+        if (errno == ELOOP)
+            return "is a symbolic link loop";
+        if (errno == ENOENT)
+            return "does not exist";
+        return std::string("cannot be read: ") + std::strerror(errno);
+    }
+    if (want_dir && !S_ISDIR(st.st_mode))
+        return "is not a directory";
+    if (!want_dir && S_ISDIR(st.st_mode))
+        return "is a directory, not a file";
+    if (!want_dir && !S_ISREG(st.st_mode))
+        return "is not a regular file";
+    if (access(path.c_str(), want_dir ? (R_OK | X_OK) : R_OK) != 0)
+        return std::string("cannot be read: ") + std::strerror(errno);
+    return {};
+}
+
+// A metadata.json (plain or gzip): the collection's name and type.
+struct Metadata {
+    std::string name, type;
+};
+
+Metadata read_metadata(const std::string &path) {
+    Metadata m;
+    gzFile f = gzopen(path.c_str(), "rb");
+    if (!f)
+        return m;
+    std::string text;
+    char buf[8192];
+    int n;
+    // Metadata is a few hundred bytes; 1 MB is a generous bound.
+    while ((n = gzread(f, buf, sizeof buf)) > 0 && text.size() < (1u << 20))
+        text.append(buf, static_cast<std::size_t>(n));
+    gzclose(f);
+    bson_error_t err;
+    BsonPtr doc(bson_new_from_json(reinterpret_cast<const uint8_t *>(text.data()),
+                                   static_cast<ssize_t>(text.size()), &err));
+    if (!doc)
+        return m;
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, doc.get(), "collectionName") && BSON_ITER_HOLDS_UTF8(&it))
+        m.name = bson_iter_utf8(&it, nullptr);
+    if (bson_iter_init_find(&it, doc.get(), "type") && BSON_ITER_HOLDS_UTF8(&it))
+        m.type = bson_iter_utf8(&it, nullptr);
+    return m;
+}
+
+// Why a collection holds no NextCRM data, or empty.
+std::string skip_reason(const std::string &name, const std::string &type) {
+    if (type == "view")
+        return "It is a view.";
+    if (type == "timeseries")
+        return "It is a time-series collection.";
+    if (name.rfind("system.buckets.", 0) == 0)
+        return "It holds a time-series collection's buckets.";
+    if (name.rfind("system.", 0) == 0)
+        return "It is a system collection.";
+    if (name == "oplog")
+        return "It is an oplog dump (mongodump --oplog), not a collection.";
+    return {};
+}
+
+std::vector<std::string> list_dir(const std::string &dir) {
+    std::unique_ptr<DIR, int (*)(DIR *)> d(opendir(dir.c_str()), closedir);
+    if (!d)
+        throw Error("could not open dump directory \"" + dir + "\": " + std::strerror(errno),
+                    sqlstate::fdw_error);
+    std::vector<std::string> out;
+    while (struct dirent *e = readdir(d.get())) {
+        std::string name = e->d_name;
+        if (name != "." && name != "..")
+            out.push_back(name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+bool is_dump_file(const std::string &name) {
+    return ends_with(name, ".bson") || ends_with(name, ".bson.gz") ||
+           ends_with(name, ".metadata.json") || ends_with(name, ".metadata.json.gz");
+}
+
+bool is_directory(const std::string &path) {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The databases of a whole-server dump: its subfolders.
+std::vector<std::string> dump_databases(const std::string &dir) {
+    std::vector<std::string> out;
+    for (const auto &name : list_dir(dir))
+        if (is_directory(dir + "/" + name))
+            out.push_back(name);
+    return out;
+}
+
+// MongoDB's own databases, never the one a user dumped NextCRM from.
+bool is_system_database(const std::string &name) {
+    return name == "admin" || name == "config" || name == "local";
+}
+
+// The database a whole-server dump or an archive should be read for.
+std::string pick_database(const std::string &where, const std::vector<std::string> &present,
+                          const std::string &wanted) {
+    if (!wanted.empty()) {
+        if (std::find(present.begin(), present.end(), wanted) != present.end())
+            return wanted;
+        throw Error("database \"" + wanted + "\" is not in the dump \"" + where + "\"",
+                    sqlstate::fdw_error, "The dump holds the databases: " + join(present) + ".",
+                    "Set the server's option \"database\" to one of them.");
+    }
+    std::vector<std::string> user;
+    for (const auto &d : present)
+        if (!is_system_database(d))
+            user.push_back(d);
+    if (user.size() == 1)
+        return user[0];
+    throw Error("the dump \"" + where + "\" holds " +
+                    (user.empty() ? std::string("no user database") : "several databases"),
+                sqlstate::fdw_error, "The dump holds the databases: " + join(present) + ".",
+                "Set the server's option \"database\" to the one to read.");
+}
+
+} // namespace
+
+void check_dump_location(const std::string &option, const std::string &path) {
+    bool want_dir = option == "dump_dir";
+    std::string why = unusable_reason(path, want_dir);
+    if (!why.empty())
+        throw Error(std::string(want_dir ? "dump directory" : "archive") + " \"" + path + "\" " +
+                        why,
+                    sqlstate::fdw_invalid_attribute_value);
+}
+
+Dump::Dump(const SourceOptions &opts, std::function<void()> between)
+    : between_(std::move(between)) {
+    if (!opts.archive.empty()) {
+        check_dump_location("archive", opts.archive);
+        read_archive(opts.archive, opts.database);
+        return;
+    }
+    check_dump_location("dump_dir", opts.dump_dir);
+    std::string dir = opts.dump_dir;
+    std::vector<std::string> names = list_dir(dir);
+    bool has_files = std::any_of(names.begin(), names.end(), is_dump_file);
+    bool whole_server = std::find(names.begin(), names.end(), "prelude.json") != names.end();
+    if (!has_files) {
+        std::vector<std::string> dbs = dump_databases(dir);
+        if (whole_server || !dbs.empty()) {
+            database_ = pick_database(dir, dbs, opts.database);
+            dir += "/" + database_;
+            check_dump_location("dump_dir", dir);
+        }
+    }
+    read_folder(dir);
+}
+
+void Dump::read_folder(const std::string &dir) {
+    location_ = dir;
+    std::map<std::string, Metadata> metadata;             // by file base name
+    std::map<std::string, std::vector<std::string>> data; // base name -> files
+    for (const auto &name : list_dir(dir)) {
+        std::string path = dir + "/" + name;
+        if (ends_with(name, ".metadata.json"))
+            metadata[name.substr(0, name.size() - 14)] = read_metadata(path);
+        else if (ends_with(name, ".metadata.json.gz"))
+            metadata[name.substr(0, name.size() - 17)] = read_metadata(path);
+        else if (ends_with(name, ".bson"))
+            data[name.substr(0, name.size() - 5)].push_back(path);
+        else if (ends_with(name, ".bson.gz"))
+            data[name.substr(0, name.size() - 8)].push_back(path);
+    }
+    std::set<std::string> bases;
+    for (const auto &[base, m] : metadata)
+        bases.insert(base);
+    for (const auto &[base, files] : data)
+        bases.insert(base);
+    for (const auto &base : bases) {
+        DumpEntry e;
+        auto m = metadata.find(base);
+        std::string type = m != metadata.end() ? m->second.type : "";
+        e.name = m != metadata.end() && !m->second.name.empty() ? m->second.name : base;
+        auto d = data.find(base);
+        std::string skip = skip_reason(e.name, type);
+        if (!skip.empty()) {
+            e.state = DumpEntry::State::Skipped;
+            e.reason = skip;
+        } else if (d == data.end()) {
+            e.state = DumpEntry::State::NoDocuments;
+            e.reason = "Its metadata file is in the dump but its documents (" + base + ".bson or " +
+                       base + ".bson.gz) are not.";
+        } else if (d->second.size() > 1) {
+            e.state = DumpEntry::State::Ambiguous;
+            e.file = d->second[0];
+            e.reason = "Both \"" + d->second[0] + "\" and \"" + d->second[1] +
+                       "\" exist; remove the one that is not the backup.";
+        } else {
+            e.file = d->second[0];
+            std::string why = unusable_reason(e.file, false);
+            if (!why.empty()) {
+                e.state = DumpEntry::State::Unusable;
+                e.reason = "Its file \"" + e.file + "\" " + why + ".";
+            }
+        }
+        entries_.push_back(std::move(e));
+    }
+    std::sort(entries_.begin(), entries_.end(),
+              [](const DumpEntry &a, const DumpEntry &b) { return a.name < b.name; });
+}
+
+void Dump::read_archive(const std::string &path, const std::string &database) {
+    archive_ = true;
+    location_ = path;
+    ArchiveReader reader(path);
+    std::vector<std::string> dbs;
+    for (const auto &c : reader.prelude())
+        if (std::find(dbs.begin(), dbs.end(), c.db) == dbs.end())
+            dbs.push_back(c.db);
+    std::sort(dbs.begin(), dbs.end());
+    if (dbs.empty())
+        return; // an archive of no collections
+    database_ = pick_database(path, dbs, database);
+    for (const auto &c : reader.prelude()) {
+        if (c.db != database_)
+            continue;
+        DumpEntry e;
+        e.name = c.collection;
+        e.file = path;
+        e.reason = skip_reason(c.collection, c.type);
+        if (!e.reason.empty())
+            e.state = DumpEntry::State::Skipped;
+        entries_.push_back(std::move(e));
+    }
+    std::sort(entries_.begin(), entries_.end(),
+              [](const DumpEntry &a, const DumpEntry &b) { return a.name < b.name; });
+}
+
+const DumpEntry *Dump::find(const std::string &collection) const {
+    for (const auto &e : entries_)
+        if (e.name == collection)
+            return &e;
+    return nullptr;
+}
+
+std::vector<std::string> Dump::collections() const {
+    std::vector<std::string> out;
+    for (const auto &e : entries_)
+        if (e.state != DumpEntry::State::Skipped)
+            out.push_back(e.name);
+    return out;
+}
+
+std::unique_ptr<DocumentSource> Dump::open(const std::string &collection) const {
+    check_collection_name(collection); // never a path out of the dump
+    const DumpEntry *e = find(collection);
+    if (!e || e->state == DumpEntry::State::Skipped)
+        return nullptr;
+    switch (e->state) {
+    case DumpEntry::State::NoDocuments:
+        throw Error("the documents of collection \"" + collection + "\" are missing from \"" +
+                        location_ + "\"",
+                    sqlstate::fdw_error, e->reason);
+    case DumpEntry::State::Unusable:
+        throw Error("collection \"" + collection + "\" cannot be read from \"" + location_ + "\"",
+                    sqlstate::fdw_error, e->reason);
+    case DumpEntry::State::Ambiguous:
+        throw Error("collection \"" + collection + "\" has two dump files in \"" + location_ + "\"",
+                    sqlstate::fdw_error, e->reason);
+    default:
+        break;
+    }
+    if (archive_)
+        return std::make_unique<ArchiveCollectionSource>(location_, database_, collection,
+                                                         between_);
+    return std::make_unique<DumpFileSource>(e->file);
+}
+
+std::int64_t Dump::count(const std::string &collection,
+                         const std::function<void()> &between) const {
+    const DumpEntry *e = find(collection);
+    if (!e || e->state == DumpEntry::State::Skipped)
+        return 0;
+    if (!archive_ && e->state == DumpEntry::State::Ready)
+        return count_dump_documents(e->file);
+    if (archive_ && e->state == DumpEntry::State::Ready) {
+        // One pass counts every collection; a migration asks for each in
+        // turn, so keep the last archive's counts (keyed by its identity).
+        struct stat st;
+        if (stat(location_.c_str(), &st) != 0)
+            throw Error("could not stat archive \"" + location_ + "\": " + std::strerror(errno),
+                        sqlstate::fdw_error);
+        std::string key = location_ + '\0' + database_ + '\0' + std::to_string(st.st_size) + '\0' +
+                          std::to_string(st.st_mtim.tv_sec) + '.' +
+                          std::to_string(st.st_mtim.tv_nsec) + '\0' + std::to_string(st.st_ino);
+        static std::string cached_key;
+        static std::map<std::string, std::int64_t> cached;
+        if (key != cached_key) {
+            cached_key.clear();
+            cached = count_archive_documents(location_, database_, between);
+            cached_key = key;
+        }
+        auto it = cached.find(collection);
+        return it == cached.end() ? 0 : it->second;
+    }
+    auto source = open(collection);
+    while (source->next())
+        if ((source->count() & 1023) == 0)
+            between();
+    return source->count();
+}
+
+} // namespace nextcrm

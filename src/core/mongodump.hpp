@@ -1,0 +1,95 @@
+// A mongodump backup as a source: which collections it holds and where
+// their documents are, whatever shape mongodump wrote it in.
+//
+// PostgreSQL-free.  The shapes (server options in brackets):
+//   a database folder          [dump_dir]  <collection>.bson[.gz] + .metadata.json[.gz]
+//   a whole-server dump        [dump_dir, database]  prelude.json + <database>/...
+//   an archive                 [archive, database]  mongodump --archive
+//   a gzip-compressed archive  [archive, database]  mongodump --archive --gzip
+// gzip is recognised from a file's bytes, never from its name.
+//
+// A collection's name comes from its metadata where there is metadata
+// (mongodump escapes some names in file names), otherwise from the file
+// name.  Views, time-series collections (and their system.buckets.*),
+// system.* collections and oplog.bson hold no NextCRM data: they are listed
+// as skipped, with the reason, and never read.
+#pragma once
+
+#include "document_source.hpp"
+#include "options.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace nextcrm {
+
+struct DumpEntry {
+    enum class State {
+        Ready,       // has documents to read
+        Skipped,     // not data (view, system collection, ...): `reason` says which
+        NoDocuments, // metadata says it exists, its documents are missing
+        Unusable,    // its file cannot be read as one (directory, loop, unreadable)
+        Ambiguous,   // both <name>.bson and <name>.bson.gz
+    };
+    std::string name;
+    State state = State::Ready;
+    std::string file;   // the documents' file (a dump folder); the archive's path otherwise
+    std::string reason; // why it is not Ready, as a full sentence
+};
+
+class Dump {
+  public:
+    // Resolves the server's dump_dir or archive (and database).  Throws an
+    // Error naming the path when it does not exist, is not a directory (a
+    // file), cannot be read or is a symlink loop, and naming the databases
+    // present when a whole-server dump or archive holds several and
+    // `database` picks none of them.  `between` is called every 1024
+    // documents an archive source reads past (another collection's), so
+    // that a long stretch without a document of its own stays
+    // interruptible.
+    Dump(const SourceOptions &opts, std::function<void()> between);
+
+    // Every collection found (skipped ones included), sorted by name.
+    const std::vector<DumpEntry> &entries() const noexcept { return entries_; }
+    // The entry of one collection, or nullptr when the dump has none.
+    const DumpEntry *find(const std::string &collection) const;
+    // The names of the collections that hold (or should hold) documents:
+    // everything but the skipped ones.
+    std::vector<std::string> collections() const;
+
+    // The collection's documents in file order; nullptr when the dump does
+    // not hold the collection (absent or skipped).  Throws an Error with the
+    // reason when its file is unusable or ambiguous or its documents are
+    // missing; the returned source throws on damage.
+    std::unique_ptr<DocumentSource> open(const std::string &collection) const;
+
+    // Documents of a collection (0 when absent), counted by reading them;
+    // `between` is called every 1024 documents (to check for interrupts).
+    std::int64_t count(const std::string &collection, const std::function<void()> &between) const;
+
+    // The folder or archive the collections are read from.
+    const std::string &location() const noexcept { return location_; }
+    bool is_archive() const noexcept { return archive_; }
+    const std::string &database() const noexcept { return database_; }
+
+  private:
+    void read_folder(const std::string &dir);
+    void read_archive(const std::string &path, const std::string &database);
+
+    std::vector<DumpEntry> entries_;
+    std::string location_;
+    std::string database_;
+    bool archive_ = false;
+    std::function<void()> between_;
+};
+
+// Checks a dump_dir or archive option's value when the server is created or
+// altered: throws an Error naming the path when it does not exist, is of the
+// wrong kind (a file for dump_dir, a directory for archive), cannot be read
+// or is a symlink loop.
+void check_dump_location(const std::string &option, const std::string &path);
+
+} // namespace nextcrm

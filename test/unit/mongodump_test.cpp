@@ -1,0 +1,366 @@
+// The four shapes of real mongodump output (test/fixtures/mongodump, made by
+// mongodump 100.18.0) read as the same documents, and damaged copies of them
+// fail with the file, the byte offset and the documents read.
+#include "core/error.hpp"
+#include "core/mongodump.hpp"
+#include "core/mongodump_archive.hpp"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace {
+
+std::string fixtures() {
+    std::string here = __FILE__; // .../test/unit/mongodump_test.cpp
+    return here.substr(0, here.rfind("/unit/")) + "/fixtures/mongodump";
+}
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/nextcrm-mongodump-test.XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~TempDir() { std::system(("chmod -R u+rwx '" + path + "'; rm -rf '" + path + "'").c_str()); }
+};
+
+std::string read_all(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write_all(const std::string &path, const std::string &bytes) {
+    std::ofstream out(path, std::ios::binary);
+    out << bytes;
+}
+
+std::string gunzip(const std::string &path) {
+    gzFile f = gzopen(path.c_str(), "rb");
+    std::string out;
+    char buf[65536];
+    int n;
+    while ((n = gzread(f, buf, sizeof buf)) > 0)
+        out.append(buf, static_cast<std::size_t>(n));
+    gzclose(f);
+    return out;
+}
+
+void write_gzip(const std::string &path, const std::string &bytes) {
+    gzFile f = gzopen(path.c_str(), "wb");
+    gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+    gzclose(f);
+}
+
+nextcrm::SourceOptions dump_dir(const std::string &dir, const std::string &database = "") {
+    nextcrm::SourceOptions o;
+    o.dump_dir = dir;
+    o.database = database;
+    return o;
+}
+
+nextcrm::SourceOptions archive(const std::string &path, const std::string &database = "") {
+    nextcrm::SourceOptions o;
+    o.archive = path;
+    o.database = database;
+    return o;
+}
+
+// Per collection: documents and a CRC-64 of their bytes in order.
+std::map<std::string, std::pair<std::int64_t, std::uint64_t>> digest(const nextcrm::Dump &d) {
+    std::map<std::string, std::pair<std::int64_t, std::uint64_t>> out;
+    for (const auto &name : d.collections()) {
+        auto src = d.open(name);
+        std::uint64_t crc = 0;
+        while (const bson_t *doc = src->next())
+            crc = nextcrm::crc64_ecma(crc, bson_get_data(doc), doc->len);
+        out[name] = {src->count(), crc};
+    }
+    return out;
+}
+
+// The message and detail of the Error `f` throws.
+template <typename F>
+std::string error_of(F f) {
+    try {
+        f();
+    } catch (const nextcrm::Error &e) {
+        return std::string(e.what()) + " | " + e.detail() + " | " + e.hint();
+    }
+    return "(no error)";
+}
+
+// Reads a collection until it fails: the documents read and the error.
+std::pair<std::int64_t, std::string> read_until_error(const nextcrm::SourceOptions &o,
+                                                      const std::string &collection) {
+    nextcrm::Dump d(o, [] {});
+    auto src = d.open(collection);
+    std::string err = error_of([&] {
+        while (src->next()) {
+        }
+    });
+    return {src->count(), err};
+}
+
+} // namespace
+
+TEST(Mongodump, FourShapesHoldTheSameDocuments) {
+    std::string f = fixtures();
+    nextcrm::Dump whole(dump_dir(f + "/dir", "nextcrm"), [] {});
+    nextcrm::Dump whole_default(dump_dir(f + "/dir"), [] {}); // the only user database
+    nextcrm::Dump folder(dump_dir(f + "/dir/nextcrm"), [] {});
+    nextcrm::Dump gzip(dump_dir(f + "/gzip"), [] {});
+    nextcrm::Dump plain_archive(archive(f + "/nextcrm.archive"), [] {});
+    nextcrm::Dump gzip_archive(archive(f + "/nextcrm.archive.gz", "nextcrm"), [] {});
+    EXPECT_EQ(whole.location(), f + "/dir/nextcrm");
+    EXPECT_EQ(whole_default.location(), f + "/dir/nextcrm");
+    EXPECT_EQ(gzip.location(), f + "/gzip/nextcrm");
+    EXPECT_TRUE(plain_archive.is_archive());
+    auto expected = digest(whole);
+    ASSERT_EQ(expected.size(), 29u);
+    std::int64_t total = 0;
+    for (const auto &[name, v] : expected)
+        total += v.first;
+    EXPECT_EQ(total, 3000);
+    EXPECT_EQ(expected.at("crm_Accounts").first, 237);
+    EXPECT_EQ(expected.at("crm_Contacts").first, 444);
+    EXPECT_EQ(digest(folder), expected);
+    EXPECT_EQ(digest(gzip), expected);
+    EXPECT_EQ(digest(plain_archive), expected);
+    EXPECT_EQ(digest(gzip_archive), expected);
+    EXPECT_EQ(gzip_archive.count("crm_Leads", [] {}), 178);
+    EXPECT_EQ(gzip.count("crm_Leads", [] {}), 178);
+    EXPECT_EQ(plain_archive.open("NoSuchCollection"), nullptr);
+}
+
+TEST(Mongodump, MissingOrWrongLocationsNameThePath) {
+    TempDir t;
+    EXPECT_NE(error_of([&] {
+                  nextcrm::Dump d(dump_dir(t.path + "/nope"), [] {});
+              }).find("dump directory \"" + t.path + "/nope\" does not exist"),
+              std::string::npos);
+    write_all(t.path + "/file", "x");
+    EXPECT_NE(error_of([&] {
+                  nextcrm::Dump d(dump_dir(t.path + "/file"), [] {});
+              }).find("is not a directory"),
+              std::string::npos);
+    ASSERT_EQ(symlink("loop", (t.path + "/loop").c_str()), 0);
+    EXPECT_NE(error_of([&] {
+                  nextcrm::Dump d(dump_dir(t.path + "/loop"), [] {});
+              }).find("\"" + t.path + "/loop\" is a symbolic link loop"),
+              std::string::npos);
+    EXPECT_NE(error_of([&] { nextcrm::Dump d(archive(t.path), [] {}); }).find("is a directory"),
+              std::string::npos);
+    EXPECT_NE(error_of([&] {
+                  nextcrm::Dump d(archive(t.path + "/file"), [] {});
+              }).find("is not a mongodump archive"),
+              std::string::npos);
+    // A whole-server dump and an archive name the databases they hold.
+    std::string f = fixtures();
+    std::string e = error_of([&] { nextcrm::Dump d(dump_dir(f + "/dir", "crm"), [] {}); });
+    EXPECT_NE(e.find("database \"crm\" is not in the dump"), std::string::npos) << e;
+    EXPECT_NE(e.find("The dump holds the databases: nextcrm."), std::string::npos) << e;
+    e = error_of([&] { nextcrm::Dump d(archive(f + "/nextcrm.archive.gz", "crm"), [] {}); });
+    EXPECT_NE(e.find("The dump holds the databases: nextcrm."), std::string::npos) << e;
+    mkdir((t.path + "/server").c_str(), 0700);
+    mkdir((t.path + "/server/a").c_str(), 0700);
+    mkdir((t.path + "/server/b").c_str(), 0700);
+    e = error_of([&] { nextcrm::Dump d(dump_dir(t.path + "/server"), [] {}); });
+    EXPECT_NE(e.find("holds several databases"), std::string::npos) << e;
+    EXPECT_NE(e.find("a, b"), std::string::npos) << e;
+}
+
+TEST(Mongodump, CollectionFilesResolveToOneFileOrAReason) {
+    TempDir t;
+    std::string f = fixtures() + "/dir/nextcrm";
+    std::string accounts = read_all(f + "/crm_Accounts.bson");
+    write_all(t.path + "/crm_Accounts.bson", accounts);
+    write_gzip(t.path + "/crm_Accounts.bson.gz", accounts);
+    mkdir((t.path + "/Users.bson").c_str(), 0700);
+    write_all(t.path + "/Tasks.metadata.json", read_all(f + "/Tasks.metadata.json"));
+    write_all(t.path + "/recent.metadata.json",
+              R"({"collectionName":"recent","type":"view","options":{}})");
+    write_all(t.path + "/system.views.bson", read_all(f + "/Boards.bson"));
+    write_all(t.path + "/oplog.bson", read_all(f + "/Boards.bson"));
+    // The name comes from the metadata, not the file name.
+    write_all(t.path + "/escaped.bson", read_all(f + "/Boards.bson"));
+    write_all(t.path + "/escaped.metadata.json",
+              R"({"collectionName":"Boards","type":"collection"})");
+    write_all(t.path + "/locked.bson", read_all(f + "/Boards.bson"));
+    chmod((t.path + "/locked.bson").c_str(), 0);
+
+    nextcrm::Dump d(dump_dir(t.path), [] {});
+    using S = nextcrm::DumpEntry::State;
+    std::map<std::string, S> states;
+    for (const auto &e : d.entries())
+        states[e.name] = e.state;
+    EXPECT_EQ(states.at("crm_Accounts"), S::Ambiguous);
+    EXPECT_EQ(states.at("Users"), S::Unusable);
+    EXPECT_EQ(states.at("Tasks"), S::NoDocuments);
+    EXPECT_EQ(states.at("recent"), S::Skipped);
+    EXPECT_EQ(states.at("system.views"), S::Skipped);
+    EXPECT_EQ(states.at("oplog"), S::Skipped);
+    EXPECT_EQ(states.at("Boards"), S::Ready);
+    EXPECT_EQ(states.count("escaped"), 0u);
+    std::string e = error_of([&] { d.open("crm_Accounts"); });
+    EXPECT_NE(e.find(t.path + "/crm_Accounts.bson\" and \"" + t.path + "/crm_Accounts.bson.gz"),
+              std::string::npos)
+        << e;
+    e = error_of([&] { d.open("Users"); });
+    EXPECT_NE(e.find("is a directory"), std::string::npos) << e;
+    e = error_of([&] { d.open("Tasks"); });
+    EXPECT_NE(e.find("documents of collection \"Tasks\" are missing"), std::string::npos) << e;
+    EXPECT_EQ(d.open("recent"), nullptr);
+    EXPECT_EQ(d.open("absent"), nullptr);
+    EXPECT_EQ(d.count("Boards", [] {}), 11);
+    if (geteuid() != 0) {
+        EXPECT_EQ(states.at("locked"), S::Unusable);
+        e = error_of([&] { d.open("locked"); });
+        EXPECT_NE(e.find("cannot be read"), std::string::npos) << e;
+    }
+}
+
+TEST(Mongodump, TruncatedArchivesKeepTheDocumentsBeforeTheDamage) {
+    TempDir t;
+    // The two archives come from two mongodump runs: same documents,
+    // different interleaving of blocks.  Cut each.
+    for (const char *source : {"/nextcrm.archive", "/nextcrm.archive.gz"}) {
+        std::string bytes = gunzip(fixtures() + source);
+        nextcrm::Dump whole(archive(fixtures() + "/nextcrm.archive"), [] {});
+        auto expected = digest(whole);
+        for (std::size_t cut : {bytes.size() / 3, bytes.size() / 2, bytes.size() - 3}) {
+            for (bool gz : {false, true}) {
+                std::string path = t.path + "/cut" + (gz ? ".gz" : "");
+                if (gz)
+                    write_gzip(path, bytes.substr(0, cut));
+                else
+                    write_all(path, bytes.substr(0, cut));
+                nextcrm::Dump d(archive(path), [] {});
+                int failed = 0;
+                for (const auto &[name, v] : expected) {
+                    auto [read, err] = read_until_error(archive(path), name);
+                    if (err == "(no error)") {
+                        EXPECT_EQ(read, v.first) << name;
+                        continue;
+                    }
+                    ++failed;
+                    EXPECT_LE(read, v.first) << name;
+                    EXPECT_NE(err.find("archive \"" + path + "\" is truncated or corrupt at byte "),
+                              std::string::npos)
+                        << err;
+                    EXPECT_NE(err.find("Collection \"" + name + "\": " + std::to_string(read) +
+                                       " documents were read before the damage."),
+                              std::string::npos)
+                        << err;
+                }
+                EXPECT_GT(failed, 0) << "cut at " << cut;
+            }
+        }
+    }
+}
+
+TEST(Mongodump, CorruptArchivesAreErrors) {
+    TempDir t;
+    std::string bytes = read_all(fixtures() + "/nextcrm.archive");
+    // A length prefix that is not one: the first document of the first
+    // block (after the prelude) is damaged.
+    nextcrm::ArchiveReader reader(fixtures() + "/nextcrm.archive");
+    std::int64_t body = reader.offset();
+    nextcrm::ArchiveReader::Block block;
+    ASSERT_TRUE(reader.next_block(&block));
+    std::int64_t first_doc = reader.offset();
+    std::string bad = bytes;
+    bad[static_cast<std::size_t>(first_doc) + 3] = '\x7f';
+    write_all(t.path + "/bad", bad);
+    write_gzip(t.path + "/bad.gz", bad);
+    for (const char *name : {"/bad", "/bad.gz"}) {
+        auto [read, err] = read_until_error(archive(t.path + name), block.collection);
+        EXPECT_EQ(read, 0);
+        EXPECT_NE(err.find("is truncated or corrupt at byte " + std::to_string(first_doc)),
+                  std::string::npos)
+            << err;
+        EXPECT_NE(err.find("neither a BSON document length nor a terminator"), std::string::npos)
+            << err;
+    }
+    // A changed byte inside a string keeps the BSON valid: the CRC in the
+    // collection's end-of-data header catches it.
+    std::string flipped = bytes;
+    ASSERT_GT(body, 4);
+    std::string name;
+    {
+        nextcrm::ArchiveReader r(fixtures() + "/nextcrm.archive");
+        nextcrm::ArchiveReader::Block b;
+        while (r.next_block(&b)) {
+            std::uint32_t len = 0;
+            std::int64_t start = r.offset();
+            if (!b.eof && r.next_document(&len)) {
+                // A byte of text (three letters in a row), changed in case.
+                auto letter = [&](std::size_t i) {
+                    return std::isalpha(static_cast<unsigned char>(flipped[i])) != 0;
+                };
+                for (std::size_t i = static_cast<std::size_t>(start) + 5;
+                     i + 1 < static_cast<std::size_t>(start) + len; ++i)
+                    if (letter(i - 1) && letter(i) && letter(i + 1)) {
+                        flipped[i] ^= 0x20;
+                        break;
+                    }
+                name = b.collection;
+                while (r.next_document(&len)) {
+                }
+                break;
+            }
+            while (r.next_document(&len)) {
+            }
+        }
+    }
+    ASSERT_FALSE(name.empty());
+    write_all(t.path + "/flipped", flipped);
+    auto [read, err] = read_until_error(archive(t.path + "/flipped"), name);
+    EXPECT_NE(err.find("the CRC of collection \"" + name + "\" does not match"), std::string::npos)
+        << err;
+}
+
+TEST(Mongodump, Crc64MatchesGo) {
+    // Go: crc64.Checksum([]byte("123456789"), crc64.MakeTable(crc64.ECMA))
+    const char *check = "123456789";
+    EXPECT_EQ(nextcrm::crc64_ecma(0, reinterpret_cast<const std::uint8_t *>(check), 9),
+              0x995dc9bbdf1939faull);
+}
+
+TEST(Mongodump, ReadingPastOtherCollectionsCallsBetween) {
+    // The collection whose end-of-data header comes last has the most of
+    // the archive to read past.
+    std::string path = fixtures() + "/nextcrm.archive";
+    std::string last;
+    {
+        nextcrm::ArchiveReader r(path);
+        nextcrm::ArchiveReader::Block b;
+        std::uint32_t len = 0;
+        while (r.next_block(&b)) {
+            if (b.eof)
+                last = b.collection;
+            while (r.next_document(&len)) {
+            }
+        }
+    }
+    int calls = 0;
+    nextcrm::ArchiveCollectionSource src(path, "nextcrm", last, [&calls] { ++calls; });
+    while (src.next()) {
+    }
+    EXPECT_GE(calls, 1) << last;
+    // An exception from the hook (an interrupt) ends the read.
+    nextcrm::ArchiveCollectionSource stopped(path, "nextcrm", last,
+                                             [] { throw std::runtime_error("interrupted"); });
+    EXPECT_THROW(while (stopped.next()){}, std::runtime_error);
+}
