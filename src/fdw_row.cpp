@@ -24,13 +24,6 @@ using Slot = RowBuilder::Slot;
 
 // The five-character SQLSTATE of a PostgreSQL error code, in static storage
 // (Error keeps the pointer).
-const char *state_text(int code) {
-    static char buf[6];
-    const char *s = unpack_sql_state(code);
-    memcpy(buf, s, 6);
-    return buf;
-}
-
 // --- Datum construction: PostgreSQL calls only, run inside one pg_call. ---
 
 Datum text_datum(std::string_view sv, bool utf8_db) {
@@ -403,7 +396,7 @@ void RowBuilder::build(const bson_t *doc, Datum *values, bool *nulls) {
             throw;
         const ColumnSpec &col = *columns_[failed];
         fail(doc, col, col.field, slots_[failed].bson_type, e.data()->message,
-             state_text(e.data()->sqlerrcode));
+             sqlstate_text(e.data()->sqlerrcode));
     }
     if (rounded)
         fail(doc, *columns_[failed], columns_[failed]->field, slots_[failed].bson_type,

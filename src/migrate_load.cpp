@@ -20,6 +20,11 @@ namespace nextcrm {
 
 namespace {
 
+bool document_error_class(int sqlerrcode) {
+    int category = ERRCODE_TO_CATEGORY(sqlerrcode);
+    return category == ERRCODE_DATA_EXCEPTION || category == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION;
+}
+
 using TextRow = std::vector<std::optional<std::string>>;
 
 // Column-wise text values for one INSERT ... SELECT FROM unnest(...).
@@ -79,36 +84,17 @@ Params params_of(const TextColumns &cols, std::size_t from, std::size_t to) {
 
 // Runs a statement inside a subtransaction.  Returns nullptr on success, or
 // the error (in the caller's memory context) after rolling the
-// subtransaction back, so one bad row never takes its batch down.
+// subtransaction back, so one bad row never takes its batch down.  Only a
+// document's own fault is returned: data exceptions (class 22) and integrity
+// constraint violations (class 23).  Anything else (a cancel, a lock timeout,
+// out of memory, a shutdown) is thrown on, so it stops the batch and is never
+// recorded as a document's failure.
 ErrorData *try_exec(const char *sql, Params &p) {
-    return pg_call([&]() -> ErrorData * {
-        MemoryContext volatile context = CurrentMemoryContext;
-        ResourceOwner volatile owner = CurrentResourceOwner;
-        ErrorData *volatile failure = nullptr;
-        BeginInternalSubTransaction(nullptr);
-        MemoryContextSwitchTo(context);
-        PG_TRY();
-        {
-            int rc = SPI_execute_with_args(sql, static_cast<int>(p.types.size()), p.types.data(),
-                                           p.values.data(), nullptr, false, 0);
-            if (rc < 0)
-                elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
-            ReleaseCurrentSubTransaction();
-            MemoryContextSwitchTo(context);
-            CurrentResourceOwner = owner;
-        }
-        PG_CATCH();
-        {
-            MemoryContextSwitchTo(context);
-            failure = CopyErrorData();
-            FlushErrorState();
-            RollbackAndReleaseCurrentSubTransaction();
-            MemoryContextSwitchTo(context);
-            CurrentResourceOwner = owner;
-        }
-        PG_END_TRY();
-        return failure;
-    });
+    ErrorData *failure = in_subtransaction(
+        [&] { spi_exec(sql, static_cast<int>(p.types.size()), p.types.data(), p.values.data()); });
+    if (failure && !document_error_class(failure->sqlerrcode))
+        throw PgException(failure);
+    return failure;
 }
 
 void exec_all(const std::string &sql, const TextColumns &cols) {
@@ -130,8 +116,8 @@ std::string unnest_insert(const std::string &table, const std::vector<std::strin
         params += sep + "$" + std::to_string(i + 1) + "::text[]";
         names += sep + p;
     }
-    return "INSERT INTO " + table + " (" + cols + ") SELECT " + exprs + " FROM unnest(" + params +
-           ") AS u(" + names + ")" + suffix;
+    return "INSERT INTO " + table + " (" + cols + ") SELECT " + exprs + " FROM pg_catalog.unnest(" +
+           params + ") AS u(" + names + ")" + suffix;
 }
 
 std::string plain_insert(const std::string &table, const std::vector<std::string> &columns,
@@ -318,7 +304,7 @@ CollectionLoader::CollectionLoader(const CollectionMapping &collection,
         columns.push_back(quote_ident(fields[i]->target_column));
         casts.push_back(column_cast(*fields[i], "p" + std::to_string(i + 1)));
     }
-    insert_sql_ = unnest_insert(quote_ident(collection.name), columns, casts);
+    insert_sql_ = unnest_insert(target_table(collection.name), columns, casts);
 }
 
 CollectionLoader::~CollectionLoader() = default;
@@ -364,13 +350,11 @@ void CollectionLoader::resolve_references(std::vector<TransformedDocument> &docs
         Datum arg = text_array(list, 0, list.size());
         Oid type = TEXTARRAYOID;
         std::string sql =
-            "SELECT id::text FROM " + quote_ident(model) + " WHERE id = ANY($1::text[]::uuid[])";
-        uint64 n = spi_exec(sql.c_str(), 1, &type, &arg);
+            "SELECT id::text FROM " + target_table(model) + " WHERE id = ANY($1::text[]::uuid[])";
+        SpiRows rows = spi_query(sql.c_str(), 1, &type, &arg);
         auto &found = existing[model];
-        for (uint64 row = 0; row < n; ++row) {
-            bool isnull;
-            found.insert(spi_text(static_cast<int>(row), 1, &isnull));
-        }
+        for (std::size_t row = 0; row < rows.size(); ++row)
+            found.insert(rows.text(row, 1));
     }
 
     const auto &fields = transformer_.columns();
@@ -406,7 +390,7 @@ void CollectionLoader::resolve_references(std::vector<TransformedDocument> &docs
                                         "required reference \"" + f.stored_key + "\" names " +
                                             r.original + ", which is not a migrated " +
                                             f.ref_model + " document",
-                                        "23503");
+                                        sqlstate::foreign_key_violation);
                 d.values[r.column].reset();
                 d.repairs.push_back({f.stored_key, "dangling_ref", r.original, "NULL"});
             }
@@ -457,13 +441,10 @@ void CollectionLoader::insert_rows(std::vector<TransformedDocument> &docs,
         std::size_t i = index[r];
         ok[i] = false;
         ++counts.failed;
-        char state[6];
-        const char *code = unpack_sql_state(e->sqlerrcode);
-        memcpy(state, code, 6);
         std::string field = e->column_name ? e->column_name
                                            : constraint_field(collection_.name, e->constraint_name);
-        record_error(raw[i], docs[i].source_id, field, state, e->message ? e->message : "",
-                     e->detail ? e->detail : "", batch);
+        record_error(raw[i], docs[i].source_id, field, sqlstate_text(e->sqlerrcode),
+                     e->message ? e->message : "", e->detail ? e->detail : "", batch);
     }
 }
 
@@ -550,7 +531,7 @@ int64 estimate_source_documents(Oid serverid, const SourceOptions &opts,
                                 const std::string &collection) {
     if (!opts.dump_dir.empty()) {
         auto path = find_dump_file(opts.dump_dir, collection);
-        return path ? count_dump_documents(*path) : 0;
+        return path ? count_dump_documents(*path, check_for_interrupts) : 0;
     }
     return client_for(serverid)->estimated_count(collection);
 }

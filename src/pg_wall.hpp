@@ -46,6 +46,12 @@ inline int sqlstate_code(const char *s) {
     return MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
 }
 
+// The five characters of a packed SQLSTATE (ErrorData.sqlerrcode).  The text
+// lives in a static buffer, valid until the next call.
+inline const char *sqlstate_text(int code) {
+    return unpack_sql_state(code);
+}
+
 // Saves PostgreSQL's error-handling state when constructed and puts it back
 // when destroyed, however the scope is left: normally, by a longjmp caught in
 // pg_call(), or by a C++ exception thrown from inside it (a nested pg_call()

@@ -241,7 +241,9 @@ std::string column_cast(const FieldMapping &f, const std::string &name) {
         // Microseconds since 2000-01-01, PostgreSQL's own epoch: exact.
         return "('2000-01-01 00:00:00'::timestamp + " + name + "::int8 * interval '1 microsecond')";
     case FieldKind::Enum:
-        return name + "::" + quote_ident(f.pg_type);
+        // The enum types live beside the tables, in public; the statement
+        // runs with search_path pinned to pg_catalog (src/spi.hpp).
+        return name + "::public." + quote_ident(f.pg_type);
     case FieldKind::Jsonb:
         return name + "::jsonb";
     case FieldKind::TextArray:
@@ -366,7 +368,7 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                 throw DocumentError(f.stored_key,
                                     "required field \"" + f.stored_key +
                                         "\" is missing and has no default",
-                                    "23502");
+                                    sqlstate::not_null_violation);
             case OnMissing::Value:
                 filled = f.missing_value;
                 break;
@@ -376,7 +378,7 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                                         "required field \"" + f.stored_key +
                                             "\" is missing and the _id is not an ObjectId to "
                                             "take its time from",
-                                        "23502");
+                                        sqlstate::not_null_violation);
                 filled = std::to_string(*id_time_us);
                 break;
             case OnMissing::Default:
@@ -384,7 +386,7 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                     if (!id_time_us)
                         throw DocumentError(f.stored_key,
                                             "required field \"" + f.stored_key + "\" is missing",
-                                            "23502");
+                                            sqlstate::not_null_violation);
                     filled = std::to_string(*id_time_us);
                 } else {
                     filled = f.mongo_default;
@@ -395,7 +397,8 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                 out.repairs.push_back({f.stored_key, kind, "(missing)", *filled});
             if (!filled && f.required && f.on_missing != OnMissing::Null)
                 throw DocumentError(f.stored_key,
-                                    "required field \"" + f.stored_key + "\" is missing", "23502");
+                                    "required field \"" + f.stored_key + "\" is missing",
+                                    sqlstate::not_null_violation);
             out.values[col] = filled;
             continue;
         }

@@ -26,6 +26,12 @@ inline constexpr const char *invalid_text_representation = "22P02";
 inline constexpr const char *feature_not_supported = "0A000";
 inline constexpr const char *invalid_authorization = "28000";
 inline constexpr const char *insufficient_privilege = "42501";
+inline constexpr const char *insufficient_resources = "53000";
+inline constexpr const char *active_sql_transaction = "25001";
+inline constexpr const char *object_in_use = "55006";
+inline constexpr const char *query_canceled = "57014";
+inline constexpr const char *not_null_violation = "23502";
+inline constexpr const char *foreign_key_violation = "23503";
 } // namespace sqlstate
 
 class Error : public std::runtime_error {
