@@ -105,6 +105,8 @@ void exec_all(const std::string &sql, const TextColumns &cols) {
 }
 
 // INSERT INTO table (columns) SELECT casts FROM unnest($1::text[], ...)
+// (unnest with several arguments is syntax, not a function: it cannot be
+// schema-qualified; search_path is pinned to pg_catalog anyway.)
 std::string unnest_insert(const std::string &table, const std::vector<std::string> &columns,
                           const std::vector<std::string> &casts, const std::string &suffix = "") {
     std::string cols, exprs, params, names;
@@ -116,8 +118,8 @@ std::string unnest_insert(const std::string &table, const std::vector<std::strin
         params += sep + "$" + std::to_string(i + 1) + "::text[]";
         names += sep + p;
     }
-    return "INSERT INTO " + table + " (" + cols + ") SELECT " + exprs + " FROM pg_catalog.unnest(" +
-           params + ") AS u(" + names + ")" + suffix;
+    return "INSERT INTO " + table + " (" + cols + ") SELECT " + exprs + " FROM unnest(" + params +
+           ") AS u(" + names + ")" + suffix;
 }
 
 std::string plain_insert(const std::string &table, const std::vector<std::string> &columns,
