@@ -48,7 +48,7 @@ caller_pid() { # db
 # stopped, and a resumed run ends where an uninterrupted one does.
 make_target life_loop "$dump_opts"
 coproc LOCKER { q -d life_loop; }
-q -d life_loop >"$work/loop.out" 2>&1 <<'SQL' &
+q -d life_loop -v ON_ERROR_STOP=0 >"$work/loop.out" 2>&1 <<'SQL' &
 SET lock_timeout = '200ms';
 SELECT count(*) FROM nextcrm_migrate_all('src');
 SELECT 'session goes on';
@@ -80,9 +80,9 @@ coproc LOCKER2 { q -d life_lock; }
 echo "BEGIN; LOCK TABLE nextcrm_migration.checkpoint IN ACCESS EXCLUSIVE MODE; SELECT 'locked';" >&"${LOCKER2[1]}"
 read -r locked <&"${LOCKER2[0]}"
 is "$locked" locked "a third session holds checkpoint"
-q -d life_lock -c "LOCK TABLE nextcrm_migration.checkpoint" >/dev/null 2>&1 &
+q -d life_lock -c "BEGIN" -c "LOCK TABLE nextcrm_migration.checkpoint" -c "COMMIT" >/dev/null 2>&1 &
 waiter=$!
-q -d life_lock >"$work/lock.out" 2>&1 <<'SQL'
+q -d life_lock -v ON_ERROR_STOP=0 >"$work/lock.out" 2>&1 <<'SQL'
 SET statement_timeout = '1s';
 SELECT count(*) FROM nextcrm_migrate_all('src', restart => true);
 SELECT 'session goes on';
@@ -174,17 +174,18 @@ CREATE FUNCTION mallory.nextcrm_validate(name, double precision, int)
         SELECT 'summary', NULL, NULL, 'pass', NULL, NULL, NULL $$;
 SQL
 ok $? "a non-superuser planted functions and operators in its schema"
-q -d life_hostile -c "SET search_path = mallory, public; SELECT format('%s', 'x'::text)" >/dev/null
+q -d life_hostile -c "SET search_path = mallory, public" -c "SELECT format('%s', 'x'::text)" >/dev/null
 is "$(q -d life_hostile -c "SELECT count(*) FROM mallory.calls")" 1 \
     "the plant works: a plain query on that path calls it"
 q -d life_hostile -c "TRUNCATE mallory.calls"
-out=$(q -d life_hostile -c "SET search_path = mallory, public; SELECT count(*) FROM nextcrm_migrate_all('src')" 2>&1)
+out=$(q -d life_hostile -c "SET search_path = mallory, public" \
+    -c "SELECT count(*) FROM nextcrm_migrate_all('src')" 2>&1)
 is "$out" 29 "the migration runs to its end under the hostile search_path"
-q -d life_hostile -c "SET search_path = mallory, public;
-                      SELECT count(*) FROM nextcrm_validate('src') WHERE status = 'fail'" >"$work/hostile_validate.out" 2>&1
+q -d life_hostile -c "SET search_path = mallory, public" \
+    -c "SELECT count(*) FROM nextcrm_validate('src') WHERE status = 'fail'" >"$work/hostile_validate.out" 2>&1
 is "$(cat "$work/hostile_validate.out")" 0 "validation passes under the hostile search_path"
-out=$(q -d life_hostile -c "SET search_path = mallory, public;
-                           SELECT count(*) > 1 FROM nextcrm_validate_strict('src')" 2>&1)
+out=$(q -d life_hostile -c "SET search_path = mallory, public" \
+    -c "SELECT count(*) > 1 FROM nextcrm_validate_strict('src')" 2>&1)
 is "$out" t "the strict validation runs the extension's own checks under the hostile search_path"
 is "$(q -d life_hostile -c "SELECT coalesce(string_agg(DISTINCT what, ', '), 'nothing') FROM mallory.calls")" nothing \
     "nothing planted ran"
