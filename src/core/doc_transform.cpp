@@ -161,25 +161,6 @@ std::string element_text(const bson_iter_t *it, const std::string &field, bool *
     return relaxed_json(it, field);
 }
 
-// The id a reference holds: an ObjectId or its 24-hex string.
-std::optional<Uuid> reference_uuid(const bson_iter_t *it, bool *as_string) {
-    *as_string = false;
-    if (BSON_ITER_HOLDS_OID(it)) {
-        ObjectIdBytes oid;
-        std::memcpy(oid.data(), bson_iter_oid(it)->bytes, 12);
-        return oid_to_uuid(oid);
-    }
-    if (BSON_ITER_HOLDS_UTF8(it)) {
-        std::uint32_t len;
-        const char *s = bson_iter_utf8(it, &len);
-        if (auto oid = parse_object_id(std::string_view(s, len))) {
-            *as_string = true;
-            return oid_to_uuid(*oid);
-        }
-    }
-    return std::nullopt;
-}
-
 std::string base64(const std::uint8_t *data, std::size_t len) {
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
