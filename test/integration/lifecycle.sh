@@ -179,7 +179,7 @@ is "$(q -d life_hostile -c "SELECT count(*) FROM mallory.calls")" 1 \
     "the plant works: a plain query on that path calls it"
 q -d life_hostile -c "TRUNCATE mallory.calls"
 out=$(q -d life_hostile -c "SET search_path = mallory, public" \
-    -c "SELECT count(*) FROM nextcrm_migrate_all('src')" 2>&1)
+    -c "SELECT count(*) FROM nextcrm_migrate_all('src')" 2>"$work/hostile.err")
 is "$out" 29 "the migration runs to its end under the hostile search_path"
 q -d life_hostile -c "SET search_path = mallory, public" \
     -c "SELECT count(*) FROM nextcrm_validate('src') WHERE status = 'fail'" >"$work/hostile_validate.out" 2>&1
