@@ -233,6 +233,9 @@ class SelectedSource : public DocumentSource {
         : inner_(std::move(inner)), ids_(std::move(ids)) {}
     const bson_t *next() override {
         while (const bson_t *doc = inner_->next()) {
+            // A big dump may hold few of the ids: stay interruptible.
+            if ((++read_ & 1023) == 0)
+                check_for_interrupts();
             if (ids_.count(source_id_of(doc))) {
                 ++count_;
                 return doc;
@@ -244,6 +247,7 @@ class SelectedSource : public DocumentSource {
   private:
     std::unique_ptr<DocumentSource> inner_;
     std::set<std::string> ids_;
+    std::uint64_t read_ = 0;
 };
 
 } // namespace
