@@ -11,6 +11,9 @@
 #   row_insert   the same rows as one INSERT statement each, autocommit
 #                (pg_dump --inserts replayed by psql); measured on the
 #                100k-document set, against the migration of that set
+#   fk checks    the 100k migration again with session_replication_role =
+#                replica set on its database (foreign-key triggers skipped):
+#                what PostgreSQL's own per-row checks cost
 #   worker RSS   the migration worker's peak private resident memory (RssAnon,
 #                sampled every 0.2 s; shared buffers excluded) at 100k and at N
 #                documents
@@ -41,8 +44,10 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 # Migrates database $1 from server options $2; prints "seconds peak_rss_kB".
+# $3, when given, is a setting for the database (ALTER DATABASE ... SET).
 migrate() {
     psql -c "CREATE DATABASE $1"
+    [[ -n "${3:-}" ]] && psql -c "ALTER DATABASE $1 SET $3"
     psql -d "$1" <<SQL
 CREATE EXTENSION nextcrm_mongo_fdw;
 CREATE SERVER src FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS ($2);
@@ -110,6 +115,9 @@ log "migrating 100000 documents from a dump, then COPY and INSERT of the same ro
 read -r t_100k rss_100k < <(migrate m100k "dump_dir '$work/dump100k'")
 t_copy_100k=$(copy_baseline m100k)
 t_insert_100k=$(insert_baseline m100k)
+# The foreign keys' row-by-row trigger checks: the same migration with them
+# (and every other trigger) switched off, as the worker once did.
+read -r t_noreplica _ < <(migrate m100k_replica "dump_dir '$work/dump100k'" "session_replication_role = replica")
 log "migrating $n documents from a dump, then COPY of the same rows"
 read -r t_migrate rss_n < <(migrate mbig "dump_dir '$work/dump'")
 t_copy=$(copy_baseline mbig)
@@ -175,6 +183,7 @@ echo "== the same at 100000 documents"
 printf '%-34s %10s s\n' "nextcrm_migrate_all()" "$t_100k"
 printf '%-34s %10s s   migrate/copy = %s (goal <= 1.3)\n' "bare COPY of the same rows" "$t_copy_100k" "$(ratio "$t_100k" "$t_copy_100k")"
 printf '%-34s %10s s   insert/migrate = %s (goal >= 10)\n' "row-at-a-time INSERT" "$t_insert_100k" "$(ratio "$t_insert_100k" "$t_100k")"
+printf '%-34s %10s s   migrate/no-FK-checks = %s\n' "same, FK triggers off (replica)" "$t_noreplica" "$(ratio "$t_100k" "$t_noreplica")"
 echo
 echo "== worker peak private memory (RssAnon)"
 printf '%-34s %10s kB\n' "100000 documents" "$rss_100k" "$n documents" "$rss_n"

@@ -405,7 +405,9 @@ CREATE FUNCTION nextcrm_validate(server name, seed double precision DEFAULT NULL
 RETURNS TABLE (family text, "table" text, "check" text, status text,
                expected text, actual text, details text)
 LANGUAGE plpgsql VOLATILE
-SET search_path = pg_temp, public
+-- Never the caller's path: pg_catalog first, then this function's temp
+-- tables, the extension's functions and the target's tables (public).
+SET search_path = pg_catalog, pg_temp, @extschema@, public
 -- Hundreds of short queries: compiling them would cost more than it saves.
 SET jit = off
 AS $fn$
@@ -965,12 +967,13 @@ CREATE FUNCTION nextcrm_validate_strict(server name, seed double precision DEFAU
 RETURNS TABLE (family text, "table" text, "check" text, status text,
                expected text, actual text, details text)
 LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
   r record;
   failed int := 0;
 BEGIN
-  FOR r IN SELECT * FROM nextcrm_validate(server, seed, sample_size) v LOOP
+  FOR r IN SELECT * FROM @extschema@.nextcrm_validate(server, seed, sample_size) v LOOP
     IF r.status = 'fail' AND r.family <> 'summary' THEN
       failed := failed + 1;
       RAISE NOTICE 'validation failed: % % %: expected %, actual %', r.family, r."table",

@@ -14,6 +14,7 @@
 #include "connection.hpp"
 
 #include "core/mongodump.hpp"
+#include "core/doc_transform.hpp"
 #include "core/nextcrm_schema.hpp"
 #include "core/schema_infer.hpp"
 
@@ -30,11 +31,6 @@ extern "C" {
 namespace nextcrm {
 
 namespace {
-
-std::string quote_ident(const std::string &s) {
-    const char *c = s.c_str();
-    return pg_call([c] { return quote_identifier(c); });
-}
 
 std::string quote_literal(const std::string &s) {
     const char *c = s.c_str();

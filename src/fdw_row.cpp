@@ -25,13 +25,6 @@ using Slot = RowBuilder::Slot;
 
 // The five-character SQLSTATE of a PostgreSQL error code, in static storage
 // (Error keeps the pointer).
-const char *state_text(int code) {
-    static char buf[6];
-    const char *s = unpack_sql_state(code);
-    memcpy(buf, s, 6);
-    return buf;
-}
-
 // --- Datum construction: PostgreSQL calls only, run inside one pg_call. ---
 
 Datum text_datum(std::string_view sv, bool utf8_db) {
@@ -118,23 +111,16 @@ bool scalar_datum(Target t, bool json_text, int32 typmod, const Slot &s, bool ut
 // they are.
 Uuid uuid_of(const ColumnSpec &col, const bson_iter_t *it, const std::string &field) {
     bson_type_t type = bson_iter_type(it);
-    if (type == BSON_TYPE_OID) {
-        ObjectIdBytes oid;
-        memcpy(oid.data(), bson_iter_oid(it)->bytes, 12);
-        return oid_to_uuid(oid);
-    }
+    if (type == BSON_TYPE_OID)
+        return *reference_uuid(it);
     if (type == BSON_TYPE_BINARY)
         return to_uuid(it, field);
     if (col.is_id) {
         bool is_oid = false;
         return id_to_uuid(*it, &is_oid);
     }
-    if (type == BSON_TYPE_UTF8) {
-        std::uint32_t len = 0;
-        const char *s = bson_iter_utf8(it, &len);
-        if (auto oid = parse_object_id(std::string_view(s, len)))
-            return oid_to_uuid(*oid);
-    }
+    if (auto id = reference_uuid(it))
+        return *id;
     return to_uuid(it, field);
 }
 
@@ -420,7 +406,7 @@ void RowBuilder::build(const bson_t *doc, Datum *values, bool *nulls) {
             throw;
         const ColumnSpec &col = *columns_[failed];
         fail(doc, col, col.field, slots_[failed].bson_type, e.data()->message,
-             state_text(e.data()->sqlerrcode));
+             sqlstate_text(e.data()->sqlerrcode));
     }
     if (rounded)
         fail(doc, *columns_[failed], columns_[failed]->field, slots_[failed].bson_type,

@@ -22,10 +22,11 @@ namespace nextcrm {
 // Packed into BackgroundWorker.bgw_extra (128 bytes).
 struct MigrationRequest {
     Oid userid;
+    pid_t caller_pid; // the worker stops after its batch once this backend is gone
     bool restart;
     bool retry; // only the documents in the error table
     char server[NAMEDATALEN];
-    char collection[56]; // empty: every collection
+    char collection[52]; // empty: every collection
 };
 static_assert(sizeof(MigrationRequest) <= BGW_EXTRALEN, "request must fit in bgw_extra");
 
@@ -44,7 +45,12 @@ void check_nextcrm_collection(const std::string &collection);
 void check_references_complete(const std::string &collection);
 
 // Runs the migration described by the request; called in the worker after
-// it has connected to the database.
+// it has connected to the database.  Checks before every batch whether it
+// should stop (stop_requested set by SIGTERM, or the calling backend gone)
+// and then returns after recording the run as stopped.
 void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_requested);
+
+// Whether the worker should stop before its next batch.
+bool migration_should_stop(const MigrationRequest &request, volatile sig_atomic_t *stop_requested);
 
 } // namespace nextcrm

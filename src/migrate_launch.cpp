@@ -12,12 +12,16 @@ extern "C" {
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/ipc.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
 #include "utils/wait_event.h"
 }
 
+#include <csignal>
 #include <cstring>
+#include <exception>
+#include <functional>
 #include <string>
 
 namespace {
@@ -43,91 +47,160 @@ BackgroundWorkerHandle *start_worker(const nextcrm::MigrationRequest &request) {
     bool ok = nextcrm::pg_call([&] { return RegisterDynamicBackgroundWorker(&worker, &handle); });
     if (!ok)
         throw Error("could not start the migration's background worker",
-                    "53000", // insufficient_resources
-                    {}, "Raise max_worker_processes.");
+                    sqlstate::insufficient_resources, {}, "Raise max_worker_processes.");
     pid_t pid = 0;
     BgwHandleStatus status =
         nextcrm::pg_call([&] { return WaitForBackgroundWorkerStartup(handle, &pid); });
     if (status != BGWH_STARTED)
-        throw Error("the migration's background worker did not start", "53000");
+        throw Error("the migration's background worker did not start",
+                    sqlstate::insufficient_resources);
     return handle;
+}
+
+// Runs read() in a subtransaction that is then rolled back, which releases
+// every lock it took: the calling session waits for the worker for the whole
+// run, and a lock kept from one of its reads would let a third session's
+// lock request (say, LOCK TABLE on batch_log) queue behind it and the worker
+// queue behind that, a wait cycle no deadlock detector sees.
+void read_unlocked(const std::function<void()> &read) {
+    if (ErrorData *error = nextcrm::in_subtransaction(read, false))
+        throw nextcrm::PgException(error);
 }
 
 // Emits one NOTICE per batch the worker committed since `last_seen`.
 int64 relay_batches(int64 last_seen) {
-    Datum arg = Int64GetDatum(last_seen);
-    Oid type = INT8OID;
-    nextcrm::spi_exec(
-        "SELECT id, format('%s: batch %s, %s/%s (%s%%), overall %s%%, %s docs/s, ETA %s',"
-        "  collection, batch, processed, total,"
-        "  round(100.0 * processed / greatest(total, 1), 1),"
-        "  round(100.0 * overall_processed / greatest(overall_total, 1), 1),"
-        "  round(docs_per_second), "
-        "  to_char(make_interval(secs => eta_seconds), 'HH24:MI:SS'))"
-        " FROM nextcrm_migration.batch_log WHERE id > $1 ORDER BY id",
-        1, &type, &arg);
-    uint64 n = SPI_processed;
-    for (uint64 i = 0; i < n; ++i) {
-        bool isnull;
-        last_seen = nextcrm::spi_int8(static_cast<int>(i), 1, &isnull);
-        std::string line = nextcrm::spi_text(static_cast<int>(i), 2, &isnull);
+    nextcrm::SpiRows rows;
+    read_unlocked([&] {
+        Datum arg = Int64GetDatum(last_seen);
+        Oid type = INT8OID;
+        rows = nextcrm::spi_query(
+            "SELECT id, pg_catalog.format('%s: batch %s, %s/%s (%s%%), overall %s%%, %s docs/s,"
+            " ETA %s', collection, batch, processed, total,"
+            "  round(100.0 * processed / greatest(total, 1), 1),"
+            "  round(100.0 * overall_processed / greatest(overall_total, 1), 1),"
+            "  round(docs_per_second), "
+            "  to_char(make_interval(secs => eta_seconds), 'HH24:MI:SS'))"
+            " FROM nextcrm_migration.batch_log WHERE id > $1 ORDER BY id",
+            1, &type, &arg);
+    });
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        last_seen = rows.int8(i, 1);
+        std::string line = rows.text(i, 2);
         nextcrm::pg_call([&line] { ereport(NOTICE, (errmsg("%s", line.c_str()))); });
     }
     return last_seen;
 }
 
 int64 latest_batch_id() {
-    nextcrm::spi_exec("SELECT coalesce(max(id), 0) FROM nextcrm_migration.batch_log", 0, nullptr,
-                      nullptr);
-    bool isnull;
-    return nextcrm::spi_int8(0, 1, &isnull);
+    int64 id = 0;
+    read_unlocked([&] {
+        id = nextcrm::spi_query("SELECT coalesce(max(id), 0) FROM nextcrm_migration.batch_log")
+                 .int8(0, 1);
+    });
+    return id;
 }
 
 // What the run table says now (a fresh snapshot per call in READ COMMITTED).
 std::string run_status(std::string *message) {
-    nextcrm::spi_exec("SELECT status, message FROM nextcrm_migration.run", 0);
-    bool isnull;
-    std::string status = nextcrm::spi_text(0, 1, &isnull);
+    nextcrm::SpiRows rows;
+    read_unlocked(
+        [&] { rows = nextcrm::spi_query("SELECT status, message FROM nextcrm_migration.run"); });
     if (message)
-        *message = nextcrm::spi_text(0, 2, &isnull);
-    return status;
+        *message = rows.text(0, 2);
+    return rows.text(0, 1);
 }
 
-bool worker_running(BackgroundWorkerHandle *handle) {
-    pid_t pid;
-    return nextcrm::pg_call([&] { return GetBackgroundWorkerPid(handle, &pid); }) != BGWH_STOPPED;
+pid_t worker_pid(BackgroundWorkerHandle *handle) {
+    pid_t pid = 0;
+    BgwHandleStatus status = nextcrm::pg_call([&] { return GetBackgroundWorkerPid(handle, &pid); });
+    return status == BGWH_STOPPED ? 0 : pid;
 }
 
-// Waits for the worker, relaying progress.  On an interrupt (Ctrl+C,
-// statement_timeout) the worker is asked to stop after its current batch and
-// waited for before the interrupt is raised again, so nothing is left running
-// behind the user's back.
-void wait_for_worker(BackgroundWorkerHandle *handle, int64 last_seen) {
-    volatile int64 seen = last_seen;
-    nextcrm::pg_call([&] {
-        PG_TRY();
-        {
-            for (;;) {
-                bool running = worker_running(handle);
-                seen = relay_batches(seen);
-                if (!running)
-                    break;
-                (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 200,
-                                PG_WAIT_EXTENSION);
-                ResetLatch(MyLatch);
-                CHECK_FOR_INTERRUPTS();
-            }
-        }
-        PG_CATCH();
-        {
-            HOLD_INTERRUPTS();
-            TerminateBackgroundWorker(handle);
-            (void)WaitForBackgroundWorkerShutdown(handle);
-            RESUME_INTERRUPTS();
-            PG_RE_THROW();
-        }
-        PG_END_TRY();
+// Sleeps until the latch is set or `ms` milliseconds pass; an interrupt
+// (Ctrl+C, statement_timeout, pg_terminate_backend) acts at once.
+void nap(long ms) {
+    nextcrm::pg_call([ms] {
+        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms,
+                        PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+        CHECK_FOR_INTERRUPTS();
     });
+}
+
+// How long the caller gives its worker to stop before it returns anyway:
+// first to finish the batch in flight after SIGTERM, then to cancel it after
+// SIGINT.  The worker records its stop itself, and a worker still blocked
+// then stops on its own once its caller is gone (migration_should_stop()).
+constexpr int stop_grace_naps = 25; // of 200 ms each: 5 s
+
+bool wait_stopped(BackgroundWorkerHandle *handle) {
+    for (int i = 0; i < stop_grace_naps; ++i) {
+        if (worker_pid(handle) == 0)
+            return true;
+        nap(200);
+    }
+    return worker_pid(handle) == 0;
+}
+
+// Stops the worker after the caller's statement failed or was interrupted.
+// Never waits unboundedly and never holds interrupts: a second Ctrl+C ends
+// the wait at once.
+void stop_worker(BackgroundWorkerHandle *handle) {
+    nextcrm::pg_call([handle] { TerminateBackgroundWorker(handle); });
+    if (wait_stopped(handle))
+        return;
+    if (pid_t pid = worker_pid(handle))
+        (void)kill(pid, SIGINT);
+    (void)wait_stopped(handle);
+}
+
+// When the caller exits (pg_terminate_backend is a FATAL: no C++ unwinding
+// and no error path), the worker is told to stop after its batch.
+extern "C" void stop_worker_at_exit(int, Datum arg) {
+    TerminateBackgroundWorker(reinterpret_cast<BackgroundWorkerHandle *>(DatumGetPointer(arg)));
+}
+
+// Waits for the worker, relaying progress.  On an error or interrupt the
+// worker is asked to stop (stop_worker()) before the error goes on, so
+// nothing is left running behind the user's back.  Each poll's memory is
+// freed before the next, so a long run keeps the caller's memory flat.
+void wait_for_worker(BackgroundWorkerHandle *handle, int64 last_seen) {
+    MemoryContext poll = nextcrm::pg_call([] {
+        return AllocSetContextCreate(CurrentMemoryContext, "nextcrm progress poll",
+                                     ALLOCSET_SMALL_SIZES);
+    });
+    Datum arg = PointerGetDatum(handle);
+    nextcrm::pg_call([arg] { before_shmem_exit(stop_worker_at_exit, arg); });
+    std::exception_ptr failure;
+    try {
+        for (;;) {
+            bool running = worker_pid(handle) != 0;
+            MemoryContext outer = MemoryContextSwitchTo(poll);
+            try {
+                last_seen = relay_batches(last_seen);
+            } catch (...) {
+                MemoryContextSwitchTo(outer);
+                throw;
+            }
+            MemoryContextSwitchTo(outer);
+            nextcrm::pg_call([poll] { MemoryContextReset(poll); });
+            if (!running)
+                break;
+            nap(200);
+        }
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (failure) {
+        try {
+            stop_worker(handle);
+        } catch (...) {
+            // A second interrupt ends the wait; the first error is reported.
+        }
+    }
+    nextcrm::pg_call([arg] { cancel_before_shmem_exit(stop_worker_at_exit, arg); });
+    if (failure)
+        std::rethrow_exception(failure);
 }
 
 void return_summary(FunctionCallInfo fcinfo, const char *collection) {
@@ -135,38 +208,47 @@ void return_summary(FunctionCallInfo fcinfo, const char *collection) {
     auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
     Datum arg = nextcrm::text_datum(collection);
     Oid type = TEXTOID;
-    nextcrm::spi_exec("SELECT collection, source_total, migrated, failed, repaired,"
-                      "       round(seconds::numeric, 3)::float8,"
-                      "       round((processed / nullif(seconds, 0))::numeric, 0)::float8"
-                      "  FROM nextcrm_migration.checkpoint"
-                      " WHERE $1 = '' OR collection = $1 ORDER BY position",
-                      1, &type, &arg);
-    nextcrm::pg_call([rsinfo] {
-        for (uint64 i = 0; i < SPI_processed; ++i) {
-            Datum values[7];
-            bool nulls[7];
-            for (int c = 0; c < 7; ++c)
-                values[c] =
-                    SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1, &nulls[c]);
-            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    nextcrm::SpiRows rows =
+        nextcrm::spi_query("SELECT collection, source_total, migrated, failed, repaired,"
+                           "       round(seconds::numeric, 3)::float8,"
+                           "       round((processed / nullif(seconds, 0))::numeric, 0)::float8"
+                           "  FROM nextcrm_migration.checkpoint"
+                           " WHERE $1 = '' OR collection = $1 ORDER BY position",
+                           1, &type, &arg);
+    AttInMetadata *meta =
+        nextcrm::pg_call([rsinfo] { return TupleDescGetAttInMetadata(rsinfo->setDesc); });
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        char *values[7];
+        for (int c = 0; c < 7; ++c) {
+            const auto &v = rows.at(i, c + 1);
+            values[c] = v ? const_cast<char *>(v->c_str()) : nullptr;
         }
-    });
+        nextcrm::pg_call([&] {
+            HeapTuple tuple = BuildTupleFromCStrings(meta, values);
+            tuplestore_puttuple(rsinfo->setResult, tuple);
+        });
+    }
 }
 
 // The running worker holds the advisory lock for its whole life.
 void refuse_if_running() {
-    Datum key = Int64GetDatum(nextcrm::migration_lock_key);
-    Oid type = INT8OID;
-    nextcrm::spi_exec("SELECT pg_try_advisory_lock($1) AND pg_advisory_unlock($1)", 1, &type, &key);
-    bool isnull;
-    if (nextcrm::spi_text(0, 1, &isnull) != "t") {
-        nextcrm::spi_exec("SELECT worker_pid FROM nextcrm_migration.run");
-        std::string pid = nextcrm::spi_text(0, 1, &isnull);
+    bool free = false;
+    std::string pid;
+    read_unlocked([&] {
+        Datum key = Int64GetDatum(nextcrm::migration_lock_key);
+        Oid type = INT8OID;
+        free = nextcrm::spi_query("SELECT pg_catalog.pg_try_advisory_lock($1) AND"
+                                  " pg_catalog.pg_advisory_unlock($1)",
+                                  1, &type, &key)
+                   .text(0, 1) == "t";
+        if (!free)
+            pid = nextcrm::spi_query("SELECT worker_pid FROM nextcrm_migration.run").text(0, 1);
+    });
+    if (!free)
         throw Error("a migration of this database is already running (worker pid " + pid + ")",
-                    "55006", {},
+                    sqlstate::object_in_use, {},
                     "Watch it in nextcrm_migration.progress, or stop it with "
                     "pg_cancel_backend() on its calling session.");
-    }
 }
 
 Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
@@ -180,15 +262,17 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
 
     if (XactIsoLevel != XACT_READ_COMMITTED)
         throw Error("nextcrm_migrate_all() must run in READ COMMITTED",
-                    "25001", // active_sql_transaction
+                    sqlstate::active_sql_transaction,
                     "Each batch commits in a background worker; a snapshot taken earlier would "
                     "hide its progress.");
     if (IsTransactionBlock())
-        throw Error("nextcrm_migrate_all() cannot run inside a transaction block", "25001", {},
+        throw Error("nextcrm_migrate_all() cannot run inside a transaction block",
+                    sqlstate::active_sql_transaction, {},
                     "The migration commits as it goes; run it as a statement of its own.");
 
     nextcrm::MigrationRequest request{};
     request.userid = GetUserId();
+    request.caller_pid = MyProcPid;
     request.restart = restart;
     request.retry = retry;
     if (strlen(server) >= sizeof request.server || strlen(collection) >= sizeof request.collection)
@@ -203,7 +287,7 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
     std::string message;
     std::string status = run_status(&message);
     if (retry && status == "running")
-        throw Error("the migration is still running", "55006");
+        throw Error("the migration is still running", sqlstate::object_in_use);
     if (retry && status != "complete")
         throw Error("retry the errors after the migration is complete",
                     sqlstate::invalid_parameter_value, {},
@@ -223,8 +307,14 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
                         "Fix the cause and run it again; it resumes from the last committed "
                         "batch.");
         if (status == "running")
-            throw Error("another migration of this database is running", "55006");
-        if (status != "complete" && status != "stopped")
+            throw Error("another migration of this database is running", sqlstate::object_in_use);
+        if (status == "stopped")
+            // Someone else stopped the worker (pg_cancel_backend or
+            // pg_terminate_backend on its pid, a shutdown): not complete.
+            throw Error("the migration was stopped before its end", sqlstate::query_canceled,
+                        message.empty() ? "" : "The worker reported: " + message + ".",
+                        "Run it again; it resumes from the last committed batch.");
+        if (status != "complete")
             throw Error("the migration's worker ended without recording its outcome",
                         sqlstate::internal_error, {}, "The server log has its messages.");
     }

@@ -24,6 +24,11 @@ namespace nextcrm {
 
 namespace {
 
+bool document_error_class(int sqlerrcode) {
+    int category = ERRCODE_TO_CATEGORY(sqlerrcode);
+    return category == ERRCODE_DATA_EXCEPTION || category == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION;
+}
+
 using TextRow = std::vector<std::optional<std::string>>;
 
 // Column-wise text values for one INSERT ... SELECT FROM unnest(...).
@@ -83,36 +88,17 @@ Params params_of(const TextColumns &cols, std::size_t from, std::size_t to) {
 
 // Runs a statement inside a subtransaction.  Returns nullptr on success, or
 // the error (in the caller's memory context) after rolling the
-// subtransaction back, so one bad row never takes its batch down.
+// subtransaction back, so one bad row never takes its batch down.  Only a
+// document's own fault is returned: data exceptions (class 22) and integrity
+// constraint violations (class 23).  Anything else (a cancel, a lock timeout,
+// out of memory, a shutdown) is thrown on, so it stops the batch and is never
+// recorded as a document's failure.
 ErrorData *try_exec(const char *sql, Params &p) {
-    return pg_call([&]() -> ErrorData * {
-        MemoryContext volatile context = CurrentMemoryContext;
-        ResourceOwner volatile owner = CurrentResourceOwner;
-        ErrorData *volatile failure = nullptr;
-        BeginInternalSubTransaction(nullptr);
-        MemoryContextSwitchTo(context);
-        PG_TRY();
-        {
-            int rc = SPI_execute_with_args(sql, static_cast<int>(p.types.size()), p.types.data(),
-                                           p.values.data(), nullptr, false, 0);
-            if (rc < 0)
-                elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
-            ReleaseCurrentSubTransaction();
-            MemoryContextSwitchTo(context);
-            CurrentResourceOwner = owner;
-        }
-        PG_CATCH();
-        {
-            MemoryContextSwitchTo(context);
-            failure = CopyErrorData();
-            FlushErrorState();
-            RollbackAndReleaseCurrentSubTransaction();
-            MemoryContextSwitchTo(context);
-            CurrentResourceOwner = owner;
-        }
-        PG_END_TRY();
-        return failure;
-    });
+    ErrorData *failure = in_subtransaction(
+        [&] { spi_exec(sql, static_cast<int>(p.types.size()), p.types.data(), p.values.data()); });
+    if (failure && !document_error_class(failure->sqlerrcode))
+        throw PgException(failure);
+    return failure;
 }
 
 void exec_all(const std::string &sql, const TextColumns &cols) {
@@ -123,6 +109,8 @@ void exec_all(const std::string &sql, const TextColumns &cols) {
 }
 
 // INSERT INTO table (columns) SELECT casts FROM unnest($1::text[], ...)
+// (unnest with several arguments is syntax, not a function: it cannot be
+// schema-qualified; search_path is pinned to pg_catalog anyway.)
 std::string unnest_insert(const std::string &table, const std::vector<std::string> &columns,
                           const std::vector<std::string> &casts, const std::string &suffix = "") {
     std::string cols, exprs, params, names;
@@ -251,6 +239,9 @@ class SelectedSource : public DocumentSource {
         : inner_(std::move(inner)), ids_(std::move(ids)) {}
     const bson_t *next() override {
         while (const bson_t *doc = inner_->next()) {
+            // A big dump may hold few of the ids: stay interruptible.
+            if ((++read_ & 1023) == 0)
+                check_for_interrupts();
             if (ids_.count(source_id_of(doc))) {
                 ++count_;
                 return doc;
@@ -262,6 +253,7 @@ class SelectedSource : public DocumentSource {
   private:
     std::unique_ptr<DocumentSource> inner_;
     std::set<std::string> ids_;
+    std::uint64_t read_ = 0;
 };
 
 } // namespace
@@ -347,7 +339,7 @@ CollectionLoader::CollectionLoader(const CollectionMapping &collection,
         columns.push_back(quote_ident(fields[i]->target_column));
         casts.push_back(column_cast(*fields[i], "p" + std::to_string(i + 1)));
     }
-    insert_sql_ = unnest_insert(quote_ident(collection.name), columns, casts);
+    insert_sql_ = unnest_insert(target_table(collection.name), columns, casts);
 }
 
 CollectionLoader::~CollectionLoader() = default;
@@ -413,13 +405,11 @@ void CollectionLoader::resolve_references(std::vector<TransformedDocument> &docs
         Datum arg = text_array(list, 0, list.size());
         Oid type = TEXTARRAYOID;
         std::string sql =
-            "SELECT id::text FROM " + quote_ident(model) + " WHERE id = ANY($1::text[]::uuid[])";
-        uint64 n = spi_exec(sql.c_str(), 1, &type, &arg);
+            "SELECT id::text FROM " + target_table(model) + " WHERE id = ANY($1::text[]::uuid[])";
+        SpiRows rows = spi_query(sql.c_str(), 1, &type, &arg);
         auto &found = existing[model];
-        for (uint64 row = 0; row < n; ++row) {
-            bool isnull;
-            found.insert(spi_text(static_cast<int>(row), 1, &isnull));
-        }
+        for (std::size_t row = 0; row < rows.size(); ++row)
+            found.insert(rows.text(row, 1));
     }
 
     const auto &fields = transformer_.columns();
@@ -455,7 +445,7 @@ void CollectionLoader::resolve_references(std::vector<TransformedDocument> &docs
                                         "required reference \"" + f.stored_key + "\" names " +
                                             r.original + ", which is not a migrated " +
                                             f.ref_model + " document",
-                                        "23503");
+                                        sqlstate::foreign_key_violation);
                 d.values[r.column].reset();
                 d.repairs.push_back({f.stored_key, "dangling_ref", r.original, "NULL"});
             }
@@ -506,13 +496,10 @@ void CollectionLoader::insert_rows(std::vector<TransformedDocument> &docs,
         std::size_t i = index[r];
         ok[i] = false;
         ++counts.failed;
-        char state[6];
-        const char *code = unpack_sql_state(e->sqlerrcode);
-        memcpy(state, code, 6);
         std::string field = e->column_name ? e->column_name
                                            : constraint_field(collection_.name, e->constraint_name);
-        record_error(raw[i], docs[i].source_id, field, state, e->message ? e->message : "",
-                     e->detail ? e->detail : "", batch);
+        record_error(raw[i], docs[i].source_id, field, sqlstate_text(e->sqlerrcode),
+                     e->message ? e->message : "", e->detail ? e->detail : "", batch);
     }
 }
 
@@ -636,20 +623,19 @@ struct LostRef {
 // exists: scalar references set back, list elements put back at their
 // source position.  Returns how many.
 int64 restore_scalar_and_list_refs(const Mapping &mapping) {
-    uint64 n = spi_exec("SELECT r.id, r.collection, r.source_id, r.field, r.original"
-                        "  FROM nextcrm_migration.repairs r"
-                        " WHERE r.kind = 'dangling_ref' AND r.resolved_at IS NULL"
-                        " ORDER BY r.collection, r.source_id, r.field");
+    SpiRows rows = spi_query("SELECT r.id, r.collection, r.source_id, r.field, r.original"
+                             "  FROM nextcrm_migration.repairs r"
+                             " WHERE r.kind OPERATOR(pg_catalog.=) 'dangling_ref'"
+                             "   AND r.resolved_at IS NULL"
+                             " ORDER BY r.collection, r.source_id, r.field");
     std::vector<LostRef> lost;
-    for (uint64 i = 0; i < n; ++i) {
-        int row = static_cast<int>(i);
-        bool isnull;
+    for (std::size_t row = 0; row < rows.size(); ++row) {
         LostRef l;
-        l.repair_id = spi_text(row, 1, &isnull);
-        l.collection = spi_text(row, 2, &isnull);
-        l.source_id = spi_text(row, 3, &isnull);
-        std::string field = spi_text(row, 4, &isnull);
-        auto target = hex_uuid(spi_text(row, 5, &isnull));
+        l.repair_id = rows.text(row, 1);
+        l.collection = rows.text(row, 2);
+        l.source_id = rows.text(row, 3);
+        std::string field = rows.text(row, 4);
+        auto target = hex_uuid(rows.text(row, 5));
         if (!target)
             continue;
         l.target = *target;
@@ -687,13 +673,11 @@ int64 restore_scalar_and_list_refs(const Mapping &mapping) {
         std::vector<std::optional<std::string>> list(ids.begin(), ids.end());
         Datum arg = text_array(list, 0, list.size());
         Oid type = TEXTARRAYOID;
-        std::string sql = "SELECT t.id::pg_catalog.text FROM " + quote_ident(model) +
+        std::string sql = "SELECT t.id::pg_catalog.text FROM " + target_table(model) +
                           " t WHERE t.id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.uuid[])";
-        uint64 found = spi_exec(sql.c_str(), 1, &type, &arg);
-        for (uint64 r = 0; r < found; ++r) {
-            bool isnull;
-            existing[model].insert(spi_text(static_cast<int>(r), 1, &isnull));
-        }
+        SpiRows found = spi_query(sql.c_str(), 1, &type, &arg);
+        for (std::size_t r = 0; r < found.size(); ++r)
+            existing[model].insert(found.text(r, 1));
     }
 
     // The referencing row's id: the ObjectId's UUID, or foreign_ids' entry.
@@ -711,7 +695,7 @@ int64 restore_scalar_and_list_refs(const Mapping &mapping) {
         if (!in_ref && !in_route)
             continue;
         check_for_interrupts();
-        std::string table = quote_ident(l.collection);
+        std::string table = target_table(l.collection);
         std::string set;
         if (f->kind == FieldKind::Ref) {
             // A comment's id naming a CRM task goes to the route column (D12).
@@ -803,13 +787,13 @@ int64 restore_references(const Mapping &mapping) {
             "   AND r.replacement OPERATOR(pg_catalog.=) '(dropped)'"
             "   AND r.resolved_at IS NULL"
             "   AND EXISTS (SELECT 1 FROM " +
-            quote_ident(j.a_model) +
+            target_table(j.a_model) +
             " x WHERE x.id OPERATOR(pg_catalog.=) s.a)"
             "   AND EXISTS (SELECT 1 FROM " +
-            quote_ident(j.b_model) +
+            target_table(j.b_model) +
             " x WHERE x.id OPERATOR(pg_catalog.=) s.b)),"
             " added AS (INSERT INTO " +
-            quote_ident(j.table) +
+            target_table(j.table) +
             " (\"A\", \"B\") SELECT DISTINCT l.a, l.b FROM lost l ON CONFLICT DO NOTHING)"
             " UPDATE nextcrm_migration.repairs r SET resolved_at = pg_catalog.clock_timestamp()"
             "  FROM lost l WHERE r.id OPERATOR(pg_catalog.=) l.id";

@@ -22,6 +22,7 @@ extern "C" {
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,6 +30,9 @@ extern "C" {
 namespace nextcrm {
 
 namespace {
+
+// Whether to stop before the next batch (migration_should_stop()).
+using StopCheck = std::function<bool()>;
 
 // Runs fn inside a transaction of its own, with SPI connected, and commits.
 // An exception leaves the transaction open for the worker's error handler to
@@ -56,26 +60,23 @@ void report_activity(const std::string &what) {
 std::string text_param_query(const char *sql, const std::string &arg) {
     Datum value = text_datum(arg);
     Oid type = TEXTOID;
-    spi_exec(sql, 1, &type, &value);
-    bool isnull;
-    return spi_text(0, 1, &isnull);
+    return spi_query(sql, 1, &type, &value).text(0, 1);
 }
 
 bool take_lock() {
     Datum key = Int64GetDatum(migration_lock_key);
     Oid type = INT8OID;
-    spi_exec("SELECT pg_try_advisory_lock($1)", 1, &type, &key);
-    bool isnull;
-    return spi_text(0, 1, &isnull) == "t";
+    return spi_query("SELECT pg_catalog.pg_try_advisory_lock($1)", 1, &type, &key).text(0, 1) ==
+           "t";
 }
 
 // Empties the target tables and the migration's record.
 void reset(const Mapping &mapping) {
     std::string tables;
     for (const auto &c : mapping.collections())
-        tables += (tables.empty() ? "" : ", ") + quote_ident(c.name);
+        tables += (tables.empty() ? "" : ", ") + target_table(c.name);
     for (const auto &j : mapping.junctions())
-        tables += ", " + quote_ident(j.table);
+        tables += ", " + target_table(j.table);
     spi_exec(("TRUNCATE " + tables).c_str());
     // DELETE, not TRUNCATE: the calling session holds share locks on these
     // tables until its statement ends, and waits for this worker.
@@ -107,10 +108,10 @@ void reset_collections(const Mapping &mapping, const std::vector<std::string> &n
     std::vector<std::string> junctions;
     for (const auto &c : mapping.collections())
         if (reset.count(c.name))
-            tables += (tables.empty() ? "" : ", ") + quote_ident(c.name);
+            tables += (tables.empty() ? "" : ", ") + target_table(c.name);
     for (const auto &j : mapping.junctions())
         if (reset.count(j.a_model) || reset.count(j.b_model)) {
-            tables += ", " + quote_ident(j.table);
+            tables += ", " + target_table(j.table);
             junctions.push_back(j.table);
         }
     spi_exec(("TRUNCATE " + tables).c_str());
@@ -157,15 +158,13 @@ std::vector<std::string> incomplete_references(const Mapping &mapping, const std
         return refs;
     Datum arg = text_array_datum(refs);
     Oid type = TEXTARRAYOID;
-    uint64 n = spi_exec("SELECT c.collection FROM nextcrm_migration.checkpoint c"
-                        " WHERE c.collection OPERATOR(pg_catalog.=) ANY ($1)"
-                        "   AND c.phase OPERATOR(pg_catalog.=) 'done'",
-                        1, &type, &arg);
+    SpiRows rows = spi_query("SELECT c.collection FROM nextcrm_migration.checkpoint c"
+                             " WHERE c.collection OPERATOR(pg_catalog.=) ANY ($1)"
+                             "   AND c.phase OPERATOR(pg_catalog.=) 'done'",
+                             1, &type, &arg);
     std::set<std::string> done;
-    for (uint64 i = 0; i < n; ++i) {
-        bool isnull;
-        done.insert(spi_text(static_cast<int>(i), 1, &isnull));
-    }
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        done.insert(rows.text(i, 1));
     std::vector<std::string> out;
     for (const auto &r : refs)
         if (!done.count(r))
@@ -197,7 +196,7 @@ void begin_run(const MigrationRequest &request) {
 }
 
 void plan_collections(const Mapping &mapping, Oid serverid, const SourceOptions &opts,
-                      volatile sig_atomic_t *stop) {
+                      const StopCheck &stop) {
     int position = 0;
     for (const auto &c : mapping.collections()) {
         Datum args[2] = {text_datum(c.name), Int32GetDatum(++position)};
@@ -207,16 +206,14 @@ void plan_collections(const Mapping &mapping, Oid serverid, const SourceOptions 
                  2, types, args);
     }
     // Totals first, so progress can say how far along the whole run is.
-    spi_exec("SELECT collection FROM nextcrm_migration.checkpoint WHERE source_total IS NULL"
-             " ORDER BY position",
-             0, nullptr, nullptr);
+    SpiRows rows =
+        spi_query("SELECT collection FROM nextcrm_migration.checkpoint WHERE source_total IS NULL"
+                  " ORDER BY position");
     std::vector<std::string> uncounted;
-    for (uint64 i = 0; i < SPI_processed; ++i) {
-        bool isnull;
-        uncounted.push_back(spi_text(static_cast<int>(i), 1, &isnull));
-    }
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        uncounted.push_back(rows.text(i, 1));
     for (const auto &name : uncounted) {
-        if (*stop)
+        if (stop())
             return;
         report_activity("counting " + name);
         int64 total = estimate_source_documents(serverid, opts, name);
@@ -237,15 +234,14 @@ struct Checkpoint {
 Checkpoint read_checkpoint(const std::string &collection) {
     Datum arg = text_datum(collection);
     Oid type = TEXTOID;
-    spi_exec("SELECT phase, processed, batches, coalesce(last_id, '')"
-             " FROM nextcrm_migration.checkpoint WHERE collection = $1",
-             1, &type, &arg);
+    SpiRows rows = spi_query("SELECT phase, processed, batches, coalesce(last_id, '')"
+                             " FROM nextcrm_migration.checkpoint WHERE collection = $1",
+                             1, &type, &arg);
     Checkpoint cp;
-    bool isnull;
-    cp.phase = spi_text(0, 1, &isnull);
-    cp.processed = spi_int8(0, 2, &isnull);
-    cp.batches = static_cast<int>(spi_int8(0, 3, &isnull));
-    cp.last_id = spi_text(0, 4, &isnull);
+    cp.phase = rows.text(0, 1);
+    cp.processed = rows.int8(0, 2);
+    cp.batches = static_cast<int>(rows.int8(0, 3));
+    cp.last_id = rows.text(0, 4);
     return cp;
 }
 
@@ -286,9 +282,34 @@ void save_batch(const std::string &collection, int batch, const BatchCounts &cou
              9, types, args, nulls);
 }
 
+// The one batch loop: loads batch after batch, each in a transaction of its
+// own that record() completes with the batch's bookkeeping, until the source
+// is exhausted (true) or stop() says to stop first (false).
+bool run_batches(CollectionLoader &loader, const std::string &what, int batch,
+                 const StopCheck &stop,
+                 const std::function<void(int, const BatchCounts &, double)> &record) {
+    for (;;) {
+        if (stop())
+            return false;
+        ++batch;
+        report_activity(what + ", batch " + std::to_string(batch));
+        bool exhausted = false;
+        in_transaction([&] {
+            auto started = std::chrono::steady_clock::now();
+            BatchCounts counts = loader.load_batch(batch);
+            double seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            record(batch, counts, seconds);
+            exhausted = counts.exhausted;
+        });
+        if (exhausted)
+            return true;
+    }
+}
+
 // Loads one collection batch by batch; false when stopped before its end.
 bool migrate_collection(Oid serverid, const SourceOptions &opts,
-                        const CollectionMapping &collection, volatile sig_atomic_t *stop) {
+                        const CollectionMapping &collection, const StopCheck &stop) {
     std::unique_ptr<CollectionLoader> loader;
     Checkpoint cp;
     in_transaction([&] {
@@ -298,98 +319,75 @@ bool migrate_collection(Oid serverid, const SourceOptions &opts,
     });
     if (!loader)
         return true;
-    int batch = cp.batches;
-    for (;;) {
-        if (*stop)
-            return false;
-        ++batch;
-        report_activity("migrating " + collection.name + ", batch " + std::to_string(batch));
-        bool exhausted = false;
-        in_transaction([&] {
-            auto started = std::chrono::steady_clock::now();
-            BatchCounts counts = loader->load_batch(batch);
-            double seconds =
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-            save_batch(collection.name, batch, counts, seconds);
-            exhausted = counts.exhausted;
-        });
-        if (exhausted)
-            return true;
-    }
+    return run_batches(*loader, "migrating " + collection.name, cp.batches, stop,
+                       [&](int batch, const BatchCounts &counts, double seconds) {
+                           save_batch(collection.name, batch, counts, seconds);
+                       });
 }
 
 // Re-reads the documents listed in the error table and migrates those that
 // now can be; the others get their (new) error rows back.
 bool retry_collection(Oid serverid, const SourceOptions &opts, const CollectionMapping &collection,
-                      volatile sig_atomic_t *stop) {
+                      const StopCheck &stop) {
     std::unique_ptr<CollectionLoader> loader;
     int batch = 0;
     in_transaction([&] {
         Datum arg = text_datum(collection.name);
         Oid type = TEXTOID;
-        spi_exec("SELECT DISTINCT source_id FROM nextcrm_migration.errors WHERE collection = $1", 1,
-                 &type, &arg);
+        SpiRows rows = spi_query(
+            "SELECT DISTINCT source_id FROM nextcrm_migration.errors WHERE collection = $1", 1,
+            &type, &arg);
         std::vector<std::string> ids;
-        for (uint64 i = 0; i < SPI_processed; ++i) {
-            bool isnull;
-            ids.push_back(spi_text(static_cast<int>(i), 1, &isnull));
-        }
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            ids.push_back(rows.text(i, 1));
         if (ids.empty())
             return;
         batch = static_cast<int>(read_checkpoint(collection.name).batches);
         loader = CollectionLoader::retry(serverid, opts, collection, ids);
     });
-    while (loader) {
-        if (*stop)
-            return false;
-        ++batch;
-        report_activity("retrying " + collection.name + ", batch " + std::to_string(batch));
-        bool exhausted = false;
-        in_transaction([&] {
-            BatchCounts counts = loader->load_batch(batch);
-            // These documents were counted as failed; count them again.
-            Datum args[4] = {text_datum(collection.name), Int64GetDatum(counts.documents),
-                             Int64GetDatum(counts.migrated), Int32GetDatum(batch)};
-            Oid types[4] = {TEXTOID, INT8OID, INT8OID, INT4OID};
-            spi_exec("UPDATE nextcrm_migration.checkpoint SET migrated = migrated + $3,"
-                     " failed = failed - $3, batches = $4 WHERE collection = $1",
-                     4, types, args);
-            exhausted = counts.exhausted;
-        });
-        if (exhausted)
-            break;
-    }
-    return true;
+    if (!loader)
+        return true;
+    return run_batches(*loader, "retrying " + collection.name, batch, stop,
+                       [&](int batch, const BatchCounts &counts, double) {
+                           // These documents were counted as failed; count
+                           // them again.
+                           Datum args[4] = {text_datum(collection.name),
+                                            Int64GetDatum(counts.documents),
+                                            Int64GetDatum(counts.migrated), Int32GetDatum(batch)};
+                           Oid types[4] = {TEXTOID, INT8OID, INT8OID, INT4OID};
+                           spi_exec("UPDATE nextcrm_migration.checkpoint SET"
+                                    " migrated = migrated + $3, failed = failed - $3,"
+                                    " batches = $4 WHERE collection = $1",
+                                    4, types, args);
+                       });
 }
 
 // The junction tables from the union of both sides' lists: duplicates
 // collapse, pairs whose other end did not arrive are dropped and recorded.
 // One pass over the staged elements not built yet, for all ten tables.
 void build_junctions(const Mapping &mapping) {
-    spi_exec("SELECT junctions_built_upto, (SELECT coalesce(max(id), 0)"
-             " FROM nextcrm_migration.junction_stage) FROM nextcrm_migration.run");
-    bool isnull;
-    Datum range[2] = {Int64GetDatum(spi_int8(0, 1, &isnull)),
-                      Int64GetDatum(spi_int8(0, 2, &isnull))};
+    SpiRows built = spi_query("SELECT junctions_built_upto, (SELECT coalesce(max(id), 0)"
+                              " FROM nextcrm_migration.junction_stage) FROM nextcrm_migration.run");
+    Datum range[2] = {Int64GetDatum(built.int8(0, 1)), Int64GetDatum(built.int8(0, 2))};
     Oid types[2] = {INT8OID, INT8OID};
-    spi_exec("CREATE TEMP TABLE nextcrm_pending ON COMMIT DROP AS"
+    spi_exec("CREATE TEMP TABLE pg_temp.nextcrm_pending ON COMMIT DROP AS"
              " SELECT * FROM nextcrm_migration.junction_stage WHERE id > $1 AND id <= $2",
              2, types, range);
-    spi_exec("ALTER TABLE nextcrm_pending ADD COLUMN ok boolean NOT NULL DEFAULT false");
+    spi_exec("ALTER TABLE pg_temp.nextcrm_pending ADD COLUMN ok boolean NOT NULL DEFAULT false");
     for (const auto &j : mapping.junctions()) {
         report_activity("building " + j.table);
         Datum arg = text_datum(j.table);
         Oid type = TEXTOID;
-        spi_exec(("UPDATE nextcrm_pending s SET ok = true WHERE s.junction = $1"
+        spi_exec(("UPDATE pg_temp.nextcrm_pending s SET ok = true WHERE s.junction = $1"
                   " AND EXISTS (SELECT 1 FROM " +
-                  quote_ident(j.a_model) +
+                  target_table(j.a_model) +
                   " t WHERE t.id = s.a)"
                   " AND EXISTS (SELECT 1 FROM " +
-                  quote_ident(j.b_model) + " t WHERE t.id = s.b)")
+                  target_table(j.b_model) + " t WHERE t.id = s.b)")
                      .c_str(),
                  1, &type, &arg);
-        spi_exec(("INSERT INTO " + quote_ident(j.table) +
-                  " (\"A\", \"B\") SELECT DISTINCT a, b FROM nextcrm_pending"
+        spi_exec(("INSERT INTO " + target_table(j.table) +
+                  " (\"A\", \"B\") SELECT DISTINCT a, b FROM pg_temp.nextcrm_pending"
                   " WHERE junction = $1 AND ok ON CONFLICT DO NOTHING")
                      .c_str(),
                  1, &type, &arg);
@@ -397,7 +395,7 @@ void build_junctions(const Mapping &mapping) {
     spi_exec("INSERT INTO nextcrm_migration.repairs"
              " (collection, source_id, field, kind, original, replacement)"
              " SELECT collection, source_id, field, 'dangling_ref', element, '(dropped)'"
-             " FROM nextcrm_pending WHERE NOT ok");
+             " FROM pg_temp.nextcrm_pending WHERE NOT ok");
     spi_exec("UPDATE nextcrm_migration.run SET junctions_built_upto = $2", 2, types, range);
     // A document counts as repaired once, whatever was changed in it.
     spi_exec("UPDATE nextcrm_migration.checkpoint c SET repaired = coalesce(d.n, 0)"
@@ -411,7 +409,10 @@ void build_junctions(const Mapping &mapping) {
 
 } // namespace
 
-void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop) {
+void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_requested) {
+    StopCheck stop = [&request, stop_requested] {
+        return migration_should_stop(request, stop_requested);
+    };
     const Mapping &mapping = Mapping::nextcrm();
     bool locked = false;
     in_transaction([&] { locked = take_lock(); });
@@ -437,14 +438,10 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop)
         selected = request.restart ? mapping.dependents_of(only) : std::vector<std::string>{only};
     }
     in_transaction([&] {
-        // Every reference is checked against its target table per batch
-        // before the rows are written (migrate_load.cpp), so the foreign
-        // keys' row-by-row trigger checks would only repeat that work; a
-        // superuser's worker skips them, as pg_restore --disable-triggers
-        // does.  The constraints stay defined and valid, and
-        // nextcrm_validate() checks every reference independently.
-        if (pg_call([] { return superuser(); }))
-            spi_exec("SET session_replication_role = replica");
+        // The foreign keys' triggers and any other trigger on the target
+        // tables fire for every row: a constraint PostgreSQL marks valid is
+        // one it has checked (the per-batch reference check in
+        // migrate_load.cpp only decides what becomes an error or repair row).
         serverid = server_oid_by_name(request.server);
         opts = source_options(serverid);
         ensure_target_schema(mapping);
@@ -471,10 +468,10 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop)
     }
 
     in_transaction([&] {
-        spi_exec("SELECT count(*) FROM nextcrm_migration.checkpoint WHERE phase <> 'done'", 0,
-                 nullptr, nullptr);
-        bool isnull;
-        bool complete = spi_int8(0, 1, &isnull) == 0 && !*stop;
+        bool complete =
+            spi_query("SELECT count(*) FROM nextcrm_migration.checkpoint WHERE phase <> 'done'")
+                    .int8(0, 1) == 0 &&
+            !stop();
         if (complete) {
             build_junctions(mapping);
             // References lost as dangling to documents that have arrived

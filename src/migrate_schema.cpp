@@ -48,7 +48,7 @@ std::vector<Migration> bundled_migrations() {
 }
 
 // What Prisma Migrate itself creates to record applied migrations.
-const char *prisma_migrations_table = "CREATE TABLE IF NOT EXISTS \"_prisma_migrations\" ("
+const char *prisma_migrations_table = "CREATE TABLE IF NOT EXISTS public.\"_prisma_migrations\" ("
                                       " \"id\" VARCHAR(36) PRIMARY KEY NOT NULL,"
                                       " \"checksum\" VARCHAR(64) NOT NULL,"
                                       " \"finished_at\" TIMESTAMPTZ,"
@@ -62,14 +62,16 @@ void apply_migrations() {
     spi_exec(prisma_migrations_table);
     for (const Migration &m : bundled_migrations()) {
         std::string sql(m.sql);
-        spi_exec(sql.c_str());
+        spi_exec_target_ddl(sql.c_str());
         Datum args[2] = {text_datum(m.name), text_datum(sql)};
         Oid types[2] = {TEXTOID, TEXTOID};
-        spi_exec("INSERT INTO \"_prisma_migrations\" (id, checksum, finished_at, migration_name,"
-                 "  started_at, applied_steps_count)"
-                 " VALUES (gen_random_uuid()::text, encode(sha256(convert_to($2, 'UTF8')), 'hex'),"
-                 "  clock_timestamp(), $1, clock_timestamp(), 1)",
-                 2, types, args);
+        spi_exec(
+            "INSERT INTO public.\"_prisma_migrations\" (id, checksum, finished_at, migration_name,"
+            "  started_at, applied_steps_count)"
+            " VALUES (pg_catalog.gen_random_uuid()::text,"
+            "  pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to($2, 'UTF8')), 'hex'),"
+            "  clock_timestamp(), $1, clock_timestamp(), 1)",
+            2, types, args);
     }
 }
 
@@ -79,13 +81,18 @@ void apply_migrations() {
 void check_shape(const Mapping &mapping) {
     std::vector<std::string> problems;
     auto type_of = [](const std::string &table, const std::string &column) {
-        Datum args[2] = {text_datum(quote_ident(table)), text_datum(column)};
+        Datum args[2] = {text_datum(target_table(table)), text_datum(column)};
         Oid types[2] = {TEXTOID, TEXTOID};
-        spi_exec("SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
-                 " WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped",
-                 2, types, args);
-        bool isnull;
-        std::string t = spi_text(0, 1, &isnull);
+        std::string t = spi_query("SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
+                                  " WHERE a.attrelid = to_regclass($1) AND a.attname = $2"
+                                  " AND NOT a.attisdropped",
+                                  2, types, args)
+                            .text(0, 1);
+        // Types of the target schema are named with it: statements run with
+        // search_path pinned to pg_catalog (spi.hpp).
+        std::string prefix = std::string(target_schema) + ".";
+        if (t.compare(0, prefix.size(), prefix) == 0)
+            t = t.substr(prefix.size());
         if (t.size() > 1 && t.front() == '"' && t.back() == '"')
             t = t.substr(1, t.size() - 2);
         return t;
@@ -118,9 +125,7 @@ void check_shape(const Mapping &mapping) {
 } // namespace
 
 void ensure_target_schema(const Mapping &mapping) {
-    spi_exec("SELECT to_regclass('\"Users\"') IS NULL", 0, nullptr, nullptr);
-    bool isnull;
-    if (spi_text(0, 1, &isnull) == "t")
+    if (spi_query("SELECT to_regclass('public.\"Users\"') IS NULL").text(0, 1) == "t")
         apply_migrations();
     check_shape(mapping);
 }

@@ -1,6 +1,6 @@
 // The migration's background worker: connects as the calling user, runs the
-// migration in its own transactions, and records a failure where the calling
-// session (and anyone reading nextcrm_migration.run) sees it.
+// migration in its own transactions, and records how it ended where the
+// calling session (and anyone reading nextcrm_migration.run) sees it.
 #include "migrate.hpp"
 
 #include "spi.hpp"
@@ -11,19 +11,24 @@ extern "C" {
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/procarray.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
 }
 
 #include <cstring>
+#include <string>
 
 namespace {
 
 volatile sig_atomic_t stop_requested = false;
 
-// SIGTERM (the caller's Ctrl+C, pg_terminate_backend, a shutdown) stops the
-// worker after the batch in flight, which then commits with its checkpoint.
+// SIGTERM (the caller's Ctrl+C or exit, pg_terminate_backend, a shutdown)
+// stops the worker after the batch in flight, which then commits with its
+// checkpoint.  SIGINT (pg_cancel_backend, or the caller when the batch does
+// not end in time) keeps PostgreSQL's handler: it cancels the batch in flight,
+// lock waits included.
 extern "C" void request_stop(SIGNAL_ARGS) {
     int saved = errno;
     stop_requested = true;
@@ -31,28 +36,74 @@ extern "C" void request_stop(SIGNAL_ARGS) {
     errno = saved;
 }
 
+// Records how the run ended after an error, in a transaction of its own.
 // Upserts, since the failure may come before the run was recorded, but never
-// over another worker's running migration.
-void record_failure(const char *server, const char *message) {
-    SetCurrentStatementStartTimestamp();
-    StartTransactionCommand();
-    SPI_connect();
-    PushActiveSnapshot(GetTransactionSnapshot());
-    Datum args[2] = {CStringGetTextDatum(message ? message : "unknown error"),
-                     CStringGetTextDatum(server)};
-    Oid types[2] = {TEXTOID, TEXTOID};
-    SPI_execute_with_args("INSERT INTO nextcrm_migration.run AS r (server, status, message,"
-                          "  finished_at) VALUES ($2, 'failed', $1, clock_timestamp())"
-                          " ON CONFLICT (singleton) DO UPDATE SET status = 'failed',"
-                          "  message = $1, finished_at = clock_timestamp(), worker_pid = NULL"
-                          " WHERE r.worker_pid = pg_backend_pid() OR r.status <> 'running'",
-                          2, types, args, nullptr, false, 0);
-    SPI_finish();
-    PopActiveSnapshot();
-    CommitTransactionCommand();
+// over another worker's running migration.  A cancel is recorded as a stop:
+// nothing failed.
+void record_outcome(const char *server, const char *status, const char *message) {
+    nextcrm::pg_call([] {
+        AbortOutOfAnyTransaction();
+        SetCurrentStatementStartTimestamp();
+        StartTransactionCommand();
+        SPI_connect();
+        PushActiveSnapshot(GetTransactionSnapshot());
+    });
+    Datum args[3] = {nextcrm::text_datum(message ? message : "unknown error"),
+                     nextcrm::text_datum(server), nextcrm::text_datum(status)};
+    Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
+    nextcrm::spi_exec("INSERT INTO nextcrm_migration.run AS r (server, status, message,"
+                      "  finished_at) VALUES ($2, $3, $1, pg_catalog.clock_timestamp())"
+                      " ON CONFLICT (singleton) DO UPDATE SET status = $3,"
+                      "  message = $1, finished_at = pg_catalog.clock_timestamp(),"
+                      "  worker_pid = NULL"
+                      " WHERE r.worker_pid = pg_catalog.pg_backend_pid() OR r.status <> 'running'",
+                      3, types, args);
+    nextcrm::pg_call([] {
+        SPI_finish();
+        PopActiveSnapshot();
+        CommitTransactionCommand();
+    });
+}
+
+// After run_migration() threw: record the outcome, then raise the error,
+// which in a background worker (no handler left) is reported as FATAL with
+// all its fields and ends the process.
+[[noreturn]] void finish_after_error(const nextcrm::MigrationRequest &request,
+                                     const nextcrm::CaughtError &caught) {
+    // The error's fields live in the transaction's memory, which the abort
+    // below frees: keep copies.
+    const ErrorData *e = caught.pg_error;
+    int code = e ? e->sqlerrcode : caught.sqlstate;
+    std::string message = (e ? e->message : caught.message) ?: "unknown error";
+    std::string detail = (e ? e->detail : caught.detail) ?: "";
+    std::string hint = (e ? e->hint : caught.hint) ?: "";
+    bool canceled = code == ERRCODE_QUERY_CANCELED;
+    try {
+        record_outcome(request.server, canceled ? "stopped" : "failed", message.c_str());
+    } catch (...) {
+        // The original error is what the log must show; this one is lost.
+    }
+    nextcrm::CaughtError copy;
+    copy.sqlstate = code;
+    copy.message = pstrdup(message.c_str());
+    copy.detail = detail.empty() ? nullptr : pstrdup(detail.c_str());
+    copy.hint = hint.empty() ? nullptr : pstrdup(hint.c_str());
+    nextcrm::raise_caught(copy);
 }
 
 } // namespace
+
+namespace nextcrm {
+
+bool migration_should_stop(const MigrationRequest &request, volatile sig_atomic_t *stop) {
+    if (*stop)
+        return true;
+    // The caller exits without a word when it is terminated (FATAL skips
+    // its cleanup); a worker whose caller is gone has no one to report to.
+    return pg_call([&request] { return BackendPidGetProc(request.caller_pid) == nullptr; });
+}
+
+} // namespace nextcrm
 
 extern "C" PGDLLEXPORT void nextcrm_migration_worker_main(Datum main_arg);
 
@@ -65,29 +116,15 @@ void nextcrm_migration_worker_main(Datum main_arg) {
     BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), request.userid, 0);
     pgstat_report_appname("nextcrm migration");
 
-    PG_TRY();
-    {
-        nextcrm::CaughtError caught;
-        bool failed = false;
-        try {
-            nextcrm::run_migration(request, &stop_requested);
-        } catch (...) {
-            caught = nextcrm::capture_current_exception();
-            failed = true;
-        }
-        if (failed)
-            nextcrm::raise_caught(caught);
+    nextcrm::CaughtError caught;
+    bool failed = false;
+    try {
+        nextcrm::run_migration(request, &stop_requested);
+    } catch (...) {
+        caught = nextcrm::capture_current_exception();
+        failed = true;
     }
-    PG_CATCH();
-    {
-        MemoryContextSwitchTo(TopMemoryContext);
-        ErrorData *edata = CopyErrorData();
-        EmitErrorReport();
-        FlushErrorState();
-        AbortOutOfAnyTransaction();
-        record_failure(request.server, edata->message);
-        proc_exit(1);
-    }
-    PG_END_TRY();
+    if (failed)
+        finish_after_error(request, caught);
     proc_exit(0);
 }

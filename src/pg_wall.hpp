@@ -20,6 +20,8 @@ extern "C" {
 #include "utils/memutils.h"
 }
 
+#include <csetjmp>
+
 #include "core/error.hpp"
 
 #include <exception>
@@ -44,38 +46,89 @@ inline int sqlstate_code(const char *s) {
     return MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
 }
 
-// Runs fn() and converts a PostgreSQL ERROR into PgException.  fn must not
-// itself hold C++ objects that need destruction across the PostgreSQL call.
+// The five characters of a packed SQLSTATE (ErrorData.sqlerrcode).  The text
+// lives in a static buffer, valid until the next call.
+inline const char *sqlstate_text(int code) {
+    return unpack_sql_state(code);
+}
+
+// Saves PostgreSQL's error-handling state when constructed and puts it back
+// when destroyed, however the scope is left: normally, by a longjmp caught in
+// pg_call(), or by a C++ exception thrown from inside it (a nested pg_call()
+// that converted an error, a helper that throws).  Without it an exception
+// leaving a sigsetjmp frame would leave PG_exception_stack pointing at a dead
+// frame, and the next ereport() would jump into it.
+class PgErrorStateGuard {
+  public:
+    PgErrorStateGuard() noexcept
+        : exception_stack_(PG_exception_stack), context_stack_(error_context_stack),
+          memory_context_(CurrentMemoryContext) {}
+    ~PgErrorStateGuard() { restore(); }
+    PgErrorStateGuard(const PgErrorStateGuard &) = delete;
+    PgErrorStateGuard &operator=(const PgErrorStateGuard &) = delete;
+
+    void restore() const noexcept {
+        PG_exception_stack = exception_stack_;
+        error_context_stack = context_stack_;
+    }
+    // After an error the memory context is whatever the failing routine had
+    // switched to; the caller's is the one its data belongs in.
+    void restore_memory_context() const noexcept { MemoryContextSwitchTo(memory_context_); }
+
+  private:
+    sigjmp_buf *exception_stack_;
+    ErrorContextCallback *context_stack_;
+    MemoryContext memory_context_;
+};
+
+namespace detail {
+
+// Copies the error being handled into the caller's memory context and clears
+// PostgreSQL's error state; returns the copy.
+inline ErrorData *take_error(const PgErrorStateGuard &guard) noexcept {
+    guard.restore();
+    guard.restore_memory_context();
+    ErrorData *edata = CopyErrorData();
+    FlushErrorState();
+    return edata;
+}
+
+} // namespace detail
+
+// Runs fn() and converts a PostgreSQL ERROR into PgException.  This and
+// nothing else in the extension sets a PostgreSQL error handler: whatever way
+// fn() ends (return, ERROR, C++ exception) PG_exception_stack and
+// error_context_stack are as they were before.  fn must not itself hold C++
+// objects that need destruction across a PostgreSQL call that can fail: a
+// longjmp skips destructors.  A FATAL or PANIC never returns here (the
+// process exits), so nothing is converted for those.
 template <typename Fn>
 auto pg_call(Fn &&fn) -> decltype(fn()) {
     using Result = decltype(fn());
-    MemoryContext volatile caller_context = CurrentMemoryContext;
+    PgErrorStateGuard guard;
+    sigjmp_buf jump;
     ErrorData *volatile edata = nullptr;
     if constexpr (std::is_void_v<Result>) {
-        PG_TRY();
-        { fn(); }
-        PG_CATCH();
-        {
-            MemoryContextSwitchTo(caller_context);
-            edata = CopyErrorData();
-            FlushErrorState();
+        if (sigsetjmp(jump, 0) == 0) {
+            PG_exception_stack = &jump;
+            fn();
+        } else {
+            edata = detail::take_error(guard);
         }
-        PG_END_TRY();
+        guard.restore();
         if (edata)
             throw PgException(edata);
     } else {
         static_assert(std::is_trivially_copyable_v<Result>,
                       "pg_call results must survive a longjmp");
         Result volatile result{};
-        PG_TRY();
-        { result = fn(); }
-        PG_CATCH();
-        {
-            MemoryContextSwitchTo(caller_context);
-            edata = CopyErrorData();
-            FlushErrorState();
+        if (sigsetjmp(jump, 0) == 0) {
+            PG_exception_stack = &jump;
+            result = fn();
+        } else {
+            edata = detail::take_error(guard);
         }
-        PG_END_TRY();
+        guard.restore();
         if (edata)
             throw PgException(edata);
         return result;

@@ -509,4 +509,24 @@ std::string describe_value(const bson_iter_t *it) {
     return json;
 }
 
+std::optional<std::array<std::uint8_t, 16>> reference_uuid(const bson_iter_t *it, bool *as_string) {
+    if (as_string)
+        *as_string = false;
+    if (BSON_ITER_HOLDS_OID(it)) {
+        ObjectIdBytes oid;
+        std::memcpy(oid.data(), bson_iter_oid(it)->bytes, oid.size());
+        return oid_to_uuid(oid);
+    }
+    if (BSON_ITER_HOLDS_UTF8(it)) {
+        std::uint32_t len = 0;
+        const char *s = bson_iter_utf8(it, &len);
+        if (auto oid = parse_object_id(std::string_view(s, len))) {
+            if (as_string)
+                *as_string = true;
+            return oid_to_uuid(*oid);
+        }
+    }
+    return std::nullopt;
+}
+
 } // namespace nextcrm

@@ -31,6 +31,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -110,6 +111,12 @@ std::string_view to_bytes(const bson_iter_t *it, const std::string &field);
 // uuid from binary or a uuid string.  ObjectIds are the caller's (they need
 // the mapping in oid_uuid.hpp); this throws for them.
 std::array<std::uint8_t, 16> to_uuid(const bson_iter_t *it, const std::string &field);
+
+// The UUID a reference maps to (oid_uuid.hpp): an ObjectId, or the 24-hex
+// string NextCRM also stores; nullopt for anything else.  *as_string, when
+// given, says whether it was the string form.
+std::optional<std::array<std::uint8_t, 16>> reference_uuid(const bson_iter_t *it,
+                                                           bool *as_string = nullptr);
 
 // json/jsonb: canonical Extended JSON of any value (documents, arrays and
 // scalars), never the legacy format; written by extended_json.hpp (shortest

@@ -191,25 +191,6 @@ std::string element_text(const bson_iter_t *it, const std::string &field, bool *
     return relaxed_json(it, field);
 }
 
-// The id a reference holds: an ObjectId or its 24-hex string.
-std::optional<Uuid> reference_uuid(const bson_iter_t *it, bool *as_string) {
-    *as_string = false;
-    if (BSON_ITER_HOLDS_OID(it)) {
-        ObjectIdBytes oid;
-        std::memcpy(oid.data(), bson_iter_oid(it)->bytes, 12);
-        return oid_to_uuid(oid);
-    }
-    if (BSON_ITER_HOLDS_UTF8(it)) {
-        std::uint32_t len;
-        const char *s = bson_iter_utf8(it, &len);
-        if (auto oid = parse_object_id(std::string_view(s, len))) {
-            *as_string = true;
-            return oid_to_uuid(*oid);
-        }
-    }
-    return std::nullopt;
-}
-
 } // namespace
 
 std::string quote_ident(const std::string &name) {
@@ -252,7 +233,9 @@ std::string column_cast(const FieldMapping &f, const std::string &name) {
         // Microseconds since 2000-01-01, PostgreSQL's own epoch: exact.
         return "('2000-01-01 00:00:00'::timestamp + " + name + "::int8 * interval '1 microsecond')";
     case FieldKind::Enum:
-        return name + "::" + quote_ident(f.pg_type);
+        // The enum types live beside the tables, in public; the statement
+        // runs with search_path pinned to pg_catalog (src/spi.hpp).
+        return name + "::public." + quote_ident(f.pg_type);
     case FieldKind::Jsonb:
         return name + "::jsonb";
     case FieldKind::TextArray:
@@ -441,7 +424,7 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                 throw DocumentError(f.stored_key,
                                     "required field \"" + f.stored_key +
                                         "\" is missing and has no default",
-                                    "23502");
+                                    sqlstate::not_null_violation);
             case OnMissing::Value:
                 filled = f.missing_value;
                 break;
@@ -451,7 +434,7 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                                         "required field \"" + f.stored_key +
                                             "\" is missing and the _id is not an ObjectId to "
                                             "take its time from",
-                                        "23502");
+                                        sqlstate::not_null_violation);
                 filled = std::to_string(*id_time_us);
                 break;
             case OnMissing::Default:
@@ -459,7 +442,7 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                     if (!id_time_us)
                         throw DocumentError(f.stored_key,
                                             "required field \"" + f.stored_key + "\" is missing",
-                                            "23502");
+                                            sqlstate::not_null_violation);
                     filled = std::to_string(*id_time_us);
                 } else {
                     filled = f.mongo_default;
@@ -474,7 +457,8 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                                            : *filled});
             if (!filled && f.required && f.on_missing != OnMissing::Null)
                 throw DocumentError(f.stored_key,
-                                    "required field \"" + f.stored_key + "\" is missing", "23502");
+                                    "required field \"" + f.stored_key + "\" is missing",
+                                    sqlstate::not_null_violation);
             out.values[col] = filled;
             continue;
         }

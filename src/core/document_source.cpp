@@ -7,8 +7,12 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cerrno>
 #include <cstring>
+#include <functional>
+#include <memory>
+#include <vector>
 #include <dirent.h>
 #include <sys/stat.h>
 
@@ -139,6 +143,7 @@ bool is_file(const std::string &path) {
 
 } // namespace
 
+
 DumpFileSource::DumpFileSource(const std::string &path)
     : path_(path), handle_(std::make_unique<Handle>()) {
     handle_->file = gzopen(path.c_str(), "rb");
@@ -183,19 +188,22 @@ const bson_t *DumpFileSource::next() {
     return doc;
 }
 
-std::int64_t count_dump_documents(const std::string &path) {
+std::int64_t count_dump_documents(const std::string &path, const std::function<void()> &tick) {
     // gzopen reads plain files as they are, so one loop serves .bson and
     // .bson.gz alike.  Bodies are read, not sought past, so a file cut short
     // is noticed.
-    gzFile file = gzopen(path.c_str(), "rb");
+    std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gzopen(path.c_str(), "rb"), gzclose);
     if (!file)
         throw Error("could not open " + path + ": " + std::strerror(errno), sqlstate::fdw_error);
-    gzbuffer(file, 1 << 20);
+    gzbuffer(file.get(), 1 << 20);
     std::vector<char> body;
     std::int64_t n = 0;
     for (;;) {
+        // The caller's interrupt check: a big dump takes a while to walk.
+        if (tick && (n & 1023) == 0)
+            tick();
         unsigned char prefix[4];
-        int got = gzread(file, prefix, 4);
+        int got = gzread(file.get(), prefix, 4);
         if (got == 0)
             break;
         std::int64_t length = prefix[0] | prefix[1] << 8 | prefix[2] << 16 |
@@ -204,17 +212,14 @@ std::int64_t count_dump_documents(const std::string &path) {
         bool ok = got == 4 && length >= 5 && length <= (32 << 20);
         if (ok) {
             body.resize(static_cast<std::size_t>(length - 4));
-            ok = gzread(file, body.data(), static_cast<unsigned>(body.size())) ==
+            ok = gzread(file.get(), body.data(), static_cast<unsigned>(body.size())) ==
                  static_cast<int>(body.size());
         }
-        if (!ok) {
-            gzclose(file);
+        if (!ok)
             throw Error(path + " is truncated or corrupt after " + std::to_string(n) + " documents",
                         sqlstate::fdw_error);
-        }
         ++n;
     }
-    gzclose(file);
     return n;
 }
 

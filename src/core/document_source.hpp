@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -107,8 +108,9 @@ std::optional<std::string> find_dump_file(const std::string &dir, const std::str
 
 // Documents in a dump file, counted by walking the documents' length prefixes
 // (nothing is parsed); a file that does not end on a document boundary is an
-// error.
-std::int64_t count_dump_documents(const std::string &path);
+// error.  tick, when given, is called every 1024 documents (the caller's
+// interrupt check; whatever it throws ends the count).
+std::int64_t count_dump_documents(const std::string &path, const std::function<void()> &tick = {});
 
 // The collections a dump directory holds (from *.bson and *.bson.gz; not
 // metadata files), sorted by name.

@@ -31,6 +31,12 @@ inline constexpr const char *character_not_in_repertoire = "22021";
 inline constexpr const char *program_limit_exceeded = "54000";
 inline constexpr const char *duplicate_json_object_key_value = "22030";
 inline constexpr const char *object_not_in_prerequisite_state = "55000";
+inline constexpr const char *insufficient_resources = "53000";
+inline constexpr const char *active_sql_transaction = "25001";
+inline constexpr const char *object_in_use = "55006";
+inline constexpr const char *query_canceled = "57014";
+inline constexpr const char *not_null_violation = "23502";
+inline constexpr const char *foreign_key_violation = "23503";
 } // namespace sqlstate
 
 class Error : public std::runtime_error {

@@ -10,25 +10,7 @@
 
 namespace nextcrm {
 
-namespace {
-
-// A listed id: an ObjectId, or the 24-hex string NextCRM also accepts.
-std::optional<Uuid> listed_uuid(const bson_iter_t *it) {
-    if (BSON_ITER_HOLDS_OID(it)) {
-        ObjectIdBytes oid;
-        std::memcpy(oid.data(), bson_iter_oid(it)->bytes, oid.size());
-        return oid_to_uuid(oid);
-    }
-    if (BSON_ITER_HOLDS_UTF8(it)) {
-        std::uint32_t len;
-        const char *s = bson_iter_utf8(it, &len);
-        if (auto oid = parse_object_id(std::string_view(s, len)))
-            return oid_to_uuid(*oid);
-    }
-    return std::nullopt;
-}
-
-} // namespace
+namespace {} // namespace
 
 std::optional<SourceId> source_id_for(const bson_t *doc) {
     bson_iter_t it;
@@ -127,7 +109,7 @@ void CollectionScan::add(const bson_t *doc, const std::function<void(const Sourc
             !bson_iter_recurse(&v, &e))
             continue;
         while (bson_iter_next(&e)) {
-            auto other = listed_uuid(&e);
+            auto other = reference_uuid(&e);
             if (!other)
                 continue;
             JunctionPair p{f.target_table, {}, {}};

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# The caller and the worker live and die together, and a hostile session
+# changes nothing: an error inside the caller's progress loop, a
+# statement_timeout while the worker waits for a lock, pg_terminate_backend on
+# the caller, pg_cancel_backend on the worker, and functions and operators
+# planted earlier on the caller's search_path.  The server-log crash check of
+# scripts/test runs after this suite like after every other.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/migrate.sh"
+
+work=$(mktemp -d)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+N=20000
+"$BUILD_DIR/nextcrm_gen" --docs $N --seed 9 --dump-dir "$work/dump" 2>/dev/null
+chmod -R a+rX "$work/dump"
+dump_opts="dump_dir '$work/dump'"
+
+make_target life_base "$dump_opts"
+q -d life_base -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
+is "$(q -d life_base -c "SELECT status FROM nextcrm_migration.run")" complete \
+    "an uninterrupted run of $N documents completes"
+base=$(digest life_base)
+base_errors=$(q -d life_base -c "SELECT count(*) FROM nextcrm_migration.errors")
+
+workers() { # db: migration workers still running in that database
+    q -c "SELECT count(*) FROM pg_stat_activity
+          WHERE backend_type = 'nextcrm migration' AND datname = '$1'"
+}
+# Waits until no worker runs in database $1; fails if one stays.
+workers_gone() { # db
+    local i
+    for ((i = 0; i < 600; i++)); do
+        [[ $(workers "$1") == 0 ]] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+caller_pid() { # db
+    q -c "SELECT pid FROM pg_stat_activity WHERE datname = '$1'
+            AND query LIKE '%nextcrm_migrate_all%' AND backend_type = 'client backend'
+            AND pid <> pg_backend_pid()"
+}
+
+# 1. An error inside the progress loop: the caller's poll of batch_log hits
+# its lock_timeout while a third session holds that table.  The error is an
+# ERROR, the session goes on, the worker (blocked behind the same lock) is
+# stopped, and a resumed run ends where an uninterrupted one does.
+make_target life_loop "$dump_opts"
+coproc LOCKER { q -d life_loop; }
+q -d life_loop -v ON_ERROR_STOP=0 >"$work/loop.out" 2>&1 <<'SQL' &
+SET lock_timeout = '200ms';
+SELECT count(*) FROM nextcrm_migrate_all('src');
+SELECT 'session goes on';
+SQL
+caller=$!
+wait_for_batches life_loop 2
+echo "BEGIN; LOCK TABLE nextcrm_migration.batch_log IN ACCESS EXCLUSIVE MODE; SELECT 'locked';" >&"${LOCKER[1]}"
+read -r locked <&"${LOCKER[0]}"
+is "$locked" locked "a third session holds batch_log"
+wait $caller
+like "$(cat "$work/loop.out")" "canceling statement due to lock timeout" \
+    "the error inside the progress loop reaches the caller as an ERROR"
+like "$(cat "$work/loop.out")" "session goes on" "the calling session goes on after it"
+workers_gone life_loop
+ok $? "the worker stops while the lock is still held"
+echo "COMMIT;" >&"${LOCKER[1]}"
+exec {LOCKER[1]}>&-
+wait "$LOCKER_PID" 2>/dev/null
+is "$(q -d life_loop -c "SELECT status FROM nextcrm_migration.run")" stopped "the run is recorded as stopped"
+q -d life_loop -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
+is "$(digest life_loop)" "$base" "resumed after the error, every table equals the uninterrupted run"
+
+# 2. statement_timeout on the caller while the worker waits for a lock a
+# third session holds (and a fourth session queues behind it): the caller
+# returns, the worker's wait is cancelled, nothing is left running.
+make_target life_lock "$dump_opts"
+q -d life_lock -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
+coproc LOCKER2 { q -d life_lock; }
+echo "BEGIN; LOCK TABLE nextcrm_migration.checkpoint IN ACCESS EXCLUSIVE MODE; SELECT 'locked';" >&"${LOCKER2[1]}"
+read -r locked <&"${LOCKER2[0]}"
+is "$locked" locked "a third session holds checkpoint"
+q -d life_lock -c "BEGIN" -c "LOCK TABLE nextcrm_migration.checkpoint" -c "COMMIT" >/dev/null 2>&1 &
+waiter=$!
+q -d life_lock -v ON_ERROR_STOP=0 >"$work/lock.out" 2>&1 <<'SQL'
+SET statement_timeout = '1s';
+SELECT count(*) FROM nextcrm_migrate_all('src', restart => true);
+SELECT 'session goes on';
+SQL
+like "$(cat "$work/lock.out")" "canceling statement due to statement timeout" \
+    "statement_timeout ends the call while the worker waits for a lock"
+like "$(cat "$work/lock.out")" "session goes on" "the calling session goes on after it"
+workers_gone life_lock
+ok $? "the blocked worker is cancelled, not left waiting"
+echo "COMMIT;" >&"${LOCKER2[1]}"
+exec {LOCKER2[1]}>&-
+wait "$LOCKER2_PID" 2>/dev/null
+wait $waiter
+q -d life_lock -c "SELECT * FROM nextcrm_migrate_all('src', restart => true)" >/dev/null 2>&1
+is "$(digest life_lock)" "$base" "run again, every table equals the uninterrupted run"
+
+# 3. pg_terminate_backend on the caller: the worker stops after its batch.
+make_target life_term "$dump_opts"
+q -d life_term -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1 &
+caller=$!
+wait_for_batches life_term 2
+pid=$(caller_pid life_term)
+q -c "SELECT pg_terminate_backend($pid)" >/dev/null
+wait $caller
+workers_gone life_term
+ok $? "the worker stops once its caller is terminated"
+is "$(q -d life_term -c "SELECT status FROM nextcrm_migration.run")" stopped "the run is recorded as stopped"
+processed=$(q -d life_term -c "SELECT sum(processed) FROM nextcrm_migration.checkpoint")
+((processed < N))
+ok $? "the worker did not run on to the end ($processed of $N documents)"
+q -d life_term -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
+is "$(digest life_term)" "$base" "resumed, every table equals the uninterrupted run"
+
+# 4. pg_cancel_backend on the worker: a cancel, not a document's failure.
+make_target life_wcancel "$dump_opts"
+q -d life_wcancel -c "SELECT * FROM nextcrm_migrate_all('src')" >"$work/wcancel.out" 2>&1 &
+caller=$!
+wait_for_batches life_wcancel 2
+worker=$(q -d life_wcancel -c "SELECT worker_pid FROM nextcrm_migration.run")
+q -c "SELECT pg_cancel_backend($worker)" >/dev/null
+wait $caller
+ok $((! $?)) "the caller ends with an error when its worker is cancelled"
+like "$(cat "$work/wcancel.out")" "stopped before its end" "the caller says the migration did not finish"
+is "$(q -d life_wcancel -c "SELECT status FROM nextcrm_migration.run")" stopped "the run is recorded as stopped"
+is "$(q -d life_wcancel -c "SELECT count(*) FROM nextcrm_migration.errors WHERE sqlstate = '57014'")" 0 \
+    "no document is recorded as failed by the cancel"
+q -d life_wcancel -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
+is "$(q -d life_wcancel -c "SELECT count(*) FROM nextcrm_migration.errors")" "$base_errors" \
+    "resumed, the error table holds exactly the uninterrupted run's errors"
+is "$(digest life_wcancel)" "$base" "resumed, every table equals the uninterrupted run"
+
+# 5. A hostile search_path: a non-superuser plants, in a schema the victim
+# puts first on its path, functions and operators that shadow what the
+# extension's SQL calls; the victim migrates and validates.  Nothing planted
+# runs, and the result equals a clean run.
+make_target life_hostile "$dump_opts"
+q -d life_hostile >/dev/null <<'SQL'
+DROP ROLE IF EXISTS mallory;
+CREATE ROLE mallory LOGIN;
+CREATE SCHEMA mallory AUTHORIZATION mallory;
+CREATE TABLE mallory.calls (what text);
+GRANT INSERT, SELECT ON mallory.calls TO PUBLIC;
+SQL
+q -d life_hostile -U mallory >/dev/null <<'SQL'
+CREATE FUNCTION mallory.trap(what text) RETURNS void LANGUAGE sql
+  AS $$ INSERT INTO mallory.calls VALUES (what) $$;
+CREATE FUNCTION mallory.format(text, text, integer, bigint, bigint, numeric, numeric,
+                               double precision, text) RETURNS text LANGUAGE sql
+  AS $$ SELECT mallory.trap('format9'); SELECT 'planted' $$;
+CREATE FUNCTION mallory.format(text, text) RETURNS text LANGUAGE sql
+  AS $$ SELECT mallory.trap('format2'); SELECT 'planted' $$;
+CREATE FUNCTION mallory.format(text, text, text) RETURNS text LANGUAGE sql
+  AS $$ SELECT mallory.trap('format3'); SELECT 'planted' $$;
+CREATE FUNCTION mallory.to_regclass(text) RETURNS regclass LANGUAGE sql
+  AS $$ SELECT mallory.trap('to_regclass'); SELECT NULL::regclass $$;
+CREATE FUNCTION mallory.eq(text, varchar) RETURNS boolean LANGUAGE sql
+  AS $$ SELECT mallory.trap('='); SELECT $1 = $2::text $$;
+CREATE OPERATOR mallory.= (LEFTARG = text, RIGHTARG = varchar, FUNCTION = mallory.eq);
+CREATE FUNCTION mallory.eq_name(name, text) RETURNS boolean LANGUAGE sql
+  AS $$ SELECT mallory.trap('name='); SELECT $1::text = $2 $$;
+CREATE OPERATOR mallory.= (LEFTARG = name, RIGHTARG = text, FUNCTION = mallory.eq_name);
+CREATE FUNCTION mallory.gt(bigint, integer) RETURNS boolean LANGUAGE sql
+  AS $$ SELECT mallory.trap('>'); SELECT $1 > $2::bigint $$;
+CREATE OPERATOR mallory.> (LEFTARG = bigint, RIGHTARG = integer, FUNCTION = mallory.gt);
+CREATE FUNCTION mallory.nextcrm_validate(name, double precision, int)
+  RETURNS TABLE (family text, "table" text, "check" text, status text,
+                 expected text, actual text, details text) LANGUAGE sql
+  AS $$ SELECT mallory.trap('nextcrm_validate');
+        SELECT 'summary', NULL, NULL, 'pass', NULL, NULL, NULL $$;
+SQL
+ok $? "a non-superuser planted functions and operators in its schema"
+q -d life_hostile -c "SET search_path = mallory, public" -c "SELECT format('%s', 'x'::text)" >/dev/null
+is "$(q -d life_hostile -c "SELECT count(*) FROM mallory.calls")" 1 \
+    "the plant works: a plain query on that path calls it"
+q -d life_hostile -c "TRUNCATE mallory.calls"
+out=$(q -d life_hostile -c "SET search_path = mallory, public" \
+    -c "SELECT count(*) FROM nextcrm_migrate_all('src')" 2>"$work/hostile.err")
+is "$out" 29 "the migration runs to its end under the hostile search_path"
+q -d life_hostile -c "SET search_path = mallory, public" \
+    -c "SELECT count(*) FROM nextcrm_validate('src') WHERE status = 'fail'" >"$work/hostile_validate.out" 2>&1
+is "$(cat "$work/hostile_validate.out")" 0 "validation passes under the hostile search_path"
+out=$(q -d life_hostile -c "SET search_path = mallory, public" \
+    -c "SELECT count(*) > 1 FROM nextcrm_validate_strict('src')" 2>&1)
+is "$out" t "the strict validation runs the extension's own checks under the hostile search_path"
+is "$(q -d life_hostile -c "SELECT coalesce(string_agg(DISTINCT what, ', '), 'nothing') FROM mallory.calls")" nothing \
+    "nothing planted ran"
+q -d life_hostile -c "DROP SCHEMA mallory CASCADE" >/dev/null
+is "$(digest life_hostile)" "$base" "the result equals the clean run"
+
+for d in life_base life_loop life_lock life_term life_wcancel life_hostile; do
+    q -c "DROP DATABASE $d" >/dev/null
+done
+q -c "DROP ROLE mallory" >/dev/null
+done_testing
