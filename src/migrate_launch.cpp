@@ -4,6 +4,7 @@
 #include "migrate.hpp"
 
 #include "connection.hpp"
+#include "pg_compat.hpp"
 #include "spi.hpp"
 
 extern "C" {
