@@ -37,7 +37,7 @@ PG_CPPFLAGS = -I$(srcdir)/src $(MONGOC_CFLAGS) -DNEXTCRM_VERSION=\"$(EXTVERSION)
 # C++17 removed.
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Wno-ignored-attributes -Wno-register -fno-omit-frame-pointer
-SHLIB_LINK = $(MONGOC_LIBS) -lz -lstdc++
+SHLIB_LINK = $(MONGOC_LIBS) -lcrypto -lz -lstdc++
 
 # Debian builds PostgreSQL with LLVM, so PGXS would also emit clang bitcode for
 # JIT inlining.  Nothing here is called from JIT-compiled expressions, so the

@@ -106,7 +106,7 @@ CREATE TABLE nextcrm_migration.batch_log (
 );
 
 -- Every document that did not arrive, with why and the document itself
--- (canonical Extended JSON, secrets replaced by "[redacted]").
+-- (canonical Extended JSON, secrets replaced by their marks: README, "Secrets").
 CREATE TABLE nextcrm_migration.errors (
     id bigserial PRIMARY KEY,
     collection text NOT NULL,
@@ -196,6 +196,15 @@ SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.errors', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.repairs', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.extra_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.foreign_ids', '');
+
+-- The redaction rule (README, "Secrets"): the mark of a text, and whether a
+-- field path names a secret.  Validation compares secret fields as marks.
+CREATE FUNCTION nextcrm_migration.redaction_mark(text) RETURNS text
+AS 'MODULE_PATHNAME', 'nextcrm_redaction_mark'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION nextcrm_migration.is_secret_path(text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'nextcrm_is_secret_path'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- Migrates every collection of the server's database into NextCRM's schema
 -- (created from the bundled Prisma migrations when the database has none),
@@ -588,6 +597,14 @@ BEGIN
                                    WHERE rr.collection = s.collection AND rr.source_id = s.source_id
                                      AND rr.field = %L AND rr.kind = ''rerouted'')
                              THEN nextcrm_migration.json_ref(s.doc->%1$L) ELSE %s END', msg, e_expr);
+    END IF;
+    -- A secret field is compared, and shown, as marks: the repair's
+    -- replacement is already the mark of the text the column holds.
+    IF f.kind = 'text' AND nextcrm_migration.is_secret_path(f.stored_key) THEN
+      a_expr := format('nextcrm_migration.redaction_mark(%s)', a_expr);
+      e_expr := format('CASE WHEN r.kind IS NOT NULL THEN nullif(r.replacement, ''NULL'')
+                             WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN NULL
+                             ELSE nextcrm_migration.redaction_mark(%1$s #>> ''{}'') END', q);
     END IF;
     IF f.kind IN ('int4', 'version') THEN
       a_expr := a_expr || '::numeric';

@@ -66,9 +66,9 @@ Oid server_oid_by_name(const char *name) {
     return server->serverid;
 }
 
-SourceOptions source_options(Oid serverid) {
+SourceOptions source_options(Oid serverid, Oid userid) {
     ForeignServer *server = pg_call([serverid] { return GetForeignServer(serverid); });
-    Oid user = pg_call([] { return GetUserId(); });
+    Oid user = OidIsValid(userid) ? userid : pg_call([] { return GetUserId(); });
     // A dump_dir server needs no user mapping; a live one does.
     SourceOptions opts;
     apply_options(opts, server->options);
@@ -81,10 +81,20 @@ SourceOptions source_options(Oid serverid) {
     if (!is_superuser && opts.password.empty())
         throw Error("password is required", sqlstate::invalid_authorization,
                     "Non-superusers must give a password in the user mapping.");
+    // The validator refused these to a non-superuser who wrote them; a server
+    // whose owner has since lost superuser (or was handed over) is checked
+    // again here.  A superuser's server keeps what the superuser chose, but
+    // never lets a non-superuser run without timeouts.
+    if (!is_superuser) {
+        Oid owner = server->owner;
+        if (!pg_call([owner] { return superuser_arg(owner); }))
+            check_unprivileged_uri(opts.uri);
+        check_unprivileged_driver_timeouts(opts);
+    }
     return opts;
 }
 
-std::shared_ptr<Client> client_for(Oid serverid) {
+std::shared_ptr<Client> client_for(Oid serverid, Oid userid) {
     register_callbacks_once();
     if (!clients)
         clients = std::make_unique<ClientCache>();
@@ -92,11 +102,11 @@ std::shared_ptr<Client> client_for(Oid serverid) {
         clients->clear();
         clients_stale = false;
     }
-    ClientKey key(serverid, pg_call([] { return GetUserId(); }));
+    ClientKey key(serverid, OidIsValid(userid) ? userid : pg_call([] { return GetUserId(); }));
     auto it = clients->find(key);
     if (it != clients->end())
         return it->second;
-    auto client = std::make_shared<Client>(source_options(serverid));
+    auto client = std::make_shared<Client>(source_options(serverid, key.second));
     (*clients)[key] = client;
     return client;
 }

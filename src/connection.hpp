@@ -12,16 +12,20 @@
 
 namespace nextcrm {
 
-// The server's options merged with the current user's mapping; enforces that a
-// non-superuser authenticates with a password (as postgres_fdw does).
-SourceOptions source_options(Oid serverid);
+// The server's options merged with the user mapping of `userid` (the role a
+// query is checked as: a view's owner, as postgres_fdw does; InvalidOid means
+// the current user).  For a role that is not a superuser it enforces
+// postgres_fdw's rules: a password in the mapping, and no URI option or
+// timeout that only a superuser may set (check_unprivileged_uri) unless a
+// superuser owns the server and so chose them.  Throws nextcrm::Error.
+SourceOptions source_options(Oid serverid, Oid userid = InvalidOid);
 
 // Looks a foreign server up by name and checks that it belongs to this
 // wrapper; returns its OID.
 Oid server_oid_by_name(const char *name);
 
-// The cached client for this server and the current user.  Shared ownership
+// The cached client for this server and user (InvalidOid: the current user).  Shared ownership
 // so that an invalidation never destroys a client a scan still uses.
-std::shared_ptr<Client> client_for(Oid serverid);
+std::shared_ptr<Client> client_for(Oid serverid, Oid userid = InvalidOid);
 
 } // namespace nextcrm

@@ -28,6 +28,8 @@ enum PlanPrivate {
     PlanSort,       // String: sort or ""
     PlanLimit,      // String: limit as decimal text, "0" for none
     PlanAttnums,    // IntList: the columns the scan fills
+    PlanUserId,     // Integer: RelOptInfo.userid, the role whose user mapping the scan
+                    // uses (a view's owner); 0 for the user running the query
 };
 
 // fdw_plan.cpp

@@ -223,6 +223,10 @@ ForeignScan *get_foreign_plan(PlannerInfo *root, RelOptInfo *baserel, Oid relid,
     auto *sort_node = static_cast<String *>(linitial(best_path->fdw_private));
     auto *limit_node = static_cast<String *>(lsecond(best_path->fdw_private));
     Index scan_relid = baserel->relid;
+    // The role the query is checked as (a view's owner) picks the user
+    // mapping, as in postgres_fdw; RelOptInfo.userid is that role on
+    // PostgreSQL 15 and later alike, or 0 for whoever executes the plan.
+    Oid userid = baserel->userid;
     return pg_call([=] {
         List *local = NIL;
         ListCell *lc;
@@ -236,6 +240,7 @@ ForeignScan *get_foreign_plan(PlannerInfo *root, RelOptInfo *baserel, Oid relid,
         for (AttrNumber a : attnums)
             cols = lappend_int(cols, a);
         List *priv = list_make5(makeString(filter), makeString(proj), sort_node, limit_node, cols);
+        priv = lappend(priv, makeInteger(static_cast<int>(userid)));
         return make_foreignscan(tlist, local, scan_relid, NIL, priv, NIL, NIL, outer_plan);
     });
 }

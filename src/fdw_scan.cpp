@@ -6,6 +6,9 @@
 
 #include "fdw_row.hpp"
 
+#include "core/mapping.hpp"
+#include "core/redact.hpp"
+
 extern "C" {
 #include "executor/executor.h"
 #include "executor/tuptable.h"
@@ -69,8 +72,9 @@ void begin_foreign_scan(ForeignScanState *node, int eflags) {
     Oid relid = RelationGetRelid(node->ss.ss_currentRelation);
 
     auto state = std::make_unique<ScanState>();
-    state->table = load_table_spec(relid, true);
     List *priv = fs->fdw_private;
+    Oid userid = static_cast<Oid>(intVal(list_nth(priv, PlanUserId)));
+    state->table = load_table_spec(relid, true, userid);
     state->filter = list_string(priv, PlanFilter);
     state->projection = list_string(priv, PlanProjection);
     state->sort = list_string(priv, PlanSort);
@@ -107,7 +111,16 @@ TupleTableSlot *iterate_foreign_scan(ForeignScanState *node) {
         pg_call([] { CHECK_FOR_INTERRUPTS(); });
         return slot;
     }
-    s.rows->build(doc, slot->tts_values, slot->tts_isnull);
+    try {
+        s.rows->build(doc, slot->tts_values, slot->tts_isnull);
+    } catch (const Error &e) {
+        // A conversion error quotes the value (and the _id): the redaction
+        // rule holds for what reaches the client and the server log too.
+        static const Redactor redactor = Redactor::for_mapping(Mapping::nextcrm());
+        Redactor::Secrets secrets = redactor.secrets_of(doc);
+        throw Error(Redactor::scrub(e.what(), secrets), e.sqlstate(),
+                    Redactor::scrub(e.detail(), secrets), e.hint());
+    }
     pg_call([slot] { ExecStoreVirtualTuple(slot); });
     return slot;
 }

@@ -39,7 +39,7 @@ std::unique_ptr<DocumentSource> open_table_source(const TableSpec &table, const 
                             ".bson.gz.");
         return std::make_unique<DumpFileSource>(*path);
     }
-    std::shared_ptr<Client> client = client_for(table.serverid);
+    std::shared_ptr<Client> client = client_for(table.serverid, table.userid);
     return std::make_unique<ClientCursorSource>(client, table.source.database, table.collection,
                                                 query);
 }

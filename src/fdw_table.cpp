@@ -77,9 +77,10 @@ std::string def_string(DefElem *def) {
 
 } // namespace
 
-TableSpec load_table_spec(Oid relid, bool with_source) {
+TableSpec load_table_spec(Oid relid, bool with_source, Oid userid) {
     TableSpec spec;
     spec.relid = relid;
+    spec.userid = userid;
     ForeignTable *ft = pg_call([relid] { return GetForeignTable(relid); });
     spec.serverid = ft->serverid;
     spec.relname = pg_call([relid] { return get_rel_name(relid); });
@@ -96,7 +97,7 @@ TableSpec load_table_spec(Oid relid, bool with_source) {
             batch_size = def_string(def);
     }
     if (with_source) {
-        spec.source = source_options(ft->serverid);
+        spec.source = source_options(ft->serverid, userid);
         if (!database.empty())
             spec.source.database = database;
         if (!batch_size.empty())

@@ -49,6 +49,7 @@ struct ColumnSpec {
 struct TableSpec {
     Oid relid = InvalidOid;
     Oid serverid = InvalidOid;
+    Oid userid = InvalidOid; // whose user mapping; InvalidOid for the current user
     std::string relname;
     std::string collection;          // table option `collection`, default the table name
     SourceOptions source;            // server options and the user's mapping
@@ -56,9 +57,9 @@ struct TableSpec {
     bool dump() const { return !source.dump_dir.empty(); }
 };
 
-// Reads the catalog; `with_source` also reads the server and user mapping
-// (and enforces the password rule).
-TableSpec load_table_spec(Oid relid, bool with_source = true);
+// Reads the catalog; `with_source` also reads the server and the user mapping
+// of `userid` (InvalidOid: the current user) and enforces the password rule.
+TableSpec load_table_spec(Oid relid, bool with_source = true, Oid userid = InvalidOid);
 
 // Whether the GUC nextcrm_mongo_fdw.pushdown is on.
 bool pushdown_enabled();

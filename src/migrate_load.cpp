@@ -13,6 +13,7 @@ extern "C" {
 #include "utils/resowner.h"
 }
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -327,11 +328,31 @@ void CollectionLoader::record_error(const bson_t *doc, const std::string &source
                                     const std::string &field, const char *state,
                                     const std::string &message, const std::string &detail,
                                     int batch) {
+    // Messages quote values (a converted number, PostgreSQL's "Failing row
+    // contains (...)"): no secret of the document may appear in them.
+    Redactor::Secrets secrets = transformer_.redactor().secrets_of(doc);
     side_->errors.add({collection_.name, source_id,
                        field.empty() ? std::nullopt : std::optional<std::string>(field),
-                       std::string(state), message,
-                       detail.empty() ? std::nullopt : std::optional<std::string>(detail),
+                       std::string(state), Redactor::scrub(message, secrets),
+                       detail.empty()
+                           ? std::nullopt
+                           : std::optional<std::string>(Redactor::scrub(detail, secrets)),
                        storable_json(transformer_.redacted_json(doc)), std::to_string(batch)});
+}
+
+std::pair<std::string, std::string>
+CollectionLoader::redacted_repair(const bson_t *doc, const Repair &r,
+                                  const Redactor::Secrets &secrets) const {
+    const Redactor &redactor = transformer_.redactor();
+    bson_iter_t it, value;
+    if (redactor.path_is_secret(r.field)) {
+        // The original's mark hashes the source value, the replacement's the
+        // text written to the target column, so each can be checked there.
+        if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, r.field.c_str(), &value))
+            return {redaction_mark(&value), redaction_mark(r.replacement)};
+        return {redaction_mark(r.original), redaction_mark(r.replacement)};
+    }
+    return {Redactor::scrub(r.original, secrets), Redactor::scrub(r.replacement, secrets)};
 }
 
 void CollectionLoader::reject(const bson_t *doc, const std::string &field, const Error &e,
@@ -528,9 +549,17 @@ BatchCounts CollectionLoader::load_batch(int batch) {
         ++counts.migrated;
         if (!d.repairs.empty() || !d.extra_keys.empty())
             ++counts.repaired;
-        for (const auto &r : d.repairs)
-            side_->repairs.add({collection_.name, d.source_id, r.field, r.kind, r.original,
-                                r.replacement, std::to_string(batch)});
+        // Defaults for missing fields quote nothing of the document: most
+        // documents need no look for secrets at all.
+        bool quotes_source = std::any_of(d.repairs.begin(), d.repairs.end(),
+                                         [](const Repair &r) { return r.original != "(missing)"; });
+        Redactor::Secrets secrets =
+            quotes_source ? transformer_.redactor().secrets_of(raw[i]) : Redactor::Secrets{};
+        for (const auto &r : d.repairs) {
+            auto [original, replacement] = redacted_repair(raw[i], r, secrets);
+            side_->repairs.add({collection_.name, d.source_id, r.field, r.kind, std::move(original),
+                                std::move(replacement), std::to_string(batch)});
+        }
         if (!d.extra_keys.empty())
             side_->extra_keys.add({collection_.name, d.source_id, storable_json(d.extra_keys)});
         if (!d.id_is_object_id)

@@ -11,7 +11,10 @@ extern "C" {
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_foreign_table.h"
 #include "catalog/pg_user_mapping.h"
+#include "catalog/pg_authid.h"
 #include "commands/defrem.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 }
 
 #include <string>
@@ -38,6 +41,13 @@ OptionContext context_of(Oid catalog) {
     }
 }
 
+// file_fdw's rule: naming a file of the database server is for those who
+// may read any of them.
+bool may_name_server_files() {
+    return nextcrm::pg_call(
+        [] { return superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES); });
+}
+
 } // namespace
 
 NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_validator) {
@@ -47,6 +57,9 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_validator) {
     List *options = nextcrm::pg_call([array] { return untransformRelOptions(array); });
 
     bool has_uri = false, has_dump_dir = false;
+    // postgres_fdw's rule for connection options: what makes the backend read
+    // its own files or act with its own identity is for superusers.
+    bool is_superuser = nextcrm::pg_call([] { return superuser(); });
     ListCell *lc;
     foreach (lc, options) {
         auto *def = static_cast<DefElem *>(lfirst(lc));
@@ -64,6 +77,18 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_validator) {
         }
         const char *value = nextcrm::pg_call([def] { return defGetString(def); });
         nextcrm::check_option_value(name, value);
+        if (nextcrm::option_names_server_path(name) && !may_name_server_files())
+            throw nextcrm::Error("only superuser or a role with privileges of the "
+                                 "pg_read_server_files role may specify the \"" +
+                                     name + "\" option of a nextcrm_mongo_fdw object",
+                                 nextcrm::sqlstate::insufficient_privilege, {},
+                                 "The option names a path on the database server.");
+        if (!is_superuser) {
+            if (name == "uri")
+                nextcrm::check_unprivileged_uri(value);
+            else
+                nextcrm::check_unprivileged_option(name, value);
+        }
         has_uri |= name == "uri";
         has_dump_dir |= name == "dump_dir";
     }

@@ -261,29 +261,28 @@ std::string source_id_of(const bson_t *doc) {
         return "(none)";
     if (BSON_ITER_HOLDS_OID(&it))
         return oid_hex(bson_iter_oid(&it));
+    if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
+        // The one redaction rule holds for ids too: a secret inside a
+        // compound _id never reaches a message or a side table.
+        static const Redactor redactor = Redactor::for_mapping(Mapping::nextcrm());
+        BsonPtr safe = redactor.redact(doc);
+        bson_iter_t safe_id;
+        if (bson_iter_init_find(&safe_id, safe.get(), "_id"))
+            return iter_description(&safe_id);
+    }
     return iter_description(&it);
 }
 
 Transformer::Transformer(const Mapping &mapping, const CollectionMapping &collection)
-    : mapping_(mapping), collection_(collection) {
+    : mapping_(mapping), collection_(collection), redactor_(Redactor::for_mapping(mapping)) {
     for (const auto &f : collection.fields)
         if (f.kind != FieldKind::Junction)
             columns_.push_back(&f);
 }
 
 std::string Transformer::redacted_json(const bson_t *doc) const {
-    bson_t copy = BSON_INITIALIZER;
-    bson_iter_t it;
-    if (bson_iter_init(&it, doc)) {
-        while (bson_iter_next(&it)) {
-            const char *key = bson_iter_key(&it);
-            const FieldMapping *f = collection_.find(key);
-            if (f && f->secret)
-                BSON_APPEND_UTF8(&copy, key, "[redacted]");
-            else
-                bson_append_iter(&copy, key, -1, &it);
-        }
-    }
+    BsonPtr safe = redactor_.redact(doc);
+    bson_t &copy = *safe;
     std::string out;
     try {
         out = document_to_json(&copy);
@@ -294,7 +293,6 @@ std::string Transformer::redacted_json(const bson_t *doc) const {
               "UTF-8\", \"bson_base64\": \"" +
               base64(bson_get_data(&copy), copy.len) + "\"}";
     }
-    bson_destroy(&copy);
     return out;
 }
 
@@ -308,8 +306,16 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
     out.source_id = source_id_of(doc);
     try {
         out.id = id_to_uuid(id_it, &out.id_is_object_id);
-        if (!out.id_is_object_id)
+        if (!out.id_is_object_id) {
             out.id_json = to_json(&id_it, "_id");
+            // An _id that is a document may hold a secret too (foreign_ids).
+            if (BSON_ITER_HOLDS_DOCUMENT(&id_it) || BSON_ITER_HOLDS_ARRAY(&id_it)) {
+                BsonPtr safe = redactor_.redact(doc);
+                bson_iter_t safe_id;
+                if (bson_iter_init_find(&safe_id, safe.get(), "_id"))
+                    out.id_json = to_json(&safe_id, "_id");
+            }
+        }
     } catch (const Error &e) {
         throw DocumentError("_id", e.what());
     }
@@ -333,7 +339,7 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
     std::string extra_failure;
     if (has_extra) {
         try {
-            out.extra_keys = document_to_json(&extra);
+            out.extra_keys = document_to_json(redactor_.redact(&extra).get());
         } catch (const Error &) {
             extra_failure = "a key the schema does not know holds text that is not valid UTF-8";
         }

@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/mapping.hpp"
 #include "core/oid_uuid.hpp"
+#include "core/redact.hpp"
 
 #include <bson/bson.h>
 
@@ -84,14 +85,19 @@ class Transformer {
     // Throws DocumentError when the document cannot be migrated.
     TransformedDocument transform(const bson_t *doc) const;
 
-    // The document as canonical Extended JSON with secret fields replaced by
-    // "[redacted]": what the error table stores.
+    // The document as canonical Extended JSON with every secret replaced by
+    // its mark (core/redact.hpp): what the error table stores.
     std::string redacted_json(const bson_t *doc) const;
+
+    // The redaction rule this transform applies (extra keys, non-ObjectId
+    // _ids, error documents); the engine applies it to messages and repairs.
+    const Redactor &redactor() const { return redactor_; }
 
   private:
     const Mapping &mapping_;
     const CollectionMapping &collection_;
     std::vector<const FieldMapping *> columns_;
+    Redactor redactor_;
 };
 
 // The SQL expression that turns the text value `param` (a text[] element

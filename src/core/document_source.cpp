@@ -1,6 +1,8 @@
 #include "document_source.hpp"
 
+#include "dump_path.hpp"
 #include "error.hpp"
+#include "options.hpp"
 
 #include <zlib.h>
 
@@ -220,10 +222,15 @@ std::int64_t count_dump_documents(const std::string &path) {
 }
 
 std::optional<std::string> find_dump_file(const std::string &dir, const std::string &collection) {
+    // A collection name never leaves its directory (issue 11): checked when
+    // the table option is set and again here, where the file is opened.
+    check_collection_name(collection);
     for (const char *suffix : {".bson", ".bson.gz"}) {
         std::string path = dir + "/" + collection + suffix;
-        if (is_file(path))
+        if (is_file(path)) {
+            check_path_inside(dir, path);
             return path;
+        }
     }
     return std::nullopt;
 }

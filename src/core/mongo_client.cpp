@@ -36,6 +36,22 @@ UriPtr driver_uri(const SourceOptions &opts) {
     return uri;
 }
 
+void check_unprivileged_driver_timeouts(const SourceOptions &opts) {
+    UriPtr uri = driver_uri(opts);
+    for (const char *key : {MONGOC_URI_CONNECTTIMEOUTMS, MONGOC_URI_SERVERSELECTIONTIMEOUTMS,
+                            MONGOC_URI_SOCKETTIMEOUTMS}) {
+        std::int32_t ms = mongoc_uri_get_option_as_int32(uri.get(), key, -1);
+        if (ms < 1 || ms > max_unprivileged_timeout_ms)
+            throw Error("timeout \"" + std::string(key) + "\" of the server's MongoDB URI is " +
+                            std::to_string(ms) + " milliseconds",
+                        sqlstate::insufficient_privilege,
+                        "A role that is not a superuser runs with driver timeouts between 1 and " +
+                            std::to_string(max_unprivileged_timeout_ms) +
+                            " milliseconds; zero means no timeout.",
+                        "Ask the server's owner to set a timeout in that range.");
+    }
+}
+
 void ensure_driver_initialized() {
     static bool initialized = false;
     if (!initialized) {

@@ -45,6 +45,11 @@ void ensure_driver_initialized();
 // mapping and every timeout, so no driver call can block without bound.
 UriPtr driver_uri(const SourceOptions &opts);
 
+// Throws nextcrm::Error (42501) unless every driver timeout of driver_uri(opts)
+// -- the URI's own or the server option's -- lies between 1 and
+// max_unprivileged_timeout_ms: what a role that is not a superuser runs with.
+void check_unprivileged_driver_timeouts(const SourceOptions &opts);
+
 // One single-threaded client to one server.
 class Client {
   public:

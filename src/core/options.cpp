@@ -1,11 +1,15 @@
 #include "options.hpp"
 
 #include "error.hpp"
+#include "mongo_client.hpp"
 
 #include <mongoc/mongoc.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <memory>
+#include <sys/socket.h>
 
 namespace nextcrm {
 
@@ -46,10 +50,6 @@ int parse_positive_int(std::string_view name, std::string_view value) {
     return out;
 }
 
-struct UriDeleter {
-    void operator()(mongoc_uri_t *u) const { mongoc_uri_destroy(u); }
-};
-
 void check_uri(std::string_view value) {
     std::string text(value);
     if (text.rfind("mongodb://", 0) != 0 && text.rfind("mongodb+srv://", 0) != 0)
@@ -68,7 +68,131 @@ void check_uri(std::string_view value) {
                     "Give username and password in a user mapping.");
 }
 
+// URI options a role that is not a superuser may use: none of them reads a
+// local file, changes whose identity the backend authenticates with, or
+// weakens certificate checks.  Keys as libmongoc stores them (lower case).
+constexpr const char *unprivileged_uri_options[] = {"appname",
+                                                    "compressors",
+                                                    "zlibcompressionlevel",
+                                                    "directconnection",
+                                                    "loadbalanced",
+                                                    "localthresholdms",
+                                                    "maxpoolsize",
+                                                    "minpoolsize",
+                                                    "maxidletimems",
+                                                    "maxstalenessseconds",
+                                                    "readpreference",
+                                                    "replicaset",
+                                                    "retryreads",
+                                                    "retrywrites",
+                                                    "tls",
+                                                    "ssl",
+                                                    "srvservicename",
+                                                    "srvmaxhosts",
+                                                    "heartbeatfrequencyms",
+                                                    "w",
+                                                    "journal",
+                                                    "wtimeoutms",
+                                                    "safe",
+                                                    "serverselectiontryonce",
+                                                    "socketcheckintervalms",
+                                                    "waitqueuemultiple",
+                                                    "waitqueuetimeoutms",
+                                                    "slaveok",
+                                                    "connecttimeoutms",
+                                                    "serverselectiontimeoutms",
+                                                    "sockettimeoutms"};
+
+constexpr const char *uri_timeouts[] = {"connecttimeoutms", "serverselectiontimeoutms",
+                                        "sockettimeoutms"};
+
+[[noreturn]] void refuse_uri_option(const std::string &option) {
+    throw Error("only superusers may use the MongoDB URI option \"" + option + "\"",
+                sqlstate::insufficient_privilege,
+                "The option makes the backend read a file of the database server, act with the "
+                "server's own identity or weaken certificate checks.",
+                "Remove the option from the URI, or ask a superuser to define the server.");
+}
+
+[[noreturn]] void refuse_timeout(const std::string &option, std::int64_t value) {
+    throw Error("timeout \"" + option + "\" must be between 1 and " +
+                    std::to_string(max_unprivileged_timeout_ms) + " milliseconds, not " +
+                    std::to_string(value),
+                sqlstate::insufficient_privilege,
+                "Zero means no timeout to the MongoDB driver, and a backend without one can wait "
+                "forever.",
+                "Only superusers may set a longer timeout.");
+}
+
 } // namespace
+
+bool option_names_server_path(std::string_view name) {
+    return std::find(std::begin(server_path_options), std::end(server_path_options), name) !=
+           std::end(server_path_options);
+}
+
+void check_collection_name(std::string_view name) {
+    bool bad = name.empty() || name == "." || name.find("..") != std::string_view::npos ||
+               name.find_first_of(std::string_view("/\\\0", 3)) != std::string_view::npos;
+    if (bad)
+        throw Error("invalid collection name \"" + std::string(name) + "\"",
+                    sqlstate::fdw_invalid_attribute_value,
+                    "A collection name must not be empty and must not contain \"/\", \"\\\", "
+                    "NUL or \"..\".",
+                    "A dump file is always read from the server's dump_dir itself.");
+}
+
+void check_unprivileged_uri(std::string_view value) {
+    ensure_driver_initialized();
+    std::string text(value);
+    bson_error_t err;
+    std::unique_ptr<mongoc_uri_t, UriDeleter> uri(mongoc_uri_new_with_error(text.c_str(), &err));
+    if (!uri)
+        throw Error(std::string("invalid MongoDB URI: ") + err.message,
+                    sqlstate::fdw_invalid_attribute_value);
+    for (const mongoc_host_list_t *h = mongoc_uri_get_hosts(uri.get()); h; h = h->next)
+        if (h->family == AF_UNIX)
+            throw Error("only superusers may connect to MongoDB through a Unix-domain socket",
+                        sqlstate::insufficient_privilege,
+                        "Host \"" + std::string(h->host) +
+                            "\" is a socket file of the "
+                            "database server.",
+                        "Use a TCP host, or ask a superuser to define the server.");
+    bson_iter_t it;
+    if (bson_iter_init(&it, mongoc_uri_get_options(uri.get()))) {
+        while (bson_iter_next(&it)) {
+            std::string key = bson_iter_key(&it);
+            std::transform(key.begin(), key.end(), key.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            if (std::none_of(std::begin(unprivileged_uri_options),
+                             std::end(unprivileged_uri_options),
+                             [&](const char *ok) { return key == ok; }))
+                refuse_uri_option(key);
+            if (std::any_of(std::begin(uri_timeouts), std::end(uri_timeouts),
+                            [&](const char *t) { return key == t; })) {
+                std::int64_t ms = bson_iter_as_int64(&it);
+                if (ms < 1 || ms > max_unprivileged_timeout_ms)
+                    refuse_timeout(key, ms);
+            }
+        }
+    }
+    // Authentication: only SCRAM (a user name and password of the mapping).
+    if (const char *mech = mongoc_uri_get_auth_mechanism(uri.get());
+        mech && strcmp(mech, "SCRAM-SHA-1") != 0 && strcmp(mech, "SCRAM-SHA-256") != 0)
+        refuse_uri_option(std::string("authMechanism=") + mech);
+    bson_t props;
+    if (mongoc_uri_get_mechanism_properties(uri.get(), &props))
+        refuse_uri_option("authmechanismproperties");
+}
+
+void check_unprivileged_option(std::string_view name, std::string_view value) {
+    if (name != "connect_timeout_ms" && name != "server_selection_timeout_ms" &&
+        name != "socket_timeout_ms")
+        return;
+    int ms = parse_positive_int(name, value);
+    if (ms > max_unprivileged_timeout_ms)
+        refuse_timeout(std::string(name), ms);
+}
 
 bool option_is_valid(std::string_view name, OptionContext ctx) {
     for (const auto &spec : catalog)
@@ -100,6 +224,8 @@ void check_option_value(std::string_view name, std::string_view value) {
              value.empty())
         throw Error("option \"" + std::string(name) + "\" must not be empty",
                     sqlstate::fdw_invalid_attribute_value);
+    else if (name == "collection")
+        check_collection_name(value);
     else if (name == "document" && value != "true" && value != "false")
         throw Error("option \"document\" must be true or false",
                     sqlstate::fdw_invalid_attribute_value);

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 using nextcrm::OptionContext;
 
@@ -98,4 +99,74 @@ TEST(Client, UnreachableServerFailsWithinTheTimeout) {
     opts.set("server_selection_timeout_ms", "200");
     nextcrm::Client client(opts);
     EXPECT_EQ(sqlstate_of([&] { client.ping(); }), "HV00N");
+}
+
+TEST(ServerFiles, DumpDirIsTheOnePathOption) {
+    EXPECT_TRUE(nextcrm::option_names_server_path("dump_dir"));
+    EXPECT_FALSE(nextcrm::option_names_server_path("uri"));
+    EXPECT_FALSE(nextcrm::option_names_server_path("collection"));
+}
+
+TEST(ServerFiles, CollectionNamesCannotLeaveTheirDirectory) {
+    for (const std::string &bad : std::vector<std::string>{"../x", "..", ".", "a/b", "/etc/passwd",
+                                                           "a\\b", "x..y", std::string("a\0b", 3)})
+        EXPECT_EQ(sqlstate_of([&] { nextcrm::check_option_value("collection", bad); }), "HV024")
+            << bad;
+    EXPECT_NO_THROW(nextcrm::check_option_value("collection", "crm_Accounts"));
+    EXPECT_NO_THROW(nextcrm::check_option_value("collection", "system.views.x"));
+}
+
+TEST(UnprivilegedUri, FilesIdentityAndWeakTlsNeedASuperuser) {
+    for (const char *bad : {
+             "mongodb://h/?tls=true&tlsCAFile=/etc/ssl/ca.pem",
+             "mongodb://h/?tls=true&tlsCertificateKeyFile=/var/lib/postgresql/k.pem",
+             "mongodb://h/?tlsCertificateKeyFilePassword=x",
+             "mongodb://h/?ssl=true&sslClientCertificateKeyFile=/k",
+             "mongodb://h/?ssl=true&sslCertificateAuthorityFile=/k",
+             "mongodb://h/?tls=true&tlsAllowInvalidCertificates=true",
+             "mongodb://h/?tls=true&tlsAllowInvalidHostnames=true",
+             "mongodb://h/?tls=true&tlsInsecure=true",
+             "mongodb://h/?authMechanism=MONGODB-X509",
+             "mongodb://h/?authMechanism=MONGODB-AWS",
+             "mongodb://%2Ftmp%2Fmongodb-27017.sock/",
+             "mongodb://h/?socketTimeoutMS=0",
+             "mongodb://h/?connectTimeoutMS=0",
+             "mongodb://h/?serverSelectionTimeoutMS=0",
+             "mongodb://h/?socketTimeoutMS=3600001",
+         })
+        EXPECT_EQ(sqlstate_of([bad] { nextcrm::check_unprivileged_uri(bad); }), "42501") << bad;
+    for (const char *ok : {"mongodb://h1,h2/?replicaSet=rs&tls=true&readPreference=secondary",
+                           "mongodb://h/?authSource=admin",
+                           "mongodb://h/?socketTimeoutMS=3600000&appname=x&compressors=zlib"})
+        EXPECT_NO_THROW(nextcrm::check_unprivileged_uri(ok)) << ok;
+    // Mechanisms that need a user name cannot even be parsed from a server
+    // URI (credentials live in user mappings): refused either way.
+    EXPECT_NE(
+        sqlstate_of([] { nextcrm::check_unprivileged_uri("mongodb://h/?authMechanism=PLAIN"); }),
+        "none");
+}
+
+TEST(UnprivilegedUri, TimeoutOptionsAreBounded) {
+    EXPECT_NO_THROW(nextcrm::check_unprivileged_option("socket_timeout_ms", "3600000"));
+    EXPECT_EQ(
+        sqlstate_of([] { nextcrm::check_unprivileged_option("socket_timeout_ms", "3600001"); }),
+        "42501");
+    EXPECT_NO_THROW(nextcrm::check_unprivileged_option("batch_size", "100000000"));
+}
+
+TEST(UnprivilegedUri, EffectiveDriverTimeoutsAreChecked) {
+    nextcrm::SourceOptions opts;
+    // libmongoc reads 0 as "unset": the driver URI gets the default instead.
+    opts.set("uri", "mongodb://127.0.0.1/?socketTimeoutMS=0");
+    opts.set("database", "x");
+    EXPECT_EQ(mongoc_uri_get_option_as_int32(nextcrm::driver_uri(opts).get(),
+                                             MONGOC_URI_SOCKETTIMEOUTMS, -1),
+              nextcrm::default_socket_timeout_ms);
+    EXPECT_NO_THROW(nextcrm::check_unprivileged_driver_timeouts(opts));
+    opts.set("uri", "mongodb://127.0.0.1/?socketTimeoutMS=99999999");
+    EXPECT_EQ(sqlstate_of([&] { nextcrm::check_unprivileged_driver_timeouts(opts); }), "42501");
+    opts.set("uri", "mongodb://127.0.0.1/");
+    EXPECT_NO_THROW(nextcrm::check_unprivileged_driver_timeouts(opts));
+    opts.set("socket_timeout_ms", "99999999");
+    EXPECT_EQ(sqlstate_of([&] { nextcrm::check_unprivileged_driver_timeouts(opts); }), "42501");
 }

@@ -1,0 +1,292 @@
+#include "core/redact.hpp"
+
+#include "core/error.hpp"
+#include "core/mapping.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <deque>
+#include <memory>
+
+namespace nextcrm {
+
+namespace {
+
+// Lower case, letters and digits only: "API-Key" and "api_key" are "apikey".
+std::string normalized(std::string_view key) {
+    std::string out;
+    out.reserve(key.size());
+    for (unsigned char c : key)
+        if (std::isalnum(c))
+            out += static_cast<char>(std::tolower(c));
+    return out;
+}
+
+constexpr const char *secret_words[] = {
+    "password",      "passwd",     "pwd",           "passphrase",       "secret",
+    "token",         "apikey",     "servicekey",    "privatekey",       "accesskey",
+    "authkey",       "signingkey", "encryptionkey", "sessionkey",       "credential",
+    "authorization", "bearer",     "cookie",        "connectionstring", "databaseurl"};
+
+// The bytes a mark hashes: a string's own bytes, any other value's encoding
+// as BSON stores it (from the value's first byte to the next element).
+std::string_view value_bytes(const bson_iter_t *it) {
+    if (BSON_ITER_HOLDS_UTF8(it)) {
+        std::uint32_t len = 0;
+        const char *s = bson_iter_utf8(it, &len);
+        return {s, len};
+    }
+    return {reinterpret_cast<const char *>(it->raw + it->d1),
+            static_cast<std::size_t>(it->next_off - it->d1)};
+}
+
+// One value as libbson writes it in Extended JSON, or "" when it has no JSON
+// form (text that is not UTF-8).
+std::string value_json(const bson_iter_t *it, bool canonical) {
+    bson_t wrapper = BSON_INITIALIZER;
+    bson_append_iter(&wrapper, "v", 1, it);
+    std::size_t len = 0;
+    char *json = canonical ? bson_as_canonical_extended_json(&wrapper, &len)
+                           : bson_as_relaxed_extended_json(&wrapper, &len);
+    bson_destroy(&wrapper);
+    if (!json)
+        return {};
+    std::string text(json, len);
+    bson_free(json);
+    const std::string prefix = "{ \"v\" : ";
+    if (text.compare(0, prefix.size(), prefix) != 0 || text.size() < prefix.size() + 2)
+        return {};
+    return text.substr(prefix.size(), text.size() - prefix.size() - 2);
+}
+
+// The text forms a message may show one secret value in.
+void add_forms(const bson_iter_t *it, Redactor::Secrets &out) {
+    std::string mark = redaction_mark(it);
+    auto add = [&](std::string form) {
+        if (!form.empty())
+            out.emplace_back(std::move(form), mark);
+    };
+    if (BSON_ITER_HOLDS_BOOL(it) || BSON_ITER_HOLDS_NULL(it) || BSON_ITER_HOLDS_UNDEFINED(it))
+        return; // no secret in true, false or null, and scrubbing them would garble text
+    std::string relaxed = value_json(it, false), canonical = value_json(it, true);
+    if (BSON_ITER_HOLDS_UTF8(it)) {
+        add(std::string(value_bytes(it)));
+        if (relaxed.size() >= 2)
+            add(relaxed.substr(1, relaxed.size() - 2)); // JSON-escaped, without quotes
+    }
+    if (BSON_ITER_HOLDS_INT32(it))
+        add(std::to_string(bson_iter_int32(it)));
+    if (BSON_ITER_HOLDS_INT64(it))
+        add(std::to_string(bson_iter_int64(it)));
+    add(relaxed);
+    add(canonical);
+    // { "$numberDouble" : "1.5" } and the like: the quoted digits alone.
+    if (canonical.rfind("{ \"$number", 0) == 0) {
+        std::size_t end = canonical.rfind('"');
+        std::size_t start = end == std::string::npos ? end : canonical.rfind('"', end - 1);
+        if (start != std::string::npos && end > start + 1)
+            add(canonical.substr(start + 1, end - start - 1));
+    }
+}
+
+bool is_word_char(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0;
+}
+
+} // namespace
+
+bool key_marks_secret(std::string_view key) {
+    std::string k = normalized(key);
+    // "pass" only as the whole name or its end (smtpPass, db_pass): inside a
+    // word it is too common (passenger, compass).
+    if (k.size() >= 4 && k.compare(k.size() - 4, 4, "pass") == 0)
+        return true;
+    return std::any_of(std::begin(secret_words), std::end(secret_words),
+                       [&](const char *w) { return k.find(w) != std::string::npos; });
+}
+
+std::string redaction_mark(std::string_view bytes) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1 || len < 4)
+        throw Error("could not compute SHA-256 for a redaction mark", sqlstate::internal_error);
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "[redacted sha256:";
+    for (int i = 0; i < 4; ++i) {
+        out += hex[md[i] >> 4];
+        out += hex[md[i] & 15];
+    }
+    return out + "]";
+}
+
+std::string redaction_mark(const bson_iter_t *it) {
+    return redaction_mark(value_bytes(it));
+}
+
+Redactor Redactor::for_mapping(const Mapping &mapping) {
+    std::vector<std::string> names;
+    for (const auto &c : mapping.collections())
+        for (const auto &f : c.fields)
+            if (f.secret)
+                names.push_back(f.stored_key);
+    return Redactor(std::move(names));
+}
+
+Redactor::Redactor(std::vector<std::string> secret_names) {
+    for (const auto &n : secret_names)
+        names_.push_back(normalized(n));
+}
+
+bool Redactor::is_secret_key(std::string_view key) const {
+    if (key_marks_secret(key))
+        return true;
+    std::string k = normalized(key);
+    return !k.empty() && std::find(names_.begin(), names_.end(), k) != names_.end();
+}
+
+bool Redactor::path_is_secret(std::string_view path) const {
+    std::size_t start = 0;
+    for (;;) {
+        std::size_t dot = path.find('.', start);
+        if (is_secret_key(path.substr(start, dot == std::string_view::npos ? dot : dot - start)))
+            return true;
+        if (dot == std::string_view::npos)
+            return false;
+        start = dot + 1;
+    }
+}
+
+// Iterative, not recursive: a document may nest thousands of levels deep,
+// and a backend's stack must not depend on the input.
+void Redactor::redact_into(const bson_t *src, bson_t *dst, bool) const {
+    struct Frame {
+        bson_iter_t it;
+        bson_t *out;
+        bool array;
+    };
+    std::deque<bson_t> children; // stable addresses for the open sub-documents
+    std::vector<Frame> frames(1);
+    if (!bson_iter_init(&frames[0].it, src))
+        return;
+    frames[0].out = dst;
+    frames[0].array = false;
+    while (!frames.empty()) {
+        Frame &f = frames.back();
+        if (!bson_iter_next(&f.it)) {
+            if (frames.size() > 1) {
+                bson_t *parent = frames[frames.size() - 2].out;
+                bool ok = f.array ? bson_append_array_end(parent, f.out)
+                                  : bson_append_document_end(parent, f.out);
+                children.pop_back();
+                if (!ok)
+                    throw Error("redacted document is too large", sqlstate::internal_error);
+            }
+            frames.pop_back();
+            continue;
+        }
+        const char *key = bson_iter_key(&f.it);
+        if (!f.array && is_secret_key(key)) {
+            std::string mark = redaction_mark(&f.it);
+            BSON_APPEND_UTF8(f.out, key, mark.c_str());
+            continue;
+        }
+        bool doc = BSON_ITER_HOLDS_DOCUMENT(&f.it), arr = BSON_ITER_HOLDS_ARRAY(&f.it);
+        if (!doc && !arr) {
+            bson_append_iter(f.out, key, -1, &f.it);
+            continue;
+        }
+        Frame next;
+        if (!bson_iter_recurse(&f.it, &next.it)) {
+            bson_append_iter(f.out, key, -1, &f.it);
+            continue;
+        }
+        children.emplace_back();
+        next.out = &children.back();
+        next.array = arr;
+        bool ok = arr ? bson_append_array_begin(f.out, key, -1, next.out)
+                      : bson_append_document_begin(f.out, key, -1, next.out);
+        if (!ok) {
+            children.pop_back();
+            throw Error("redacted document is too large", sqlstate::internal_error);
+        }
+        frames.push_back(next); // invalidates f
+    }
+}
+
+BsonPtr Redactor::redact(const bson_t *doc) const {
+    BsonPtr out(bson_new());
+    redact_into(doc, out.get(), false);
+    return out;
+}
+
+void Redactor::collect(const bson_t *doc, bool inside_secret, Secrets &out) const {
+    struct Frame {
+        bson_iter_t it;
+        bool secret;
+    };
+    std::vector<Frame> frames(1);
+    if (!bson_iter_init(&frames[0].it, doc))
+        return;
+    frames[0].secret = inside_secret;
+    while (!frames.empty()) {
+        Frame &f = frames.back();
+        if (!bson_iter_next(&f.it)) {
+            frames.pop_back();
+            continue;
+        }
+        bool secret = f.secret || is_secret_key(bson_iter_key(&f.it));
+        if (secret)
+            add_forms(&f.it, out);
+        Frame next;
+        if ((BSON_ITER_HOLDS_DOCUMENT(&f.it) || BSON_ITER_HOLDS_ARRAY(&f.it)) &&
+            bson_iter_recurse(&f.it, &next.it)) {
+            next.secret = secret;
+            frames.push_back(next); // invalidates f
+        }
+    }
+}
+
+Redactor::Secrets Redactor::secrets_of(const bson_t *doc) const {
+    Secrets out;
+    collect(doc, false, out);
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto &a, const auto &b) { return a.first.size() > b.first.size(); });
+    return out;
+}
+
+std::string Redactor::scrub(std::string text, const Secrets &secrets) {
+    if (secrets.empty())
+        return text;
+    // One left-to-right pass, longest form first at each position, so a mark
+    // already written is never scrubbed again.
+    constexpr std::size_t short_form = 8;
+    std::string out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        bool replaced = false;
+        for (const auto &[form, mark] : secrets) {
+            if (text.compare(i, form.size(), form) != 0)
+                continue;
+            if (form.size() < short_form) {
+                bool before_ok = i == 0 || !is_word_char(text[i - 1]) || !is_word_char(form[0]);
+                std::size_t end = i + form.size();
+                bool after_ok =
+                    end == text.size() || !is_word_char(text[end]) || !is_word_char(form.back());
+                if (!before_ok || !after_ok)
+                    continue;
+            }
+            out += mark;
+            i += form.size();
+            replaced = true;
+            break;
+        }
+        if (!replaced)
+            out += text[i++];
+    }
+    return out;
+}
+
+} // namespace nextcrm
