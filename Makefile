@@ -26,7 +26,7 @@ MAPPING_CSV := $(abspath data/nextcrm/mapping.csv)
 # that an empty database gets exactly the schema Prisma Migrate would create.
 MIGRATION_SQL := $(sort $(wildcard prisma/migrations/*/migration.sql))
 MIGRATIONS_BUNDLE := $(abspath migrations.bundle)
-EXTRA_CLEAN = migrations.bundle
+EXTRA_CLEAN = migrations.bundle .pgxs-target
 
 PG_CPPFLAGS = -I$(srcdir)/src $(MONGOC_CFLAGS) -DNEXTCRM_VERSION=\"$(EXTVERSION)\" \
 	-DNEXTCRM_FIELDS_CSV=\"$(FIELDS_CSV)\" -DNEXTCRM_ENUMS_CSV=\"$(ENUMS_CSV)\" \
@@ -53,6 +53,17 @@ override autodepend = yes
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS builds in the source tree and its dependency files do not notice a
+# different PostgreSQL: .pgxs-target names the installation the objects were
+# built for, and is rewritten (so every object is rebuilt) only when PG_CONFIG
+# names another one.  Objects of two versions are never linked together.
+PG_TARGET := $(shell $(PG_CONFIG) --version) $(shell $(PG_CONFIG) --includedir-server)
+.pgxs-target: FORCE
+	@[ "$$(cat $@ 2>/dev/null)" = "$(PG_TARGET)" ] || echo "$(PG_TARGET)" > $@
+$(OBJS): .pgxs-target
+.PHONY: FORCE
+FORCE:
 
 src/core/embedded_data.o: $(FIELDS_CSV) $(ENUMS_CSV) $(MAPPING_CSV)
 

@@ -4,6 +4,7 @@
 #include "fdw.hpp"
 
 #include "fdw_row.hpp"
+#include "pg_compat.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -57,7 +58,7 @@ int acquire(Relation rel, int elevel, HeapTuple *rows, int targrows, double *tot
     double seen = 0, skip = -1;
     while (const bson_t *doc = source->next()) {
         pg_call([sc] {
-            vacuum_delay_point();
+            analyze_delay_point();
             MemoryContextReset(sc->row_cxt);
             MemoryContextSwitchTo(sc->row_cxt);
         });

@@ -1,5 +1,6 @@
 // EXPLAIN: the source and, with VERBOSE, the MongoDB query the scan sends.
 #include "fdw.hpp"
+#include "pg_compat.hpp"
 
 namespace nextcrm {
 

@@ -2,6 +2,7 @@
 // unsorted and the sorted path (ORDER BY sent to MongoDB), a LIMIT sent along
 // when nothing above the scan could drop rows, and the plan's fdw_private.
 #include "fdw.hpp"
+#include "pg_compat.hpp"
 
 extern "C" {
 #include "access/sysattr.h"
@@ -89,8 +90,8 @@ std::vector<std::pair<std::string, bool>> remote_sort(PlannerInfo *root, RelOptI
         }
         if (!col)
             return {};
-        bool ascending = pk->pk_strategy == BTLessStrategyNumber;
-        if (!ascending && pk->pk_strategy != BTGreaterStrategyNumber)
+        bool ascending = pathkey_btree_strategy(pk) == BTLessStrategyNumber;
+        if (!ascending && pathkey_btree_strategy(pk) != BTGreaterStrategyNumber)
             return {};
         // Only the type's default ordering.
         Oid type = col->type;
@@ -183,9 +184,8 @@ void get_foreign_paths(PlannerInfo *root, RelOptInfo *baserel, Oid relid) {
         char *lim = pstr(limit_text(limit));
         pg_call([=] {
             List *priv = list_make2(makeString(sort), makeString(lim));
-            add_path(baserel, reinterpret_cast<Path *>(create_foreignscan_path(
-                                  root, baserel, nullptr, rows, startup, total, pathkeys, nullptr,
-                                  nullptr, priv)));
+            add_path(baserel, reinterpret_cast<Path *>(create_base_foreignscan_path(
+                                  root, baserel, rows, startup, total, pathkeys, priv)));
         });
     };
 

@@ -1,4 +1,5 @@
 // SQL access to the ObjectId -> UUID mapping of core/oid_uuid.hpp.
+#include "pg_compat.hpp"
 #include "pg_wall.hpp"
 
 #include "core/oid_uuid.hpp"

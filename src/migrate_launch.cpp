@@ -4,6 +4,7 @@
 #include "migrate.hpp"
 
 #include "connection.hpp"
+#include "pg_compat.hpp"
 #include "source_check.hpp"
 #include "spi.hpp"
 

@@ -1,5 +1,6 @@
 // SQL access to the redaction rule of core/redact.hpp, for the SQL the
 // extension runs itself (validation compares secret fields as marks).
+#include "pg_compat.hpp"
 #include "pg_wall.hpp"
 
 #include "core/mapping.hpp"

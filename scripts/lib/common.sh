@@ -1,9 +1,33 @@
 # Shared settings and helpers for the scripts; sourced, not run.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# PostgreSQL 16-18 trees that scripts/install-deps unpacks (Debian 12 has
+# only 15), one folder per major version; readable by the postgres user.
+PG_TREES=${NEXTCRM_PG_TREES:-/opt/nextcrm_mongo_fdw}
+# The versions scripts/test runs when PG_CONFIG is not set, the requirements'
+# target (16) first.
+PG_MAJORS=(16 15 17 18)
+pg_tree_dir() { echo "$PG_TREES/pg$1"; }
+# The pg_config of major version $1; NEXTCRM_PG_CONFIG_<major> overrides it
+# (e.g. an engineer's relocated copy of 15).
+pg_config_for() {
+    local override=NEXTCRM_PG_CONFIG_$1
+    if [[ -n "${!override:-}" ]]; then
+        echo "${!override}"
+    elif [[ $1 == 15 ]]; then
+        echo /usr/lib/postgresql/15/bin/pg_config
+    else
+        echo "$(pg_tree_dir "$1")/bin/pg_config"
+    fi
+}
 # PG_CONFIG selects the PostgreSQL installation the extension is built for and
 # the rig runs (a relocated copy keeps parallel work trees apart).
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-PG_BIN=$("$PG_CONFIG" --bindir)
+PG_BIN=$("$PG_CONFIG" --bindir 2>/dev/null)
+# Selects the installation whose pg_config is $1 (after install-deps).
+pg_use() {
+    export PG_CONFIG=$1
+    PG_BIN=$("$PG_CONFIG" --bindir) || die "$PG_CONFIG does not run"
+}
 FERRETDB_VERSION=1.24.2
 FERRETDB_BIN=${FERRETDB_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/nextcrm_mongo_fdw/ferretdb-$FERRETDB_VERSION/ferretdb}
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}

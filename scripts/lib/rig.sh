@@ -33,12 +33,19 @@ wait_for_port() { # port seconds what
 as_postgres() { runuser -u postgres -- "$@"; }
 
 rig_start() {
-    RIG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/nextcrm-rig.XXXXXX")
-    chmod 755 "$RIG_DIR"
+    # Checked: an empty RIG_DIR would put the rig's folders at /.
+    local dir
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/nextcrm-rig.XXXXXX") && [[ "$dir" == /?* && -d "$dir" ]] ||
+        die "could not create the rig's directory under ${TMPDIR:-/tmp}"
+    RIG_DIR=$dir
     trap rig_stop EXIT
     trap 'exit 130' INT TERM
-    mkdir -p "$RIG_DIR/pg" "$RIG_DIR/sock" "$RIG_DIR/ferretdb"
-    chown postgres: "$RIG_DIR/pg" "$RIG_DIR/sock"
+    chmod 755 "$RIG_DIR" &&
+        mkdir "$RIG_DIR/pg" "$RIG_DIR/sock" "$RIG_DIR/ferretdb" &&
+        chown postgres: "$RIG_DIR/pg" "$RIG_DIR/sock" ||
+        die "could not prepare the rig's directory $RIG_DIR"
+    # Clients (psql, pg_dump, pg_prove's psql) of the server's own version.
+    export PATH="$PG_BIN:$PATH"
 
     PGPORT=$(free_port)
     log "starting PostgreSQL on 127.0.0.1:$PGPORT (rig: $RIG_DIR)"

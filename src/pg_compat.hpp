@@ -1,0 +1,77 @@
+// The differences between the PostgreSQL major versions the extension builds
+// against (15 to 18), kept here so the rest of the code reads as one version.
+// Each guard names the release that changed the API; when the oldest
+// supported release moves past it, the guard goes.
+#pragma once
+
+#include "pg_wall.hpp"
+
+extern "C" {
+#include "access/stratnum.h"
+#include "commands/vacuum.h"
+#include "nodes/pathnodes.h"
+#include "optimizer/pathnode.h"
+// 16 moved the varlena macros (VARDATA_ANY, VARSIZE_ANY_EXHDR, ...) out of
+// postgres.h.
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
+// 18 split ExplainState and the ExplainProperty* functions out of explain.h.
+#include "commands/explain.h"
+#if PG_VERSION_NUM >= 180000
+#include "commands/explain_format.h"
+#include "commands/explain_state.h"
+#endif
+}
+
+namespace nextcrm {
+
+/// create_foreignscan_path() for a base relation's scan: no outer path, no
+/// parameterization, no restrictions left to the FDW.  17 added
+/// fdw_restrictinfo; 18 added disabled_nodes (0: the path is not disabled).
+/// May ereport: call it inside pg_call().
+inline ForeignPath *create_base_foreignscan_path(PlannerInfo *root, RelOptInfo *rel, double rows,
+                                                 Cost startup_cost, Cost total_cost, List *pathkeys,
+                                                 List *fdw_private) {
+#if PG_VERSION_NUM >= 180000
+    return create_foreignscan_path(root, rel, nullptr, rows, 0, startup_cost, total_cost, pathkeys,
+                                   nullptr, nullptr, nullptr, fdw_private);
+#elif PG_VERSION_NUM >= 170000
+    return create_foreignscan_path(root, rel, nullptr, rows, startup_cost, total_cost, pathkeys,
+                                   nullptr, nullptr, nullptr, fdw_private);
+#else
+    return create_foreignscan_path(root, rel, nullptr, rows, startup_cost, total_cost, pathkeys,
+                                   nullptr, nullptr, fdw_private);
+#endif
+}
+
+/// The btree strategy of a path key's sort direction: BTLessStrategyNumber
+/// (ASC), BTGreaterStrategyNumber (DESC), or InvalidStrategy for anything
+/// else.  18 replaced pk_strategy by the index-AM-neutral pk_cmptype.
+inline StrategyNumber pathkey_btree_strategy(const PathKey *pk) {
+#if PG_VERSION_NUM >= 180000
+    switch (pk->pk_cmptype) {
+    case COMPARE_LT:
+        return BTLessStrategyNumber;
+    case COMPARE_GT:
+        return BTGreaterStrategyNumber;
+    default:
+        return InvalidStrategy;
+    }
+#else
+    return static_cast<StrategyNumber>(pk->pk_strategy);
+#endif
+}
+
+/// vacuum_delay_point() from ANALYZE's sampling loop (cost-based delay and
+/// interrupts).  18 added the is_analyze argument.  May ereport: call it
+/// inside pg_call().
+inline void analyze_delay_point() {
+#if PG_VERSION_NUM >= 180000
+    vacuum_delay_point(true);
+#else
+    vacuum_delay_point();
+#endif
+}
+
+} // namespace nextcrm

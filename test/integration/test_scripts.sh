@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The test scripts' own faults: pg_regress's summary read in both its formats
+# (15, and TAP from 16 on), a failed mktemp that must stop rig_start before it
+# makes folders at /, and the server's own clients first in PATH.
+. "$(dirname "$0")/../lib/tap.sh"
+ROOT=$NEXTCRM_ROOT
+. "$ROOT/scripts/lib/count.sh"
+fixtures=$ROOT/test/fixtures/pg_regress
+
+for v in pg15 pg16; do
+    is "$(count_regress "$fixtures/$v-pass.out" 3 0)" "3 0" "$v format: 3 passed counted"
+    is "$(count_regress "$fixtures/$v-fail.out" 3 1)" "2 1" "$v format: 2 passed, 1 failed counted"
+done
+is "$(count_regress "$fixtures/pg16-pass.out" 4 0)" "3 1" "a test that printed no line counts as failed"
+is "$(count_regress /dev/null 3 2)" "0 3" "no output at all: every test failed"
+
+# rig_start under a TMPDIR where mktemp fails: an error, no folders at /.
+out=$(TMPDIR=/nonexistent-$$ PG_CONFIG=$PG_CONFIG bash -c \
+    ". '$ROOT/scripts/lib/common.sh'; . '$ROOT/scripts/lib/rig.sh'; rig_start; echo started" 2>&1)
+status=$?
+ok $((status == 0)) "rig_start fails when mktemp fails"
+like "$out" "could not create the rig's directory" "and says why"
+[[ $out != *started* && ! -e /pg && ! -e /sock && ! -e /ferretdb ]]
+ok $? "and creates nothing at /"
+
+# psql of the server's own major version (a 15 pg_dump refuses a 16 server).
+server=$(q -c 'SHOW server_version_num')
+client=$(psql --version | sed -nE 's/.* ([0-9]+)\.[0-9]+.*/\1/p')
+is "$client" "$((server / 10000))" "psql in PATH is of the server's major version"
+
+done_testing
