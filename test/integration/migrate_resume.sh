@@ -75,9 +75,11 @@ is "$(digest resume_twice)" "$base" "restart => true starts over to the same res
 # FerretDB stops answering mid-run: the run fails with the driver's error,
 # and resumes once the server is back.
 "$BUILD_DIR/nextcrm_gen" --docs $N --seed 5 --uri "$MONGO_URI" --database resume_live 2>/dev/null
-live_opts="uri '$MONGO_URI', database 'resume_live', socket_timeout_ms '1500'"
+live_opts="uri '$MONGO_URI', database 'resume_live', socket_timeout_ms '5000'"
 make_target resume_live_base "$live_opts"
 q -d resume_live_base -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
+is "$(q -d resume_live_base -c "SELECT status FROM nextcrm_migration.run")" complete \
+    "the uninterrupted live run completes"
 live_base=$(digest resume_live_base)
 make_target resume_live "$live_opts"
 q -d resume_live -c "SELECT * FROM nextcrm_migrate_all('src')" >"$work/live.out" 2>&1 &
