@@ -78,9 +78,13 @@ SourceOptions source_options(Oid serverid, Oid userid) {
     UserMapping *mapping = pg_call([user, serverid] { return GetUserMapping(user, serverid); });
     apply_options(opts, mapping->options);
     bool is_superuser = pg_call([user] { return superuser_arg(user); });
-    if (!is_superuser && opts.password.empty())
+    // A password is used only with a user name (driver_uri): without one the
+    // backend would connect unauthenticated, as whatever the MongoDB server
+    // grants the database server's host, which is postgres_fdw's reason to
+    // require a password.
+    if (!is_superuser && (opts.password.empty() || opts.username.empty()))
         throw Error("password is required", sqlstate::invalid_authorization,
-                    "Non-superusers must give a password in the user mapping.");
+                    "Non-superusers must give a username and a password in the user mapping.");
     // The validator refused these to a non-superuser who wrote them; a server
     // whose owner has since lost superuser (or was handed over) is checked
     // again here.  A superuser's server keeps what the superuser chose, but
