@@ -6,6 +6,7 @@ extern "C" {
 #include "foreign/foreign.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
+#include "utils/acl.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
 }
@@ -63,6 +64,15 @@ Oid server_oid_by_name(const char *name) {
     if (strcmp(fdw->fdwname, "nextcrm_mongo_fdw") != 0)
         throw Error(std::string("server \"") + name + "\" does not use nextcrm_mongo_fdw",
                     sqlstate::invalid_parameter_value);
+    // dblink's rule: naming a server in a function call needs USAGE on it,
+    // as creating a foreign table on it does.  Without the check, a role
+    // allowed to run migrations could read any server's dump directory, or
+    // connect with a PUBLIC user mapping of a server it was never granted.
+    pg_call([server] {
+        AclResult acl = pg_foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
+        if (acl != ACLCHECK_OK)
+            aclcheck_error(acl, OBJECT_FOREIGN_SERVER, server->servername);
+    });
     return server->serverid;
 }
 
