@@ -27,10 +27,15 @@ std::string normalized(std::string_view key) {
 }
 
 constexpr const char *secret_words[] = {
-    "password",      "passwd",     "pwd",           "passphrase",       "secret",
-    "token",         "apikey",     "servicekey",    "privatekey",       "accesskey",
-    "authkey",       "signingkey", "encryptionkey", "sessionkey",       "credential",
-    "authorization", "bearer",     "cookie",        "connectionstring", "databaseurl"};
+    "password", "passwd", "pwd", "passphrase", "secret", "token", "apikey", "servicekey",
+    "privatekey", "accesskey", "authkey", "signingkey", "encryptionkey", "sessionkey", "credential",
+    "authorization", "bearer", "cookie", "connectionstring", "databaseurl",
+    // Connection strings carry their password: MONGODB_URI, redisUrl, ...
+    "databaseuri", "dburl", "dburi", "mongouri", "mongourl", "mongodburi", "mongodburl", "redisurl",
+    "postgresurl", "postgresqlurl", "mysqlurl", "amqpurl", "brokerurl", "connectionuri",
+    "connectionurl", "connstr", "webhookurl",
+    // Two-factor seeds and codes, and key names not spelled "...key" whole.
+    "otpauth", "recoverycode", "backupcode", "privkey", "masterkey"};
 
 // The bytes a mark hashes: a string's own bytes, any other value's encoding
 // as BSON stores it (from the value's first byte to the next element).
@@ -103,8 +108,9 @@ constexpr const char *secret_words_non_ascii[] = {
 // Words that mark a secret only as a whole word of the key ("auth" in
 // "authHeader" or "x-auth", not in "author"; "pin" in "pinCode", not in
 // "pinned").
-constexpr const char *secret_whole_words[] = {"pw",  "auth", "jwt",  "otp",  "totp",
-                                              "pin", "sid",  "csrf", "xsrf", "sessionid"};
+constexpr const char *secret_whole_words[] = {"pw",   "auth", "jwt",  "otp",      "totp",
+                                              "pin",  "sid",  "csrf", "xsrf",     "dsn",
+                                              "hmac", "cvv",  "cvc",  "sessionid"};
 
 // UTF-8 decoding of one code point at `i` (advancing it); a malformed byte
 // is returned as itself.

@@ -11,7 +11,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from secrets_fixture import doc, i32, oid, s, sub, write  # noqa: E402
 
-ODD_KEYS = ['pw', 'userPw', 'auth', 'x-auth', 'jwt', 'otp', 'pinCode', 'sessionId',
+ODD_KEYS = ['pw', 'MONGODB_URI', 'sentryDsn', 'otpauthUrl', 'userPw', 'auth', 'x-auth', 'jwt', 'otp', 'pinCode', 'sessionId',
             'session_id', 'Passwort', 'mot_de_passe', 'contraseña', 'пароль', 'ПАРОЛЬ',
             '密码', 'パスワード', '\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44',
             'pass\u200bword']

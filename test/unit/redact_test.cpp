@@ -89,6 +89,17 @@ TEST(Redact, ShortFormsWholeWordsAndOtherScriptsMarkSecretsToo) {
                             "refreshToken",
                             "privateKey",
                             "clientSecret",
+                            "MONGODB_URI",
+                            "mongoUrl",
+                            "redisUrl",
+                            "dbUrl",
+                            "sentryDsn",
+                            "slackWebhookUrl",
+                            "otpauthUrl",
+                            "recoveryCodes",
+                            "privKey",
+                            "hmacKey",
+                            "cardCvv",
                             "Passwort",
                             "mot_de_passe",
                             "contraseña",
@@ -106,7 +117,8 @@ TEST(Redact, ShortFormsWholeWordsAndOtherScriptsMarkSecretsToo) {
         EXPECT_TRUE(nextcrm::key_marks_secret(key)) << key;
     for (const char *key :
          {"author", "authorId", "authored_at", "pinned", "spinner", "opinion", "side", "considered",
-          "otherPhone", "shipping", "swpwhatever", "passport_no", "company"})
+          "otherPhone", "shipping", "swpwhatever", "passport_no", "company", "websiteUrl",
+          "avatarUri", "imageUrl", "dsnake", "cvvless"})
         EXPECT_FALSE(nextcrm::key_marks_secret(key)) << key;
 }
 
