@@ -37,6 +37,13 @@ is "$(grep -oE "$markers" <<<"$all" | sort -u | tr '\n' ' ')" "" \
 validation=$(q -d $db -c "SELECT family, \"table\", \"check\", status FROM nextcrm_validate('src')" 2>&1)
 like "$validation" 'samples\|Users\|sample documents\|pass' \
     "validation runs although a sampled document holds a NUL byte"
+# A mismatch in a jsonb field: the report shows both sides, secrets as marks.
+q -d $db -c "UPDATE \"Documents\" SET tags = '[]'" >/dev/null
+mismatch=$(q -d $db -c "SELECT details FROM nextcrm_validate('src')
+                        WHERE \"table\" = 'Documents' AND \"check\" = 'jsonb'" 2>&1)
+like "$mismatch" 'source \[\{"label": "KEEP-tag", "apiToken": "\[redacted sha256:[0-9a-f]{8}\]"\}\], target \[\]' \
+    "a jsonb mismatch shows the source's secret as its mark"
+validation+=$mismatch
 scan=$(q -d $db -c "CREATE FOREIGN TABLE users_src (_id text, doc jsonb OPTIONS (document 'true'))
                     SERVER src OPTIONS (collection 'Users')" -c "SELECT doc FROM users_src" 2>&1)
 like "$scan" 'ERROR: ' "a scan of a document jsonb cannot hold fails"

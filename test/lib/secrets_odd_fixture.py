@@ -9,7 +9,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from secrets_fixture import doc, i32, oid, s, sub, write  # noqa: E402
+from secrets_fixture import arr, doc, i32, oid, s, sub, write  # noqa: E402
 
 ODD_KEYS = ['pw', 'MONGODB_URI', 'sentryDsn', 'otpauthUrl', 'userPw', 'auth', 'x-auth', 'jwt', 'otp', 'pinCode', 'sessionId',
             'session_id', 'Passwort', 'mot_de_passe', 'contraseña', 'пароль', 'ПАРОЛЬ',
@@ -31,6 +31,13 @@ def main(out):
         doc(oid('_id', '65a1f0c2e4b0a1b2c3d4b062'), s('email', 'KEEP-nul@example.test'),
             s('password', 'YQV-beside-nul'), s('name', 'KEEP\x00nul'),
             s('userStatus', 'ACTIVE'), s('userLanguage', 'en'), i32('__v', 0)),
+    ])
+    # A jsonb field holding a secret: validation reports show it as marks.
+    write(out, 'Documents', [
+        doc(oid('_id', '65a1f0c2e4b0a1b2c3d4b071'), s('document_name', 'KEEP-doc'),
+            s('document_file_mimeType', 'text/plain'), s('document_file_url', 'KEEP-url'),
+            arr('tags', lambda k: sub(k, s('label', 'KEEP-tag'), s('apiToken', 'YQV-tag-token'))),
+            i32('__v', 0)),
     ])
 
 
