@@ -239,9 +239,11 @@ bool is_word_char(char c) {
 
 } // namespace
 
-bool key_marks_secret(std::string_view key) {
-    std::string folded = folded_utf8(key);
-    std::string k = normalized(folded);
+namespace {
+
+// The ASCII checks of key_marks_secret on one spelling of a key.
+bool ascii_spelling_marks_secret(const std::string &spelling) {
+    std::string k = normalized(spelling);
     // "pass" and "pw" only as the whole name or its end (smtpPass, db_pass,
     // userPw): inside a word they are too common (passenger, compass).
     auto ends_with = [&](std::string_view w) {
@@ -252,10 +254,58 @@ bool key_marks_secret(std::string_view key) {
     if (std::any_of(std::begin(secret_words), std::end(secret_words),
                     [&](const char *w) { return k.find(w) != std::string::npos; }))
         return true;
-    for (const std::string &word : words_of(folded))
+    for (const std::string &word : words_of(spelling))
         if (std::any_of(std::begin(secret_whole_words), std::end(secret_whole_words),
                         [&](const char *w) { return word == w; }))
             return true;
+    return false;
+}
+
+// `folded` with accented Latin letters and the Cyrillic and Greek letters
+// that look like Latin ones written as those ("pässwörd", "pаssword" with a
+// Cyrillic "а"); every other character kept.
+std::string ascii_lookalikes(const std::string &folded) {
+    struct Lookalike {
+        std::uint32_t cp;
+        char ascii;
+    };
+    static constexpr Lookalike table[] = {
+        {0xE0, 'a'},  {0xE1, 'a'},  {0xE2, 'a'},  {0xE3, 'a'},  {0xE4, 'a'},  {0xE5, 'a'},
+        {0xE7, 'c'},  {0xE8, 'e'},  {0xE9, 'e'},  {0xEA, 'e'},  {0xEB, 'e'},  {0xEC, 'i'},
+        {0xED, 'i'},  {0xEE, 'i'},  {0xEF, 'i'},  {0xF1, 'n'},  {0xF2, 'o'},  {0xF3, 'o'},
+        {0xF4, 'o'},  {0xF5, 'o'},  {0xF6, 'o'},  {0xF8, 'o'},  {0xF9, 'u'},  {0xFA, 'u'},
+        {0xFB, 'u'},  {0xFC, 'u'},  {0xFD, 'y'},  {0xFF, 'y'},  {0xC0, 'A'},  {0xC1, 'A'},
+        {0xC2, 'A'},  {0xC3, 'A'},  {0xC4, 'A'},  {0xC5, 'A'},  {0xC7, 'C'},  {0xC8, 'E'},
+        {0xC9, 'E'},  {0xCA, 'E'},  {0xCB, 'E'},  {0xCC, 'I'},  {0xCD, 'I'},  {0xCE, 'I'},
+        {0xCF, 'I'},  {0xD1, 'N'},  {0xD2, 'O'},  {0xD3, 'O'},  {0xD4, 'O'},  {0xD5, 'O'},
+        {0xD6, 'O'},  {0xD8, 'O'},  {0xD9, 'U'},  {0xDA, 'U'},  {0xDB, 'U'},  {0xDC, 'U'},
+        {0x430, 'a'}, {0x435, 'e'}, {0x43E, 'o'}, {0x440, 'p'}, {0x441, 'c'}, {0x445, 'x'},
+        {0x443, 'y'}, {0x455, 's'}, {0x456, 'i'}, {0x458, 'j'}, {0x501, 'd'}, {0x51D, 'w'},
+        {0x3B1, 'a'}, {0x3BF, 'o'}, {0x3C1, 'p'}, {0x3BD, 'v'}, {0x3C4, 't'}, {0x3B9, 'i'},
+        {0x3BA, 'k'}};
+    std::string out;
+    out.reserve(folded.size());
+    std::size_t i = 0;
+    while (i < folded.size()) {
+        std::size_t start = i;
+        std::uint32_t cp = next_code_point(folded, i);
+        auto hit = std::find_if(std::begin(table), std::end(table),
+                                [cp](const Lookalike &l) { return l.cp == cp; });
+        if (hit != std::end(table) && i > start + 1)
+            out += hit->ascii;
+        else
+            out.append(folded, start, i - start);
+    }
+    return out;
+}
+
+} // namespace
+
+bool key_marks_secret(std::string_view key) {
+    std::string folded = folded_utf8(key);
+    if (ascii_spelling_marks_secret(folded) ||
+        ascii_spelling_marks_secret(ascii_lookalikes(folded)))
+        return true;
     std::string u = normalized_keeping_non_ascii(folded);
     return std::any_of(std::begin(secret_words_non_ascii), std::end(secret_words_non_ascii),
                        [&](const char *w) { return u.find(w) != std::string::npos; });

@@ -113,7 +113,14 @@ TEST(Redact, ShortFormsWholeWordsAndOtherScriptsMarkSecretsToo) {
                             "\xef\xbd\x90\xef\xbd\x81\xef\xbd\x93\xef\xbd\x93\xef\xbd\x97"
                             "\xef\xbd\x8f\xef\xbd\x92\xef\xbd\x84", // full-width "password"
                             "pass\xe2\x80\x8bword",                 // zero-width space
-                            "PASSWORD\xc2\xad"})
+                            "PASSWORD\xc2\xad",
+                            "p\xc3\xa4ssw\xc3\xb6rd", // "pässwörd"
+                            "p\xd0\xb0ssword",        // Cyrillic "а"
+                            "\xd1\x80"
+                            "assword",      // Cyrillic "р"
+                            "t\xce\xbfken", // Greek "ο"
+                            "S\xc3\x89"
+                            "CRET"})
         EXPECT_TRUE(nextcrm::key_marks_secret(key)) << key;
     for (const char *key :
          {"author", "authorId", "authored_at", "pinned", "spinner", "opinion", "side", "considered",
