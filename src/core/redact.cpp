@@ -302,9 +302,11 @@ std::string ascii_lookalikes(const std::string &folded) {
 } // namespace
 
 bool key_marks_secret(std::string_view key) {
-    std::string folded = folded_utf8(key);
+    // Most keys are ASCII: no folding, look-alikes or other scripts to read.
+    bool ascii = std::all_of(key.begin(), key.end(), [](char c) { return (c & 0x80) == 0; });
+    std::string folded = ascii ? std::string(key) : folded_utf8(key);
     if (ascii_spelling_marks_secret(folded) ||
-        ascii_spelling_marks_secret(ascii_lookalikes(folded)))
+        (!ascii && ascii_spelling_marks_secret(ascii_lookalikes(folded))))
         return true;
     std::string u = normalized_keeping_non_ascii(folded);
     return std::any_of(std::begin(secret_words_non_ascii), std::end(secret_words_non_ascii),
