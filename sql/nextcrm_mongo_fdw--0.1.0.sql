@@ -306,6 +306,30 @@ LANGUAGE sql IMMUTABLE AS $$
          END
 $$;
 
+-- A jsonb value as a validation report may show it: every value under a key
+-- the redaction rule marks replaced by the mark of its text (README,
+-- "Secrets"), at any depth.
+CREATE FUNCTION nextcrm_migration.redacted_jsonb(v jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE pg_catalog.jsonb_typeof(v)
+           WHEN 'object' THEN
+             (SELECT coalesce(pg_catalog.jsonb_object_agg(e.key,
+                       CASE WHEN nextcrm_migration.is_secret_path(pg_catalog.replace(e.key, '.', '_'))
+                            THEN pg_catalog.to_jsonb(nextcrm_migration.redaction_mark(
+                                   CASE WHEN pg_catalog.jsonb_typeof(e.value) = 'string'
+                                        THEN e.value OPERATOR(pg_catalog.#>>) '{}'
+                                        ELSE e.value::pg_catalog.text END))
+                            ELSE nextcrm_migration.redacted_jsonb(e.value) END),
+                     '{}'::jsonb)
+                FROM pg_catalog.jsonb_each(v) e)
+           WHEN 'array' THEN
+             (SELECT coalesce(pg_catalog.jsonb_agg(nextcrm_migration.redacted_jsonb(e.value)
+                                                               ORDER BY e.i), '[]'::jsonb)
+                FROM pg_catalog.jsonb_array_elements(v) WITH ORDINALITY e(value, i))
+           ELSE v
+         END
+$$;
+
 -- A BSON date: {"$date": "ISO-8601"} or {"$date": {"$numberLong": ms}}, as
 -- the UTC timestamp it is.
 CREATE FUNCTION nextcrm_migration.json_time(v jsonb) RETURNS timestamp
@@ -419,6 +443,7 @@ DECLARE
   m bigint;
   msg text;
   q text;
+  d_fmt text;
   e_expr text;
   a_expr text;
   fam text;
@@ -747,10 +772,16 @@ BEGIN
     ELSIF f.kind = 'enum' THEN
       a_expr := a_expr || '::text';
     END IF;
+    -- What the report shows of a jsonb value: its secrets as marks.
+    IF f.kind = 'jsonb' THEN
+      d_fmt := 'nextcrm_migration.redacted_jsonb(%s)::text';
+    ELSE
+      d_fmt := '(%s)::text';
+    END IF;
     EXECUTE format(
       'INSERT INTO nextcrm_v_cmp
        SELECT s.collection, s.source_id, %1$L, %2$L, (%3$s) IS NOT DISTINCT FROM (%4$s),
-              (%4$s)::text, (%3$s)::text
+              ' || format(d_fmt, '%4$s') || ', ' || format(d_fmt, '%3$s') || '
          FROM nextcrm_v_sample s
          JOIN %5$I t ON t.id = s.id
          LEFT JOIN LATERAL (SELECT r.kind, r.replacement FROM nextcrm_migration.repairs r

@@ -47,6 +47,13 @@ CREATE USER MAPPING FOR regress_nextcrm_user SERVER unreachable OPTIONS (usernam
 SET ROLE regress_nextcrm_user;
 SELECT * FROM nextcrm_mongo_collections('unreachable');
 RESET ROLE;
+-- A password without a username would never be sent: the backend would
+-- connect unauthenticated, with whatever the MongoDB server grants its host.
+ALTER USER MAPPING FOR regress_nextcrm_user SERVER unreachable
+  OPTIONS (DROP username, ADD password 'p');
+SET ROLE regress_nextcrm_user;
+SELECT * FROM nextcrm_mongo_collections('unreachable');
+RESET ROLE;
 
 DROP FUNCTION sqlstate_of(text);
 DROP EXTENSION nextcrm_mongo_fdw CASCADE;

@@ -62,6 +62,10 @@ RESET ROLE;
 CREATE SERVER super_tls FOREIGN DATA WRAPPER nextcrm_mongo_fdw
   OPTIONS (uri 'mongodb://db.example/?tls=true&tlsCAFile=/etc/ssl/ca.pem', database 'x',
            socket_timeout_ms '86400000');
+-- But not a secret in the URI: a server's options are readable by every role.
+CREATE SERVER super_secret FOREIGN DATA WRAPPER nextcrm_mongo_fdw
+  OPTIONS (uri 'mongodb://db.example/?tls=true&tlsCertificateKeyFile=/k.pem&tlsCertificateKeyFilePassword=SEKRET',
+           database 'x');
 
 DROP SERVER super_tls, fine, reader_dump;
 DROP SERVER super_dump CASCADE;

@@ -6,6 +6,7 @@ extern "C" {
 #include "foreign/foreign.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
+#include "utils/acl.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
 }
@@ -63,6 +64,20 @@ Oid server_oid_by_name(const char *name) {
     if (strcmp(fdw->fdwname, "nextcrm_mongo_fdw") != 0)
         throw Error(std::string("server \"") + name + "\" does not use nextcrm_mongo_fdw",
                     sqlstate::invalid_parameter_value);
+    // dblink's rule: naming a server in a function call needs USAGE on it,
+    // as creating a foreign table on it does.  Without the check, a role
+    // allowed to run migrations could read any server's dump directory, or
+    // connect with a PUBLIC user mapping of a server it was never granted.
+    pg_call([server] {
+#if PG_VERSION_NUM >= 160000
+        AclResult acl =
+            object_aclcheck(ForeignServerRelationId, server->serverid, GetUserId(), ACL_USAGE);
+#else
+        AclResult acl = pg_foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
+#endif
+        if (acl != ACLCHECK_OK)
+            aclcheck_error(acl, OBJECT_FOREIGN_SERVER, server->servername);
+    });
     return server->serverid;
 }
 
@@ -78,9 +93,13 @@ SourceOptions source_options(Oid serverid, Oid userid) {
     UserMapping *mapping = pg_call([user, serverid] { return GetUserMapping(user, serverid); });
     apply_options(opts, mapping->options);
     bool is_superuser = pg_call([user] { return superuser_arg(user); });
-    if (!is_superuser && opts.password.empty())
+    // A password is used only with a user name (driver_uri): without one the
+    // backend would connect unauthenticated, as whatever the MongoDB server
+    // grants the database server's host, which is postgres_fdw's reason to
+    // require a password.
+    if (!is_superuser && (opts.password.empty() || opts.username.empty()))
         throw Error("password is required", sqlstate::invalid_authorization,
-                    "Non-superusers must give a password in the user mapping.");
+                    "Non-superusers must give a username and a password in the user mapping.");
     // The validator refused these to a non-superuser who wrote them; a server
     // whose owner has since lost superuser (or was handed over) is checked
     // again here.  A superuser's server keeps what the superuser chose, but

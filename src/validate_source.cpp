@@ -48,6 +48,7 @@ class RowWriter {
     };
 
     void put(const std::string &collection, const Row &row) {
+        Datum doc = row.doc ? sample_jsonb(collection, row) : (Datum)0;
         pg_call([&] {
             check_stack_depth();
             Datum values[8] = {};
@@ -58,7 +59,7 @@ class RowWriter {
                              row.a == nullptr,
                              row.b == nullptr,
                              row.documents == nullptr,
-                             row.doc == nullptr};
+                             doc == (Datum)0};
             values[0] = CStringGetTextDatum(collection.c_str());
             values[1] = CStringGetTextDatum(row.kind);
             if (row.source_id)
@@ -70,8 +71,7 @@ class RowWriter {
                         DirectFunctionCall1(uuid_in, CStringGetDatum(uuids[i]->c_str()));
             if (row.documents)
                 values[6] = Int64GetDatum(*row.documents);
-            if (row.doc)
-                values[7] = DirectFunctionCall1(jsonb_in, CStringGetDatum(row.doc->c_str()));
+            values[7] = doc;
             tuplestore_putvalues(rsinfo_->setResult, rsinfo_->setDesc, values, nulls);
             for (int i : {0, 1, 2, 3, 4, 5, 7})
                 if (!nulls[i])
@@ -80,6 +80,26 @@ class RowWriter {
     }
 
   private:
+    // The sampled document as jsonb, or (Datum)0 (a null doc) when jsonb
+    // cannot hold it: a string with a NUL byte, which the migration cannot
+    // store either (the document is in the error table, where the
+    // validator's sample check looks; were it in the target, its fields
+    // would compare unequal to NULL).  jsonb_in's error would quote the
+    // document's text before the NUL in its CONTEXT, secrets included, so
+    // no error of it is passed on as it is.
+    static Datum sample_jsonb(const std::string &collection, const Row &row) {
+        const char *text = row.doc->c_str();
+        try {
+            return pg_call([text] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(text)); });
+        } catch (const nextcrm::PgException &e) {
+            if (e.data()->sqlerrcode == ERRCODE_UNTRANSLATABLE_CHARACTER)
+                return (Datum)0;
+            throw nextcrm::Error("sampled document _id " + *row.source_id + " of collection \"" +
+                                     collection + "\" cannot be read as jsonb: " + e.what(),
+                                 nextcrm::sqlstate::fdw_error);
+        }
+    }
+
     ReturnSetInfo *rsinfo_;
 };
 

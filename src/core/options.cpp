@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "mongo_client.hpp"
+#include "redact.hpp"
 
 #include <mongoc/mongoc.h>
 
@@ -67,6 +68,25 @@ void check_uri(std::string_view value) {
         throw Error("the MongoDB URI must not contain credentials",
                     sqlstate::fdw_invalid_attribute_value, {},
                     "Give username and password in a user mapping.");
+    // Nor any other secret (tlsCertificateKeyFilePassword, an
+    // AWS_SESSION_TOKEN among the mechanism properties): a server's options
+    // are readable by every role.  The error names the option, never its value.
+    auto refuse_secret = [](const std::string &option) {
+        throw Error("the MongoDB URI must not contain the secret option \"" + option + "\"",
+                    sqlstate::fdw_invalid_attribute_value,
+                    "The options of a server are visible to every role of the database.",
+                    "Keep secrets out of server options.");
+    };
+    bson_iter_t it;
+    if (bson_iter_init(&it, mongoc_uri_get_options(uri.get())))
+        while (bson_iter_next(&it))
+            if (key_marks_secret(bson_iter_key(&it)))
+                refuse_secret(bson_iter_key(&it));
+    bson_t props;
+    if (mongoc_uri_get_mechanism_properties(uri.get(), &props) && bson_iter_init(&it, &props))
+        while (bson_iter_next(&it))
+            if (key_marks_secret(bson_iter_key(&it)))
+                refuse_secret(std::string("authMechanismProperties ") + bson_iter_key(&it));
 }
 
 // URI options a role that is not a superuser may use: none of them reads a

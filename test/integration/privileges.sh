@@ -118,6 +118,23 @@ for role in crm_owner crm_nobody; do
     cannot $role "SELECT * FROM nextcrm_validate('postgres_dump')" 'permission denied' "validate"
 done
 can postgres "SELECT * FROM nextcrm_migrate_all('migrator_dump')" "run a migration"
+# The functions name a server: they need USAGE on it (dblink's rule), or a
+# role allowed to migrate could read any server's dump directory or use a
+# PUBLIC user mapping of a server it was never granted.
+q -d $db >/dev/null <<'SQL'
+CREATE SERVER postgres_local FOREIGN DATA WRAPPER nextcrm_mongo_fdw
+  OPTIONS (uri 'mongodb://127.0.0.1:1/', database 'nextcrm', server_selection_timeout_ms '500');
+CREATE USER MAPPING FOR PUBLIC SERVER postgres_local OPTIONS (username 'u', password 'p');
+SQL
+for call in "nextcrm_mongo_collections('postgres_dump')" "nextcrm_mongo_collections('postgres_local')" \
+    "nextcrm_validation_source('postgres_dump')" "nextcrm_validate('postgres_dump')" \
+    "nextcrm_migrate_table('postgres_dump', 'Users')" "nextcrm_retry_errors('postgres_dump')"; do
+    cannot crm_migrator "SELECT * FROM $call" 'permission denied for foreign server postgres_' \
+        "use a server it has no USAGE on: $call"
+done
+q -d $db -c "GRANT USAGE ON FOREIGN SERVER postgres_dump TO crm_migrator" >/dev/null
+can crm_migrator "SELECT count(*) FROM nextcrm_mongo_collections('postgres_dump')" \
+    "list the collections of a server it was granted USAGE on"
 
 # A view's owner's user mapping (postgres_fdw's rule): crm_viewer reads a
 # live foreign table only through crm_migrator's view, with crm_migrator's

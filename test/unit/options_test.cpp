@@ -52,6 +52,30 @@ TEST(OptionValues, UriMustBeMongoWithoutCredentials) {
     EXPECT_EQ(sqlstate_of([] { nextcrm::check_option_value("uri", "mongodb://"); }), "HV024");
 }
 
+// A server's options are readable by every role, so no secret may sit in its
+// URI, whoever writes it, in any spelling libmongoc accepts; the error names
+// the option and never shows the value.
+TEST(OptionValues, UriHoldsNoSecretInAnyOption) {
+    for (const char *uri :
+         {"mongodb://h/?tlsCertificateKeyFilePassword=SEKRET",
+          "mongodb://h/?TLSCERTIFICATEKEYFILEPASSWORD=SEKRET",
+          "mongodb://h/?sslClientCertificateKeyPassword=SEKRET",
+          "mongodb://h/"
+          "?tls=true&tlsCertificateKeyFilePassword=x&tlsCertificateKeyFilePassword=SEKRET",
+          "mongodb://h/"
+          "?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:SEKRET"}) {
+        try {
+            nextcrm::check_option_value("uri", uri);
+            ADD_FAILURE() << "accepted " << uri;
+        } catch (const nextcrm::Error &e) {
+            EXPECT_EQ(std::string(e.sqlstate()), "HV024") << uri;
+            std::string all = std::string(e.what()) + e.detail() + e.hint();
+            EXPECT_EQ(all.find("SEKRET"), std::string::npos) << all;
+        }
+    }
+    EXPECT_NO_THROW(nextcrm::check_option_value("uri", "mongodb://h/?appname=x&tls=true"));
+}
+
 TEST(OptionValues, TimeoutsArePositiveIntegers) {
     EXPECT_NO_THROW(nextcrm::check_option_value("socket_timeout_ms", "1500"));
     for (const char *bad : {"0", "-1", "12ms", "", "99999999999"})

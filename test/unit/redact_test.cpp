@@ -62,6 +62,87 @@ TEST(Redact, KeyNamesMarkSecretsWhateverTheirCaseAndSeparators) {
         EXPECT_FALSE(nextcrm::key_marks_secret(key)) << key;
 }
 
+// Spellings an independent check tried (issue 11): short forms, whole words
+// that are too common inside other words, other languages and odd characters.
+TEST(Redact, ShortFormsWholeWordsAndOtherScriptsMarkSecretsToo) {
+    for (const char *key : {"pw",
+                            "userPw",
+                            "db_pw",
+                            "PW",
+                            "pass_word",
+                            "auth",
+                            "x-auth",
+                            "authHeader",
+                            "jwt",
+                            "JWT",
+                            "userJwt",
+                            "otp",
+                            "totpSeed",
+                            "pin",
+                            "pinCode",
+                            "sid",
+                            "sessionId",
+                            "session_id",
+                            "SESSION-ID",
+                            "csrf",
+                            "xsrfHeader",
+                            "refreshToken",
+                            "privateKey",
+                            "clientSecret",
+                            "MONGODB_URI",
+                            "mongoUrl",
+                            "redisUrl",
+                            "dbUrl",
+                            "sentryDsn",
+                            "slackWebhookUrl",
+                            "otpauthUrl",
+                            "recoveryCodes",
+                            "privKey",
+                            "hmacKey",
+                            "cardCvv",
+                            "Passwort",
+                            "mot_de_passe",
+                            "contraseña",
+                            "Hasło",
+                            "пароль",
+                            "ПАРОЛЬ",
+                            "мой_пароль",
+                            "密码",
+                            "パスワード",
+                            "비밀번호",
+                            "\xef\xbd\x90\xef\xbd\x81\xef\xbd\x93\xef\xbd\x93\xef\xbd\x97"
+                            "\xef\xbd\x8f\xef\xbd\x92\xef\xbd\x84", // full-width "password"
+                            "pass\xe2\x80\x8bword",                 // zero-width space
+                            "PASSWORD\xc2\xad",
+                            "p\xc3\xa4ssw\xc3\xb6rd", // "pässwörd"
+                            "p\xd0\xb0ssword",        // Cyrillic "а"
+                            "\xd1\x80"
+                            "assword",      // Cyrillic "р"
+                            "t\xce\xbfken", // Greek "ο"
+                            "S\xc3\x89"
+                            "CRET"})
+        EXPECT_TRUE(nextcrm::key_marks_secret(key)) << key;
+    for (const char *key :
+         {"author", "authorId", "authored_at", "pinned", "spinner", "opinion", "side", "considered",
+          "otherPhone", "shipping", "swpwhatever", "passport_no", "company", "websiteUrl",
+          "avatarUri", "imageUrl", "dsnake", "cvvless"})
+        EXPECT_FALSE(nextcrm::key_marks_secret(key)) << key;
+}
+
+// No key of the NextCRM schema is taken for a secret unless the mapping says
+// so: redaction must not hide ordinary data from the side tables.
+TEST(Redact, NoOrdinaryNextcrmKeyMarksASecret) {
+    const nextcrm::Mapping &m = nextcrm::Mapping::nextcrm();
+    for (const auto &c : m.collections()) {
+        for (const auto &f : c.fields) {
+            if (!f.secret) {
+                EXPECT_FALSE(nextcrm::key_marks_secret(f.stored_key))
+                    << c.name << "." << f.stored_key;
+            }
+        }
+    }
+}
+
 TEST(Redact, TheMappingsSecretFieldsAreSecretNames) {
     Redactor r = Redactor::for_mapping(nextcrm::Mapping::nextcrm());
     for (const char *key :
@@ -140,17 +221,17 @@ TEST(Redact, ScrubRemovesEveryFormOfEverySecretFromText) {
     auto doc = json(R"({
         "password": {"$numberLong": "12345678915"},
         "legacy": {"password": "quote\"d-MARK"},
-        "pin": "1234",
+        "zip": "1234",
         "x": {"secret": "ab"}
     })");
     auto secrets = r.secrets_of(doc.get());
     std::string text = "Failing row contains (12345678915, x). field \"password\" holds "
                        "{ \"$numberLong\" : \"12345678915\" }; legacy: \"quote\\\"d-MARK\" and "
-                       "quote\"d-MARK; short: \"ab\" but not about or tab; pin 1234";
+                       "quote\"d-MARK; short: \"ab\" but not about or tab; zip 1234";
     std::string out = Redactor::scrub(text, secrets);
     EXPECT_EQ(out.find("12345678915"), std::string::npos) << out;
     EXPECT_EQ(out.find("d-MARK"), std::string::npos) << out;
     EXPECT_EQ(out.find("\"ab\""), std::string::npos) << out;
     EXPECT_NE(out.find("about or tab"), std::string::npos) << out;
-    EXPECT_NE(out.find("1234"), std::string::npos) << "pin is not a secret key: " << out;
+    EXPECT_NE(out.find("1234"), std::string::npos) << "zip is not a secret key: " << out;
 }
