@@ -1,4 +1,5 @@
 #include "connection.hpp"
+#include "pg_compat.hpp"
 
 extern "C" {
 #include "catalog/pg_foreign_server.h"
@@ -69,12 +70,7 @@ Oid server_oid_by_name(const char *name) {
     // allowed to run migrations could read any server's dump directory, or
     // connect with a PUBLIC user mapping of a server it was never granted.
     pg_call([server] {
-#if PG_VERSION_NUM >= 160000
-        AclResult acl =
-            object_aclcheck(ForeignServerRelationId, server->serverid, GetUserId(), ACL_USAGE);
-#else
-        AclResult acl = pg_foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
-#endif
+        AclResult acl = foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
         if (acl != ACLCHECK_OK)
             aclcheck_error(acl, OBJECT_FOREIGN_SERVER, server->servername);
     });

@@ -8,9 +8,11 @@
 
 extern "C" {
 #include "access/stratnum.h"
+#include "catalog/pg_foreign_server.h"
 #include "commands/vacuum.h"
 #include "nodes/pathnodes.h"
 #include "optimizer/pathnode.h"
+#include "utils/acl.h"
 // 16 moved the varlena macros (VARDATA_ANY, VARSIZE_ANY_EXHDR, ...) out of
 // postgres.h.
 #if PG_VERSION_NUM >= 160000
@@ -71,6 +73,17 @@ inline void analyze_delay_point() {
     vacuum_delay_point(true);
 #else
     vacuum_delay_point();
+#endif
+}
+
+/// The current privileges of roleid on a foreign server (ACL_USAGE, ...).
+/// 16 replaced the per-kind pg_*_aclcheck() functions with
+/// object_aclcheck().  May ereport: call it inside pg_call().
+inline AclResult foreign_server_aclcheck(Oid serverid, Oid roleid, AclMode mode) {
+#if PG_VERSION_NUM >= 160000
+    return object_aclcheck(ForeignServerRelationId, serverid, roleid, mode);
+#else
+    return pg_foreign_server_aclcheck(serverid, roleid, mode);
 #endif
 }
 
