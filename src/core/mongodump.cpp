@@ -1,5 +1,6 @@
 #include "mongodump.hpp"
 
+#include "dump_path.hpp"
 #include "error.hpp"
 #include "mongodump_archive.hpp"
 
@@ -176,6 +177,7 @@ Dump::Dump(const SourceOptions &opts, std::function<void()> between)
         return;
     }
     check_dump_location("dump_dir", opts.dump_dir);
+    root_ = opts.dump_dir;
     std::string dir = opts.dump_dir;
     std::vector<std::string> names = list_dir(dir);
     bool has_files = std::any_of(names.begin(), names.end(), is_dump_file);
@@ -308,6 +310,9 @@ std::unique_ptr<DocumentSource> Dump::open(const std::string &collection) const 
     if (archive_)
         return std::make_unique<ArchiveCollectionSource>(location_, database_, collection,
                                                          between_);
+    // A symbolic link (the file's, or a database folder's) must not lead a
+    // role that may read this dump to a file outside it.
+    check_path_inside(root_, e->file);
     return std::make_unique<DumpFileSource>(e->file);
 }
 
@@ -316,8 +321,10 @@ std::int64_t Dump::count(const std::string &collection,
     const DumpEntry *e = find(collection);
     if (!e || e->state == DumpEntry::State::Skipped)
         return 0;
-    if (!archive_ && e->state == DumpEntry::State::Ready)
+    if (!archive_ && e->state == DumpEntry::State::Ready) {
+        check_path_inside(root_, e->file);
         return count_dump_documents(e->file);
+    }
     if (archive_ && e->state == DumpEntry::State::Ready) {
         // One pass counts every collection; a migration asks for each in
         // turn, so keep the last archive's counts (keyed by its identity).

@@ -80,6 +80,7 @@ class Dump {
     void read_archive(const std::string &path, const std::string &database);
 
     std::vector<DumpEntry> entries_;
+    std::string root_; // the dump_dir option: no file read may resolve outside it
     std::string location_;
     std::string database_;
     bool archive_ = false;

@@ -1,8 +1,11 @@
 // Dump files stay inside their directory whatever symbolic links say
-// (core/dump_path.hpp, core/document_source.hpp's find_dump_file).
+// (core/dump_path.hpp; core/mongodump.hpp's Dump, which every reader of a
+// dump goes through, and core/document_source.hpp's find_dump_file).
 #include "core/document_source.hpp"
 #include "core/dump_path.hpp"
 #include "core/error.hpp"
+#include "core/mongodump.hpp"
+#include "core/options.hpp"
 
 #include <gtest/gtest.h>
 
@@ -23,20 +26,35 @@ struct TempDir {
 };
 
 std::string state_of(const std::string &dir, const std::string &collection) {
+    std::string found = "none";
     try {
         nextcrm::find_dump_file(dir, collection);
     } catch (const nextcrm::Error &e) {
-        return e.sqlstate();
+        found = e.sqlstate();
     }
-    return "none";
+    // The same answer through Dump, the route of every scan, count and run.
+    std::string through_dump = "none";
+    try {
+        nextcrm::SourceOptions opts;
+        opts.dump_dir = dir;
+        nextcrm::Dump dump(opts, [] {});
+        dump.open(collection);
+        dump.count(collection, [] {});
+    } catch (const nextcrm::Error &e) {
+        through_dump = e.sqlstate();
+    }
+    EXPECT_EQ(through_dump, found) << "collection " << collection;
+    return found;
 }
 
 } // namespace
 
 TEST(DumpPath, SymbolicLinksCannotLeaveTheDirectory) {
     TempDir outside, dump;
-    std::ofstream(outside.path + "/secret.bson") << "x";
-    std::ofstream(dump.path + "/inside.bson") << "x";
+    // One empty BSON document each, so that a file that may be read reads.
+    const std::string empty_document("\x05\0\0\0\0", 5);
+    std::ofstream(outside.path + "/secret.bson") << empty_document;
+    std::ofstream(dump.path + "/inside.bson") << empty_document;
     ASSERT_EQ(symlink((outside.path + "/secret.bson").c_str(), (dump.path + "/link.bson").c_str()),
               0);
     ASSERT_EQ(symlink(outside.path.c_str(), (dump.path + "/sub").c_str()), 0);
