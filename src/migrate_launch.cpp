@@ -8,6 +8,8 @@
 #include "source_check.hpp"
 #include "spi.hpp"
 
+#include "core/mapping.hpp"
+
 extern "C" {
 #include "access/xact.h"
 #include "funcapi.h"
@@ -262,6 +264,25 @@ bool warn_failed_collections() {
     return rows.size() > 0;
 }
 
+// Whether every collection a nextcrm_migrate_table() call selected (the
+// collection; with restart, it and its dependents) is done: the worker
+// records such a run as 'stopped', since the migration as a whole is not
+// complete, but the call did all it was asked.
+bool selection_done(const char *collection, bool restart) {
+    std::vector<std::string> names = restart ? nextcrm::Mapping::nextcrm().dependents_of(collection)
+                                             : std::vector<std::string>{collection};
+    for (const auto &name : names) {
+        Datum arg = nextcrm::text_datum(name);
+        Oid type = TEXTOID;
+        if (nextcrm::spi_query("SELECT phase FROM nextcrm_migration.checkpoint"
+                               " WHERE collection OPERATOR(pg_catalog.=) $1",
+                               1, &type, &arg)
+                .text(0, 1) != "done")
+            return false;
+    }
+    return true;
+}
+
 // The running worker holds the advisory lock for its whole life.
 void refuse_if_running() {
     bool free = false;
@@ -339,6 +360,9 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
         if (status == "failed" && message.rfind("collections failed: ", 0) == 0 &&
             warn_failed_collections())
             status = "complete"; // every collection that could run did: the rows say the rest
+        if (status == "stopped" && *collection && message.empty() &&
+            selection_done(collection, restart))
+            status = "complete";
         if (status == "failed")
             throw Error("the migration failed: " + message, sqlstate::fdw_error, {},
                         "Fix the cause and run it again; it resumes from the last committed "
