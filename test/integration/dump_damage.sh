@@ -194,4 +194,29 @@ is "$(q -d damage_archive -c "SELECT string_agg(collection, ',') FROM nextcrm_mi
 cp "$fx/nextcrm.archive" "$archive"
 check_rerun damage_archive archive
 
+# 4. A collection file that cannot be read as one (a directory where
+#    crm_Contacts.bson should be) fails that collection with the reason.
+mkdir -p "$work/unreadable"
+cp -r "$fx/dir/nextcrm" "$work/unreadable/"
+rm "$work/unreadable/nextcrm/crm_Contacts.bson"
+mkdir "$work/unreadable/nextcrm/crm_Contacts.bson"
+chmod -R a+rX "$work"
+make_target damage_unreadable "dump_dir '$work/unreadable/nextcrm'"
+out=$(q -d damage_unreadable -c "SELECT * FROM nextcrm_migrate_all('src')" 2>&1)
+ok $? "unreadable: nextcrm_migrate_all() returns its rows"
+is "$(q -d damage_unreadable -c "SELECT phase || '|' || processed FROM nextcrm_migration.checkpoint WHERE collection = 'crm_Contacts'")" \
+    "failed|0" "unreadable: crm_Contacts is recorded as failed, no document read"
+like "$(q -d damage_unreadable -c "SELECT message FROM nextcrm_migration.checkpoint WHERE collection = 'crm_Contacts'")" \
+    "^collection \"crm_Contacts\" cannot be read from \"$work/unreadable/nextcrm\"\\. .+" \
+    "unreadable: the message says why"
+like "$out" 'WARNING:  collection "crm_Contacts" failed: collection "crm_Contacts" cannot be read' \
+    "unreadable: the caller warns naming it"
+is "$(q -d damage_unreadable -c "SELECT count(*) FROM nextcrm_migration.checkpoint WHERE phase = 'skipped'
+                                  AND message <> 'skipped: depends on failed crm_Contacts'")|$(q -d damage_unreadable -c "SELECT count(*) > 0 FROM nextcrm_migration.checkpoint WHERE phase = 'skipped'")" \
+    "0|t" "unreadable: its dependents are skipped naming it"
+rmdir "$work/unreadable/nextcrm/crm_Contacts.bson"
+cp "$good" "$work/unreadable/nextcrm/crm_Contacts.bson"
+chmod a+r "$work/unreadable/nextcrm/crm_Contacts.bson"
+check_rerun damage_unreadable unreadable
+
 done_testing
