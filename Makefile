@@ -34,8 +34,9 @@ PG_CPPFLAGS = -I$(srcdir)/src $(MONGOC_CFLAGS) -DNEXTCRM_VERSION=\"$(EXTVERSION)
 # bson_t carries an alignment attribute that g++ reports as ignored when the
 # type is a template argument; smart pointers hold only a pointer, so it is
 # harmless there.  PostgreSQL's spinlock headers still use `register`, which
-# C++17 removed.
-PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter \
+# C++17 removed.  -Wshadow=compatible-local is in PostgreSQL 16+'s own CFLAGS;
+# naming it here makes a build against 15 refuse the same code.
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wshadow=compatible-local -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Wno-ignored-attributes -Wno-register -fno-omit-frame-pointer
 SHLIB_LINK = $(MONGOC_LIBS) -lcrypto -lz -lstdc++
 

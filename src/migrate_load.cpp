@@ -767,12 +767,12 @@ int64 restore_scalar_and_list_refs(const Mapping &mapping) {
             Datum rargs[4] = {text_datum(l.collection), text_datum(l.source_id), text_datum(l.key),
                               text_datum(f->route_column)};
             Oid rtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-            std::string sql = "INSERT INTO nextcrm_migration.repairs"
-                              " (collection, source_id, field, kind, original, replacement)"
-                              " SELECT $1, $2, $3, 'rerouted', r.original, $4"
-                              "   FROM nextcrm_migration.repairs r WHERE r.id = " +
-                              l.repair_id;
-            spi_exec(sql.c_str(), 4, rtypes, rargs);
+            std::string reroute = "INSERT INTO nextcrm_migration.repairs"
+                                  " (collection, source_id, field, kind, original, replacement)"
+                                  " SELECT $1, $2, $3, 'rerouted', r.original, $4"
+                                  "   FROM nextcrm_migration.repairs r WHERE r.id = " +
+                                  l.repair_id;
+            spi_exec(reroute.c_str(), 4, rtypes, rargs);
         }
     }
     return restored;
