@@ -66,6 +66,8 @@ CREATE TABLE nextcrm_migration.run (
     finished_at timestamptz,
     worker_pid int,
     message text,
+    -- Collections of a dump that are not NextCRM collections: not migrated.
+    unmapped_collections text[],
     -- junction_stage rows up to this id are in the junction tables already
     -- (a retry stages more and builds only those).
     junctions_built_upto bigint NOT NULL DEFAULT 0
@@ -76,7 +78,10 @@ CREATE TABLE nextcrm_migration.run (
 CREATE TABLE nextcrm_migration.checkpoint (
     collection text PRIMARY KEY,
     position int NOT NULL UNIQUE,
-    phase text NOT NULL DEFAULT 'pending' CHECK (phase IN ('pending', 'loading', 'done')),
+    -- failed: its dump file is damaged or unreadable (message says where);
+    -- skipped: a collection it references failed (message names it).
+    phase text NOT NULL DEFAULT 'pending'
+        CHECK (phase IN ('pending', 'loading', 'done', 'failed', 'skipped')),
     source_total bigint,
     processed bigint NOT NULL DEFAULT 0,
     migrated bigint NOT NULL DEFAULT 0,
@@ -86,7 +91,8 @@ CREATE TABLE nextcrm_migration.checkpoint (
     last_id text,
     seconds double precision NOT NULL DEFAULT 0,
     started_at timestamptz,
-    finished_at timestamptz
+    finished_at timestamptz,
+    message text
 );
 
 -- One row per committed batch; the calling session turns each into a NOTICE.
@@ -214,11 +220,15 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 -- (created from the bundled Prisma migrations when the database has none),
 -- in batches of 1000 that each commit with their checkpoint.  Interrupt it at
 -- any time; calling it again resumes.  restart => true starts over.
+-- outcome: 'done', 'failed: <why>' (a damaged or unreadable dump file: the
+-- documents before the damage are migrated) or 'skipped: depends on failed
+-- <collection>'; other states ('pending', 'loading') when it did not finish.
 CREATE FUNCTION nextcrm_migrate_all(server name, restart boolean DEFAULT false,
                                     OUT collection text, OUT source_count bigint,
                                     OUT migrated bigint, OUT failed bigint, OUT repaired bigint,
                                     OUT seconds double precision,
-                                    OUT docs_per_second double precision)
+                                    OUT docs_per_second double precision,
+                                    OUT outcome text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT VOLATILE;
@@ -229,7 +239,8 @@ CREATE FUNCTION nextcrm_migrate_table(server name, source_collection text,
                                       OUT collection text, OUT source_count bigint,
                                       OUT migrated bigint, OUT failed bigint, OUT repaired bigint,
                                       OUT seconds double precision,
-                                      OUT docs_per_second double precision)
+                                      OUT docs_per_second double precision,
+                                      OUT outcome text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT VOLATILE;
@@ -241,7 +252,8 @@ CREATE FUNCTION nextcrm_retry_errors(server name,
                                      OUT collection text, OUT source_count bigint,
                                      OUT migrated bigint, OUT failed bigint, OUT repaired bigint,
                                      OUT seconds double precision,
-                                     OUT docs_per_second double precision)
+                                     OUT docs_per_second double precision,
+                                     OUT outcome text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT VOLATILE;
@@ -284,7 +296,9 @@ LANGUAGE C STRICT IMMUTABLE;
 -- every number typed) and 'awkward' (source_id, id when readable, doc =
 -- {"reason": ...}: a document the validator cannot compare as JSON -- a
 -- malformed element, a key that is not UTF-8, nesting past 100 levels, a
--- repeated key, a NUL character); the sample is sample_size documents per
+-- repeated key, a NUL character) and 'damaged' (a dump file that is
+-- truncated, corrupt or unreadable: documents = those read before the damage,
+-- doc = {"reason": ...}; the collection's other rows stop there); the sample is sample_size documents per
 -- collection, the same for the same seed, never an awkward one.
 CREATE FUNCTION nextcrm_validation_source(server name, seed double precision DEFAULT NULL,
                                           sample_size int DEFAULT 100,
@@ -496,6 +510,17 @@ BEGIN
             c.source_count::text, (n + m)::text,
             format('source %s documents; target %s rows + %s in the error table',
                    c.source_count, n, m));
+    -- A dump file damaged or unreadable now (source counted up to the
+    -- damage), and a collection the migration recorded as failed or skipped:
+    -- each a failing check naming it.
+    INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+    SELECT 'counts', c.collection, 'source readable', 'fail', 'read to its end',
+           format('damaged after %s documents', s.documents), s.doc ->> 'reason'
+      FROM nextcrm_v_src s WHERE s.kind = 'damaged' AND s.collection = c.collection;
+    INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+    SELECT 'counts', c.collection, 'migration complete', 'fail', 'done', k.phase, k.message
+      FROM nextcrm_migration.checkpoint k
+     WHERE k.collection = c.collection AND k.phase IN ('failed', 'skipped');
     -- Documents the sample cannot compare (see nextcrm_validation_source):
     -- named, and each must be migrated or in the error table.
     SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (

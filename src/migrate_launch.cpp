@@ -8,6 +8,8 @@
 #include "source_check.hpp"
 #include "spi.hpp"
 
+#include "core/mapping.hpp"
+
 extern "C" {
 #include "access/xact.h"
 #include "funcapi.h"
@@ -212,15 +214,17 @@ void return_summary(FunctionCallInfo fcinfo, const char *collection) {
     nextcrm::SpiRows rows =
         nextcrm::spi_query("SELECT collection, source_total, migrated, failed, repaired,"
                            "       round(seconds::numeric, 3)::float8,"
-                           "       round((processed / nullif(seconds, 0))::numeric, 0)::float8"
+                           "       round((processed / nullif(seconds, 0))::numeric, 0)::float8,"
+                           "       CASE phase WHEN 'failed' THEN 'failed: ' || message"
+                           "                  WHEN 'skipped' THEN message ELSE phase END"
                            "  FROM nextcrm_migration.checkpoint"
                            " WHERE $1 = '' OR collection = $1 ORDER BY position",
                            1, &type, &arg);
     AttInMetadata *meta =
         nextcrm::pg_call([rsinfo] { return TupleDescGetAttInMetadata(rsinfo->setDesc); });
     for (std::size_t i = 0; i < rows.size(); ++i) {
-        char *values[7];
-        for (int c = 0; c < 7; ++c) {
+        char *values[8];
+        for (int c = 0; c < 8; ++c) {
             const auto &v = rows.at(i, c + 1);
             values[c] = v ? const_cast<char *>(v->c_str()) : nullptr;
         }
@@ -229,6 +233,54 @@ void return_summary(FunctionCallInfo fcinfo, const char *collection) {
             tuplestore_puttuple(rsinfo->setResult, tuple);
         });
     }
+}
+
+// One WARNING per collection the run could not migrate (a damaged or
+// unreadable dump file) or skipped (it references one); false when there is
+// none, so the run failed as a whole.
+bool warn_failed_collections() {
+    nextcrm::SpiRows rows = nextcrm::spi_query(
+        "SELECT collection, phase, message, processed FROM nextcrm_migration.checkpoint"
+        " WHERE phase OPERATOR(pg_catalog.=) ANY ('{failed,skipped}') ORDER BY position");
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        std::string collection = rows.text(i, 1), phase = rows.text(i, 2), why = rows.text(i, 3),
+                    processed = rows.text(i, 4);
+        nextcrm::pg_call([&] {
+            if (phase == "failed")
+                ereport(WARNING,
+                        (errcode(ERRCODE_FDW_ERROR),
+                         errmsg("collection \"%s\" failed: %s", collection.c_str(), why.c_str()),
+                         errdetail("The %s documents before the damage were read; every "
+                                   "collection that does not reference it ran.",
+                                   processed.c_str()),
+                         errhint("Repair or replace its dump file and run the migration again; "
+                                 "it resumes after the documents already migrated.")));
+            else
+                ereport(WARNING, (errcode(ERRCODE_FDW_ERROR),
+                                  errmsg("collection \"%s\" was not migrated", collection.c_str()),
+                                  errdetail("%s.", why.c_str())));
+        });
+    }
+    return rows.size() > 0;
+}
+
+// Whether every collection a nextcrm_migrate_table() call selected (the
+// collection; with restart, it and its dependents) is done: the worker
+// records such a run as 'stopped', since the migration as a whole is not
+// complete, but the call did all it was asked.
+bool selection_done(const char *collection, bool restart) {
+    std::vector<std::string> names = restart ? nextcrm::Mapping::nextcrm().dependents_of(collection)
+                                             : std::vector<std::string>{collection};
+    for (const auto &name : names) {
+        Datum arg = nextcrm::text_datum(name);
+        Oid type = TEXTOID;
+        if (nextcrm::spi_query("SELECT phase FROM nextcrm_migration.checkpoint"
+                               " WHERE collection OPERATOR(pg_catalog.=) $1",
+                               1, &type, &arg)
+                .text(0, 1) != "done")
+            return false;
+    }
+    return true;
 }
 
 // The running worker holds the advisory lock for its whole life.
@@ -303,6 +355,14 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
         BackgroundWorkerHandle *handle = start_worker(request);
         wait_for_worker(handle, seen);
         status = run_status(&message);
+        // The worker's own record of contained failures (migrate_run.cpp),
+        // not an error that ended it.
+        if (status == "failed" && message.rfind("collections failed: ", 0) == 0 &&
+            warn_failed_collections())
+            status = "complete"; // every collection that could run did: the rows say the rest
+        if (status == "stopped" && *collection && message.empty() &&
+            selection_done(collection, restart))
+            status = "complete";
         if (status == "failed")
             throw Error("the migration failed: " + message, sqlstate::fdw_error, {},
                         "Fix the cause and run it again; it resumes from the last committed "

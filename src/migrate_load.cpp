@@ -524,7 +524,20 @@ BatchCounts CollectionLoader::load_batch(int batch) {
     }
     while (counts.documents < migration_batch_size) {
         check_for_interrupts();
-        const bson_t *doc = source_->next();
+        const bson_t *doc = nullptr;
+        try {
+            doc = source_->next();
+        } catch (const Error &e) {
+            // A dump file's damage is that collection's failure, not the
+            // run's (a live server's error stops the run: it is not the
+            // data).  Interrupts are PgExceptions and go on.
+            if (client_ || replace_errors_)
+                throw;
+            counts.damage = e.what();
+            if (!e.detail().empty())
+                counts.damage += ". " + e.detail();
+            break;
+        }
         if (!doc) {
             counts.exhausted = true;
             break;

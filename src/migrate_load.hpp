@@ -27,6 +27,10 @@ struct BatchCounts {
     int64 repaired = 0;
     std::string last_id; // canonical form of the last document's _id
     bool exhausted = false;
+    // A dump's collection file failed (truncated, corrupt, unreadable) after
+    // the documents counted here: the error's message, detail included.
+    // Empty otherwise.  A live server's failures are thrown instead.
+    std::string damage;
 };
 
 class CollectionLoader {
@@ -51,6 +55,8 @@ class CollectionLoader {
     ~CollectionLoader();
 
     // Reads, converts and writes up to one batch.  Needs SPI to be connected.
+    // A dump's damage ends the batch early: the documents read before it are
+    // written and BatchCounts::damage says what failed (never exhausted).
     BatchCounts load_batch(int batch);
 
   private:

@@ -8,6 +8,7 @@
 #include "spi.hpp"
 
 #include "core/mapping.hpp"
+#include "core/mongodump.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -23,6 +24,7 @@ extern "C" {
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -146,7 +148,7 @@ void reset_collections(const Mapping &mapping, const std::vector<std::string> &n
                  1, types, args);
     spi_exec("UPDATE nextcrm_migration.checkpoint SET phase = 'pending', source_total = NULL,"
              "  processed = 0, migrated = 0, failed = 0, repaired = 0, batches = 0,"
-             "  last_id = NULL, seconds = 0, started_at = NULL, finished_at = NULL"
+             "  last_id = NULL, seconds = 0, started_at = NULL, finished_at = NULL, message = NULL"
              " WHERE collection OPERATOR(pg_catalog.=) ANY ($1)",
              1, types, args);
 }
@@ -195,6 +197,22 @@ void begin_run(const MigrationRequest &request) {
              1, &type, &arg);
 }
 
+// Names in the run's record the collections of a dump that are not NextCRM
+// collections (the caller's NOTICE names them too): they are not migrated.
+// Skipped entries (views, system collections) hold no data and are left out.
+void record_unmapped(const Mapping &mapping, const SourceOptions &opts) {
+    std::vector<std::string> unmapped;
+    if (opts.is_dump()) {
+        Dump dump(opts, [] { check_for_interrupts(); });
+        for (const auto &e : dump.entries())
+            if (e.state != DumpEntry::State::Skipped && !mapping.collection(e.name))
+                unmapped.push_back(e.name);
+    }
+    Datum arg = text_array_datum(unmapped);
+    Oid type = TEXTARRAYOID;
+    spi_exec("UPDATE nextcrm_migration.run SET unmapped_collections = $1", 1, &type, &arg);
+}
+
 void plan_collections(const Mapping &mapping, Oid serverid, const SourceOptions &opts,
                       const StopCheck &stop) {
     int position = 0;
@@ -216,7 +234,17 @@ void plan_collections(const Mapping &mapping, Oid serverid, const SourceOptions 
         if (stop())
             return;
         report_activity("counting " + name);
-        int64 total = estimate_source_documents(serverid, opts, name);
+        int64 total = 0;
+        try {
+            total = estimate_source_documents(serverid, opts, name);
+        } catch (const Error &) {
+            // A damaged or unreadable dump file fails its collection when it
+            // is loaded (with the reason), not the whole run here: its total
+            // stays unknown.  Interrupts are PgExceptions and go on.
+            if (!opts.is_dump())
+                throw;
+            continue;
+        }
         Datum args[2] = {text_datum(name), Int64GetDatum(total)};
         Oid types[2] = {TEXTOID, INT8OID};
         spi_exec("UPDATE nextcrm_migration.checkpoint SET source_total = $2 WHERE collection = $1",
@@ -245,29 +273,50 @@ Checkpoint read_checkpoint(const std::string &collection) {
     return cp;
 }
 
+// Marks a collection failed (its dump file could not be read to its end) or
+// skipped (a collection it references failed), with the reason.
+void set_outcome(const std::string &collection, const char *phase, const std::string &message) {
+    Datum args[3] = {text_datum(collection), text_datum(phase), text_datum(message)};
+    Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
+    spi_exec("UPDATE nextcrm_migration.checkpoint SET phase = $2, message = $3,"
+             "  finished_at = clock_timestamp()"
+             " WHERE collection OPERATOR(pg_catalog.=) $1",
+             3, types, args);
+}
+
 void save_batch(const std::string &collection, int batch, const BatchCounts &counts,
                 double seconds) {
-    Datum args[9] = {text_datum(collection),          Int32GetDatum(batch),
-                     Int64GetDatum(counts.documents), Int64GetDatum(counts.migrated),
-                     Int64GetDatum(counts.failed),    Int64GetDatum(counts.repaired),
-                     text_datum(counts.last_id),      Float8GetDatum(seconds),
-                     BoolGetDatum(counts.exhausted)};
-    Oid types[9] = {TEXTOID, INT4OID, INT8OID,   INT8OID, INT8OID,
-                    INT8OID, TEXTOID, FLOAT8OID, BOOLOID};
-    const char nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', counts.last_id.empty() ? 'n' : ' ',
-                           ' ', ' '};
+    Datum args[10] = {text_datum(collection),          Int32GetDatum(batch),
+                      Int64GetDatum(counts.documents), Int64GetDatum(counts.migrated),
+                      Int64GetDatum(counts.failed),    Int64GetDatum(counts.repaired),
+                      text_datum(counts.last_id),      Float8GetDatum(seconds),
+                      BoolGetDatum(counts.exhausted),  text_datum(counts.damage)};
+    Oid types[10] = {TEXTOID, INT4OID, INT8OID,   INT8OID, INT8OID,
+                     INT8OID, TEXTOID, FLOAT8OID, BOOLOID, TEXTOID};
+    const char nulls[10] = {' ',
+                            ' ',
+                            ' ',
+                            ' ',
+                            ' ',
+                            ' ',
+                            counts.last_id.empty() ? 'n' : ' ',
+                            ' ',
+                            ' ',
+                            counts.damage.empty() ? 'n' : ' '};
     spi_exec("UPDATE nextcrm_migration.checkpoint SET"
              "  processed = processed + $3, migrated = migrated + $4, failed = failed + $5,"
              "  repaired = repaired + $6, batches = $2, last_id = coalesce($7, last_id),"
              "  seconds = seconds + $8,"
              "  started_at = coalesce(started_at, clock_timestamp()),"
-             "  phase = CASE WHEN $9 THEN 'done' ELSE 'loading' END,"
+             "  phase = CASE WHEN $10 IS NOT NULL THEN 'failed' WHEN $9 THEN 'done'"
+             "               ELSE 'loading' END,"
+             "  message = $10,"
              // Once read to its end, a collection's count is what was read.
              "  source_total = CASE WHEN $9 THEN processed + $3"
              "                      ELSE greatest(source_total, processed + $3) END,"
-             "  finished_at = CASE WHEN $9 THEN clock_timestamp() END"
+             "  finished_at = CASE WHEN $9 OR $10 IS NOT NULL THEN clock_timestamp() END"
              " WHERE collection = $1",
-             9, types, args, nulls);
+             10, types, args, nulls);
     if (counts.documents == 0)
         return;
     spi_exec("INSERT INTO nextcrm_migration.batch_log (collection, batch, documents, processed,"
@@ -279,21 +328,25 @@ void save_batch(const std::string &collection, int batch, const BatchCounts &cou
              "   (SELECT sum(processed) AS processed, sum(source_total) AS total,"
              "           sum(seconds) AS seconds FROM nextcrm_migration.checkpoint) o"
              " WHERE c.collection = $1",
-             9, types, args, nulls);
+             10, types, args, nulls);
 }
+
+// How a collection's loading ended.
+enum class Outcome { finished, stopped, failed };
 
 // The one batch loop: loads batch after batch, each in a transaction of its
 // own that record() completes with the batch's bookkeeping, until the source
-// is exhausted (true) or stop() says to stop first (false).
-bool run_batches(CollectionLoader &loader, const std::string &what, int batch,
-                 const StopCheck &stop,
-                 const std::function<void(int, const BatchCounts &, double)> &record) {
+// is exhausted (finished), damaged (failed) or stop() says to stop first.
+Outcome run_batches(CollectionLoader &loader, const std::string &what, int batch,
+                    const StopCheck &stop,
+                    const std::function<void(int, const BatchCounts &, double)> &record) {
     for (;;) {
         if (stop())
-            return false;
+            return Outcome::stopped;
         ++batch;
         report_activity(what + ", batch " + std::to_string(batch));
         bool exhausted = false;
+        bool damaged = false;
         in_transaction([&] {
             auto started = std::chrono::steady_clock::now();
             BatchCounts counts = loader.load_batch(batch);
@@ -301,24 +354,42 @@ bool run_batches(CollectionLoader &loader, const std::string &what, int batch,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
             record(batch, counts, seconds);
             exhausted = counts.exhausted;
+            damaged = !counts.damage.empty();
         });
+        if (damaged)
+            return Outcome::failed;
         if (exhausted)
-            return true;
+            return Outcome::finished;
     }
 }
 
-// Loads one collection batch by batch; false when stopped before its end.
-bool migrate_collection(Oid serverid, const SourceOptions &opts,
-                        const CollectionMapping &collection, const StopCheck &stop) {
+// Loads one collection batch by batch.
+Outcome migrate_collection(Oid serverid, const SourceOptions &opts,
+                           const CollectionMapping &collection, const StopCheck &stop) {
     std::unique_ptr<CollectionLoader> loader;
     Checkpoint cp;
+    bool unreadable = false;
     in_transaction([&] {
         cp = read_checkpoint(collection.name);
-        if (cp.phase != "done")
+        if (cp.phase == "done")
+            return;
+        try {
             loader = CollectionLoader::resume(serverid, opts, collection, cp.processed, cp.last_id);
+        } catch (const Error &e) {
+            // A dump file that cannot be opened, or is damaged before the
+            // checkpoint's position: this collection fails, the run goes on.
+            // (Everything resume() does before throwing is file reading.)
+            if (!opts.is_dump())
+                throw;
+            set_outcome(collection.name, "failed",
+                        std::string(e.what()) + (e.detail().empty() ? "" : ". " + e.detail()));
+            unreadable = true;
+        }
     });
+    if (unreadable)
+        return Outcome::failed;
     if (!loader)
-        return true;
+        return Outcome::finished;
     return run_batches(*loader, "migrating " + collection.name, cp.batches, stop,
                        [&](int batch, const BatchCounts &counts, double seconds) {
                            save_batch(collection.name, batch, counts, seconds);
@@ -327,8 +398,8 @@ bool migrate_collection(Oid serverid, const SourceOptions &opts,
 
 // Re-reads the documents listed in the error table and migrates those that
 // now can be; the others get their (new) error rows back.
-bool retry_collection(Oid serverid, const SourceOptions &opts, const CollectionMapping &collection,
-                      const StopCheck &stop) {
+Outcome retry_collection(Oid serverid, const SourceOptions &opts,
+                         const CollectionMapping &collection, const StopCheck &stop) {
     std::unique_ptr<CollectionLoader> loader;
     int batch = 0;
     in_transaction([&] {
@@ -346,7 +417,7 @@ bool retry_collection(Oid serverid, const SourceOptions &opts, const CollectionM
         loader = CollectionLoader::retry(serverid, opts, collection, ids);
     });
     if (!loader)
-        return true;
+        return Outcome::finished;
     return run_batches(*loader, "retrying " + collection.name, batch, stop,
                        [&](int done_batch, const BatchCounts &counts, double) {
                            // These documents were counted as failed; count
@@ -448,6 +519,7 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
         if (request.restart && only.empty())
             reset(mapping);
         begin_run(request);
+        record_unmapped(mapping, opts);
         if (!only.empty()) {
             // Checked again here, under the run's lock (the caller checked
             // before starting this worker).
@@ -458,16 +530,56 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
         plan_collections(mapping, serverid, opts, stop);
     });
 
+    // Collections that failed in this run, and those skipped because they
+    // reference one (directly or through a skipped one): in dependency
+    // order, a collection's references come before it.
+    std::map<std::string, std::string> failed; // collection -> the failed one it waits for
+    std::vector<std::string> failed_names, skipped_names;
+    bool stopped = false;
     for (const auto &c : mapping.collections()) {
         if (std::find(selected.begin(), selected.end(), c.name) == selected.end())
             continue;
-        bool finished = request.retry ? retry_collection(serverid, opts, c, stop)
-                                      : migrate_collection(serverid, opts, c, stop);
-        if (!finished)
+        std::string blocker;
+        for (const auto &r : mapping.references_of(c.name))
+            if (r != c.name && failed.count(r) && blocker.empty())
+                blocker = failed[r];
+        if (!blocker.empty() && !request.retry) {
+            // Migrated now, its references to the documents lost in the
+            // damaged file would become dangling-reference repairs.
+            in_transaction([&] {
+                if (read_checkpoint(c.name).phase != "done")
+                    set_outcome(c.name, "skipped", "skipped: depends on failed " + blocker);
+            });
+            failed[c.name] = blocker;
+            skipped_names.push_back(c.name);
+            continue;
+        }
+        Outcome outcome = request.retry ? retry_collection(serverid, opts, c, stop)
+                                        : migrate_collection(serverid, opts, c, stop);
+        if (outcome == Outcome::failed) {
+            failed[c.name] = c.name;
+            failed_names.push_back(c.name);
+        }
+        if (outcome == Outcome::stopped) {
+            stopped = true;
             break;
+        }
     }
 
     in_transaction([&] {
+        if (!failed_names.empty() && !stopped && !stop()) {
+            // Every collection that could run did; the junction tables wait
+            // for a run in which every collection is complete.
+            std::string message = "collections failed: " + joined(failed_names);
+            if (!skipped_names.empty())
+                message += "; skipped (they depend on a failed one): " + joined(skipped_names);
+            Datum arg = text_datum(message);
+            Oid type = TEXTOID;
+            spi_exec("UPDATE nextcrm_migration.run SET status = 'failed', message = $1,"
+                     " finished_at = clock_timestamp(), worker_pid = NULL",
+                     1, &type, &arg);
+            return;
+        }
         bool complete =
             spi_query("SELECT count(*) FROM nextcrm_migration.checkpoint WHERE phase <> 'done'")
                     .int8(0, 1) == 0 &&

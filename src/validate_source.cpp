@@ -159,9 +159,28 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
                           static_cast<std::uint32_t>(name_hash >> 32)};
         std::mt19937_64 mixer(seq);
         nextcrm::CollectionScan scan(c, static_cast<std::size_t>(sample_size), mixer());
-        auto source = open_collection(opts, serverid, client, dump.get(), c.name);
+        // A dump file that is damaged or cannot be read is reported (kind
+        // 'damaged', doc = {"reason": ...}) with the documents read before
+        // the damage, and validation goes on: nextcrm_validate() fails it.
+        // A live server's error is not the data's: it ends validation.
+        std::string damage;
+        auto read = [&](auto fn) -> bool {
+            try {
+                fn();
+                return true;
+            } catch (const nextcrm::Error &e) {
+                if (!dump)
+                    throw;
+                damage = std::string(e.what()) + (e.detail().empty() ? "" : ". " + e.detail());
+                return false;
+            }
+        };
+        std::unique_ptr<nextcrm::DocumentSource> source;
+        read([&] { source = open_collection(opts, serverid, client, dump.get(), c.name); });
         while (source) {
-            const bson_t *doc = source->next();
+            const bson_t *doc = nullptr;
+            if (!read([&] { doc = source->next(); }))
+                break;
             if (!doc)
                 break;
             scan.add(
@@ -186,6 +205,12 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
         }
         std::int64_t count = scan.count();
         out.put(c.name, {"count", nullptr, nullptr, nullptr, nullptr, &count});
+        if (!damage.empty()) {
+            nextcrm::BsonPtr reason(bson_new());
+            BSON_APPEND_UTF8(reason.get(), "reason", damage.c_str());
+            std::string doc = nextcrm::document_as_json(reason.get(), nextcrm::JsonMode::Canonical);
+            out.put(c.name, {"damaged", nullptr, nullptr, nullptr, nullptr, &count, &doc});
+        }
         for (const auto &s : scan.sample())
             out.put(c.name, {"sample", &s.source_id, &s.uuid, nullptr, nullptr, nullptr, &s.json});
         nextcrm::check_for_interrupts();

@@ -143,7 +143,6 @@ bool is_file(const std::string &path) {
 
 } // namespace
 
-
 DumpFileSource::DumpFileSource(const std::string &path)
     : path_(path), handle_(std::make_unique<Handle>()) {
     handle_->file = gzopen(path.c_str(), "rb");
@@ -168,14 +167,18 @@ const bson_t *DumpFileSource::next() {
     const bson_t *doc = bson_reader_read(reader_, &eof);
     if (!doc) {
         done_ = true;
+        // Where the damage starts: the end of the last whole document, as
+        // a byte offset into the file's (uncompressed) BSON stream.
+        std::string at = " (at byte " + std::to_string(bson_reader_tell(reader_)) + ")";
         if (!handle_->error.empty())
-            throw Error("could not read dump file \"" + path_ + "\": " + handle_->error,
+            throw Error("could not read dump file \"" + path_ + "\" after " +
+                            std::to_string(count_) + " documents" + at + ": " + handle_->error,
                         sqlstate::fdw_error);
         // bson_reader reports a file that ends inside a document as a
         // clean end: compare what it consumed with what the file held.
         if (!eof || static_cast<std::int64_t>(bson_reader_tell(reader_)) != handle_->bytes)
             throw Error("dump file \"" + path_ + "\" is truncated or corrupt after " +
-                            std::to_string(count_) + " documents",
+                            std::to_string(count_) + " documents" + at,
                         sqlstate::fdw_error);
         return nullptr;
     }
