@@ -618,7 +618,10 @@ BEGIN
   FOR f IN SELECT m.* FROM nextcrm_v_map m
             WHERE m.kind NOT IN ('id', 'junction')
             ORDER BY m.collection_position, m.stored_key LOOP
-    q := format('(s.doc->%L)', f.stored_key);
+    -- BSON undefined is written like null and a missing key (NULL, or the
+    -- field's on_missing value), so it is compared as null.
+    q := format('(CASE WHEN s.doc->%1$L = ''{"$undefined": true}''::jsonb THEN ''null''::jsonb
+                      ELSE s.doc->%1$L END)', f.stored_key);
     a_expr := format('t.%I', f.target_column);
     e_expr := CASE f.kind
       WHEN 'text' THEN format('CASE WHEN r.kind IS NOT NULL THEN nullif(r.replacement, ''NULL'')

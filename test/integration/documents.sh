@@ -89,6 +89,8 @@ done
 # What migrated is exact.
 is "$(q -d $db -c "SELECT name FROM \"crm_Accounts\" WHERE id = nextcrm_map_oid('65a1f0c2e4b0a1b2c3d4a037')")" \
     "After The Damage" "the document after the damaged one migrates"
+is "$(q -d $db -c "SELECT content IS NULL FROM \"Tasks\" WHERE id = nextcrm_map_oid('65a1f0c2e4b0a1b2c3d4a016')")" \
+    t "BSON undefined migrates as NULL"
 path=$(printf 'd,%.0s' $(seq 99))
 is "$(q -d $db -c "SELECT tags #>> '{${path}leaf}' FROM \"Tasks\" WHERE id = nextcrm_map_oid('65a1f0c2e4b0a1b2c3d4a010')")" \
     bottom "100 levels of nesting migrate whole"
