@@ -621,8 +621,8 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                     auto id = reference_uuid(&e, &as_string);
                     std::string field = f.stored_key + "." + bson_iter_key(&e);
                     if (!id) {
-                        out.repairs.push_back({field, "invalid_reference",
-                                               dropped_original(&e, field), "(dropped)"});
+                        out.repairs.push_back(
+                            {field, "invalid_reference", dropped_original(&e, field), "(dropped)"});
                         continue;
                     }
                     out.ref_arrays[slot].push_back(uuid_text(*id));
