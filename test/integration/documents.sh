@@ -173,6 +173,8 @@ Tasks|65a1f0c2e4b0a1b2c3d4a014|doc jsonb OPTIONS (document 'true')|tags\.d\.d\..
 crm_Leads|65a1f0c2e4b0a1b2c3d4a002|"lastName" text|legacy_\\xff
 crm_Accounts|65a1f0c2e4b0a1b2c3d4a031|name text|name
 crm_Accounts|65a1f0c2e4b0a1b2c3d4a036|name text|\(document\)
+crm_Accounts|65a1f0c2e4b0a1b2c3d4a001|description jsonb|description
+crm_Accounts|65a1f0c2e4b0a1b2c3d4a034|doc jsonb OPTIONS (document 'true')|legacy_note
 LIST
 is "$(q -d $db -c "SELECT 1")" 1 "the server is still up"
 q -d $db -c "DROP SERVER one CASCADE" >/dev/null
