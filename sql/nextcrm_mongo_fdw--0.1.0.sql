@@ -597,7 +597,10 @@ BEGIN
           SELECT 1 FROM nextcrm_v_src s
            WHERE s.kind = ''id'' AND s.collection = $1 AND s.id = t.id
              AND CASE WHEN t.listed IS NULL THEN s.source_id = t.hex
-                      ELSE s.source_id::jsonb = t.listed END)', c.collection)
+                      -- spelled as the migration stored it (jsonb_storable():
+                      -- a NUL escape kept as the text \u0000)
+                      ELSE regexp_replace(s.source_id, ''(?<!\\)((?:\\\\)*)\\u0000'',
+                                          ''\1\\\\u0000'', ''g'')::jsonb = t.listed END)', c.collection)
       INTO n USING c.collection;
     INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
     VALUES ('referential', c.collection, 'ids map back',

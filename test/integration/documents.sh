@@ -91,6 +91,10 @@ is "$(q -d $db -c "SELECT name FROM \"crm_Accounts\" WHERE id = nextcrm_map_oid(
     "After The Damage" "the document after the damaged one migrates"
 is "$(q -d $db -c "SELECT content IS NULL FROM \"Tasks\" WHERE id = nextcrm_map_oid('65a1f0c2e4b0a1b2c3d4a016')")" \
     t "BSON undefined migrates as NULL"
+is "$(q -d $db -c "SELECT keys->>'legacy_path' FROM nextcrm_migration.extra_keys WHERE source_id = '65a1f0c2e4b0a1b2c3d4a017'")" \
+    'C:\u0000dir' "a backslash followed by u0000 is kept as text (it stopped the whole run)"
+is "$(q -d $db -c "SELECT f.source_id #>> '{}' FROM nextcrm_migration.foreign_ids f JOIN \"Tasks\" t ON t.id = f.id
+                   WHERE t.title = 'nul in _id'")" 'nul\u0000id' "an _id holding a NUL migrates, the NUL shown as \\u0000"
 path=$(printf 'd,%.0s' $(seq 99))
 is "$(q -d $db -c "SELECT tags #>> '{${path}leaf}' FROM \"Tasks\" WHERE id = nextcrm_map_oid('65a1f0c2e4b0a1b2c3d4a010')")" \
     bottom "100 levels of nesting migrate whole"
