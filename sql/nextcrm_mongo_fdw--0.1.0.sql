@@ -696,7 +696,10 @@ BEGIN
           SELECT 1 FROM nextcrm_v_src s
            WHERE s.kind = ''id'' AND s.collection = $1 AND s.id = t.id
              AND CASE WHEN t.listed IS NULL THEN s.source_id = t.hex
-                      ELSE s.source_id::jsonb = t.listed END)', c.collection)
+                      -- spelled as the migration stored it (jsonb_storable():
+                      -- a NUL escape kept as the text \u0000)
+                      ELSE regexp_replace(s.source_id, ''(?<!\\)((?:\\\\)*)\\u0000'',
+                                          ''\1\\\\u0000'', ''g'')::jsonb = t.listed END)', c.collection)
       INTO n USING c.collection;
     INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
     VALUES ('referential', c.collection, 'ids map back',
@@ -717,7 +720,10 @@ BEGIN
   FOR f IN SELECT m.* FROM nextcrm_v_map m
             WHERE m.kind NOT IN ('id', 'junction')
             ORDER BY m.collection_position, m.stored_key LOOP
-    q := format('(s.doc->%L)', f.stored_key);
+    -- BSON undefined is written like null and a missing key (NULL, or the
+    -- field's on_missing value), so it is compared as null.
+    q := format('(CASE WHEN s.doc->%1$L = ''{"$undefined": true}''::jsonb THEN ''null''::jsonb
+                      ELSE s.doc->%1$L END)', f.stored_key);
     a_expr := format('t.%I', f.target_column);
     e_expr := CASE f.kind
       WHEN 'text' THEN format('CASE WHEN r.kind IS NOT NULL THEN nullif(r.replacement, ''NULL'')

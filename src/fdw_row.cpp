@@ -1,6 +1,7 @@
 #include "fdw_row.hpp"
 
 #include "core/bson_check.hpp"
+#include "core/extended_json.hpp"
 #include "core/oid_uuid.hpp"
 
 extern "C" {
@@ -22,6 +23,43 @@ namespace nextcrm {
 namespace {
 
 using Slot = RowBuilder::Slot;
+
+// The dotted path of the first string holding U+0000 in the value under
+// `it` (at `field`), or in the whole document when `it` is null.
+std::string nul_path(const bson_iter_t *it, const bson_t *doc, const std::string &field) {
+    DocumentTraits traits;
+    if (!it) {
+        check_document(doc, &traits);
+        return traits.nul_path;
+    }
+    if (!BSON_ITER_HOLDS_DOCUMENT(it) && !BSON_ITER_HOLDS_ARRAY(it))
+        return field;
+    const std::uint8_t *data = nullptr;
+    std::uint32_t len = 0;
+    if (BSON_ITER_HOLDS_DOCUMENT(it))
+        bson_iter_document(it, &len, &data);
+    else
+        bson_iter_array(it, &len, &data);
+    bson_t sub;
+    if (!bson_init_static(&sub, data, len))
+        return field;
+    check_document(&sub, &traits);
+    return traits.nul_path.empty() ? field : field + "." + traits.nul_path;
+}
+
+// jsonb cannot store "\u0000": refused here, naming the value that holds it
+// (as the migration does), rather than by jsonb_in naming only the column.
+std::string jsonb_text(const bson_iter_t *it, const bson_t *doc, const std::string &field) {
+    JsonFlags flags;
+    std::string out = it ? value_as_json(it, JsonMode::Canonical, field, &flags)
+                         : document_as_json(doc, JsonMode::Canonical, &flags);
+    if (flags.has_nul)
+        throw ConversionError(nul_path(it, doc, field),
+                              it ? bson_iter_type(it) : BSON_TYPE_DOCUMENT, "jsonb",
+                              "the value holds a NUL character, which jsonb cannot store",
+                              sqlstate::untranslatable_character);
+    return out;
+}
 
 // The five-character SQLSTATE of a PostgreSQL error code, in static storage
 // (Error keeps the pointer).
@@ -199,7 +237,7 @@ void RowBuilder::convert_scalar(const ColumnSpec &col, const bson_iter_t *it, Sl
         slot.uuid = uuid_of(col, it, field);
         break;
     case Target::Json:
-        slot.s = to_json(it, field);
+        slot.s = col.json_text ? to_json(it, field) : jsonb_text(it, nullptr, field);
         break;
     }
 }
@@ -209,7 +247,7 @@ void RowBuilder::convert(const ColumnSpec &col, const bson_iter_t *it, const bso
     if (col.kind == ColumnSpec::Kind::Document) {
         slot.null = false;
         slot.bson_type = BSON_TYPE_DOCUMENT;
-        slot.s = document_to_json(doc);
+        slot.s = col.json_text ? document_to_json(doc) : jsonb_text(nullptr, doc, field);
         return;
     }
     if (!it || is_null(it)) {

@@ -4,6 +4,7 @@
 #include "spi.hpp"
 
 #include "core/bson_convert.hpp"
+#include "core/extended_json.hpp"
 #include "core/mongodump.hpp"
 #include "core/oid_uuid.hpp"
 
@@ -132,17 +133,6 @@ std::string plain_insert(const std::string &table, const std::vector<std::string
     for (std::size_t i = 0; i < columns.size(); ++i)
         casts.push_back("p" + std::to_string(i + 1) + types[i]);
     return unnest_insert(table, columns, casts);
-}
-
-// jsonb cannot hold U+0000; keep such text visible instead of failing the
-// batch that records it.
-std::string storable_json(std::string json) {
-    std::size_t pos = 0;
-    while ((pos = json.find("\\u0000", pos)) != std::string::npos) {
-        json.replace(pos, 6, "\\\\u0000");
-        pos += 7;
-    }
-    return json;
 }
 
 const std::string errors_sql = plain_insert(
@@ -357,7 +347,7 @@ void CollectionLoader::record_error(const bson_t *doc, const std::string &source
                        detail.empty()
                            ? std::nullopt
                            : std::optional<std::string>(Redactor::scrub(detail, secrets)),
-                       storable_json(transformer_.redacted_json(doc)), std::to_string(batch)});
+                       jsonb_storable(transformer_.redacted_json(doc)), std::to_string(batch)});
 }
 
 std::pair<std::string, std::string>
@@ -589,9 +579,9 @@ BatchCounts CollectionLoader::load_batch(int batch) {
                                 std::move(replacement), std::to_string(batch)});
         }
         if (!d.extra_keys.empty())
-            side_->extra_keys.add({collection_.name, d.source_id, storable_json(d.extra_keys)});
+            side_->extra_keys.add({collection_.name, d.source_id, jsonb_storable(d.extra_keys)});
         if (!d.id_is_object_id)
-            side_->foreign_ids.add({collection_.name, uuid_text(d.id), storable_json(d.id_json)});
+            side_->foreign_ids.add({collection_.name, uuid_text(d.id), jsonb_storable(d.id_json)});
         for (const auto &j : d.junction) {
             bool owner_is_a = j.field->owner_column == "A";
             side_->junction.add({j.field->target_table, uuid_text(owner_is_a ? j.owner : j.other),

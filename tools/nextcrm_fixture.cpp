@@ -293,6 +293,24 @@ void write_document_kinds(const std::string &dir) {
         bson_append_array_end(d.get(), &arr);
     }
     tasks.push_back(std::move(d));
+    // BSON undefined (deprecated, still in old dumps) is null: the row holds
+    // NULL and validation compares it as null.
+    d = task("65a1f0c2e4b0a1b2c3d4a016", "undefined content", 10);
+    BSON_APPEND_UNDEFINED(d.get(), "content");
+    tasks.push_back(std::move(d));
+    // A backslash followed by "u0000" is text, not a NUL: JSON "\\u0000".
+    d = task("65a1f0c2e4b0a1b2c3d4a017", "backslash u0000", 11);
+    BSON_APPEND_UTF8(d.get(), "legacy_path", "C:\\u0000dir");
+    tasks.push_back(std::move(d));
+    // An _id that is a string holding a NUL: migrated (foreign_ids shows the
+    // NUL as the text \u0000) and validated.
+    d.reset(bson_new());
+    bson_append_utf8(d.get(), "_id", -1, "nul\0id", 6);
+    BSON_APPEND_UTF8(d.get(), "title", "nul in _id");
+    BSON_APPEND_UTF8(d.get(), "priority", "low");
+    BSON_APPEND_INT32(d.get(), "position", 12);
+    BSON_APPEND_INT32(d.get(), "__v", 0);
+    tasks.push_back(std::move(d));
     write_collection(dir, "Tasks", tasks);
 
     std::vector<BsonPtr> invoices;

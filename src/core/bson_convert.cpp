@@ -501,7 +501,7 @@ std::string describe_value(const bson_iter_t *it) {
     try {
         json = value_as_json(it, JsonMode::Canonical, "");
     } catch (const ConversionError &e) {
-        return std::string("(a ") + bson_type_name(bson_iter_type(it)) +
+        return std::string("(a BSON ") + bson_type_name(bson_iter_type(it)) +
                " with no JSON form: " + e.reason() + ")";
     }
     if (json.size() > 200)

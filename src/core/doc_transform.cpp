@@ -180,6 +180,16 @@ std::string iter_description(const bson_iter_t *it) {
     return describe_value(it);
 }
 
+// The original of a reference that is dropped: its repair row is the only
+// record of the value, so the whole value (no cut at 200 characters), and a
+// value with no JSON form (text that is not UTF-8) throws ConversionError
+// naming `field`, which fails the document and keeps its exact BSON.
+std::string dropped_original(const bson_iter_t *it, const std::string &field) {
+    if (BSON_ITER_HOLDS_OID(it))
+        return oid_hex(bson_iter_oid(it));
+    return to_json(it, field);
+}
+
 // Element text of a text[] that must keep every element: strings as they
 // are, anything else as its JSON (recorded as a repair by the caller).
 std::string element_text(const bson_iter_t *it, const std::string &field, bool *converted) {
@@ -570,8 +580,8 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                         throw DocumentError(f.stored_key, "field \"" + f.stored_key + "\" holds " +
                                                               iter_description(&v) +
                                                               ", which is not an ObjectId");
-                    out.repairs.push_back(
-                        {f.stored_key, "invalid_reference", iter_description(&v), "NULL"});
+                    out.repairs.push_back({f.stored_key, "invalid_reference",
+                                           dropped_original(&v, f.stored_key), "NULL"});
                     break;
                 }
                 if (as_string)
@@ -596,7 +606,7 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                     std::string field = f.stored_key + "." + bson_iter_key(&e);
                     if (!id) {
                         out.repairs.push_back(
-                            {field, "invalid_reference", iter_description(&e), "(dropped)"});
+                            {field, "invalid_reference", dropped_original(&e, field), "(dropped)"});
                         continue;
                     }
                     out.ref_arrays[slot].push_back(uuid_text(*id));
@@ -627,8 +637,13 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
             bool as_string = false;
             auto id = reference_uuid(&e, &as_string);
             if (!id) {
-                out.repairs.push_back({f.stored_key + "." + bson_iter_key(&e), "invalid_reference",
-                                       iter_description(&e), "(dropped)"});
+                std::string field = f.stored_key + "." + bson_iter_key(&e);
+                try {
+                    out.repairs.push_back(
+                        {field, "invalid_reference", dropped_original(&e, field), "(dropped)"});
+                } catch (const ConversionError &ce) {
+                    throw DocumentError(ce.field(), ce.what(), ce.sqlstate());
+                }
                 continue;
             }
             out.junction.push_back({&f, out.id, *id, iter_description(&e)});

@@ -23,6 +23,7 @@ inline constexpr const char *invalid_parameter_value = "22023";
 inline constexpr const char *datatype_mismatch = "42804";
 inline constexpr const char *numeric_value_out_of_range = "22003";
 inline constexpr const char *invalid_text_representation = "22P02";
+inline constexpr const char *untranslatable_character = "22P05";
 inline constexpr const char *feature_not_supported = "0A000";
 inline constexpr const char *invalid_authorization = "28000";
 inline constexpr const char *insufficient_privilege = "42501";

@@ -323,6 +323,27 @@ void Writer::value(const bson_iter_t *it, const std::string &path, int depth) {
 
 } // namespace
 
+std::string jsonb_storable(std::string json) {
+    if (json.find("\\u0000") == std::string::npos)
+        return json;
+    std::string out;
+    out.reserve(json.size() + 16);
+    for (std::size_t i = 0; i < json.size(); ++i) {
+        if (json[i] != '\\' || i + 1 == json.size()) {
+            out += json[i];
+        } else if (json.compare(i, 6, "\\u0000") == 0) {
+            out += "\\\\u0000";
+            i += 5;
+        } else {
+            // Any other escape, an escaped backslash included: both
+            // characters as they are, so the next one starts afresh.
+            out += json[i];
+            out += json[++i];
+        }
+    }
+    return out;
+}
+
 std::string shortest_double(double d) {
     char buf[64];
     auto res = std::to_chars(buf, buf + sizeof buf, d);

@@ -61,6 +61,13 @@ std::string shortest_double(double d);
 // JSON form is kept.
 std::string base64(const std::uint8_t *data, std::size_t len);
 
+// JSON text that jsonb accepts: jsonb cannot hold U+0000, so each "\u0000"
+// escape becomes "\\u0000" (the string then holds the six characters
+// \u0000 in its place, visible instead of failing the insert).  Only real
+// escapes are rewritten: an escaped backslash followed by "u0000" (text that
+// held a backslash, then u0000) is left as it is.
+std::string jsonb_storable(std::string json);
+
 // A key for messages: valid UTF-8 as it is, any other byte as \xHH.
 std::string printable_key(const char *key, std::size_t len);
 

@@ -76,8 +76,14 @@ std::string type_of(unsigned kinds, const std::string &objectid_type) {
     }
 }
 
+// PostgreSQL's NAMEDATALEN - 1: a longer column name is cut to a prefix,
+// which would name (and read) another key.
+constexpr std::size_t kMaxNameBytes = 63;
+
 bool addressable(const char *key) {
-    return key[0] != '$' && !strchr(key, '.');
+    std::size_t n = strlen(key);
+    return n > 0 && n <= kMaxNameBytes && key[0] != '$' && !strchr(key, '.') &&
+           bson_utf8_validate(key, n, false);
 }
 
 } // namespace

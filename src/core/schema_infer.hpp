@@ -9,7 +9,9 @@
 // (text by default), arrays of one such type -> that type's array, and
 // anything else or a mix -> jsonb.  Nulls say nothing about the type; a
 // field that was only ever null is text.  Keys containing '.' or starting
-// with '$' cannot be addressed by a field path and are left out.
+// with '$' cannot be addressed by a field path, and the empty key, keys
+// longer than 63 bytes (PostgreSQL would cut the column name to a prefix)
+// and keys that are not UTF-8 cannot name a column: all are left out.
 #pragma once
 
 #include "nextcrm_schema.hpp"

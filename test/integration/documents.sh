@@ -89,6 +89,12 @@ done
 # What migrated is exact.
 is "$(q -d $db -c "SELECT name FROM \"crm_Accounts\" WHERE id = nextcrm_map_oid('65a1f0c2e4b0a1b2c3d4a037')")" \
     "After The Damage" "the document after the damaged one migrates"
+is "$(q -d $db -c "SELECT content IS NULL FROM \"Tasks\" WHERE id = nextcrm_map_oid('65a1f0c2e4b0a1b2c3d4a016')")" \
+    t "BSON undefined migrates as NULL"
+is "$(q -d $db -c "SELECT keys->>'legacy_path' FROM nextcrm_migration.extra_keys WHERE source_id = '65a1f0c2e4b0a1b2c3d4a017'")" \
+    'C:\u0000dir' "a backslash followed by u0000 is kept as text (it stopped the whole run)"
+is "$(q -d $db -c "SELECT f.source_id #>> '{}' FROM nextcrm_migration.foreign_ids f JOIN \"Tasks\" t ON t.id = f.id
+                   WHERE t.title = 'nul in _id'")" 'nul\u0000id' "an _id holding a NUL migrates, the NUL shown as \\u0000"
 path=$(printf 'd,%.0s' $(seq 99))
 is "$(q -d $db -c "SELECT tags #>> '{${path}leaf}' FROM \"Tasks\" WHERE id = nextcrm_map_oid('65a1f0c2e4b0a1b2c3d4a010')")" \
     bottom "100 levels of nesting migrate whole"
@@ -171,6 +177,8 @@ Tasks|65a1f0c2e4b0a1b2c3d4a014|doc jsonb OPTIONS (document 'true')|tags\.d\.d\..
 crm_Leads|65a1f0c2e4b0a1b2c3d4a002|"lastName" text|legacy_\\xff
 crm_Accounts|65a1f0c2e4b0a1b2c3d4a031|name text|name
 crm_Accounts|65a1f0c2e4b0a1b2c3d4a036|name text|\(document\)
+crm_Accounts|65a1f0c2e4b0a1b2c3d4a001|description jsonb|description
+crm_Accounts|65a1f0c2e4b0a1b2c3d4a034|doc jsonb OPTIONS (document 'true')|legacy_note
 LIST
 is "$(q -d $db -c "SELECT 1")" 1 "the server is still up"
 q -d $db -c "DROP SERVER one CASCADE" >/dev/null

@@ -384,3 +384,48 @@ TEST(Transform, NulInAnUnknownKeyIsAnErrorNamingItsPath) {
     // Stored any other way than refused, the value would change.
     EXPECT_EQ(failure_of(acc, doc.get()).field, "legacy.note");
 }
+
+// A reference that is dropped lives on only in its repair row, so the row
+// holds the whole value: a long one is not cut short, and one with no JSON
+// form (text that is not UTF-8) fails the document, whose exact BSON the
+// error table keeps.
+TEST(Transform, DroppedReferencesAreRecordedWhole) {
+    const Transformer &boards = transformer("Boards");
+    std::string long_text(300, 'z');
+    for (const char *field : {"sharedWith", "watchers"}) {
+        Doc doc(bson_new());
+        bson_oid_t oid;
+        bson_oid_init_from_string(&oid, user_oid);
+        BSON_APPEND_OID(doc.get(), "_id", &oid);
+        BSON_APPEND_UTF8(doc.get(), "title", "t");
+        BSON_APPEND_UTF8(doc.get(), "description", "d");
+        BSON_APPEND_OID(doc.get(), "user", &oid);
+        bson_t arr;
+        BSON_APPEND_ARRAY_BEGIN(doc.get(), field, &arr);
+        BSON_APPEND_UTF8(&arr, "0", long_text.c_str());
+        bson_append_array_end(doc.get(), &arr);
+        TransformedDocument d = boards.transform(doc.get());
+        ASSERT_TRUE(has_repair(d, std::string(field) + ".0", "invalid_reference")) << field;
+        for (const auto &r : d.repairs) {
+            if (r.kind == "invalid_reference") {
+                EXPECT_EQ(r.original, "\"" + long_text + "\"") << field;
+            }
+        }
+
+        Doc bad(bson_new());
+        BSON_APPEND_OID(bad.get(), "_id", &oid);
+        BSON_APPEND_UTF8(bad.get(), "title", "t");
+        BSON_APPEND_UTF8(bad.get(), "description", "d");
+        BSON_APPEND_OID(bad.get(), "user", &oid);
+        BSON_APPEND_ARRAY_BEGIN(bad.get(), field, &arr);
+        bson_append_utf8(&arr, "0", 1, "\xff\xfe", 2);
+        bson_append_array_end(bad.get(), &arr);
+        EXPECT_EQ(error_field(boards, bad), std::string(field) + ".0");
+    }
+    // A single reference that is not required: the same.
+    const Transformer &tasks = transformer("Tasks");
+    Doc t = json(std::string("{\"_id\": {\"$oid\": \"") + user_oid +
+                 "\"}, \"__v\": 0, \"position\": 1, \"priority\": \"low\", \"title\": \"t\"}");
+    bson_append_utf8(t.get(), "createdBy", -1, "\xff", 1);
+    EXPECT_EQ(error_field(tasks, t), "createdBy");
+}

@@ -143,3 +143,31 @@ TEST(ExtendedJson, NestingIsBoundedAtTheLimit) {
         EXPECT_NE(r.find("nests deeper than 100 levels"), std::string::npos) << depth << r;
     }
 }
+
+// jsonb refuses the \u0000 escape: only real escapes are rewritten.  Text
+// that held a backslash followed by "u0000" is JSON "\\u0000" and must stay
+// so; rewriting the "\u0000" inside it made "\\\u0000", a NUL again, which
+// failed the insert and with it the whole migration.
+TEST(JsonbStorable, RewritesOnlyRealNulEscapes) {
+    EXPECT_EQ(jsonb_storable(R"({ "k" : "plain" })"), R"({ "k" : "plain" })");
+    EXPECT_EQ(jsonb_storable(R"("a\u0000b")"), R"("a\\u0000b")");
+    EXPECT_EQ(jsonb_storable(R"("\u0000\u0000")"), R"("\\u0000\\u0000")");
+    EXPECT_EQ(jsonb_storable(R"("a\\u0000b")"), R"("a\\u0000b")");
+    EXPECT_EQ(jsonb_storable(R"("\\\u0000")"), R"("\\\\u0000")");
+    EXPECT_EQ(jsonb_storable(R"("\"\u0000\\")"), R"("\"\\u0000\\")");
+    // Whatever the input, the result holds no \u0000 escape a JSON parser
+    // would read as U+0000: after an even run of backslashes, no "u0000".
+    BsonPtr doc(bson_new());
+    bson_append_utf8(doc.get(), "k", -1, "x\\u0000\0y\\\\u0000", 16);
+    std::string out = jsonb_storable(document_as_json(doc.get(), JsonMode::Canonical));
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        if (out[i] != '\\')
+            continue;
+        std::size_t run = 0;
+        while (i < out.size() && out[i] == '\\') {
+            ++run;
+            ++i;
+        }
+        EXPECT_FALSE(run % 2 == 1 && out.compare(i, 5, "u0000") == 0) << out;
+    }
+}

@@ -47,3 +47,23 @@ TEST(SchemaSampler, LongAndDoubleNeedNumeric) {
     add_json(s, R"({"v": 0.5})");
     EXPECT_EQ(describe(s.columns()), "v:numeric");
 }
+
+// A key no column can name is left out, never imported as a column that
+// cannot be created or that reads another key: the empty key (no SQL
+// identifier is empty), a key longer than PostgreSQL's 63-byte names (the
+// name would be cut to a prefix, which is another key) and a key that is
+// not UTF-8.
+TEST(SchemaSampler, KeysNoColumnCanNameAreLeftOut) {
+    nextcrm::SchemaSampler s;
+    bson_t *doc = bson_new();
+    BSON_APPEND_UTF8(doc, "", "empty");
+    std::string k63(63, 'k'), k64(64, 'k');
+    BSON_APPEND_UTF8(doc, k63.c_str(), "fits");
+    BSON_APPEND_UTF8(doc, k64.c_str(), "too long");
+    bson_append_utf8(doc, "bad\xff", -1, "x", 1);
+    BSON_APPEND_UTF8(doc, "$dollar", "x");
+    BSON_APPEND_UTF8(doc, "ok", "x");
+    s.add(doc);
+    bson_destroy(doc);
+    EXPECT_EQ(describe(s.columns()), k63 + ":text ok:text");
+}
