@@ -422,9 +422,9 @@ Outcome retry_collection(Oid serverid, const SourceOptions &opts,
                        [&](int done_batch, const BatchCounts &counts, double) {
                            // These documents were counted as failed; count
                            // them again.
-                           Datum args[4] = {text_datum(collection.name),
-                                            Int64GetDatum(counts.documents),
-                                            Int64GetDatum(counts.migrated), Int32GetDatum(done_batch)};
+                           Datum args[4] = {
+                               text_datum(collection.name), Int64GetDatum(counts.documents),
+                               Int64GetDatum(counts.migrated), Int32GetDatum(done_batch)};
                            Oid types[4] = {TEXTOID, INT8OID, INT8OID, INT4OID};
                            spi_exec("UPDATE nextcrm_migration.checkpoint SET"
                                     " migrated = migrated + $3, failed = failed - $3,"
