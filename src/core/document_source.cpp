@@ -1,20 +1,16 @@
 #include "document_source.hpp"
 
-#include "dump_path.hpp"
 #include "error.hpp"
 #include "options.hpp"
 
 #include <zlib.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <cerrno>
 #include <cstring>
 #include <functional>
 #include <memory>
 #include <vector>
-#include <dirent.h>
-#include <sys/stat.h>
 
 namespace nextcrm {
 
@@ -131,16 +127,6 @@ ssize_t read_handle(void *handle, void *buf, size_t count) {
 
 void destroy_handle(void *) {} // the Handle is owned by DumpFileSource
 
-bool ends_with(const std::string &s, const std::string &suffix) {
-    return s.size() >= suffix.size() &&
-           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-bool is_file(const std::string &path) {
-    struct stat st;
-    return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
 } // namespace
 
 DumpFileSource::DumpFileSource(const std::string &path)
@@ -224,40 +210,6 @@ std::int64_t count_dump_documents(const std::string &path, const std::function<v
         ++n;
     }
     return n;
-}
-
-std::optional<std::string> find_dump_file(const std::string &dir, const std::string &collection) {
-    // A collection name never leaves its directory (issue 11): checked when
-    // the table option is set and again here, where the file is opened.
-    check_collection_name(collection);
-    for (const char *suffix : {".bson", ".bson.gz"}) {
-        std::string path = dir + "/" + collection + suffix;
-        if (is_file(path)) {
-            check_path_inside(dir, path);
-            return path;
-        }
-    }
-    return std::nullopt;
-}
-
-std::vector<std::string> dump_collections(const std::string &dir) {
-    std::unique_ptr<DIR, int (*)(DIR *)> d(opendir(dir.c_str()), closedir);
-    if (!d)
-        throw Error("could not open dump directory \"" + dir + "\": " + std::strerror(errno),
-                    sqlstate::fdw_error);
-    std::vector<std::string> out;
-    while (struct dirent *e = readdir(d.get())) {
-        std::string name = e->d_name;
-        if (ends_with(name, ".metadata.json") || !is_file(dir + "/" + name))
-            continue;
-        if (ends_with(name, ".bson.gz"))
-            out.push_back(name.substr(0, name.size() - 8));
-        else if (ends_with(name, ".bson"))
-            out.push_back(name.substr(0, name.size() - 5));
-    }
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    return out;
 }
 
 } // namespace nextcrm

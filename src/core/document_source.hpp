@@ -16,7 +16,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <functional>
 #include <string>
 #include <vector>
@@ -103,17 +102,10 @@ class DumpFileSource : public DocumentSource {
     bool done_ = false;
 };
 
-// The dump file of a collection in dir, or nullopt when there is none.
-std::optional<std::string> find_dump_file(const std::string &dir, const std::string &collection);
-
 // Documents in a dump file, counted by walking the documents' length prefixes
 // (nothing is parsed); a file that does not end on a document boundary is an
 // error.  tick, when given, is called every 1024 documents (the caller's
 // interrupt check; whatever it throws ends the count).
 std::int64_t count_dump_documents(const std::string &path, const std::function<void()> &tick = {});
-
-// The collections a dump directory holds (from *.bson and *.bson.gz; not
-// metadata files), sorted by name.
-std::vector<std::string> dump_collections(const std::string &dir);
 
 } // namespace nextcrm

@@ -1,6 +1,8 @@
 #include "core/bson_check.hpp"
 #include "core/document_source.hpp"
 #include "core/error.hpp"
+#include "core/mongodump.hpp"
+#include "core/options.hpp"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -21,6 +23,12 @@ struct DumpDir {
     }
     ~DumpDir() { std::system(("rm -rf '" + path + "'").c_str()); }
 };
+
+nextcrm::SourceOptions dump_dir(const std::string &path) {
+    nextcrm::SourceOptions o;
+    o.dump_dir = path;
+    return o;
+}
 
 std::string documents(int n) {
     std::string out;
@@ -62,15 +70,17 @@ TEST(DumpFileSource, ReadsPlainAndGzipFiles) {
     write_plain(dir.path + "/plain.bson", documents(2500));
     write_gzip(dir.path + "/packed.bson.gz", documents(3000));
     write_plain(dir.path + "/plain.metadata.json", "{}");
-    EXPECT_EQ(nextcrm::dump_collections(dir.path), (std::vector<std::string>{"packed", "plain"}));
-    auto plain = nextcrm::find_dump_file(dir.path, "plain");
-    ASSERT_TRUE(plain);
-    nextcrm::DumpFileSource a(*plain);
+    nextcrm::Dump dump(dump_dir(dir.path), [] {});
+    EXPECT_EQ(dump.collections(), (std::vector<std::string>{"packed", "plain"}));
+    nextcrm::DumpFileSource a(dir.path + "/plain.bson");
     EXPECT_EQ(drain(a), 2500);
     EXPECT_EQ(a.next(), nullptr);
-    nextcrm::DumpFileSource b(*nextcrm::find_dump_file(dir.path, "packed"));
+    nextcrm::DumpFileSource b(dir.path + "/packed.bson.gz");
     EXPECT_EQ(drain(b), 3000);
-    EXPECT_FALSE(nextcrm::find_dump_file(dir.path, "absent"));
+    auto c = dump.open("packed");
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(drain(*c), 3000);
+    EXPECT_EQ(dump.open("absent"), nullptr);
 }
 
 TEST(DumpFileSource, TruncatedFilesAreErrors) {
@@ -86,7 +96,7 @@ TEST(DumpFileSource, TruncatedFilesAreErrors) {
     std::fclose(f);
     write_plain(packed, gz.substr(0, gz.size() - 20));
     for (const char *name : {"cut", "cutgz"}) {
-        nextcrm::DumpFileSource src(*nextcrm::find_dump_file(dir.path, name));
+        nextcrm::DumpFileSource src(dir.path + "/" + name + (name[3] ? ".bson.gz" : ".bson"));
         int n = 0;
         try {
             while (src.next())
@@ -123,7 +133,7 @@ TEST(DumpFileSource, CorruptDocumentIsPassedOnAndReadingGoesOn) {
 
 TEST(DumpFileSource, MissingFileAndDirectory) {
     EXPECT_THROW(nextcrm::DumpFileSource("/nonexistent/x.bson"), nextcrm::Error);
-    EXPECT_THROW(nextcrm::dump_collections("/nonexistent"), nextcrm::Error);
+    EXPECT_THROW(nextcrm::Dump(dump_dir("/nonexistent"), [] {}), nextcrm::Error);
 }
 
 TEST(DumpFileSource, CountsByLengthPrefixesAndRejectsTruncatedFiles) {
