@@ -30,12 +30,27 @@ function textCatalogNames<T>(adapter: T): T {
   a.performIO = async (query: unknown) => {
     const result = await performIO(query);
     // A script of several statements gives an array of results.
-    for (const one of Array.isArray(result) ? result : [result])
+    for (const one of Array.isArray(result) ? result : [result]) {
       for (const field of one?.fields ?? [])
         if (field.dataTypeID === PG_NAME || field.dataTypeID === PG_CHAR) field.dataTypeID = PG_TEXT;
+      dropNotNullConstraints(one);
+    }
     return result;
   };
   return adapter;
+}
+
+// PostgreSQL 18 lists each NOT NULL as a pg_constraint row (contype 'n').
+// The schema engine of Prisma 6.19 takes every contype but p, u and f from
+// its constraints query and panics on 'n' ("RuntimeError: unreachable" from
+// the WebAssembly engine; https://github.com/prisma/orm/issues/29635).  It
+// reads nullability from pg_attribute.attnotnull, so those rows carry nothing
+// it needs and are left out of that query's result; on 15-17 there are none.
+function dropNotNullConstraints(one: any) {
+  const at = (one?.fields ?? []).findIndex((f: any) => f.name === "constraint_type");
+  if (at < 0 || !Array.isArray(one.rows)) return;
+  one.rows = one.rows.filter((row: unknown[]) => row[at] !== "n");
+  one.rowCount = one.rows.length;
 }
 
 // `migrate diff --from-migrations` replays the migrations in a shadow

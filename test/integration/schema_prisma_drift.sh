@@ -41,6 +41,14 @@ echo 'ALTER TABLE "Users" ADD COLUMN "planted" text;' >"$tmp/planted/29990101000
 out=$(diff_to "$tmp/planted" schema.prisma)
 is "$?" 2 "a migration the data model does not match makes the diff non-empty (exit 2)"
 like "$out" 'ALTER TABLE "Users" DROP COLUMN "planted"' "and the diff drops the planted column"
+# Nullability too: PostgreSQL 18 also lists each NOT NULL as a constraint,
+# which prisma/prisma.config.ts leaves out of the schema engine's constraints
+# query (the engine reads nullability from pg_attribute).
+echo 'ALTER TABLE "Users" ALTER COLUMN "email" DROP NOT NULL;' \
+    >"$tmp/planted/29990101000000_planted/migration.sql"
+out=$(diff_to "$tmp/planted" schema.prisma)
+is "$?" 2 "a dropped NOT NULL is found (exit 2)"
+like "$out" 'ALTER TABLE "Users" ALTER COLUMN "email" SET NOT NULL' "and the diff sets it again"
 
 # The evidence for keeping the loose references as relations: with the
 # relations removed from the data model, Prisma reads each of their foreign
