@@ -29,33 +29,7 @@ rig_start
 work=$RIG_DIR/bench_shapes
 mkdir -p "$work" && chmod 755 "$work"
 
-psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-
-# Migrates database $1 from server options $2; prints "seconds peak_rss_kB".
-migrate() {
-    psql -c "CREATE DATABASE $1"
-    psql -d "$1" <<SQL
-CREATE EXTENSION nextcrm_mongo_fdw;
-CREATE SERVER src FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS ($2);
-SQL
-    local t0 peak=0 pid hwm
-    t0=$(now)
-    psql -d "$1" -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>"$work/$1.notices" &
-    local caller=$!
-    while kill -0 $caller 2>/dev/null; do
-        pid=$(psql -At -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'nextcrm migration'" 2>/dev/null)
-        if [[ -n "$pid" ]]; then
-            hwm=$(awk '/RssAnon/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
-            [[ -n "$hwm" ]] && ((hwm > peak)) && peak=$hwm
-        fi
-        sleep 0.2
-    done
-    wait $caller || die "migration of $1 failed: $(tail -3 "$work/$1.notices")"
-    echo "$(elapsed "$t0") $peak"
-}
+. "$here/bench/lib.sh"
 
 log "generating $n documents"
 "$BUILD_DIR/nextcrm_gen" --docs "$n" --seed 3 --dump-dir "$work/dump" 2>/dev/null || die "nextcrm_gen failed"
@@ -63,9 +37,9 @@ log "generating $n documents"
 "$BUILD_DIR/nextcrm_archive" "$work/dump" "$work/nextcrm.archive.gz" --gzip || die "nextcrm_archive failed"
 chmod -R a+rX "$work"
 
-read -r dir_s dir_rss <<<"$(migrate shapes_dir "dump_dir '$work/dump'")"
-read -r arc_s arc_rss <<<"$(migrate shapes_archive "archive '$work/nextcrm.archive'")"
-read -r gz_s gz_rss <<<"$(migrate shapes_archive_gz "archive '$work/nextcrm.archive.gz'")"
+read -r dir_s dir_rss <<<"$(bench_migrate shapes_dir "dump_dir '$work/dump'")"
+read -r arc_s arc_rss <<<"$(bench_migrate shapes_archive "archive '$work/nextcrm.archive'")"
+read -r gz_s gz_rss <<<"$(bench_migrate shapes_archive_gz "archive '$work/nextcrm.archive.gz'")"
 same=$(psql -At -d shapes_dir -c "SELECT sum(migrated) || '/' || sum(failed) FROM nextcrm_migration.checkpoint")
 for db in shapes_archive shapes_archive_gz; do
     other=$(psql -At -d $db -c "SELECT sum(migrated) || '/' || sum(failed) FROM nextcrm_migration.checkpoint")

@@ -16,21 +16,14 @@ rounds=${2:-2}
 RIG_FSYNC=on rig_start
 work=$RIG_DIR/bench
 mkdir -p "$work" && chmod 755 "$work"
-psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-now() { date +%s.%N; }
+. "$here/bench/lib.sh"
 "$BUILD_DIR/nextcrm_gen" --docs "$n" --seed 3 --dump-dir "$work/dump" 2>/dev/null || die "nextcrm_gen failed"
 chmod -R a+rX "$work"
 
-migrate() { # db [setting]
-    psql -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"
-    [[ -n "${2:-}" ]] && psql -c "ALTER DATABASE $1 SET $2"
-    psql -d "$1" -c "CREATE EXTENSION nextcrm_mongo_fdw" \
-        -c "CREATE SERVER src FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS (dump_dir '$work/dump')" \
-        -c "CREATE USER MAPPING FOR CURRENT_USER SERVER src"
-    local t0
-    t0=$(now)
-    psql -d "$1" -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1 || { echo "migration of $1 failed" >&2; return 1; }
-    awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'
+migrate() { # db [setting] → seconds
+    local out
+    out=$(bench_migrate "$1" "dump_dir '$work/dump'" "${2:-}") || return 1
+    echo "${out%% *}"
 }
 
 with=0 without=0

@@ -38,36 +38,7 @@ gen=$BUILD_DIR/nextcrm_gen
 work=$RIG_DIR/bench
 mkdir -p "$work" && chmod 755 "$work"
 
-psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-
-# Migrates database $1 from server options $2; prints "seconds peak_rss_kB".
-# $3, when given, is a setting for the database (ALTER DATABASE ... SET).
-migrate() {
-    psql -c "CREATE DATABASE $1"
-    [[ -n "${3:-}" ]] && psql -c "ALTER DATABASE $1 SET $3"
-    psql -d "$1" <<SQL
-CREATE EXTENSION nextcrm_mongo_fdw;
-CREATE SERVER src FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS ($2);
-CREATE USER MAPPING FOR CURRENT_USER SERVER src;
-SQL
-    local t0 peak=0 pid hwm
-    t0=$(now)
-    psql -d "$1" -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>"$work/$1.notices" &
-    local caller=$!
-    while kill -0 $caller 2>/dev/null; do
-        pid=$(psql -At -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'nextcrm migration'" 2>/dev/null)
-        if [[ -n "$pid" ]]; then
-            hwm=$(awk '/RssAnon/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
-            [[ -n "$hwm" ]] && ((hwm > peak)) && peak=$hwm
-        fi
-        sleep 0.2
-    done
-    wait $caller || die "migration of $1 failed: $(tail -3 "$work/$1.notices")"
-    echo "$(elapsed "$t0") $peak"
-}
+. "$here/bench/lib.sh"
 
 log "generating $n documents (and 100000 for the memory comparison)"
 "$gen" --docs "$n" --seed 3 --dump-dir "$work/dump" 2>/dev/null || die "nextcrm_gen failed"
@@ -112,19 +83,19 @@ insert_baseline() {
 }
 
 log "migrating 100000 documents from a dump, then COPY and INSERT of the same rows"
-read -r t_100k rss_100k < <(migrate m100k "dump_dir '$work/dump100k'")
+read -r t_100k rss_100k < <(bench_migrate m100k "dump_dir '$work/dump100k'")
 t_copy_100k=$(copy_baseline m100k)
 t_insert_100k=$(insert_baseline m100k)
 # The foreign keys' row-by-row trigger checks: the same migration with them
 # (and every other trigger) switched off, as the worker once did.
-read -r t_noreplica _ < <(migrate m100k_replica "dump_dir '$work/dump100k'" "session_replication_role = replica")
+read -r t_noreplica _ < <(bench_migrate m100k_replica "dump_dir '$work/dump100k'" "session_replication_role = replica")
 log "migrating $n documents from a dump, then COPY of the same rows"
-read -r t_migrate rss_n < <(migrate mbig "dump_dir '$work/dump'")
+read -r t_migrate rss_n < <(bench_migrate mbig "dump_dir '$work/dump'")
 t_copy=$(copy_baseline mbig)
 
 log "FerretDB: loading $n_ferret documents"
 "$gen" --docs "$n_ferret" --seed 3 --uri "$MONGO_URI" --database bench 2>/dev/null || die "load failed"
-read -r t_ferret _ < <(migrate mferret "uri '$MONGO_URI', database 'bench'")
+read -r t_ferret _ < <(bench_migrate mferret "uri '$MONGO_URI', database 'bench'")
 t0=$(now)
 for c in $(psql -d mferret -At -c "SELECT collection FROM nextcrm_migration.checkpoint"); do
     "$BUILD_DIR/nextcrm_bench" drain-mongo "$MONGO_URI" bench "$c" >/dev/null 2>&1

@@ -1,0 +1,40 @@
+# Helpers of the benchmarks under bench/; sourced after scripts/lib/rig.sh's
+# rig_start, with $work set to a folder the postgres user can read.
+
+psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+# Seconds since the epoch, with nanoseconds.
+now() { date +%s.%N; }
+# Seconds (two decimals) since $1, a now().
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+# $1 / $2, two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# Migrates a new database $1 from a server with options $2 (SQL text, e.g.
+# "dump_dir '/x'") with nextcrm_migrate_all(); $3, when given, is a setting
+# for the database (ALTER DATABASE ... SET).  Prints "seconds peak_rss_kB":
+# the wall time and the worker's peak private resident memory (RssAnon,
+# sampled every 0.2 s).  A database of that name is dropped first.
+bench_migrate() { # db server-options [setting]
+    PGOPTIONS='-c client_min_messages=warning' psql -c "DROP DATABASE IF EXISTS $1"
+    psql -c "CREATE DATABASE $1"
+    [[ -n "${3:-}" ]] && psql -c "ALTER DATABASE $1 SET $3"
+    psql -d "$1" <<SQL
+CREATE EXTENSION nextcrm_mongo_fdw;
+CREATE SERVER src FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS ($2);
+CREATE USER MAPPING FOR CURRENT_USER SERVER src;
+SQL
+    local t0 peak=0 pid hwm caller
+    t0=$(now)
+    psql -d "$1" -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>"$work/$1.notices" &
+    caller=$!
+    while kill -0 $caller 2>/dev/null; do
+        pid=$(psql -At -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'nextcrm migration'" 2>/dev/null)
+        if [[ -n "$pid" ]]; then
+            hwm=$(awk '/RssAnon/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+            [[ -n "$hwm" ]] && ((hwm > peak)) && peak=$hwm
+        fi
+        sleep 0.2
+    done
+    wait $caller || die "migration of $1 failed: $(tail -3 "$work/$1.notices")"
+    echo "$(elapsed "$t0") $peak"
+}
