@@ -710,31 +710,21 @@ int64 restore_scalar_and_list_refs(const Mapping &mapping) {
             // elements before it that are still in the array (those before
             // it that were dropped, and not restored, are not).
             std::string column = quote_ident(f->target_column);
-            set = "UPDATE " + table + " t SET " + column + " = t." + column +
-                  "[1:$6 - (SELECT pg_catalog.count(*) FROM nextcrm_migration.repairs d"
-                  " WHERE d.collection OPERATOR(pg_catalog.=) $5"
-                  " AND d.source_id OPERATOR(pg_catalog.=) $4"
-                  " AND d.field OPERATOR(pg_catalog.~) ('^' OPERATOR(pg_catalog.||) $7"
-                  " OPERATOR(pg_catalog.||) '\\.[0-9]+$')"
-                  " AND d.replacement OPERATOR(pg_catalog.=) '(dropped)'"
-                  " AND (d.kind OPERATOR(pg_catalog.=) 'invalid_reference'"
-                  "  OR (d.kind OPERATOR(pg_catalog.=) 'dangling_ref' AND d.resolved_at IS NULL))"
-                  " AND pg_catalog.substring(d.field, '[0-9]+$')::pg_catalog.int8"
-                  " OPERATOR(pg_catalog.<) $6)]"
-                  " OPERATOR(pg_catalog.||) $2::pg_catalog.uuid OPERATOR(pg_catalog.||) t." +
-                  column +
-                  "[$6 - (SELECT pg_catalog.count(*) FROM nextcrm_migration.repairs d"
-                  " WHERE d.collection OPERATOR(pg_catalog.=) $5"
-                  " AND d.source_id OPERATOR(pg_catalog.=) $4"
-                  " AND d.field OPERATOR(pg_catalog.~) ('^' OPERATOR(pg_catalog.||) $7"
-                  " OPERATOR(pg_catalog.||) '\\.[0-9]+$')"
-                  " AND d.replacement OPERATOR(pg_catalog.=) '(dropped)'"
-                  " AND (d.kind OPERATOR(pg_catalog.=) 'invalid_reference'"
-                  "  OR (d.kind OPERATOR(pg_catalog.=) 'dangling_ref' AND d.resolved_at IS NULL))"
-                  " AND pg_catalog.substring(d.field, '[0-9]+$')::pg_catalog.int8"
-                  " OPERATOR(pg_catalog.<) $6) + 1:]"
-                  " WHERE t.id = " +
-                  row_id;
+            // $6 less the elements before it that were dropped and not restored.
+            const std::string position =
+                "$6 - (SELECT pg_catalog.count(*) FROM nextcrm_migration.repairs d"
+                " WHERE d.collection OPERATOR(pg_catalog.=) $5"
+                " AND d.source_id OPERATOR(pg_catalog.=) $4"
+                " AND d.field OPERATOR(pg_catalog.~) ('^' OPERATOR(pg_catalog.||) $7"
+                " OPERATOR(pg_catalog.||) '\\.[0-9]+$')"
+                " AND d.replacement OPERATOR(pg_catalog.=) '(dropped)'"
+                " AND (d.kind OPERATOR(pg_catalog.=) 'invalid_reference'"
+                "  OR (d.kind OPERATOR(pg_catalog.=) 'dangling_ref' AND d.resolved_at IS NULL))"
+                " AND pg_catalog.substring(d.field, '[0-9]+$')::pg_catalog.int8"
+                " OPERATOR(pg_catalog.<) $6)";
+            set = "UPDATE " + table + " t SET " + column + " = t." + column + "[1:" + position +
+                  "] OPERATOR(pg_catalog.||) $2::pg_catalog.uuid OPERATOR(pg_catalog.||) t." +
+                  column + "[" + position + " + 1:] WHERE t.id = " + row_id;
         }
         std::string sql = "WITH fixed AS (" + set +
                           " RETURNING 1) UPDATE nextcrm_migration.repairs r"
