@@ -54,4 +54,28 @@ CREATE FOREIGN TABLE stages_small (probability int2, name varchar(4))
 SELECT * FROM stages_small WHERE probability = 10;
 SELECT * FROM stages_small WHERE probability = 25;
 
+-- A domain's constraint on the value is the value's fault, named as above;
+-- any other error raised while a value is converted (a cancel among them) is
+-- passed on as it was raised.
+CREATE DOMAIN lower_name AS text CHECK (VALUE ~ '^[a-z]');
+CREATE FOREIGN TABLE stages_domain (_id text, name lower_name)
+  SERVER ferret OPTIONS (collection 'crm_Opportunities_Sales_Stages');
+SELECT * FROM stages_domain WHERE _id = '659200807e2fcd1cc2000000';
+CREATE FUNCTION cancel_now(text) RETURNS bool LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'canceling statement due to user request' USING ERRCODE = 'query_canceled';
+END
+$$;
+CREATE DOMAIN cancelled_name AS text CHECK (cancel_now(VALUE));
+CREATE FOREIGN TABLE stages_cancel (_id text, name cancelled_name)
+  SERVER ferret OPTIONS (collection 'crm_Opportunities_Sales_Stages');
+\set SHOW_CONTEXT never
+SELECT * FROM stages_cancel WHERE _id = '659200807e2fcd1cc2000000';
+\set VERBOSITY sqlstate
+SELECT * FROM stages_cancel WHERE _id = '659200807e2fcd1cc2000000';
+\set VERBOSITY default
+\set SHOW_CONTEXT errors
+DROP DOMAIN lower_name, cancelled_name CASCADE;
+DROP FUNCTION cancel_now(text);
+
 DROP EXTENSION nextcrm_mongo_fdw CASCADE;

@@ -440,7 +440,13 @@ void RowBuilder::build(const bson_t *doc, Datum *values, bool *nulls) {
             failed = -1;
         });
     } catch (const PgException &e) {
-        if (failed < 0)
+        // Only the value's own fault names the field: a data exception, a
+        // domain's constraint, a limit the value exceeds.  A cancel, an
+        // out-of-memory and any other error stay what they are.
+        int category = ERRCODE_TO_CATEGORY(e.data()->sqlerrcode);
+        if (failed < 0 || (category != ERRCODE_DATA_EXCEPTION &&
+                           category != ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION &&
+                           category != ERRCODE_PROGRAM_LIMIT_EXCEEDED))
             throw;
         const ColumnSpec &col = *columns_[failed];
         fail(doc, col, col.field, slots_[failed].bson_type, e.data()->message,
