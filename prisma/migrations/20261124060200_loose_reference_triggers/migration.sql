@@ -1,0 +1,227 @@
+-- The 23 former loose references (createdBy, updatedBy, last_activity_by,
+-- last_updated_by, Sections.board, crm_Opportunities.contact,
+-- crm_Contacts.account) are plain scalars in schema.prisma, exactly as the
+-- MongoDB-era application writes them (`createdBy: userId` beside a to-one
+-- `connect` fits Prisma's input types only then).  A foreign key the data
+-- model does not declare is drift for Prisma, so their foreign keys become
+-- triggers, which Prisma does not read, with the same effect:
+--
+--   * on the referencing table, after each INSERT and UPDATE statement, every
+--     new non-NULL key must name an existing row, which is locked FOR KEY
+--     SHARE as PostgreSQL's own foreign-key check locks it, so a concurrent
+--     DELETE of that row waits for this transaction and then sees the
+--     reference;
+--   * on the referenced table, after each DELETE statement, the foreign key's
+--     ON DELETE action (SET NULL, or RESTRICT for Sections.board); after each
+--     change of a row's id, ON UPDATE CASCADE; and after TRUNCATE, a refusal
+--     while referencing rows are left (a foreign key refuses the TRUNCATE).
+--
+-- Violations are reported as PostgreSQL reports a foreign-key violation
+-- (SQLSTATE foreign_key_violation, the constraint's former name), so Prisma
+-- Client still answers P2003.  data/nextcrm/README.md ("Loose references")
+-- and docs/MIGRATING.md §9 say what this means for the application and the
+-- DBA.
+--
+-- The checks are statement-level with transition tables: one set-based query
+-- per statement and reference instead of one per row, so a bulk INSERT (the
+-- migration loads in batches) costs about what the foreign key cost.
+--
+-- SECURITY DEFINER because a foreign key checks and acts with the table
+-- owner's rights: a role allowed to INSERT into "crm_Contacts" and SELECT
+-- "Users" may reference a user, which FOR KEY SHARE would otherwise refuse
+-- it (that needs UPDATE on "Users"), and deleting a user sets "createdBy" to
+-- NULL without UPDATE on every referencing table.  Safe because: the
+-- functions are trigger functions (not callable directly), EXECUTE is revoked
+-- from PUBLIC (CREATE TRIGGER needs it, so no one but their owner can attach
+-- them to a table of their choosing with arguments of their choosing),
+-- search_path is pinned, and every name they run is schema-qualified and
+-- quoted with format('%I').  Referenced and referencing tables are in the
+-- trigger's own table's schema (TG_TABLE_SCHEMA), so the migration works in
+-- any schema Prisma is pointed at.
+
+-- After INSERT or UPDATE on the referencing table (statement level).
+-- TG_ARGV: column, referenced table, constraint name.
+CREATE FUNCTION "nextcrm_loose_ref_check"() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    col text := TG_ARGV[0];
+    parent text := TG_ARGV[1];
+    con text := TG_ARGV[2];
+    keys uuid[];
+    locked bigint;
+    missing uuid;
+BEGIN
+    -- The keys this statement set: on UPDATE only those that changed (an
+    -- unchanged key is not checked again, as for a foreign key).
+    IF TG_OP = 'INSERT' THEN
+        EXECUTE format('SELECT pg_catalog.array_agg(DISTINCT n.%I) FROM nextcrm_new n'
+                       ' WHERE n.%1$I IS NOT NULL', col)
+            INTO keys;
+    ELSE
+        EXECUTE format('SELECT pg_catalog.array_agg(DISTINCT n.%I) FROM nextcrm_new n'
+                       ' LEFT JOIN nextcrm_old o ON o.id OPERATOR(pg_catalog.=) n.id'
+                       ' WHERE n.%1$I IS NOT NULL AND o.%1$I IS DISTINCT FROM n.%1$I', col)
+            INTO keys;
+    END IF;
+    IF keys IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- Lock every referenced row that exists, as PostgreSQL's own check does:
+    -- a row being deleted makes this wait for its deleter and is skipped
+    -- once the DELETE commits (READ COMMITTED; a serialization failure under
+    -- REPEATABLE READ and SERIALIZABLE).  Then name a key without a row; if
+    -- there is none (a row committed between the two), lock again.
+    LOOP
+        EXECUTE format('SELECT pg_catalog.count(*) FROM (SELECT FROM %I.%I p'
+                       ' WHERE p.id OPERATOR(pg_catalog.=) ANY ($1) FOR KEY SHARE OF p) l',
+                       TG_TABLE_SCHEMA, parent)
+            INTO locked USING keys;
+        IF locked OPERATOR(pg_catalog.=) pg_catalog.cardinality(keys) THEN
+            RETURN NULL;
+        END IF;
+        EXECUTE format('SELECT k.id FROM pg_catalog.unnest($1) AS k(id)'
+                       ' WHERE NOT EXISTS (SELECT FROM %I.%I p WHERE p.id OPERATOR(pg_catalog.=) k.id)'
+                       ' ORDER BY k.id LIMIT 1',
+                       TG_TABLE_SCHEMA, parent)
+            INTO missing USING keys;
+        EXIT WHEN missing IS NOT NULL;
+    END LOOP;
+    RAISE EXCEPTION 'insert or update on table "%" violates foreign key constraint "%"',
+            TG_TABLE_NAME, con
+        USING ERRCODE = 'foreign_key_violation',
+              DETAIL = format('Key (%s)=(%s) is not present in table "%s".', col, missing, parent),
+              SCHEMA = TG_TABLE_SCHEMA, TABLE = TG_TABLE_NAME, CONSTRAINT = con;
+    RETURN NULL;
+END
+$fn$;
+
+-- After DELETE (statement level) or TRUNCATE on the referenced table.
+-- TG_ARGV: referencing table, its column, ON DELETE action ('SET NULL' or
+-- 'RESTRICT'), constraint name.
+CREATE FUNCTION "nextcrm_loose_ref_action"() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    child text := TG_ARGV[0];
+    col text := TG_ARGV[1];
+    action text := TG_ARGV[2];
+    con text := TG_ARGV[3];
+    key uuid;
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        -- Refused, as for a foreign key, unless the referencing rows went
+        -- too (truncated in the same statement, or their column is NULL).
+        EXECUTE format('SELECT t.%I FROM %I.%I t WHERE t.%1$I IS NOT NULL LIMIT 1',
+                       col, TG_TABLE_SCHEMA, child)
+            INTO key;
+        IF key IS NOT NULL THEN
+            RAISE EXCEPTION 'cannot truncate a table referenced in a foreign key constraint'
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = format('Table "%s" references "%s" (constraint "%s").', child, TG_TABLE_NAME, con),
+                      HINT = format('Truncate table "%s" at the same time, or set its column "%s" to NULL first.',
+                                    child, col);
+        END IF;
+    ELSIF action = 'SET NULL' THEN
+        EXECUTE format('UPDATE %I.%I t SET %I = NULL'
+                       ' WHERE t.%3$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT o.id FROM nextcrm_old o))',
+                       TG_TABLE_SCHEMA, child, col);
+    ELSIF action = 'RESTRICT' THEN
+        EXECUTE format('SELECT t.%I FROM %I.%I t'
+                       ' WHERE t.%1$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT o.id FROM nextcrm_old o))'
+                       ' LIMIT 1 FOR KEY SHARE OF t',
+                       col, TG_TABLE_SCHEMA, child)
+            INTO key;
+        IF key IS NOT NULL THEN
+            RAISE EXCEPTION 'update or delete on table "%" violates foreign key constraint "%" on table "%"',
+                    TG_TABLE_NAME, con, child
+                USING ERRCODE = 'foreign_key_violation',
+                      DETAIL = format('Key (id)=(%s) is still referenced from table "%s".', key, child),
+                      SCHEMA = TG_TABLE_SCHEMA, TABLE = child, CONSTRAINT = con;
+        END IF;
+    ELSE
+        RAISE EXCEPTION 'unknown referential action "%" in trigger "%"', action, TG_NAME
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+-- After UPDATE OF id on the referenced table (row level, only when the id
+-- changed): ON UPDATE CASCADE.  TG_ARGV: referencing table, its column.
+CREATE FUNCTION "nextcrm_loose_ref_cascade"() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    EXECUTE format('UPDATE %I.%I t SET %I = $1 WHERE t.%3$I OPERATOR(pg_catalog.=) $2',
+                   TG_TABLE_SCHEMA, TG_ARGV[0], TG_ARGV[1])
+        USING NEW.id, OLD.id;
+    RETURN NULL;
+END
+$fn$;
+
+REVOKE ALL ON FUNCTION "nextcrm_loose_ref_check"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "nextcrm_loose_ref_action"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "nextcrm_loose_ref_cascade"() FROM PUBLIC;
+
+-- Each reference: its foreign key dropped, five triggers in its place, named
+-- after the constraint: <constraint>_ins and _upd on the referencing table,
+-- _del, _key and _trunc on the referenced one.  (A DO block, so the list is
+-- written once; format('%I') quotes every name.)
+DO $do$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT * FROM (VALUES
+        ('crm_Accounts',       'createdBy',        'Users',        'SET NULL'),
+        ('crm_Accounts',       'updatedBy',        'Users',        'SET NULL'),
+        ('crm_Leads',          'createdBy',        'Users',        'SET NULL'),
+        ('crm_Leads',          'updatedBy',        'Users',        'SET NULL'),
+        ('crm_Opportunities',  'contact',          'crm_Contacts', 'SET NULL'),
+        ('crm_Opportunities',  'createdBy',        'Users',        'SET NULL'),
+        ('crm_Opportunities',  'updatedBy',        'Users',        'SET NULL'),
+        ('crm_Opportunities',  'last_activity_by', 'Users',        'SET NULL'),
+        ('crm_Contacts',       'account',          'crm_Accounts', 'SET NULL'),
+        ('crm_Contacts',       'createdBy',        'Users',        'SET NULL'),
+        ('crm_Contacts',       'updatedBy',        'Users',        'SET NULL'),
+        ('crm_Contacts',       'last_activity_by', 'Users',        'SET NULL'),
+        ('crm_Contracts',      'createdBy',        'Users',        'SET NULL'),
+        ('crm_Contracts',      'updatedBy',        'Users',        'SET NULL'),
+        ('Boards',             'createdBy',        'Users',        'SET NULL'),
+        ('Boards',             'updatedBy',        'Users',        'SET NULL'),
+        ('Invoices',           'last_updated_by',  'Users',        'SET NULL'),
+        ('Documents',          'createdBy',        'Users',        'SET NULL'),
+        ('Sections',           'board',            'Boards',       'RESTRICT'),
+        ('Tasks',              'createdBy',        'Users',        'SET NULL'),
+        ('Tasks',              'updatedBy',        'Users',        'SET NULL'),
+        ('crm_Accounts_Tasks', 'createdBy',        'Users',        'SET NULL'),
+        ('crm_Accounts_Tasks', 'updatedBy',        'Users',        'SET NULL')
+    ) AS v(child, col, parent, on_delete) LOOP
+        EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', r.child, r.child || '_' || r.col || '_fkey');
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS nextcrm_new'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION "nextcrm_loose_ref_check"(%L, %L, %L)',
+                       r.child || '_' || r.col || '_fkey_ins', r.child, r.col, r.parent,
+                       r.child || '_' || r.col || '_fkey');
+        EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I'
+                       ' REFERENCING OLD TABLE AS nextcrm_old NEW TABLE AS nextcrm_new'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION "nextcrm_loose_ref_check"(%L, %L, %L)',
+                       r.child || '_' || r.col || '_fkey_upd', r.child, r.col, r.parent,
+                       r.child || '_' || r.col || '_fkey');
+        EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %I REFERENCING OLD TABLE AS nextcrm_old'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION "nextcrm_loose_ref_action"(%L, %L, %L, %L)',
+                       r.child || '_' || r.col || '_fkey_del', r.parent, r.child, r.col, r.on_delete,
+                       r.child || '_' || r.col || '_fkey');
+        EXECUTE format('CREATE TRIGGER %I AFTER UPDATE OF id ON %I FOR EACH ROW'
+                       ' WHEN (OLD.id IS DISTINCT FROM NEW.id)'
+                       ' EXECUTE FUNCTION "nextcrm_loose_ref_cascade"(%L, %L)',
+                       r.child || '_' || r.col || '_fkey_key', r.parent, r.child, r.col);
+        EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %I FOR EACH STATEMENT'
+                       ' EXECUTE FUNCTION "nextcrm_loose_ref_action"(%L, %L, %L, %L)',
+                       r.child || '_' || r.col || '_fkey_trunc', r.parent, r.child, r.col, r.on_delete,
+                       r.child || '_' || r.col || '_fkey');
+    END LOOP;
+END
+$do$;
