@@ -79,4 +79,10 @@ printf '%d documents, %d rounds: migration with foreign keys %.2f s, with trigge
     "$n" "$rounds" "$(awk -v x="$fk" -v r="$rounds" 'BEGIN { print x / r }')" \
     "$(awk -v x="$trig" -v r="$rounds" 'BEGIN { print x / r }')" \
     "$(awk -v a="$trig" -v b="$fk" 'BEGIN { print a / b }')"
-printf 'one DELETE of the users with only optional references (rolled back): keys %s s, triggers %s s\n' "$d1" "$d2"
+users=$(psql -At -d lr_triggers -c "SELECT count(*) FROM \"Users\" u
+    WHERE NOT EXISTS (SELECT 1 FROM \"Boards\" b WHERE b.\"user\" = u.id)
+      AND NOT EXISTS (SELECT 1 FROM \"tasksComments\" c WHERE c.\"user\" = u.id)
+      AND NOT EXISTS (SELECT 1 FROM \"secondBrain_notions\" s WHERE s.\"user\" = u.id)
+      AND NOT EXISTS (SELECT 1 FROM \"openAi_keys\" o WHERE o.\"user\" = u.id)")
+printf 'one DELETE of the %s users with only optional references (rolled back): keys %s s, triggers %s s\n' \
+    "$users" "$d1" "$d2"

@@ -107,6 +107,11 @@ got=$(Q -c "SET session_replication_role = replica;
             INSERT INTO \"crm_Contacts\" (id, last_name, \"createdBy\") VALUES (gen_random_uuid(), 'replica', '$gone')")
 is "$got" "" "session_replication_role = replica turns the checks off, as it does a foreign key's"
 Q -c "DELETE FROM \"crm_Contacts\" WHERE last_name = 'replica'" >/dev/null
+got=$(Q -c "ALTER TABLE \"crm_Contacts\" DISABLE TRIGGER ALL;
+            INSERT INTO \"crm_Contacts\" (id, last_name, \"createdBy\") VALUES (gen_random_uuid(), 'disabled', '$gone');
+            DELETE FROM \"crm_Contacts\" WHERE last_name = 'disabled';
+            ALTER TABLE \"crm_Contacts\" ENABLE TRIGGER ALL")
+is "$got" "" "ALTER TABLE … DISABLE TRIGGER ALL turns them off too"
 pg_dump -d "$db" --schema-only -f "$tmp/dump.sql"
 is "$(grep -c '^CREATE TRIGGER "[A-Za-z_]*_fkey_\(ins\|upd\|del\|key\|trunc\)"' "$tmp/dump.sql")" 115 \
     "pg_dump keeps the 115 triggers (23 references x 5)"
