@@ -47,6 +47,15 @@ got=$(Q -c "UPDATE \"crm_Contacts\" SET \"updatedBy\" = '$gone' WHERE id = '$c1'
 like "$got" 'violates foreign key constraint "crm_Contacts_updatedBy_fkey"' "an UPDATE to a dangling key is refused"
 Q -c "UPDATE \"crm_Contacts\" SET last_name = 'One' WHERE id = '$c1'" >/dev/null
 ok $? "an UPDATE of other columns is not"
+got=$(Q -c "INSERT INTO \"crm_Contacts\" (id, last_name, \"createdBy\") VALUES ('$c1', 'x', '$gone')
+            ON CONFLICT (id) DO UPDATE SET \"createdBy\" = EXCLUDED.\"createdBy\"")
+like "$got" 'violates foreign key constraint "crm_Contacts_createdBy_fkey"' "INSERT … ON CONFLICT DO UPDATE to a dangling key is refused"
+got=$(Q -c "MERGE INTO \"crm_Contacts\" c USING (VALUES ('$c1'::uuid)) v(id) ON c.id = v.id
+            WHEN MATCHED THEN UPDATE SET \"updatedBy\" = '$gone'")
+like "$got" 'violates foreign key constraint "crm_Contacts_updatedBy_fkey"' "so is MERGE"
+got=$(printf '%s\t%s\t%s\n' 10000000-0000-4000-8000-0000000000c0 copied "$gone" |
+      Q -c "COPY \"crm_Contacts\" (id, last_name, \"createdBy\") FROM STDIN")
+like "$got" 'violates foreign key constraint "crm_Contacts_createdBy_fkey"' "and COPY"
 got=$(Q -c "BEGIN; SET CONSTRAINTS ALL DEFERRED;
             UPDATE \"crm_Contacts\" SET \"updatedBy\" = '$gone' WHERE id = '$c1';
             UPDATE \"crm_Contacts\" SET \"updatedBy\" = '$u2' WHERE id = '$c1'; COMMIT;")
