@@ -6,11 +6,11 @@
 -- model does not declare is drift for Prisma, so their foreign keys become
 -- triggers, which Prisma does not read, with the same effect:
 --
---   * on the referencing table, after each INSERT and UPDATE statement, every
---     new non-NULL key must name an existing row, which is locked FOR KEY
---     SHARE as PostgreSQL's own foreign-key check locks it, so a concurrent
---     DELETE of that row waits for this transaction and then sees the
---     reference;
+--   * on the referencing table, after each INSERT statement and each UPDATE
+--     that changes the key, every new non-NULL key must name an existing row,
+--     which is locked FOR KEY SHARE as PostgreSQL's own foreign-key check
+--     locks it, so a concurrent DELETE of that row waits for this transaction
+--     and then sees the reference;
 --   * on the referenced table, after each DELETE statement, the foreign key's
 --     ON DELETE action (SET NULL, or RESTRICT for Sections.board); after each
 --     change of a row's id, ON UPDATE CASCADE; and after TRUNCATE, a refusal
@@ -22,9 +22,13 @@
 -- and docs/MIGRATING.md §9 say what this means for the application and the
 -- DBA.
 --
--- The checks are statement-level with transition tables: one set-based query
--- per statement and reference instead of one per row, so a bulk INSERT (the
--- migration loads in batches) costs about what the foreign key cost.
+-- The checks are row-level, with WHEN clauses so that only a row with a new
+-- non-NULL key pays for one, and static statements whose plans PL/pgSQL
+-- keeps: about what the foreign key's own check cost, for single-row writes
+-- and for the migration's batch INSERTs alike (bench/loose_refs.sh).  The
+-- DELETE action is statement-level with a transition table: one UPDATE per
+-- statement and reference.  The referenced and referencing tables are in
+-- schema public, where the extension migrates (src/migrate_schema.cpp).
 --
 -- SECURITY DEFINER because a foreign key checks and acts with the table
 -- owner's rights: a role allowed to INSERT into "crm_Contacts" and SELECT
@@ -34,12 +38,16 @@
 -- functions are trigger functions (not callable directly), EXECUTE is revoked
 -- from PUBLIC (CREATE TRIGGER needs it, so no one but their owner can attach
 -- them to a table of their choosing with arguments of their choosing),
--- search_path is pinned, and every name they run is schema-qualified and
--- quoted with format('%I').  Referenced and referencing tables are in the
--- trigger's own table's schema (TG_TABLE_SCHEMA), so the migration works in
--- any schema Prisma is pointed at.
+-- search_path is pinned, every name they run is schema-qualified, and the
+-- dynamic statements quote every name with format('%I') (the referencing
+-- table is looked for in the trigger's own table's schema).
 
--- After INSERT or UPDATE on the referencing table (statement level).
+-- After INSERT or UPDATE of a row of the referencing table whose key is
+-- non-NULL and new (row level; the triggers' WHEN clauses leave out every
+-- other row, so a NULL key, or an UPDATE of other columns, costs nothing).
+-- The statements are static, so PL/pgSQL keeps their plans, as PostgreSQL's
+-- own check keeps its: one branch per referencing column and per referenced
+-- table (the 23 references use seven column names and four tables).
 -- TG_ARGV: column, referenced table, constraint name.
 CREATE FUNCTION "nextcrm_loose_ref_check"() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -49,50 +57,51 @@ DECLARE
     col text := TG_ARGV[0];
     parent text := TG_ARGV[1];
     con text := TG_ARGV[2];
-    keys uuid[];
-    locked bigint;
-    missing uuid;
+    key uuid;
 BEGIN
-    -- The keys this statement set: on UPDATE only those that changed (an
-    -- unchanged key is not checked again, as for a foreign key).
-    IF TG_OP = 'INSERT' THEN
-        EXECUTE format('SELECT pg_catalog.array_agg(DISTINCT n.%I) FROM nextcrm_new n'
-                       ' WHERE n.%1$I IS NOT NULL', col)
-            INTO keys;
+    IF col = 'createdBy' THEN
+        key := NEW."createdBy";
+    ELSIF col = 'updatedBy' THEN
+        key := NEW."updatedBy";
+    ELSIF col = 'last_activity_by' THEN
+        key := NEW."last_activity_by";
+    ELSIF col = 'last_updated_by' THEN
+        key := NEW."last_updated_by";
+    ELSIF col = 'board' THEN
+        key := NEW."board";
+    ELSIF col = 'contact' THEN
+        key := NEW."contact";
+    ELSIF col = 'account' THEN
+        key := NEW."account";
     ELSE
-        EXECUTE format('SELECT pg_catalog.array_agg(DISTINCT n.%I) FROM nextcrm_new n'
-                       ' LEFT JOIN nextcrm_old o ON o.id OPERATOR(pg_catalog.=) n.id'
-                       ' WHERE n.%1$I IS NOT NULL AND o.%1$I IS DISTINCT FROM n.%1$I', col)
-            INTO keys;
+        RAISE EXCEPTION 'unknown loose reference column "%" in trigger "%"', col, TG_NAME
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF keys IS NULL THEN
+    IF key IS NULL THEN
         RETURN NULL;
     END IF;
-    -- Lock every referenced row that exists, as PostgreSQL's own check does:
-    -- a row being deleted makes this wait for its deleter and is skipped
-    -- once the DELETE commits (READ COMMITTED; a serialization failure under
-    -- REPEATABLE READ and SERIALIZABLE).  Then name a key without a row; if
-    -- there is none (a row committed between the two), lock again.
-    LOOP
-        EXECUTE format('SELECT pg_catalog.count(*) FROM (SELECT FROM %I.%I p'
-                       ' WHERE p.id OPERATOR(pg_catalog.=) ANY ($1) FOR KEY SHARE OF p) l',
-                       TG_TABLE_SCHEMA, parent)
-            INTO locked USING keys;
-        IF locked OPERATOR(pg_catalog.=) pg_catalog.cardinality(keys) THEN
-            RETURN NULL;
-        END IF;
-        EXECUTE format('SELECT k.id FROM pg_catalog.unnest($1) AS k(id)'
-                       ' WHERE NOT EXISTS (SELECT FROM %I.%I p WHERE p.id OPERATOR(pg_catalog.=) k.id)'
-                       ' ORDER BY k.id LIMIT 1',
-                       TG_TABLE_SCHEMA, parent)
-            INTO missing USING keys;
-        EXIT WHEN missing IS NOT NULL;
-    END LOOP;
-    RAISE EXCEPTION 'insert or update on table "%" violates foreign key constraint "%"',
-            TG_TABLE_NAME, con
-        USING ERRCODE = 'foreign_key_violation',
-              DETAIL = format('Key (%s)=(%s) is not present in table "%s".', col, missing, parent),
-              SCHEMA = TG_TABLE_SCHEMA, TABLE = TG_TABLE_NAME, CONSTRAINT = con;
+    -- Lock the referenced row, as PostgreSQL's own check does: a row being
+    -- deleted makes this wait for its deleter, and is not found once the
+    -- DELETE commits.
+    IF parent = 'Users' THEN
+        PERFORM FROM public."Users" p WHERE p.id OPERATOR(pg_catalog.=) key FOR KEY SHARE OF p;
+    ELSIF parent = 'crm_Contacts' THEN
+        PERFORM FROM public."crm_Contacts" p WHERE p.id OPERATOR(pg_catalog.=) key FOR KEY SHARE OF p;
+    ELSIF parent = 'crm_Accounts' THEN
+        PERFORM FROM public."crm_Accounts" p WHERE p.id OPERATOR(pg_catalog.=) key FOR KEY SHARE OF p;
+    ELSIF parent = 'Boards' THEN
+        PERFORM FROM public."Boards" p WHERE p.id OPERATOR(pg_catalog.=) key FOR KEY SHARE OF p;
+    ELSE
+        RAISE EXCEPTION 'unknown referenced table "%" in trigger "%"', parent, TG_NAME
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'insert or update on table "%" violates foreign key constraint "%"',
+                TG_TABLE_NAME, con
+            USING ERRCODE = 'foreign_key_violation',
+                  DETAIL = format('Key (%s)=(%s) is not present in table "%s".', col, key, parent),
+                  SCHEMA = TG_TABLE_SCHEMA, TABLE = TG_TABLE_NAME, CONSTRAINT = con;
+    END IF;
     RETURN NULL;
 END
 $fn$;
@@ -201,14 +210,14 @@ BEGIN
         ('crm_Accounts_Tasks', 'updatedBy',        'Users',        'SET NULL')
     ) AS v(child, col, parent, on_delete) LOOP
         EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', r.child, r.child || '_' || r.col || '_fkey');
-        EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS nextcrm_new'
-                       ' FOR EACH STATEMENT EXECUTE FUNCTION "nextcrm_loose_ref_check"(%L, %L, %L)',
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I FOR EACH ROW WHEN (NEW.%I IS NOT NULL)'
+                       ' EXECUTE FUNCTION "nextcrm_loose_ref_check"(%3$L, %L, %L)',
                        r.child || '_' || r.col || '_fkey_ins', r.child, r.col, r.parent,
                        r.child || '_' || r.col || '_fkey');
-        EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I'
-                       ' REFERENCING OLD TABLE AS nextcrm_old NEW TABLE AS nextcrm_new'
-                       ' FOR EACH STATEMENT EXECUTE FUNCTION "nextcrm_loose_ref_check"(%L, %L, %L)',
-                       r.child || '_' || r.col || '_fkey_upd', r.child, r.col, r.parent,
+        EXECUTE format('CREATE TRIGGER %I AFTER UPDATE OF %I ON %I FOR EACH ROW'
+                       ' WHEN (NEW.%2$I IS NOT NULL AND NEW.%2$I IS DISTINCT FROM OLD.%2$I)'
+                       ' EXECUTE FUNCTION "nextcrm_loose_ref_check"(%2$L, %4$L, %5$L)',
+                       r.child || '_' || r.col || '_fkey_upd', r.col, r.child, r.parent,
                        r.child || '_' || r.col || '_fkey');
         EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %I REFERENCING OLD TABLE AS nextcrm_old'
                        ' FOR EACH STATEMENT EXECUTE FUNCTION "nextcrm_loose_ref_action"(%L, %L, %L, %L)',
