@@ -3,9 +3,9 @@
 # (prisma/migrations/*_loose_reference_triggers) costs the migration, against
 # the foreign keys they replace: the same mongodump migrated into a schema made
 # by the migrations before it (init + full-text search: the 23 foreign keys)
-# and into one made by all of them (the 23 references as statement-level
-# triggers), alternately, ROUNDS times each.  Both schemas are created with
-# psql before the run, so only the loading differs.  Then, on each database,
+# and into one made by all of them (the 23 references as triggers),
+# alternately, ROUNDS times each.  Both schemas are created with psql before
+# the run, so only the loading differs.  Then, on each database,
 # one DELETE of every user (the ON DELETE SET NULL of every reference to them
 # fires) inside a rolled-back transaction.  Prints figures, asserts nothing.
 #
