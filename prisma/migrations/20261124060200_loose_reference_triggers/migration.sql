@@ -6,11 +6,11 @@
 -- model does not declare is drift for Prisma, so their foreign keys become
 -- triggers, which Prisma does not read, with the same effect:
 --
---   * on the referencing table, after each INSERT statement and each UPDATE
---     that changes the key, every new non-NULL key must name an existing row,
---     which is locked FOR KEY SHARE as PostgreSQL's own foreign-key check
---     locks it, so a concurrent DELETE of that row waits for this transaction
---     and then sees the reference;
+--   * on the referencing table, after each INSERT or UPDATE of a row with a
+--     new non-NULL key, the key must name an existing row, which is locked
+--     FOR KEY SHARE as PostgreSQL's own foreign-key check locks it, so a
+--     concurrent DELETE of that row waits for this transaction and then sees
+--     the reference (or, in the other order, the reference is refused);
 --   * on the referenced table, after each DELETE statement, the foreign key's
 --     ON DELETE action (SET NULL, or RESTRICT for Sections.board); after each
 --     change of a row's id, ON UPDATE CASCADE; and after TRUNCATE, a refusal
