@@ -598,6 +598,43 @@ BEGIN
             CASE WHEN m = 0 THEN 'pass' ELSE 'fail' END, '0 orphans', m || ' orphans', msg);
   END LOOP;
 
+  -- Every reference is enforced by the database, so it stays resolved after
+  -- the migration: a foreign key whose triggers are enabled, or, for the 23
+  -- loose references (plain scalars in schema.prisma), the five triggers of
+  -- the migration *_loose_reference_triggers, enabled (ALTER TABLE ...
+  -- DISABLE TRIGGER ALL switches off either kind).
+  FOR c IN SELECT m.collection FROM nextcrm_v_map m
+            WHERE m.kind = 'ref'
+            GROUP BY m.collection ORDER BY min(m.collection_position) LOOP
+    SELECT count(*), string_agg(m.target_column, ', ' ORDER BY m.target_column)
+      INTO n, msg
+      FROM nextcrm_v_map m
+     WHERE m.collection = c.collection AND m.kind = 'ref'
+       AND NOT EXISTS (
+             SELECT 1 FROM pg_constraint k
+              WHERE k.contype = 'f' AND k.conrelid = to_regclass(format('%I', m.collection))
+                AND k.confrelid = to_regclass(format('%I', m.ref_model))
+                AND k.conkey = ARRAY[(SELECT a.attnum FROM pg_attribute a
+                                       WHERE a.attrelid = k.conrelid AND a.attname = m.target_column)]
+                AND NOT EXISTS (SELECT 1 FROM pg_trigger g
+                                 WHERE g.tgconstraint = k.oid AND g.tgenabled NOT IN ('O', 'A')))
+       AND (SELECT count(*) FROM pg_trigger g
+             WHERE g.tgenabled IN ('O', 'A')
+               AND ((g.tgrelid = to_regclass(format('%I', m.collection))
+                     AND g.tgname IN (m.collection || '_' || m.target_column || '_fkey_ins',
+                                      m.collection || '_' || m.target_column || '_fkey_upd'))
+                 OR (g.tgrelid = to_regclass(format('%I', m.ref_model))
+                     AND g.tgname IN (m.collection || '_' || m.target_column || '_fkey_del',
+                                      m.collection || '_' || m.target_column || '_fkey_key',
+                                      m.collection || '_' || m.target_column || '_fkey_trunc')))
+               AND split_part(encode(g.tgargs, 'escape'), '\000', 1)
+                   IN (m.target_column, m.collection)) <> 5;
+    INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+    VALUES ('referential', c.collection, 'references enforced',
+            CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 unenforced', n || ' unenforced',
+            CASE WHEN n > 0 THEN 'references with neither an enabled foreign key nor their enabled triggers: ' || msg END);
+  END LOOP;
+
   -- References the migration recorded as dangling (repairs of kind
   -- dangling_ref, not resolved since) must point at documents the source
   -- does not hold: one it holds was migrated (the reference was lost to the

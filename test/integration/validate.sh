@@ -111,6 +111,18 @@ UPDATE \"crm_Opportunities\" SET account = gen_random_uuid()
 plant referential Boards 'foreign keys' fail "
 SET session_replication_role = replica;
 UPDATE \"Boards\" SET \"sharedWith\" = \"sharedWith\" || gen_random_uuid() WHERE id = $(first Boards);"
+plant referential crm_Contacts 'foreign keys' fail "
+SET session_replication_role = replica;
+UPDATE \"crm_Contacts\" SET \"createdBy\" = gen_random_uuid() WHERE id = $(first crm_Contacts);"
+plant referential crm_Contacts 'references enforced' pass "SELECT 1;"
+plant referential crm_Contacts 'references enforced' fail "
+ALTER TABLE \"crm_Contacts\" DISABLE TRIGGER \"crm_Contacts_createdBy_fkey_ins\";"
+plant referential Sections 'references enforced' fail "
+DROP TRIGGER \"Sections_board_fkey_del\" ON \"Boards\";"
+plant referential crm_Opportunities 'references enforced' fail "
+ALTER TABLE \"crm_Opportunities\" DROP CONSTRAINT \"crm_Opportunities_account_fkey\";"
+plant referential Tasks 'references enforced' fail "
+ALTER TABLE \"Tasks\" DISABLE TRIGGER ALL;"
 plant referential _DocumentsToAccounts 'junction orphans' fail "
 SET session_replication_role = replica;
 INSERT INTO \"_DocumentsToAccounts\" (\"A\", \"B\") SELECT gen_random_uuid(), $(first crm_Accounts);"
