@@ -20,9 +20,7 @@ rounds=${2:-2}
 RIG_FSYNC=on rig_start
 work=$RIG_DIR/bench
 mkdir -p "$work" && chmod 755 "$work"
-psql() { command psql -X -q -v ON_ERROR_STOP=1 "$@"; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+. "$here/bench/lib.sh"
 "$BUILD_DIR/nextcrm_gen" --docs "$n" --seed 3 --dump-dir "$work/dump" 2>/dev/null || die "nextcrm_gen failed"
 chmod -R a+rX "$work"
 all=("$here"/prisma/migrations/*/migration.sql)
