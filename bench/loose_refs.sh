@@ -37,7 +37,7 @@ migrate() { # db migration.sql...
         -c "CREATE USER MAPPING FOR CURRENT_USER SERVER src"
     t0=$(now)
     psql -d "$db" -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1 || { echo "migration of $db failed" >&2; return 1; }
-    since "$t0"
+    elapsed "$t0"
 }
 delete_users() { # db: ms for one DELETE of every user, inside a rolled-back transaction
     # First what references users with ON DELETE RESTRICT (Boards.user,
