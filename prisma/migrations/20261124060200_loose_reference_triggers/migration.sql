@@ -38,12 +38,21 @@
 -- quoted with format('%I').  Referenced and referencing tables are in the
 -- trigger's own table's schema (TG_TABLE_SCHEMA), so the migration works in
 -- any schema Prisma is pointed at.
+--
+-- row_security = off: a foreign key's check and action see every row even
+-- under FORCE ROW LEVEL SECURITY; a function runs under the policies, so a
+-- policy hiding referencing rows from the owner would make ON DELETE SET
+-- NULL skip them and leave them dangling.  With row_security off such a
+-- statement fails instead ("query would be affected by row-level security
+-- policy"), unless the owner bypasses row-level security (a superuser, or
+-- BYPASSRLS), when it works as the foreign key did.
 
 -- After INSERT or UPDATE on the referencing table (statement level).
 -- TG_ARGV: column, referenced table, constraint name.
 CREATE FUNCTION "nextcrm_loose_ref_check"() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET row_security = off
 AS $fn$
 DECLARE
     col text := TG_ARGV[0];
@@ -103,6 +112,7 @@ $fn$;
 CREATE FUNCTION "nextcrm_loose_ref_action"() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET row_security = off
 AS $fn$
 DECLARE
     child text := TG_ARGV[0];
@@ -114,9 +124,22 @@ BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         -- Refused, as for a foreign key, unless the referencing rows went
         -- too (truncated in the same statement, or their column is NULL).
-        EXECUTE format('SELECT t.%I FROM %I.%I t WHERE t.%1$I IS NOT NULL LIMIT 1',
-                       col, TG_TABLE_SCHEMA, child)
-            INTO key;
+        -- An empty file holds no row, committed or not, whatever the
+        -- snapshot.  Otherwise the rows are read, which is sound only with a
+        -- snapshot taken now, after TRUNCATE's ACCESS EXCLUSIVE lock: under
+        -- REPEATABLE READ or SERIALIZABLE the transaction's older snapshot
+        -- misses a reference committed since, so the TRUNCATE is refused
+        -- without reading.
+        IF pg_catalog.pg_relation_size(pg_catalog.format('%I.%I', TG_TABLE_SCHEMA, child)::pg_catalog.regclass)
+               OPERATOR(pg_catalog.>) 0 THEN
+            IF pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed' THEN
+                EXECUTE format('SELECT t.%I FROM %I.%I t WHERE t.%1$I IS NOT NULL LIMIT 1',
+                               col, TG_TABLE_SCHEMA, child)
+                    INTO key;
+            ELSE
+                key := '00000000-0000-0000-0000-000000000000';
+            END IF;
+        END IF;
         IF key IS NOT NULL THEN
             RAISE EXCEPTION 'cannot truncate a table referenced in a foreign key constraint'
                 USING ERRCODE = 'feature_not_supported',
@@ -149,11 +172,12 @@ BEGIN
 END
 $fn$;
 
--- After UPDATE OF id on the referenced table (row level, only when the id
+-- After UPDATE on the referenced table (row level, only when the id
 -- changed): ON UPDATE CASCADE.  TG_ARGV: referencing table, its column.
 CREATE FUNCTION "nextcrm_loose_ref_cascade"() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET row_security = off
 AS $fn$
 BEGIN
     EXECUTE format('UPDATE %I.%I t SET %I = $1 WHERE t.%3$I OPERATOR(pg_catalog.=) $2',
@@ -214,7 +238,10 @@ BEGIN
                        ' FOR EACH STATEMENT EXECUTE FUNCTION "nextcrm_loose_ref_action"(%L, %L, %L, %L)',
                        r.child || '_' || r.col || '_fkey_del', r.parent, r.child, r.col, r.on_delete,
                        r.child || '_' || r.col || '_fkey');
-        EXECUTE format('CREATE TRIGGER %I AFTER UPDATE OF id ON %I FOR EACH ROW'
+        -- Not UPDATE OF id: a column-specific trigger misses an id changed by
+        -- a BEFORE UPDATE trigger (the id not in the SET list); a foreign key
+        -- compares the old and new key whatever changed it.
+        EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I FOR EACH ROW'
                        ' WHEN (OLD.id IS DISTINCT FROM NEW.id)'
                        ' EXECUTE FUNCTION "nextcrm_loose_ref_cascade"(%L, %L)',
                        r.child || '_' || r.col || '_fkey_key', r.parent, r.child, r.col);
