@@ -7,6 +7,7 @@
 # cases that already behave as a foreign key).
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NEXTCRM_ROOT/test/lib/schema.sh"
+. "$NEXTCRM_ROOT/test/lib/migrate.sh"
 
 db=schema_hostile_$$
 schema_create_db "$db"
@@ -200,4 +201,54 @@ q -c "DROP DATABASE $rdb" >/dev/null
 ok $? "database $rdb dropped"
 q -c "DROP ROLE $app" >/dev/null && q -c "DROP ROLE $own" >/dev/null
 ok $? "roles dropped"
+
+# --- 6. nextcrm_validate()'s 'references enforced' after sabotage ----------------
+# The check must fail whenever a loose reference is no longer enforced, not
+# only when a trigger of the right name is missing or disabled: one of that
+# name that runs another function, or on another event, enforces nothing.
+vdb=schema_hostile_validate_$$
+"$BUILD_DIR/nextcrm_gen" --docs 300 --seed 14 --dump-dir "$tmp/dump" --manifest "$tmp/dump.json" 2>/dev/null
+ok $? "generated 300 documents into a mongodump directory"
+chmod -R a+rX "$tmp"
+make_target "$vdb" "dump_dir '$tmp/dump'"
+q -d "$vdb" -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
+ok $? "migrated"
+enforced() { # db: the tables whose 'references enforced' check does not pass
+    q -d "$1" -c "SELECT coalesce(string_agg(\"table\", ' ' ORDER BY \"table\"), 'none')
+                  FROM nextcrm_validate('src', 1, 10) WHERE \"check\" = 'references enforced' AND status <> 'pass'"
+}
+is "$(enforced "$vdb")" none "'references enforced' passes on the clean migration"
+sabotage() { # description sql: in a copy of the clean target, the tables the check fails
+    local copy=${vdb}_copy
+    q -c "DROP DATABASE IF EXISTS $copy" -c "CREATE DATABASE $copy TEMPLATE $vdb" >/dev/null 2>&1
+    q -d "$copy" <<<"$2" >/dev/null 2>&1 || { echo "sabotage failed"; return; }
+    enforced "$copy"
+    q -c "DROP DATABASE $copy" >/dev/null
+}
+noop='CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;'
+is "$(sabotage replica 'ALTER TABLE "crm_Contacts" ENABLE REPLICA TRIGGER "crm_Contacts_createdBy_fkey_ins";')" \
+    crm_Contacts "a check enabled only for replicas fails it"
+is "$(sabotage other-function "$noop
+      DROP TRIGGER \"crm_Contacts_createdBy_fkey_ins\" ON \"crm_Contacts\";
+      CREATE TRIGGER \"crm_Contacts_createdBy_fkey_ins\" AFTER INSERT ON \"crm_Contacts\"
+          REFERENCING NEW TABLE AS nextcrm_new FOR EACH STATEMENT
+          EXECUTE FUNCTION noop('createdBy', 'Users', 'crm_Contacts_createdBy_fkey');")" \
+    crm_Contacts "a trigger of the check's name and arguments running another function fails it"
+is "$(sabotage other-event "DROP TRIGGER \"crm_Contacts_createdBy_fkey_ins\" ON \"crm_Contacts\";
+      CREATE TRIGGER \"crm_Contacts_createdBy_fkey_ins\" AFTER DELETE ON \"crm_Contacts\"
+          REFERENCING OLD TABLE AS nextcrm_new FOR EACH STATEMENT
+          EXECUTE FUNCTION nextcrm_loose_ref_check('createdBy', 'Users', 'crm_Contacts_createdBy_fkey');")" \
+    crm_Contacts "the check's function on DELETE instead of INSERT fails it"
+is "$(sabotage other-parent "DROP TRIGGER \"crm_Contacts_createdBy_fkey_ins\" ON \"crm_Contacts\";
+      CREATE TRIGGER \"crm_Contacts_createdBy_fkey_ins\" AFTER INSERT ON \"crm_Contacts\"
+          REFERENCING NEW TABLE AS nextcrm_new FOR EACH STATEMENT
+          EXECUTE FUNCTION nextcrm_loose_ref_check('createdBy', 'crm_Contacts', 'crm_Contacts_createdBy_fkey');")" \
+    crm_Contacts "the check against another referenced table fails it"
+got=$(sabotage body 'CREATE OR REPLACE FUNCTION nextcrm_loose_ref_check() RETURNS trigger LANGUAGE plpgsql
+      SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$BEGIN RETURN NULL; END$$;')
+todo_is "$([[ $got == *crm_Contacts* ]] && echo fails || echo "passes ($got)")" fails \
+    "a check function whose body was replaced by the owner fails it" \
+    "validate would have to compare the functions' bodies with the migration's"
+q -c "DROP DATABASE $vdb" >/dev/null
+ok $? "database $vdb dropped"
 done_testing
