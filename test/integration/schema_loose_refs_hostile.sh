@@ -92,6 +92,8 @@ for iso in 'REPEATABLE READ' SERIALIZABLE; do
     close_session
     like "$(cat "$tmp/s.out")" 'ERROR:  cannot truncate a table referenced in a foreign key constraint' \
         "$iso: TRUNCATE of Boards without Sections is refused"
+    like "$(cat "$tmp/s.out")" 'HINT:  Truncate table "Sections" at the same time, or truncate in a READ COMMITTED transaction once its column "board" is NULL\.' \
+        "$iso: with a HINT that fits the isolation level"
     is "$(dangling Sections board Boards)" 0 "$iso: no section's board dangles"
     Q -c "DELETE FROM \"Sections\"" >/dev/null
 done

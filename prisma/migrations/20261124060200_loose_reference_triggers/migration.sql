@@ -120,6 +120,7 @@ DECLARE
     action text := TG_ARGV[2];
     con text := TG_ARGV[3];
     key uuid;
+    hint text;
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         -- Refused, as for a foreign key, unless the referencing rows went
@@ -136,16 +137,19 @@ BEGIN
                 EXECUTE format('SELECT t.%I FROM %I.%I t WHERE t.%1$I IS NOT NULL LIMIT 1',
                                col, TG_TABLE_SCHEMA, child)
                     INTO key;
+                hint := format('Truncate table "%s" at the same time, or set its column "%s" to NULL first.',
+                               child, col);
             ELSE
                 key := '00000000-0000-0000-0000-000000000000';
+                hint := format('Truncate table "%s" at the same time, or truncate in a READ COMMITTED transaction'
+                               ' once its column "%s" is NULL.', child, col);
             END IF;
         END IF;
         IF key IS NOT NULL THEN
             RAISE EXCEPTION 'cannot truncate a table referenced in a foreign key constraint'
                 USING ERRCODE = 'feature_not_supported',
                       DETAIL = format('Table "%s" references "%s" (constraint "%s").', child, TG_TABLE_NAME, con),
-                      HINT = format('Truncate table "%s" at the same time, or set its column "%s" to NULL first.',
-                                    child, col);
+                      HINT = hint;
         END IF;
     ELSIF action = 'SET NULL' THEN
         EXECUTE format('UPDATE %I.%I t SET %I = NULL'
