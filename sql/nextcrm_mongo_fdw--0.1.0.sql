@@ -618,17 +618,41 @@ BEGIN
                                        WHERE a.attrelid = k.conrelid AND a.attname = m.target_column)]
                 AND NOT EXISTS (SELECT 1 FROM pg_trigger g
                                  WHERE g.tgconstraint = k.oid AND g.tgenabled NOT IN ('O', 'A')))
+       -- Each of the five by its name, on its table, firing on its event
+       -- (tgtype: 5 AFTER INSERT and 17 AFTER UPDATE per row; 8 DELETE and
+       -- 32 TRUNCATE, AFTER and per statement), on every UPDATE rather than
+       -- UPDATE OF a column (empty tgattr: a key changed by a BEFORE trigger
+       -- is checked too), running its function of the table's schema, with
+       -- its referencing column and referenced table: a trigger of the right
+       -- name that does anything else enforces nothing.
        AND (SELECT count(*) FROM pg_trigger g
+              JOIN pg_proc p ON p.oid = g.tgfoid
+              JOIN (VALUES ('_fkey_ins', false, 5, 'nextcrm_loose_ref_check'),
+                           ('_fkey_upd', false, 17, 'nextcrm_loose_ref_check'),
+                           ('_fkey_del', true, 8, 'nextcrm_loose_ref_action'),
+                           ('_fkey_key', true, 17, 'nextcrm_loose_ref_cascade'),
+                           ('_fkey_trunc', true, 32, 'nextcrm_loose_ref_action'))
+                   AS e(suffix, on_referenced, tgtype, proname)
+                ON g.tgname = m.collection || '_' || m.target_column || e.suffix
              WHERE g.tgenabled IN ('O', 'A')
-               AND ((g.tgrelid = to_regclass(format('%I', m.collection))
-                     AND g.tgname IN (m.collection || '_' || m.target_column || '_fkey_ins',
-                                      m.collection || '_' || m.target_column || '_fkey_upd'))
-                 OR (g.tgrelid = to_regclass(format('%I', m.ref_model))
-                     AND g.tgname IN (m.collection || '_' || m.target_column || '_fkey_del',
-                                      m.collection || '_' || m.target_column || '_fkey_key',
-                                      m.collection || '_' || m.target_column || '_fkey_trunc')))
+               AND g.tgrelid = to_regclass(format('%I', CASE WHEN e.on_referenced THEN m.ref_model
+                                                             ELSE m.collection END))
+               AND g.tgtype = e.tgtype
+               AND pg_catalog.cardinality(g.tgattr::pg_catalog.int2[]) = 0
+               AND p.proname = e.proname
+               -- Its body as the migration created it (md5 of prosrc), still
+               -- SECURITY DEFINER: a function replaced by its owner, with a
+               -- body that checks nothing, enforces nothing either.
+               AND p.prosecdef
+               AND pg_catalog.md5(p.prosrc) = CASE e.proname
+                     WHEN 'nextcrm_loose_ref_check' THEN '2d06070f1815e817224fa9ac6c35ab8c'
+                     WHEN 'nextcrm_loose_ref_action' THEN '592adc019d0e8e7c5424951944147242'
+                     WHEN 'nextcrm_loose_ref_cascade' THEN '75b08244b8d97a7b633bab4b6be64e47' END
+               AND p.pronamespace = (SELECT r.relnamespace FROM pg_class r WHERE r.oid = g.tgrelid)
                AND split_part(encode(g.tgargs, 'escape'), '\000', 1)
-                   IN (m.target_column, m.collection)) <> 5;
+                   = CASE WHEN e.on_referenced THEN m.collection ELSE m.target_column END
+               AND split_part(encode(g.tgargs, 'escape'), '\000', 2)
+                   = CASE WHEN e.on_referenced THEN m.target_column ELSE m.ref_model END) <> 5;
     INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
     VALUES ('referential', c.collection, 'references enforced',
             CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 unenforced', n || ' unenforced',

@@ -197,7 +197,7 @@ session a
 exec 7>"$tmp/a"
 c4=10000000-0000-4000-8000-000000000004
 echo "BEGIN; INSERT INTO \"crm_Contacts\" (id, last_name, \"createdBy\") VALUES ('$c4', 'race', '$u4'); SELECT 'a inserted';" >&7
-until grep -q 'a inserted\|ERROR' "$tmp/a.out"; do sleep 0.05; done
+wait_for_output 'a inserted\|ERROR' "$tmp/a.out"
 q -d "$db" -c "DELETE FROM \"Users\" WHERE id = '$u4'" >"$tmp/b.out" 2>&1 &
 bpid=$!
 blocked_or_done $bpid 'DELETE FROM "Users"'
@@ -215,7 +215,7 @@ rm -f "$tmp/a" "$tmp/a.out"
 session a
 exec 7>"$tmp/a"
 echo "BEGIN; DELETE FROM \"Users\" WHERE id = '$u5'; SELECT 'b deleted';" >&7
-until grep -q 'b deleted\|ERROR' "$tmp/a.out"; do sleep 0.05; done
+wait_for_output 'b deleted\|ERROR' "$tmp/a.out"
 q -d "$db" -c "INSERT INTO \"crm_Contacts\" (id, last_name, \"createdBy\") VALUES (gen_random_uuid(), 'race2', '$u5')" \
     >"$tmp/c.out" 2>&1 &
 cpid=$!
@@ -240,7 +240,7 @@ race_snapshot() { # isolation user-id contact-id: prints B's output, then A's re
     session a
     exec 7>"$tmp/a"
     echo "BEGIN; INSERT INTO \"crm_Contacts\" (id, last_name, \"createdBy\") VALUES ('$3', 'race3', '$2'); SELECT 'a inserted';" >&7
-    until grep -q 'a inserted\|ERROR' "$tmp/a.out"; do sleep 0.05; done
+    wait_for_output 'a inserted\|ERROR' "$tmp/a.out"
     printf '%s\n' "BEGIN ISOLATION LEVEL $1;" "DELETE FROM \"Users\" WHERE id = '$2';" "COMMIT;" |
         psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" >"$tmp/b.out" 2>&1 &
     local bpid=$!

@@ -112,8 +112,8 @@ is "$got" "$expected" "each loose reference has its five triggers, enabled, with
 got=$(Q -c "SELECT string_agg(p.proname || ':' || p.prosecdef || ':' || array_to_string(p.proconfig, ',')
                               || ':' || coalesce(array_to_string(p.proacl, ','), 'default'), ' ' ORDER BY p.proname)
             FROM pg_proc p WHERE p.proname LIKE 'nextcrm\\_loose\\_ref\\_%'")
-like "$got" "^nextcrm_loose_ref_action:true:search_path=pg_catalog, pg_temp:[a-z_]+=X/[a-z_]+ nextcrm_loose_ref_cascade:true:search_path=pg_catalog, pg_temp:[a-z_]+=X/[a-z_]+ nextcrm_loose_ref_check:true:search_path=pg_catalog, pg_temp:[a-z_]+=X/[a-z_]+\$" \
-    "the trigger functions: SECURITY DEFINER, search_path pinned, EXECUTE for their owner only"
+like "$got" "^nextcrm_loose_ref_action:true:search_path=pg_catalog, pg_temp,row_security=off:[a-z_]+=X/[a-z_]+ nextcrm_loose_ref_cascade:true:search_path=pg_catalog, pg_temp,row_security=off:[a-z_]+=X/[a-z_]+ nextcrm_loose_ref_check:true:search_path=pg_catalog, pg_temp,row_security=off:[a-z_]+=X/[a-z_]+\$" \
+    "the trigger functions: SECURITY DEFINER, search_path pinned, row_security off, EXECUTE for their owner only"
 
 # --- join tables ----------------------------------------------------------------
 # Prisma names the model that sorts first (byte order) A.

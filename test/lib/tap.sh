@@ -46,3 +46,16 @@ done_testing() {
 
 # psql that stops at the first error and prints bare values.
 q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+
+# Waits until file $2 has a line matching the grep pattern $1, checking every
+# 0.05 s for at most 2 minutes (a bound, so that a wait that never ends
+# fails the test instead of hanging the suite; no test relies on its length).
+wait_for_output() { # pattern file
+    local i
+    for ((i = 0; i < 2400; i++)); do
+        grep -q "$1" "$2" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "# waited 2 minutes for '$1' in $2"
+    return 1
+}

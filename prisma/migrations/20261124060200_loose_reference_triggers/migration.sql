@@ -41,6 +41,14 @@
 -- search_path is pinned, every name they run is schema-qualified, and the
 -- dynamic statements quote every name with format('%I') (the referencing
 -- table is looked for in the trigger's own table's schema).
+--
+-- row_security = off: a foreign key's check and action see every row even
+-- under FORCE ROW LEVEL SECURITY; a function runs under the policies, so a
+-- policy hiding referencing rows from the owner would make ON DELETE SET
+-- NULL skip them and leave them dangling.  With row_security off such a
+-- statement fails instead ("query would be affected by row-level security
+-- policy"), unless the owner bypasses row-level security (a superuser, or
+-- BYPASSRLS), when it works as the foreign key did.
 
 -- After INSERT or UPDATE of a row of the referencing table whose key is
 -- non-NULL and new (row level; the triggers' WHEN clauses leave out every
@@ -52,6 +60,7 @@
 CREATE FUNCTION "nextcrm_loose_ref_check"() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET row_security = off
 AS $fn$
 DECLARE
     col text := TG_ARGV[0];
@@ -112,6 +121,7 @@ $fn$;
 CREATE FUNCTION "nextcrm_loose_ref_action"() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET row_security = off
 AS $fn$
 DECLARE
     child text := TG_ARGV[0];
@@ -119,19 +129,36 @@ DECLARE
     action text := TG_ARGV[2];
     con text := TG_ARGV[3];
     key uuid;
+    hint text;
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         -- Refused, as for a foreign key, unless the referencing rows went
         -- too (truncated in the same statement, or their column is NULL).
-        EXECUTE format('SELECT t.%I FROM %I.%I t WHERE t.%1$I IS NOT NULL LIMIT 1',
-                       col, TG_TABLE_SCHEMA, child)
-            INTO key;
+        -- An empty file holds no row, committed or not, whatever the
+        -- snapshot.  Otherwise the rows are read, which is sound only with a
+        -- snapshot taken now, after TRUNCATE's ACCESS EXCLUSIVE lock: under
+        -- REPEATABLE READ or SERIALIZABLE the transaction's older snapshot
+        -- misses a reference committed since, so the TRUNCATE is refused
+        -- without reading.
+        IF pg_catalog.pg_relation_size(pg_catalog.format('%I.%I', TG_TABLE_SCHEMA, child)::pg_catalog.regclass)
+               OPERATOR(pg_catalog.>) 0 THEN
+            IF pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed' THEN
+                EXECUTE format('SELECT t.%I FROM %I.%I t WHERE t.%1$I IS NOT NULL LIMIT 1',
+                               col, TG_TABLE_SCHEMA, child)
+                    INTO key;
+                hint := format('Truncate table "%s" at the same time, or set its column "%s" to NULL first.',
+                               child, col);
+            ELSE
+                key := '00000000-0000-0000-0000-000000000000';
+                hint := format('Truncate table "%s" at the same time, or truncate in a READ COMMITTED transaction'
+                               ' once its column "%s" is NULL.', child, col);
+            END IF;
+        END IF;
         IF key IS NOT NULL THEN
             RAISE EXCEPTION 'cannot truncate a table referenced in a foreign key constraint'
                 USING ERRCODE = 'feature_not_supported',
                       DETAIL = format('Table "%s" references "%s" (constraint "%s").', child, TG_TABLE_NAME, con),
-                      HINT = format('Truncate table "%s" at the same time, or set its column "%s" to NULL first.',
-                                    child, col);
+                      HINT = hint;
         END IF;
     ELSIF action = 'SET NULL' THEN
         EXECUTE format('UPDATE %I.%I t SET %I = NULL'
@@ -158,11 +185,12 @@ BEGIN
 END
 $fn$;
 
--- After UPDATE OF id on the referenced table (row level, only when the id
+-- After UPDATE on the referenced table (row level, only when the id
 -- changed): ON UPDATE CASCADE.  TG_ARGV: referencing table, its column.
 CREATE FUNCTION "nextcrm_loose_ref_cascade"() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET row_security = off
 AS $fn$
 BEGIN
     EXECUTE format('UPDATE %I.%I t SET %I = $1 WHERE t.%3$I OPERATOR(pg_catalog.=) $2',
@@ -214,7 +242,10 @@ BEGIN
                        ' EXECUTE FUNCTION "nextcrm_loose_ref_check"(%3$L, %L, %L)',
                        r.child || '_' || r.col || '_fkey_ins', r.child, r.col, r.parent,
                        r.child || '_' || r.col || '_fkey');
-        EXECUTE format('CREATE TRIGGER %I AFTER UPDATE OF %I ON %I FOR EACH ROW'
+        -- Not UPDATE OF the column: a column-specific trigger misses a key
+        -- changed by a BEFORE UPDATE trigger (the column not in the SET
+        -- list); a foreign key checks the new key whatever changed it.
+        EXECUTE format('CREATE TRIGGER %1$I AFTER UPDATE ON %3$I FOR EACH ROW'
                        ' WHEN (NEW.%2$I IS NOT NULL AND NEW.%2$I IS DISTINCT FROM OLD.%2$I)'
                        ' EXECUTE FUNCTION "nextcrm_loose_ref_check"(%2$L, %4$L, %5$L)',
                        r.child || '_' || r.col || '_fkey_upd', r.col, r.child, r.parent,
@@ -223,7 +254,10 @@ BEGIN
                        ' FOR EACH STATEMENT EXECUTE FUNCTION "nextcrm_loose_ref_action"(%L, %L, %L, %L)',
                        r.child || '_' || r.col || '_fkey_del', r.parent, r.child, r.col, r.on_delete,
                        r.child || '_' || r.col || '_fkey');
-        EXECUTE format('CREATE TRIGGER %I AFTER UPDATE OF id ON %I FOR EACH ROW'
+        -- Not UPDATE OF id: a column-specific trigger misses an id changed by
+        -- a BEFORE UPDATE trigger (the id not in the SET list); a foreign key
+        -- compares the old and new key whatever changed it.
+        EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I FOR EACH ROW'
                        ' WHEN (OLD.id IS DISTINCT FROM NEW.id)'
                        ' EXECUTE FUNCTION "nextcrm_loose_ref_cascade"(%L, %L)',
                        r.child || '_' || r.col || '_fkey_key', r.parent, r.child, r.col);
