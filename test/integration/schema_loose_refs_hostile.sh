@@ -265,6 +265,40 @@ is "$(sabotage update-of "DROP TRIGGER \"crm_Contacts_createdBy_fkey_upd\" ON \"
       CREATE TRIGGER \"crm_Contacts_createdBy_fkey_upd\" AFTER UPDATE OF \"createdBy\" ON \"crm_Contacts\"
           FOR EACH ROW EXECUTE FUNCTION nextcrm_loose_ref_check('createdBy', 'Users', 'crm_Contacts_createdBy_fkey');")" \
     crm_Contacts "the check on UPDATE OF its column only (a key a BEFORE trigger changes goes unchecked) fails it"
+# A foreign key cannot be weakened by its WHEN clause, its timing or a
+# deferral; a trigger can, with its name, event, function and body intact.
+is "$(sabotage when-false "DROP TRIGGER \"crm_Contacts_createdBy_fkey_ins\" ON \"crm_Contacts\";
+      CREATE TRIGGER \"crm_Contacts_createdBy_fkey_ins\" AFTER INSERT ON \"crm_Contacts\" FOR EACH ROW WHEN (false)
+          EXECUTE FUNCTION nextcrm_loose_ref_check('createdBy', 'Users', 'crm_Contacts_createdBy_fkey');")" \
+    crm_Contacts "the check with WHEN (false) (it never fires) fails it"
+is "$(sabotage when-other "DROP TRIGGER \"crm_Contacts_createdBy_fkey_upd\" ON \"crm_Contacts\";
+      CREATE TRIGGER \"crm_Contacts_createdBy_fkey_upd\" AFTER UPDATE ON \"crm_Contacts\" FOR EACH ROW
+          WHEN (NEW.\"createdBy\" IS NOT NULL AND NEW.last_name IS DISTINCT FROM OLD.last_name)
+          EXECUTE FUNCTION nextcrm_loose_ref_check('createdBy', 'Users', 'crm_Contacts_createdBy_fkey');")" \
+    crm_Contacts "the UPDATE check firing only when another column changes fails it"
+is "$(sabotage before "DROP TRIGGER \"crm_Contacts_createdBy_fkey_ins\" ON \"crm_Contacts\";
+      CREATE TRIGGER \"crm_Contacts_createdBy_fkey_ins\" BEFORE INSERT ON \"crm_Contacts\" FOR EACH ROW
+          WHEN (NEW.\"createdBy\" IS NOT NULL)
+          EXECUTE FUNCTION nextcrm_loose_ref_check('createdBy', 'Users', 'crm_Contacts_createdBy_fkey');")" \
+    crm_Contacts "the check made BEFORE INSERT (returning NULL, it drops every row) fails it"
+is "$(sabotage deferred "DROP TRIGGER \"crm_Contacts_createdBy_fkey_ins\" ON \"crm_Contacts\";
+      CREATE CONSTRAINT TRIGGER \"crm_Contacts_createdBy_fkey_ins\" AFTER INSERT ON \"crm_Contacts\"
+          DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.\"createdBy\" IS NOT NULL)
+          EXECUTE FUNCTION nextcrm_loose_ref_check('createdBy', 'Users', 'crm_Contacts_createdBy_fkey');")" \
+    crm_Contacts "the check made a CONSTRAINT trigger DEFERRABLE INITIALLY DEFERRED fails it"
+is "$(sabotage action "DROP TRIGGER \"Sections_board_fkey_del\" ON \"Boards\";
+      CREATE TRIGGER \"Sections_board_fkey_del\" AFTER DELETE ON \"Boards\" REFERENCING OLD TABLE AS nextcrm_old
+          FOR EACH STATEMENT EXECUTE FUNCTION nextcrm_loose_ref_action('Sections', 'board', 'no action', 'Sections_board_fkey');")" \
+    Sections "the DELETE action with another referential action than RESTRICT fails it"
+is "$(sabotage transition "DROP TRIGGER \"crm_Contacts_createdBy_fkey_del\" ON \"Users\";
+      CREATE TRIGGER \"crm_Contacts_createdBy_fkey_del\" AFTER DELETE ON \"Users\"
+          FOR EACH STATEMENT EXECUTE FUNCTION nextcrm_loose_ref_action('crm_Contacts', 'createdBy', 'SET NULL', 'crm_Contacts_createdBy_fkey');")" \
+    crm_Contacts "the DELETE action without its transition table fails it"
+is "$(sabotage row-security 'ALTER FUNCTION nextcrm_loose_ref_action() RESET row_security;')" \
+    "$(q -d "$vdb" -c "SELECT string_agg(DISTINCT m.collection, ' ' ORDER BY m.collection)
+                      FROM nextcrm_mapping() m JOIN pg_trigger g ON g.tgname = m.collection || '_' || m.target_column || '_fkey_del'
+                      WHERE m.kind = 'ref'")" \
+    "the action function back under row-level security (a policy hides rows from SET NULL) fails it for every table"
 # The md5 sums validation compares the three functions' bodies with are those
 # of the bodies in the migration file.
 is "$(python3 - "$(ls "$MIGRATIONS_DIR"/*_loose_reference_triggers/migration.sql)" <<'PY'
