@@ -622,9 +622,13 @@ BEGIN
        -- (tgtype: 5 AFTER INSERT and 17 AFTER UPDATE per row; 8 DELETE and
        -- 32 TRUNCATE, AFTER and per statement), on every UPDATE rather than
        -- UPDATE OF a column (empty tgattr: a key changed by a BEFORE trigger
-       -- is checked too), running its function of the table's schema, with
-       -- its referencing column and referenced table: a trigger of the right
-       -- name that does anything else enforces nothing.
+       -- is checked too), not deferrable (a CONSTRAINT trigger DEFERRABLE
+       -- lets a dangling key live until commit), with the migration's WHEN
+       -- clause and transition table (as pg_get_triggerdef spells them: a
+       -- WHEN (false) check never fires), running its function of the
+       -- table's schema with all the migration's arguments (referencing
+       -- column, referenced table, referential action, constraint name): a
+       -- trigger of the right name that does anything else enforces nothing.
        AND (SELECT count(*) FROM pg_trigger g
               JOIN pg_proc p ON p.oid = g.tgfoid
               JOIN (VALUES ('_fkey_ins', false, 5, 'nextcrm_loose_ref_check'),
@@ -639,20 +643,39 @@ BEGIN
                                                              ELSE m.collection END))
                AND g.tgtype = e.tgtype
                AND pg_catalog.cardinality(g.tgattr::pg_catalog.int2[]) = 0
+               AND NOT g.tgdeferrable
+               AND substring(pg_catalog.pg_get_triggerdef(g.oid)
+                             FROM ' ((?:REFERENCING |FOR EACH ).*) EXECUTE FUNCTION ')
+                   = CASE e.suffix
+                     WHEN '_fkey_ins' THEN format('FOR EACH ROW WHEN ((new.%I IS NOT NULL))', m.target_column)
+                     WHEN '_fkey_upd' THEN format('FOR EACH ROW WHEN (((new.%1$I IS NOT NULL)'
+                                                  ' AND (new.%1$I IS DISTINCT FROM old.%1$I)))', m.target_column)
+                     WHEN '_fkey_del' THEN 'REFERENCING OLD TABLE AS nextcrm_old FOR EACH STATEMENT'
+                     WHEN '_fkey_key' THEN 'FOR EACH ROW WHEN ((old.id IS DISTINCT FROM new.id))'
+                     WHEN '_fkey_trunc' THEN 'FOR EACH STATEMENT' END
                AND p.proname = e.proname
                -- Its body as the migration created it (md5 of prosrc), still
                -- SECURITY DEFINER: a function replaced by its owner, with a
                -- body that checks nothing, enforces nothing either.
                AND p.prosecdef
+               -- Its settings too: back under row-level security, ON DELETE
+               -- SET NULL skips the rows a policy hides and leaves them
+               -- dangling.
+               AND p.proconfig = ARRAY['search_path=pg_catalog, pg_temp', 'row_security=off']
                AND pg_catalog.md5(p.prosrc) = CASE e.proname
                      WHEN 'nextcrm_loose_ref_check' THEN '2d06070f1815e817224fa9ac6c35ab8c'
                      WHEN 'nextcrm_loose_ref_action' THEN '592adc019d0e8e7c5424951944147242'
                      WHEN 'nextcrm_loose_ref_cascade' THEN '75b08244b8d97a7b633bab4b6be64e47' END
                AND p.pronamespace = (SELECT r.relnamespace FROM pg_class r WHERE r.oid = g.tgrelid)
-               AND split_part(encode(g.tgargs, 'escape'), '\000', 1)
-                   = CASE WHEN e.on_referenced THEN m.collection ELSE m.target_column END
-               AND split_part(encode(g.tgargs, 'escape'), '\000', 2)
-                   = CASE WHEN e.on_referenced THEN m.target_column ELSE m.ref_model END) <> 5;
+               -- (The action: RESTRICT for a required reference, as Prisma's
+               -- default, which is Sections.board only; SET NULL otherwise.)
+               AND pg_catalog.encode(g.tgargs, 'escape') = CASE
+                     WHEN e.suffix = '_fkey_key' THEN m.collection || '\000' || m.target_column || '\000'
+                     WHEN e.on_referenced THEN m.collection || '\000' || m.target_column || '\000'
+                          || CASE WHEN m.required THEN 'RESTRICT' ELSE 'SET NULL' END || '\000'
+                          || m.collection || '_' || m.target_column || '_fkey\000'
+                     ELSE m.target_column || '\000' || m.ref_model || '\000'
+                          || m.collection || '_' || m.target_column || '_fkey\000' END) <> 5;
     INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
     VALUES ('referential', c.collection, 'references enforced',
             CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 unenforced', n || ' unenforced',
