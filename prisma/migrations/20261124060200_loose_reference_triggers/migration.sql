@@ -160,7 +160,28 @@ BEGIN
                       DETAIL = format('Table "%s" references "%s" (constraint "%s").', child, TG_TABLE_NAME, con),
                       HINT = hint;
         END IF;
-    ELSIF action = 'SET NULL' THEN
+        RETURN NULL;
+    END IF;
+    -- A foreign key acts per row, in the order the rows changed; this
+    -- action runs once, after the statement, when the row-level ON UPDATE
+    -- CASCADE of an id changed in the same statement has already run.  If a
+    -- deleted key is there again (another row's id changed to it, or a row
+    -- inserted with it), the references to it may have been moved there by
+    -- that cascade and must not be set NULL: the statement is refused rather
+    -- than lose them.
+    EXECUTE format('SELECT o.id FROM nextcrm_old o'
+                   ' WHERE EXISTS (SELECT FROM %I.%I p WHERE p.id OPERATOR(pg_catalog.=) o.id)'
+                   ' AND EXISTS (SELECT FROM %I.%I t WHERE t.%I OPERATOR(pg_catalog.=) o.id) LIMIT 1',
+                   TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_TABLE_SCHEMA, child, col)
+        INTO key;
+    IF key IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot delete a referenced key and create it again in the same statement'
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('Key (id)=(%s) of table "%s" is deleted and present again, and referenced'
+                                  ' from table "%s" (constraint "%s").', key, TG_TABLE_NAME, child, con),
+                  HINT = 'Delete the row and create or rename the other one in separate statements.';
+    END IF;
+    IF action = 'SET NULL' THEN
         EXECUTE format('UPDATE %I.%I t SET %I = NULL'
                        ' WHERE t.%3$I OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT o.id FROM nextcrm_old o))',
                        TG_TABLE_SCHEMA, child, col);
