@@ -53,6 +53,25 @@ function dropNotNullConstraints(one: any) {
   one.rowCount = one.rows.length;
 }
 
+// `migrate deploy` hands each migration to executeScript(), which
+// @prisma/adapter-pg 6.19 splits at every ";", inside comments and
+// dollar-quoted function bodies too: the trigger migration's PL/pgSQL
+// functions failed ("unterminated dollar-quoted string").  The script goes
+// to the server whole instead, as one simple-protocol query, as Prisma's
+// native engine sends it (PostgreSQL runs its statements in order, in one
+// implicit transaction).
+function wholeScripts<T>(adapter: T): T {
+  const a = adapter as any;
+  a.executeScript = async (script: string) => {
+    try {
+      await a.client.query(script);
+    } catch (error) {
+      a.onError(error);
+    }
+  };
+  return adapter;
+}
+
 // `migrate diff --from-migrations` replays the migrations in a shadow
 // database.  The adapter's own connectToShadowDb() drops that database while
 // its pool still holds a connection, so the drop fails; this one closes the
@@ -62,12 +81,12 @@ function adapterFactory() {
   return {
     provider: main.provider,
     adapterName: main.adapterName,
-    connect: async () => textCatalogNames(await main.connect()),
+    connect: async () => wholeScripts(textCatalogNames(await main.connect())),
     async connectToShadowDb() {
       const admin = await main.connect();
       const name = `prisma_migrate_shadow_db_${randomUUID()}`;
       await admin.executeScript(`CREATE DATABASE "${name}"`);
-      const shadow = textCatalogNames(await new PrismaPg(settings(name) as any).connect());
+      const shadow = wholeScripts(textCatalogNames(await new PrismaPg(settings(name) as any).connect()));
       const close = shadow.dispose.bind(shadow);
       shadow.dispose = async () => {
         try {

@@ -10,10 +10,10 @@
 --     new non-NULL key, the key must name an existing row, which is locked
 --     FOR KEY SHARE as PostgreSQL's own foreign-key check locks it, so a
 --     concurrent DELETE of that row waits for this transaction and then sees
---     the reference (or, in the other order, the reference is refused);
+--     the reference (or, in the other order, the reference is refused),
 --   * on the referenced table, after each DELETE statement, the foreign key's
---     ON DELETE action (SET NULL, or RESTRICT for Sections.board); after each
---     change of a row's id, ON UPDATE CASCADE; and after TRUNCATE, a refusal
+--     ON DELETE action (SET NULL, or RESTRICT for Sections.board), after each
+--     change of a row's id, ON UPDATE CASCADE, and after TRUNCATE, a refusal
 --     while referencing rows are left (a foreign key refuses the TRUNCATE).
 --
 -- Violations are reported as PostgreSQL reports a foreign-key violation
@@ -43,7 +43,7 @@
 -- table is looked for in the trigger's own table's schema).
 --
 -- row_security = off: a foreign key's check and action see every row even
--- under FORCE ROW LEVEL SECURITY; a function runs under the policies, so a
+-- under FORCE ROW LEVEL SECURITY. A function runs under the policies, so a
 -- policy hiding referencing rows from the owner would make ON DELETE SET
 -- NULL skip them and leave them dangling.  With row_security off such a
 -- statement fails instead ("query would be affected by row-level security
@@ -51,7 +51,7 @@
 -- BYPASSRLS), when it works as the foreign key did.
 
 -- After INSERT or UPDATE of a row of the referencing table whose key is
--- non-NULL and new (row level; the triggers' WHEN clauses leave out every
+-- non-NULL and new (row level: the triggers' WHEN clauses leave out every
 -- other row, so a NULL key, or an UPDATE of other columns, costs nothing).
 -- The statements are static, so PL/pgSQL keeps their plans, as PostgreSQL's
 -- own check keeps its: one branch per referencing column and per referenced
@@ -162,7 +162,7 @@ BEGIN
         END IF;
         RETURN NULL;
     END IF;
-    -- A foreign key acts per row, in the order the rows changed; this
+    -- A foreign key acts per row, in the order the rows changed, and this
     -- action runs once, after the statement, when the row-level ON UPDATE
     -- CASCADE of an id changed in the same statement has already run.  If a
     -- deleted key is there again (another row's id changed to it, or a row
@@ -228,7 +228,7 @@ REVOKE ALL ON FUNCTION "nextcrm_loose_ref_cascade"() FROM PUBLIC;
 -- Each reference: its foreign key dropped, five triggers in its place, named
 -- after the constraint: <constraint>_ins and _upd on the referencing table,
 -- _del, _key and _trunc on the referenced one.  (A DO block, so the list is
--- written once; format('%I') quotes every name.)
+-- written once, and format('%I') quotes every name.)
 DO $do$
 DECLARE
     r record;
@@ -265,7 +265,7 @@ BEGIN
                        r.child || '_' || r.col || '_fkey');
         -- Not UPDATE OF the column: a column-specific trigger misses a key
         -- changed by a BEFORE UPDATE trigger (the column not in the SET
-        -- list); a foreign key checks the new key whatever changed it.
+        -- list), while a foreign key checks the new key whatever changed it.
         EXECUTE format('CREATE TRIGGER %1$I AFTER UPDATE ON %3$I FOR EACH ROW'
                        ' WHEN (NEW.%2$I IS NOT NULL AND NEW.%2$I IS DISTINCT FROM OLD.%2$I)'
                        ' EXECUTE FUNCTION "nextcrm_loose_ref_check"(%2$L, %4$L, %5$L)',
@@ -276,7 +276,7 @@ BEGIN
                        r.child || '_' || r.col || '_fkey_del', r.parent, r.child, r.col, r.on_delete,
                        r.child || '_' || r.col || '_fkey');
         -- Not UPDATE OF id: a column-specific trigger misses an id changed by
-        -- a BEFORE UPDATE trigger (the id not in the SET list); a foreign key
+        -- a BEFORE UPDATE trigger (the id not in the SET list), while a foreign key
         -- compares the old and new key whatever changed it.
         EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I FOR EACH ROW'
                        ' WHEN (OLD.id IS DISTINCT FROM NEW.id)'
