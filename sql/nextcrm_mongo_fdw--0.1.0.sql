@@ -664,7 +664,7 @@ BEGIN
                AND p.proconfig = ARRAY['search_path=pg_catalog, pg_temp', 'row_security=off']
                AND pg_catalog.md5(p.prosrc) = CASE e.proname
                      WHEN 'nextcrm_loose_ref_check' THEN '2d06070f1815e817224fa9ac6c35ab8c'
-                     WHEN 'nextcrm_loose_ref_action' THEN '52471042a5be735201447e019f072b62'
+                     WHEN 'nextcrm_loose_ref_action' THEN 'f861b12be147352242fa1e5df5d42290'
                      WHEN 'nextcrm_loose_ref_cascade' THEN '75b08244b8d97a7b633bab4b6be64e47' END
                AND p.pronamespace = (SELECT r.relnamespace FROM pg_class r WHERE r.oid = g.tgrelid)
                -- (The action: RESTRICT for a required reference, as Prisma's
