@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test scripts' own faults: pg_regress's summary read in both its formats
 # (15, and TAP from 16 on), a failed mktemp that must stop rig_start before it
-# makes folders at /, and the server's own clients first in PATH.
+# makes folders at /, the server's own clients first in PATH, and a version
+# tier (test/integration/versions) for every integration script.
 . "$(dirname "$0")/../lib/tap.sh"
 ROOT=$NEXTCRM_ROOT
 . "$ROOT/scripts/lib/count.sh"
@@ -27,5 +28,13 @@ ok $? "and creates nothing at /"
 server=$(q -c 'SHOW server_version_num')
 client=$(psql --version | sed -nE 's/.* ([0-9]+)\.[0-9]+.*/\1/p')
 is "$client" "$((server / 10000))" "psql in PATH is of the server's major version"
+
+# Every integration script has a tier, and every tier names a script: a new
+# script would otherwise run where nobody decided, a removed one leave a stale line.
+listed=$(awk '!/^#/ && NF { print $1 }' "$ROOT/test/integration/versions" | sort)
+present=$(cd "$ROOT/test/integration" && ls -- *.sh | sort)
+is "$listed" "$present" "test/integration/versions lists exactly the integration scripts"
+bad=$(awk '!/^#/ && NF && $2 !~ /^(smoke|main|once)$/ { print $1 }' "$ROOT/test/integration/versions")
+is "$bad" "" "each with a tier of smoke, main or once"
 
 done_testing
