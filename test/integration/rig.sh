@@ -45,7 +45,7 @@ out=$(q -d "$db" -c "ALTER SERVER ferret OPTIONS (ADD socket_timeout_ms '500');
                      SELECT * FROM nextcrm_mongo_collections('ferret')" 2>&1)
 status=$?
 kill -CONT "$RIG_FERRETDB_PID"
-ok $((status == 0)) "a hung server is an error after the socket timeout"
+fails $status "a hung server is an error after the socket timeout"
 like "$out" "ERROR" "the error is reported to the client"
 
 got=$(q -d "$db" -c "SELECT count(*) FROM nextcrm_mongo_collections('ferret')")
