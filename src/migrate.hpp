@@ -4,9 +4,10 @@
 // Why a background worker: a function called by SELECT runs inside the
 // caller's transaction and cannot commit, yet every batch must commit with
 // its checkpoint so that a cancel or a crash loses at most the batch in
-// flight.  The worker runs its own transactions, one per batch, while the
-// calling session waits, relays each committed batch as a NOTICE and, on
-// Ctrl+C, asks the worker to stop after the current batch.
+// flight.  The worker runs its own transactions, one per batch, and sends a
+// NOTICE for each committed batch through the channel of migrate_channel.hpp;
+// the calling session relays what it sends and, on Ctrl+C, asks it to stop
+// after the current batch.
 #pragma once
 
 #include "pg_wall.hpp"
@@ -19,16 +20,15 @@ extern "C" {
 
 namespace nextcrm {
 
-// Packed into BackgroundWorker.bgw_extra (128 bytes).
+// Copied into the channel's shared memory segment (migrate_channel.hpp).
 struct MigrationRequest {
+    Oid database;
     Oid userid;
-    pid_t caller_pid; // the worker stops after its batch once this backend is gone
     bool restart;
     bool retry; // only the documents in the error table
     char server[NAMEDATALEN];
-    char collection[52]; // empty: every collection
+    char collection[NAMEDATALEN]; // empty: every collection
 };
-static_assert(sizeof(MigrationRequest) <= BGW_EXTRALEN, "request must fit in bgw_extra");
 
 // Advisory lock key held by the running worker for its whole life, so a
 // second run of the same database is refused while one is active.
@@ -46,8 +46,8 @@ void check_references_complete(const std::string &collection);
 
 // Runs the migration described by the request; called in the worker after
 // it has connected to the database.  Checks before every batch whether it
-// should stop (stop_requested set by SIGTERM, or the calling backend gone)
-// and then returns after recording the run as stopped.
+// should stop (stop_requested set by SIGTERM, or the caller detached from
+// the channel) and then returns after recording the run as stopped.
 void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_requested);
 
 // Whether the worker should stop before its next batch.

@@ -1,7 +1,10 @@
 // nextcrm_migrate_all() and nextcrm_migrate_table(): start the migration's
-// background worker, relay its progress as NOTICEs, stop it cleanly on
-// Ctrl+C, and return one summary row per collection.
+// background worker, relay its NOTICEs (progress, one per batch) and its
+// final error, stop it cleanly on Ctrl+C, and return one summary row per
+// collection.
 #include "migrate.hpp"
+
+#include "migrate_channel.hpp"
 
 #include "connection.hpp"
 #include "pg_compat.hpp"
@@ -15,13 +18,9 @@ extern "C" {
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
-#include "storage/ipc.h"
-#include "storage/latch.h"
 #include "utils/builtins.h"
-#include "utils/wait_event.h"
 }
 
-#include <csignal>
 #include <cstring>
 #include <exception>
 #include <functional>
@@ -31,34 +30,6 @@ namespace {
 
 using nextcrm::Error;
 namespace sqlstate = nextcrm::sqlstate;
-
-BackgroundWorkerHandle *start_worker(const nextcrm::MigrationRequest &request) {
-    BackgroundWorker worker;
-    std::memset(&worker, 0, sizeof worker);
-    worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-    worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-    worker.bgw_restart_time = BGW_NEVER_RESTART;
-    std::snprintf(worker.bgw_library_name, BGW_MAXLEN, "nextcrm_mongo_fdw");
-    std::snprintf(worker.bgw_function_name, BGW_MAXLEN, "nextcrm_migration_worker_main");
-    std::snprintf(worker.bgw_name, BGW_MAXLEN, "nextcrm migration of %s", request.server);
-    std::snprintf(worker.bgw_type, BGW_MAXLEN, "nextcrm migration");
-    worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
-    worker.bgw_notify_pid = MyProcPid;
-    std::memcpy(worker.bgw_extra, &request, sizeof request);
-
-    BackgroundWorkerHandle *handle = nullptr;
-    bool ok = nextcrm::pg_call([&] { return RegisterDynamicBackgroundWorker(&worker, &handle); });
-    if (!ok)
-        throw Error("could not start the migration's background worker",
-                    sqlstate::insufficient_resources, {}, "Raise max_worker_processes.");
-    pid_t pid = 0;
-    BgwHandleStatus status =
-        nextcrm::pg_call([&] { return WaitForBackgroundWorkerStartup(handle, &pid); });
-    if (status != BGWH_STARTED)
-        throw Error("the migration's background worker did not start",
-                    sqlstate::insufficient_resources);
-    return handle;
-}
 
 // Runs read() in a subtransaction that is then rolled back, which releases
 // every lock it took: the calling session waits for the worker for the whole
@@ -70,39 +41,6 @@ void read_unlocked(const std::function<void()> &read) {
         throw nextcrm::PgException(error);
 }
 
-// Emits one NOTICE per batch the worker committed since `last_seen`.
-int64 relay_batches(int64 last_seen) {
-    nextcrm::SpiRows rows;
-    read_unlocked([&] {
-        Datum arg = Int64GetDatum(last_seen);
-        Oid type = INT8OID;
-        rows = nextcrm::spi_query(
-            "SELECT id, pg_catalog.format('%s: batch %s, %s/%s (%s%%), overall %s%%, %s docs/s,"
-            " ETA %s', collection, batch, processed, total,"
-            "  round(100.0 * processed / greatest(total, 1), 1),"
-            "  round(100.0 * overall_processed / greatest(overall_total, 1), 1),"
-            "  round(docs_per_second), "
-            "  to_char(make_interval(secs => eta_seconds), 'HH24:MI:SS'))"
-            " FROM nextcrm_migration.batch_log WHERE id > $1 ORDER BY id",
-            1, &type, &arg);
-    });
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        last_seen = rows.int8(i, 1);
-        std::string line = rows.text(i, 2);
-        nextcrm::pg_call([&line] { ereport(NOTICE, (errmsg("%s", line.c_str()))); });
-    }
-    return last_seen;
-}
-
-int64 latest_batch_id() {
-    int64 id = 0;
-    read_unlocked([&] {
-        id = nextcrm::spi_query("SELECT coalesce(max(id), 0) FROM nextcrm_migration.batch_log")
-                 .int8(0, 1);
-    });
-    return id;
-}
-
 // What the run table says now (a fresh snapshot per call in READ COMMITTED).
 std::string run_status(std::string *message) {
     nextcrm::SpiRows rows;
@@ -111,99 +49,6 @@ std::string run_status(std::string *message) {
     if (message)
         *message = rows.text(0, 2);
     return rows.text(0, 1);
-}
-
-pid_t worker_pid(BackgroundWorkerHandle *handle) {
-    pid_t pid = 0;
-    BgwHandleStatus status = nextcrm::pg_call([&] { return GetBackgroundWorkerPid(handle, &pid); });
-    return status == BGWH_STOPPED ? 0 : pid;
-}
-
-// Sleeps until the latch is set or `ms` milliseconds pass; an interrupt
-// (Ctrl+C, statement_timeout, pg_terminate_backend) acts at once.
-void nap(long ms) {
-    nextcrm::pg_call([ms] {
-        (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms,
-                        PG_WAIT_EXTENSION);
-        ResetLatch(MyLatch);
-        CHECK_FOR_INTERRUPTS();
-    });
-}
-
-// How long the caller gives its worker to stop before it returns anyway:
-// first to finish the batch in flight after SIGTERM, then to cancel it after
-// SIGINT.  The worker records its stop itself, and a worker still blocked
-// then stops on its own once its caller is gone (migration_should_stop()).
-constexpr int stop_grace_naps = 25; // of 200 ms each: 5 s
-
-bool wait_stopped(BackgroundWorkerHandle *handle) {
-    for (int i = 0; i < stop_grace_naps; ++i) {
-        if (worker_pid(handle) == 0)
-            return true;
-        nap(200);
-    }
-    return worker_pid(handle) == 0;
-}
-
-// Stops the worker after the caller's statement failed or was interrupted.
-// Never waits unboundedly and never holds interrupts: a second Ctrl+C ends
-// the wait at once.
-void stop_worker(BackgroundWorkerHandle *handle) {
-    nextcrm::pg_call([handle] { TerminateBackgroundWorker(handle); });
-    if (wait_stopped(handle))
-        return;
-    if (pid_t pid = worker_pid(handle))
-        (void)kill(pid, SIGINT);
-    (void)wait_stopped(handle);
-}
-
-// When the caller exits (pg_terminate_backend is a FATAL: no C++ unwinding
-// and no error path), the worker is told to stop after its batch.
-extern "C" void stop_worker_at_exit(int, Datum arg) {
-    TerminateBackgroundWorker(reinterpret_cast<BackgroundWorkerHandle *>(DatumGetPointer(arg)));
-}
-
-// Waits for the worker, relaying progress.  On an error or interrupt the
-// worker is asked to stop (stop_worker()) before the error goes on, so
-// nothing is left running behind the user's back.  Each poll's memory is
-// freed before the next, so a long run keeps the caller's memory flat.
-void wait_for_worker(BackgroundWorkerHandle *handle, int64 last_seen) {
-    MemoryContext poll = nextcrm::pg_call([] {
-        return AllocSetContextCreate(CurrentMemoryContext, "nextcrm progress poll",
-                                     ALLOCSET_SMALL_SIZES);
-    });
-    Datum arg = PointerGetDatum(handle);
-    nextcrm::pg_call([arg] { before_shmem_exit(stop_worker_at_exit, arg); });
-    std::exception_ptr failure;
-    try {
-        for (;;) {
-            bool running = worker_pid(handle) != 0;
-            MemoryContext outer = MemoryContextSwitchTo(poll);
-            try {
-                last_seen = relay_batches(last_seen);
-            } catch (...) {
-                MemoryContextSwitchTo(outer);
-                throw;
-            }
-            MemoryContextSwitchTo(outer);
-            nextcrm::pg_call([poll] { MemoryContextReset(poll); });
-            if (!running)
-                break;
-            nap(200);
-        }
-    } catch (...) {
-        failure = std::current_exception();
-    }
-    if (failure) {
-        try {
-            stop_worker(handle);
-        } catch (...) {
-            // A second interrupt ends the wait; the first error is reported.
-        }
-    }
-    nextcrm::pg_call([arg] { cancel_before_shmem_exit(stop_worker_at_exit, arg); });
-    if (failure)
-        std::rethrow_exception(failure);
 }
 
 void return_summary(FunctionCallInfo fcinfo, const char *collection) {
@@ -324,8 +169,8 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
                     "The migration commits as it goes; run it as a statement of its own.");
 
     nextcrm::MigrationRequest request{};
+    request.database = MyDatabaseId;
     request.userid = GetUserId();
-    request.caller_pid = MyProcPid;
     request.restart = restart;
     request.retry = retry;
     if (strlen(server) >= sizeof request.server || strlen(collection) >= sizeof request.collection)
@@ -351,15 +196,36 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
                              errhint("restart => true starts over.")));
         });
     } else {
-        int64 seen = latest_batch_id();
-        BackgroundWorkerHandle *handle = start_worker(request);
-        wait_for_worker(handle, seen);
+        nextcrm::WorkerChannel channel = nextcrm::launch_worker(request);
+        ErrorData *worker_error = nextcrm::relay_worker(channel);
+        nextcrm::close_channel(channel);
+        if (worker_error && worker_error->sqlerrcode == ERRCODE_QUERY_CANCELED)
+            // Someone cancelled the worker (pg_cancel_backend on its pid).
+            throw Error("the migration was stopped before its end", sqlstate::query_canceled,
+                        "The worker reported: " + std::string(worker_error->message) + ".",
+                        "Run it again; it resumes from the last committed batch.");
+        if (worker_error) {
+            // The worker's own error, with its SQLSTATE, detail and hint.
+            if (!worker_error->hint)
+                worker_error->hint = nextcrm::pg_call([] {
+                    return pstrdup("Fix the cause and run it again; it resumes from the last "
+                                   "committed batch.");
+                });
+            worker_error->context = nextcrm::pg_call([worker_error] {
+                return worker_error->context
+                           ? psprintf("%s\nnextcrm migration worker", worker_error->context)
+                           : pstrdup("nextcrm migration worker");
+            });
+            // Raised through ThrowErrorData() so that it is reported (to the
+            // client and the log) as an error of this session's own.
+            nextcrm::pg_call([worker_error] { ThrowErrorData(worker_error); });
+        }
         status = run_status(&message);
-        // The worker's own record of contained failures (migrate_run.cpp),
-        // not an error that ended it.
-        if (status == "failed" && message.rfind("collections failed: ", 0) == 0 &&
-            warn_failed_collections())
-            status = "complete"; // every collection that could run did: the rows say the rest
+        // Collections the worker recorded as failed (a damaged dump file)
+        // or skipped: every collection that could run did, and the rows say
+        // the rest.
+        if (status == "failed" && warn_failed_collections())
+            status = "complete";
         if (status == "stopped" && *collection && message.empty() &&
             selection_done(collection, restart))
             status = "complete";
@@ -367,11 +233,9 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
             throw Error("the migration failed: " + message, sqlstate::fdw_error, {},
                         "Fix the cause and run it again; it resumes from the last committed "
                         "batch.");
-        if (status == "running")
-            throw Error("another migration of this database is running", sqlstate::object_in_use);
         if (status == "stopped")
-            // Someone else stopped the worker (pg_cancel_backend or
-            // pg_terminate_backend on its pid, a shutdown): not complete.
+            // Someone else stopped the worker (pg_terminate_backend on its
+            // pid, a shutdown): not complete.
             throw Error("the migration was stopped before its end", sqlstate::query_canceled,
                         message.empty() ? "" : "The worker reported: " + message + ".",
                         "Run it again; it resumes from the last committed batch.");

@@ -284,6 +284,10 @@ void set_outcome(const std::string &collection, const char *phase, const std::st
              3, types, args);
 }
 
+// The progress line of the batch being committed, announced as a NOTICE
+// once its transaction has committed (announce_batch()).
+std::string progress_line;
+
 void save_batch(const std::string &collection, int batch, const BatchCounts &counts,
                 double seconds) {
     Datum args[10] = {text_datum(collection),          Int32GetDatum(batch),
@@ -319,16 +323,35 @@ void save_batch(const std::string &collection, int batch, const BatchCounts &cou
              10, types, args, nulls);
     if (counts.documents == 0)
         return;
-    spi_exec("INSERT INTO nextcrm_migration.batch_log (collection, batch, documents, processed,"
-             "  total, failed, overall_processed, overall_total, docs_per_second, eta_seconds)"
-             " SELECT c.collection, $2, $3, c.processed, c.source_total, c.failed,"
-             "   o.processed, o.total, c.processed / greatest(c.seconds, 1e-6),"
-             "   (o.total - o.processed) / greatest(o.processed / greatest(o.seconds, 1e-6), 1e-6)"
-             "  FROM nextcrm_migration.checkpoint c,"
-             "   (SELECT sum(processed) AS processed, sum(source_total) AS total,"
-             "           sum(seconds) AS seconds FROM nextcrm_migration.checkpoint) o"
-             " WHERE c.collection = $1",
-             10, types, args, nulls);
+    progress_line =
+        spi_query("INSERT INTO nextcrm_migration.batch_log (collection, batch, documents,"
+                  "  processed, total, failed, overall_processed, overall_total, docs_per_second,"
+                  "  eta_seconds)"
+                  " SELECT c.collection, $2, $3, c.processed, c.source_total, c.failed,"
+                  "   o.processed, o.total, c.processed / greatest(c.seconds, 1e-6),"
+                  "   (o.total - o.processed) / greatest(o.processed / greatest(o.seconds, 1e-6),"
+                  "                                      1e-6)"
+                  "  FROM nextcrm_migration.checkpoint c,"
+                  "   (SELECT sum(processed) AS processed, sum(source_total) AS total,"
+                  "           sum(seconds) AS seconds FROM nextcrm_migration.checkpoint) o"
+                  " WHERE c.collection = $1"
+                  " RETURNING pg_catalog.format('%s: batch %s, %s/%s (%s%%), overall %s%%,"
+                  "   %s docs/s, ETA %s', collection, batch, processed, total,"
+                  "   round(100.0 * processed / greatest(total, 1), 1),"
+                  "   round(100.0 * overall_processed / greatest(overall_total, 1), 1),"
+                  "   round(docs_per_second),"
+                  "   to_char(make_interval(secs => eta_seconds), 'HH24:MI:SS'))",
+                  10, types, args, nulls)
+            .text(0, 1);
+}
+
+// Sends the progress line of the batch just committed to the caller.
+void announce_batch() {
+    if (progress_line.empty())
+        return;
+    std::string line;
+    line.swap(progress_line);
+    pg_call([&line] { ereport(NOTICE, (errmsg("%s", line.c_str()))); });
 }
 
 // How a collection's loading ended.
@@ -356,6 +379,7 @@ Outcome run_batches(CollectionLoader &loader, const std::string &what, int batch
             exhausted = counts.exhausted;
             damaged = !counts.damage.empty();
         });
+        announce_batch();
         if (damaged)
             return Outcome::failed;
         if (exhausted)
@@ -487,12 +511,9 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
     const Mapping &mapping = Mapping::nextcrm();
     bool locked = false;
     in_transaction([&] { locked = take_lock(); });
-    if (!locked) {
-        pg_call([] {
-            ereport(LOG, (errmsg("another nextcrm migration of this database is running")));
-        });
-        return;
-    }
+    if (!locked)
+        throw Error("another migration of this database is running", sqlstate::object_in_use, {},
+                    "Watch it in nextcrm_migration.progress.");
 
     Oid serverid = InvalidOid;
     SourceOptions opts;

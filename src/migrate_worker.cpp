@@ -1,7 +1,10 @@
-// The migration's background worker: connects as the calling user, runs the
-// migration in its own transactions, and records how it ended where the
-// calling session (and anyone reading nextcrm_migration.run) sees it.
+// The migration's background worker: attaches to its caller's channel,
+// connects as the calling user, runs the migration in its own transactions,
+// and records how it ended in nextcrm_migration.run; its NOTICEs and its
+// final error reach the caller through the channel.
 #include "migrate.hpp"
+
+#include "migrate_channel.hpp"
 
 #include "spi.hpp"
 
@@ -11,7 +14,6 @@ extern "C" {
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
-#include "storage/procarray.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
@@ -95,12 +97,11 @@ void record_outcome(const char *server, const char *status, const char *message)
 
 namespace nextcrm {
 
-bool migration_should_stop(const MigrationRequest &request, volatile sig_atomic_t *stop) {
-    if (*stop)
-        return true;
+bool migration_should_stop(const MigrationRequest &, volatile sig_atomic_t *stop) {
     // The caller exits without a word when it is terminated (FATAL skips
-    // its cleanup); a worker whose caller is gone has no one to report to.
-    return pg_call([&request] { return BackendPidGetProc(request.caller_pid) == nullptr; });
+    // its cleanup), but its detach from the channel is seen: a worker whose
+    // caller is gone has no one to report to.
+    return *stop || caller_gone();
 }
 
 } // namespace nextcrm
@@ -111,12 +112,20 @@ void nextcrm_migration_worker_main(Datum main_arg) {
     pqsignal(SIGTERM, request_stop);
     BackgroundWorkerUnblockSignals();
 
-    nextcrm::MigrationRequest request;
-    std::memcpy(&request, MyBgworkerEntry->bgw_extra, sizeof request);
-    BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(main_arg), request.userid, 0);
+    nextcrm::MigrationRequest request{};
+    nextcrm::CaughtError caught;
+    bool attached = false;
+    try {
+        request = nextcrm::attach_to_caller(main_arg);
+        attached = true;
+    } catch (...) {
+        caught = nextcrm::capture_current_exception();
+    }
+    if (!attached)
+        nextcrm::raise_caught(caught); // nothing to record: no database yet
+    BackgroundWorkerInitializeConnectionByOid(request.database, request.userid, 0);
     pgstat_report_appname("nextcrm migration");
 
-    nextcrm::CaughtError caught;
     bool failed = false;
     try {
         nextcrm::run_migration(request, &stop_requested);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The caller and the worker live and die together, and a hostile session
-# changes nothing: an error inside the caller's progress loop, a
+# changes nothing: the worker's error relayed whole to the caller, a
 # statement_timeout while the worker waits for a lock, pg_terminate_backend on
 # the caller, pg_cancel_backend on the worker, and functions and operators
 # planted earlier on the caller's search_path.  The server-log crash check of
@@ -42,14 +42,17 @@ caller_pid() { # db
             AND pid <> pg_backend_pid()"
 }
 
-# 1. An error inside the progress loop: the caller's poll of batch_log hits
-# its lock_timeout while a third session holds that table.  The error is an
-# ERROR, the session goes on, the worker (blocked behind the same lock) is
-# stopped, and a resumed run ends where an uninterrupted one does.
+# 1. The worker's own error reaches the caller whole, through the channel:
+# with the database's lock_timeout (which the worker, connecting to it, takes
+# on), the worker's write to batch_log times out behind a third session's
+# lock.  The caller's ERROR has the worker's SQLSTATE (55P03) and message and
+# says where it came from; the session goes on, the worker is gone, and a
+# resumed run ends where an uninterrupted one does.  The caller itself reads
+# no table while it waits, so that lock cannot touch it.
 make_target life_loop "$dump_opts"
+q -c "ALTER DATABASE life_loop SET lock_timeout = '500ms'" >/dev/null
 coproc LOCKER { q -d life_loop; }
-q -d life_loop -v ON_ERROR_STOP=0 >"$work/loop.out" 2>&1 <<'SQL' &
-SET lock_timeout = '200ms';
+q -d life_loop -v ON_ERROR_STOP=0 -v VERBOSITY=verbose >"$work/loop.out" 2>&1 <<'SQL' &
 SELECT count(*) FROM nextcrm_migrate_all('src');
 SELECT 'session goes on';
 SQL
@@ -59,15 +62,19 @@ echo "BEGIN; LOCK TABLE nextcrm_migration.batch_log IN ACCESS EXCLUSIVE MODE; SE
 read -r locked <&"${LOCKER[0]}"
 is "$locked" locked "a third session holds batch_log"
 wait $caller
-like "$(cat "$work/loop.out")" "canceling statement due to lock timeout" \
-    "the error inside the progress loop reaches the caller as an ERROR"
+like "$(cat "$work/loop.out")" "ERROR:  55P03: canceling statement due to lock timeout" \
+    "the worker's error reaches the caller as an ERROR with its SQLSTATE"
+like "$(cat "$work/loop.out")" "nextcrm migration worker" "and says it came from the worker"
+like "$(cat "$work/loop.out")" "NOTICE:  00000: [A-Za-z_]+: batch 1, " \
+    "the worker's progress NOTICEs reached the caller before it"
 like "$(cat "$work/loop.out")" "session goes on" "the calling session goes on after it"
 workers_gone life_loop
-ok $? "the worker stops while the lock is still held"
+ok $? "the worker is gone while the lock is still held"
 echo "COMMIT;" >&"${LOCKER[1]}"
 exec {LOCKER[1]}>&-
 wait "$LOCKER_PID" 2>/dev/null
-is "$(q -d life_loop -c "SELECT status FROM nextcrm_migration.run")" stopped "the run is recorded as stopped"
+is "$(q -d life_loop -c "SELECT status FROM nextcrm_migration.run")" failed "the run is recorded as failed"
+q -c "ALTER DATABASE life_loop RESET lock_timeout" >/dev/null
 q -d life_loop -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
 is "$(digest life_loop)" "$base" "resumed after the error, every table equals the uninterrupted run"
 

@@ -91,7 +91,8 @@ status=$?
 kill -CONT "$RIG_FERRETDB_PID"
 ((status != 0))
 ok $? "the run fails while FerretDB does not answer"
-like "$(cat "$work/live.out")" "the migration failed" "the caller is told why"
+like "$(cat "$work/live.out")" "ERROR: .*CONTEXT: .*nextcrm migration worker" \
+    "the caller is told why: the worker's own error, relayed"
 is "$(q -d resume_live -c "SELECT status FROM nextcrm_migration.run")" failed "the failure is recorded"
 q -d resume_live -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
 is "$(q -d resume_live -c "SELECT status FROM nextcrm_migration.run")" complete \
