@@ -40,6 +40,7 @@ void register_callbacks_once() {
     static bool registered = false;
     if (registered)
         return;
+    install_socket_wait();
     pg_call([] {
         on_proc_exit(release_clients, 0);
         CacheRegisterSyscacheCallback(FOREIGNSERVEROID, invalidate_clients, 0);
@@ -119,7 +120,7 @@ std::shared_ptr<Client> client_for(Oid serverid, Oid userid) {
     }
     ClientKey key(serverid, OidIsValid(userid) ? userid : pg_call([] { return GetUserId(); }));
     auto it = clients->find(key);
-    if (it != clients->end())
+    if (it != clients->end() && !it->second->interrupted())
         return it->second;
     auto client = std::make_shared<Client>(source_options(serverid, key.second));
     (*clients)[key] = client;
