@@ -25,8 +25,6 @@ volatile sig_atomic_t *worker_stop = nullptr;
 // CHECK_FOR_INTERRUPTS after the I/O; ending the I/O for them would turn
 // them into a failed query.
 bool stop_pending() {
-    if (proc_exit_inprogress)
-        return true; // never wait on the network while exiting
     if (worker_stop && *worker_stop)
         return true;
     if (!INTERRUPTS_PENDING_CONDITION() || !INTERRUPTS_CAN_BE_PROCESSED())
@@ -43,6 +41,10 @@ bool stop_pending() {
 uint32 socket_wait_event() {
 #if PG_VERSION_NUM >= 170000
     static uint32 event = 0;
+    // Registering the name needs shared memory, which an exiting backend
+    // may have left already.
+    if (event == 0 && proc_exit_inprogress)
+        return PG_WAIT_EXTENSION;
     if (event == 0)
         event = WaitEventExtensionNew("NextcrmMongoSocket");
     return event;
@@ -59,7 +61,8 @@ Woke wait_once(WaitSocket *sockets, std::size_t n, long timeout_ms) {
     uint32 wait_event = socket_wait_event();
     int size = static_cast<int>(n) + 2;
 #if PG_VERSION_NUM >= 170000
-    WaitEventSet *set = CreateWaitEventSet(CurrentResourceOwner, size);
+    WaitEventSet *set =
+        CreateWaitEventSet(proc_exit_inprogress ? nullptr : CurrentResourceOwner, size);
 #else
     WaitEventSet *set = CreateWaitEventSet(CurrentMemoryContext, size);
 #endif
@@ -88,7 +91,15 @@ Woke wait_once(WaitSocket *sockets, std::size_t n, long timeout_ms) {
     return woke;
 }
 
+// At backend exit the clients are destroyed, and libmongoc ends their
+// sessions (endSessions) on the network: a healthy server answers in
+// milliseconds, an unresponsive one must not hold the exit for its
+// socketTimeoutMS.
+constexpr int exit_wait_ms = 1000;
+
 WaitOutcome latch_wait(WaitSocket *sockets, std::size_t n, int timeout_ms) noexcept {
+    if (proc_exit_inprogress && (timeout_ms < 0 || timeout_ms > exit_wait_ms))
+        timeout_ms = exit_wait_ms;
     try {
         TimestampTz start = GetCurrentTimestamp();
         for (;;) {
