@@ -15,8 +15,14 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql) test/pgtap/validation/$(EXTENSION)_va
 # pg_regress suites: every sql/*.sql except the install scripts.
 REGRESS = $(filter-out $(EXTENSION)--%,$(patsubst sql/%.sql,%,$(wildcard sql/*.sql)))
 
-MONGOC_CFLAGS := $(shell pkg-config --cflags libmongoc-1.0)
-MONGOC_LIBS := $(shell pkg-config --libs libmongoc-1.0)
+# libmongoc 1.x's pkg-config name, else 2.x's (mongoc2; libmongoc-2.0 in
+# some distributions).
+MONGOC_PC := $(firstword $(foreach m,libmongoc-1.0 mongoc2 libmongoc-2.0,$(shell pkg-config --exists $(m) && echo $(m))))
+ifeq ($(MONGOC_PC),)
+MONGOC_PC := libmongoc-1.0
+endif
+MONGOC_CFLAGS := $(shell pkg-config --cflags $(MONGOC_PC))
+MONGOC_LIBS := $(shell pkg-config --libs $(MONGOC_PC))
 
 # Data files embedded into the module with .incbin (src/core/embedded_data.cpp).
 FIELDS_CSV := $(abspath data/nextcrm/mongo-fields.csv)

@@ -36,10 +36,21 @@ extern "C" void invalidate_clients(Datum, int, uint32) {
     clients_stale = true;
 }
 
+// libmongoc's informational lines (one per client: "Using custom stream
+// initiator") stay out of the server log; its warnings and errors go where
+// they always went.
+extern "C" void driver_log(mongoc_log_level_t level, const char *domain, const char *message,
+                           void *data) {
+    if (level <= MONGOC_LOG_LEVEL_MESSAGE)
+        mongoc_log_default_handler(level, domain, message, data);
+}
+
 void register_callbacks_once() {
     static bool registered = false;
     if (registered)
         return;
+    install_socket_wait();
+    mongoc_log_set_handler(driver_log, nullptr);
     pg_call([] {
         on_proc_exit(release_clients, 0);
         CacheRegisterSyscacheCallback(FOREIGNSERVEROID, invalidate_clients, 0);
@@ -119,7 +130,7 @@ std::shared_ptr<Client> client_for(Oid serverid, Oid userid) {
     }
     ClientKey key(serverid, OidIsValid(userid) ? userid : pg_call([] { return GetUserId(); }));
     auto it = clients->find(key);
-    if (it != clients->end())
+    if (it != clients->end() && !it->second->interrupted())
         return it->second;
     auto client = std::make_shared<Client>(source_options(serverid, key.second));
     (*clients)[key] = client;

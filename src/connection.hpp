@@ -25,7 +25,17 @@ SourceOptions source_options(Oid serverid, Oid userid = InvalidOid);
 Oid server_oid_by_name(const char *name);
 
 // The cached client for this server and user (InvalidOid: the current user).  Shared ownership
-// so that an invalidation never destroys a client a scan still uses.
+// so that an invalidation never destroys a client a scan still uses.  A client
+// whose wait was interrupted is dropped and replaced: its state is unknown.
 std::shared_ptr<Client> client_for(Oid serverid, Oid userid = InvalidOid);
+
+// Makes the driver's streams wait on the process latch too
+// (socket_wait.cpp); done by client_for() before the first client.
+void install_socket_wait();
+
+// A background worker whose SIGTERM handler only sets `flag` (a stop after
+// the batch in flight) names it here, so that a wait on the network ends on
+// it as on a cancel.
+void set_driver_stop_flag(volatile sig_atomic_t *flag);
 
 } // namespace nextcrm

@@ -199,12 +199,14 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
         nextcrm::WorkerChannel channel = nextcrm::launch_worker(request);
         ErrorData *worker_error = nextcrm::relay_worker(channel);
         nextcrm::close_channel(channel);
-        if (worker_error && worker_error->sqlerrcode == ERRCODE_QUERY_CANCELED)
-            // Someone cancelled the worker (pg_cancel_backend on its pid).
-            throw Error("the migration was stopped before its end", sqlstate::query_canceled,
-                        "The worker reported: " + std::string(worker_error->message) + ".",
-                        "Run it again; it resumes from the last committed batch.");
-        if (worker_error) {
+        status = run_status(&message);
+        // A worker that was stopped (pg_cancel_backend or pg_terminate_backend
+        // on its pid, a shutdown) records its run as stopped; whatever error
+        // the stop ended its batch with is no failure.
+        if (worker_error && worker_error->sqlerrcode == ERRCODE_QUERY_CANCELED &&
+            status == "running")
+            status = "stopped";
+        if (worker_error && status != "stopped") {
             // The worker's own error, with its SQLSTATE, detail and hint.
             if (!worker_error->hint)
                 worker_error->hint = nextcrm::pg_call([] {
@@ -220,7 +222,7 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
             // client and the log) as an error of this session's own.
             nextcrm::pg_call([worker_error] { ThrowErrorData(worker_error); });
         }
-        status = run_status(&message);
+
         // Collections the worker recorded as failed (a damaged dump file)
         // or skipped: every collection that could run did, and the rows say
         // the rest.
@@ -234,8 +236,7 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
                         "Fix the cause and run it again; it resumes from the last committed "
                         "batch.");
         if (status == "stopped")
-            // Someone else stopped the worker (pg_terminate_backend on its
-            // pid, a shutdown): not complete.
+            // Someone else stopped the worker: not complete.
             throw Error("the migration was stopped before its end", sqlstate::query_canceled,
                         message.empty() ? "" : "The worker reported: " + message + ".",
                         "Run it again; it resumes from the last committed batch.");

@@ -2,6 +2,7 @@
 // connects as the calling user, runs the migration in its own transactions,
 // and records how it ended in nextcrm_migration.run; its NOTICEs and its
 // final error reach the caller through the channel.
+#include "connection.hpp"
 #include "migrate.hpp"
 
 #include "migrate_channel.hpp"
@@ -79,7 +80,9 @@ void record_outcome(const char *server, const char *status, const char *message)
     std::string message = (e ? e->message : caught.message) ?: "unknown error";
     std::string detail = (e ? e->detail : caught.detail) ?: "";
     std::string hint = (e ? e->hint : caught.hint) ?: "";
-    bool canceled = code == ERRCODE_QUERY_CANCELED;
+    // A stop that ended a wait on the MongoDB server fails the driver call it
+    // was in: still a stop.
+    bool canceled = code == ERRCODE_QUERY_CANCELED || stop_requested;
     try {
         record_outcome(request.server, canceled ? "stopped" : "failed", message.c_str());
     } catch (...) {
@@ -110,6 +113,7 @@ extern "C" PGDLLEXPORT void nextcrm_migration_worker_main(Datum main_arg);
 
 void nextcrm_migration_worker_main(Datum main_arg) {
     pqsignal(SIGTERM, request_stop);
+    nextcrm::set_driver_stop_flag(&stop_requested);
     BackgroundWorkerUnblockSignals();
 
     nextcrm::MigrationRequest request{};

@@ -47,6 +47,10 @@ CaughtError capture_current_exception() noexcept {
 void raise_caught(const CaughtError &caught) {
     if (caught.pg_error)
         ReThrowError(caught.pg_error);
+    // A driver call whose wait an interrupt ended fails with a network
+    // error (core/wait_stream.hpp): the pending cancel, timeout or
+    // termination is the error to raise, as PostgreSQL would have.
+    CHECK_FOR_INTERRUPTS();
     ereport(ERROR, (errcode(caught.sqlstate),
                     errmsg("%s", caught.message ? caught.message : "unexpected C++ exception"),
                     caught.detail ? errdetail("%s", caught.detail) : 0,

@@ -13,6 +13,17 @@ namespace {
 
 } // namespace
 
+// A driver call that failed because its wait was interrupted: said as such
+// (57014, as PostgreSQL's own cancel), not as the network error libmongoc
+// made of it.  The PostgreSQL side raises the pending interrupt itself first.
+[[noreturn]] void Client::fail(const std::string &what, const bson_error_t &err,
+                               const char *state) const {
+    if (interrupted())
+        throw Error(what + ": the wait on the MongoDB server was interrupted",
+                    sqlstate::query_canceled);
+    throw_driver_error(what, err, state);
+}
+
 UriPtr driver_uri(const SourceOptions &opts) {
     ensure_driver_initialized();
     bson_error_t err;
@@ -32,6 +43,7 @@ UriPtr driver_uri(const SourceOptions &opts) {
     set_default(MONGOC_URI_CONNECTTIMEOUTMS, opts.connect_timeout_ms);
     set_default(MONGOC_URI_SERVERSELECTIONTIMEOUTMS, opts.server_selection_timeout_ms);
     set_default(MONGOC_URI_SOCKETTIMEOUTMS, opts.socket_timeout_ms);
+    mongoc_uri_set_option_as_bool(uri.get(), MONGOC_URI_SERVERSELECTIONTRYONCE, true);
     mongoc_uri_set_appname(uri.get(), "nextcrm_mongo_fdw");
     return uri;
 }
@@ -60,7 +72,8 @@ void ensure_driver_initialized() {
     }
 }
 
-Client::Client(const SourceOptions &opts) : database_(opts.database) {
+Client::Client(const SourceOptions &opts)
+    : streams_(std::make_unique<StreamContext>()), database_(opts.database) {
     if (opts.uri.empty())
         throw Error("server has no \"uri\"; a dump_dir source is read without a client",
                     sqlstate::fdw_option_name_not_found);
@@ -69,9 +82,12 @@ Client::Client(const SourceOptions &opts) : database_(opts.database) {
     bson_error_t err;
     client_.reset(mongoc_client_new_from_uri_with_error(uri.get(), &err));
     if (!client_)
-        throw_driver_error("could not create MongoDB client", err,
-                           sqlstate::fdw_unable_to_establish_connection);
+        fail("could not create MongoDB client", err, sqlstate::fdw_unable_to_establish_connection);
     mongoc_client_set_error_api(client_.get(), MONGOC_ERROR_API_VERSION_2);
+    // Before the first I/O: every connection, monitoring ones included, is
+    // made by the initiator.
+    mongoc_client_set_stream_initiator(client_.get(), interruptible_stream_initiator,
+                                       streams_.get());
 }
 
 void Client::ping() {
@@ -82,8 +98,7 @@ void Client::ping() {
         mongoc_client_command_simple(client_.get(), "admin", cmd.get(), nullptr, &reply, &err);
     bson_destroy(&reply);
     if (!ok)
-        throw_driver_error("could not reach MongoDB server", err,
-                           sqlstate::fdw_unable_to_establish_connection);
+        fail("could not reach MongoDB server", err, sqlstate::fdw_unable_to_establish_connection);
 }
 
 std::vector<std::string> Client::collection_names() {
@@ -96,7 +111,7 @@ std::vector<std::string> Client::collection_names(const std::string &database) {
     bson_error_t err;
     char **names = mongoc_database_get_collection_names_with_opts(db.get(), nullptr, &err);
     if (!names)
-        throw_driver_error("could not list collections of database \"" + database + "\"", err);
+        fail("could not list collections of database \"" + database + "\"", err);
     std::vector<std::string> out;
     for (char **n = names; *n; ++n)
         out.emplace_back(*n);
@@ -113,7 +128,7 @@ std::int64_t Client::count_documents(const std::string &collection) {
         mongoc_collection_count_documents(coll.get(), &filter, nullptr, nullptr, nullptr, &err);
     bson_destroy(&filter);
     if (n < 0)
-        throw_driver_error("could not count collection \"" + collection + "\"", err);
+        fail("could not count collection \"" + collection + "\"", err);
     return n;
 }
 
@@ -124,7 +139,7 @@ std::int64_t Client::estimated_count(const std::string &collection) {
     std::int64_t n =
         mongoc_collection_estimated_document_count(coll.get(), nullptr, nullptr, nullptr, &err);
     if (n < 0)
-        throw_driver_error("could not count collection \"" + collection + "\"", err);
+        fail("could not count collection \"" + collection + "\"", err);
     return n;
 }
 

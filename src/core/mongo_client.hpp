@@ -2,7 +2,9 @@
 // extension makes.  PostgreSQL-free: failures are thrown as nextcrm::Error.
 #pragma once
 
+#include "error.hpp"
 #include "options.hpp"
+#include "wait_stream.hpp"
 
 #include <mongoc/mongoc.h>
 
@@ -43,6 +45,8 @@ void ensure_driver_initialized();
 
 // Builds the driver URI: the server's uri plus credentials from the user
 // mapping and every timeout, so no driver call can block without bound.
+// Server selection tries once (serverSelectionTryOnce): between the tries of
+// a retrying selection libmongoc sleeps, deaf to interrupts.
 UriPtr driver_uri(const SourceOptions &opts);
 
 // Throws nextcrm::Error (42501) unless every driver timeout of driver_uri(opts)
@@ -50,7 +54,9 @@ UriPtr driver_uri(const SourceOptions &opts);
 // max_unprivileged_timeout_ms: what a role that is not a superuser runs with.
 void check_unprivileged_driver_timeouts(const SourceOptions &opts);
 
-// One single-threaded client to one server.
+// One single-threaded client to one server.  Its connections are made by
+// interruptible_stream_initiator, so every wait on them goes through the
+// SocketWait in force (set_socket_wait).
 class Client {
   public:
     explicit Client(const SourceOptions &opts);
@@ -68,7 +74,17 @@ class Client {
     const std::string &database() const noexcept { return database_; }
     mongoc_client_t *raw() const noexcept { return client_.get(); }
 
+    // True once a wait on one of its connections was interrupted: its
+    // state is unknown, its I/O fails from then on, and it must be dropped.
+    bool interrupted() const noexcept { return streams_->interrupted; }
+
   private:
+    [[noreturn]] void fail(const std::string &what, const bson_error_t &err,
+                           const char *state = sqlstate::fdw_error) const;
+
+    // Declared before client_, so destroyed after it: the client's streams
+    // point at it until mongoc_client_destroy() is done.
+    std::unique_ptr<StreamContext> streams_;
     std::unique_ptr<mongoc_client_t, ClientDeleter> client_;
     std::string database_;
 };

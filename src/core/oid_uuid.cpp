@@ -5,6 +5,8 @@
 #include <cstring>
 #include <memory>
 
+#include <openssl/evp.h>
+
 namespace nextcrm {
 
 namespace {
@@ -28,18 +30,20 @@ void store_be(std::uint8_t *p, int n, std::uint64_t v) {
 }
 
 Uuid name_based_uuid(const std::string &name) {
-    // RFC 9562 version 3: MD5 over namespace + name.  libbson's MD5 is marked
-    // deprecated for general use; as a name hash here it is what v3 specifies.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    bson_md5_t md5;
-    bson_md5_init(&md5);
-    bson_md5_append(&md5, nextcrm_id_namespace.data(), nextcrm_id_namespace.size());
-    bson_md5_append(&md5, reinterpret_cast<const std::uint8_t *>(name.data()),
-                    static_cast<std::uint32_t>(name.size()));
+    // RFC 9562 version 3: MD5 over namespace + name, from OpenSSL (libbson's
+    // bson_md5_* is gone from libbson 2).  A library without MD5 (a FIPS
+    // build) is an error, never another hash.
+    std::string input(reinterpret_cast<const char *>(nextcrm_id_namespace.data()),
+                      nextcrm_id_namespace.size());
+    input += name;
     Uuid out;
-    bson_md5_finish(&md5, out.data());
-#pragma GCC diagnostic pop
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (EVP_Digest(input.data(), input.size(), md, &len, EVP_md5(), nullptr) != 1 ||
+        len != out.size())
+        throw Error("could not compute the MD5 of a name-based id", sqlstate::internal_error,
+                    "OpenSSL's MD5 is not available.");
+    std::memcpy(out.data(), md, out.size());
     out[6] = static_cast<std::uint8_t>((out[6] & 0x0F) | 0x30);
     out[8] = static_cast<std::uint8_t>((out[8] & 0x3F) | 0x80);
     return out;

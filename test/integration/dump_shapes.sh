@@ -115,15 +115,21 @@ like "$out" 'NOTICE:  collection "Tasks" cannot be read from the dump
 DETAIL:  Its metadata file is in the dump but its documents \(Tasks.bson or Tasks.bson.gz\) are not\.' \
     "a collection whose documents are missing is reported"
 
-# A dump_dir that is not there: an ERROR naming it, at CREATE SERVER and
-# before any run.
+# A dump_dir that is not there: CREATE SERVER does not look (file_fdw's
+# rule; a restored pg_dump must bring its server back), and reading it is an
+# ERROR naming the path, before any run starts.
 q -c "DROP DATABASE IF EXISTS shapes_missing" >/dev/null
 q -c "CREATE DATABASE shapes_missing" >/dev/null
 q -d shapes_missing -c "CREATE EXTENSION nextcrm_mongo_fdw" >/dev/null
-out=$(q -d shapes_missing -c "CREATE SERVER m FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS (dump_dir '$work/nope')" 2>&1)
-like "$out" "ERROR:  dump directory \"$work/nope\" does not exist" "CREATE SERVER with a missing dump_dir fails naming it"
-out=$(q -d shapes_missing -c "CREATE SERVER m FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS (archive '$fx/dir')" 2>&1)
-like "$out" "ERROR:  archive \"$fx/dir\" is a directory, not a file" "CREATE SERVER with a directory as archive fails"
+q -d shapes_missing -c "CREATE SERVER m FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS (dump_dir '$work/nope')" >/dev/null 2>&1
+ok $? "CREATE SERVER with a missing dump_dir succeeds"
+out=$(q -d shapes_missing -c "SELECT * FROM nextcrm_migrate_all('m')" 2>&1)
+like "$out" "ERROR:  dump directory \"$work/nope\" does not exist" "a run from a missing dump_dir fails naming it"
+q -d shapes_missing -c "CREATE SERVER a FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS (archive '$fx/dir')" >/dev/null 2>&1
+ok $? "CREATE SERVER with a directory as archive succeeds"
+out=$(q -d shapes_missing -c "SELECT * FROM nextcrm_mongo_collections('a')" 2>&1)
+like "$out" "ERROR:  archive \"$fx/dir\" is a directory, not a file" "reading a directory as archive fails naming it"
+q -d shapes_missing -c "DROP SERVER m; DROP SERVER a" >/dev/null
 mkdir "$work/gone"
 chmod a+rx "$work/gone"
 q -d shapes_missing -c "CREATE SERVER m FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS (dump_dir '$work/gone')" >/dev/null

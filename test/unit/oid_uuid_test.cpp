@@ -116,3 +116,13 @@ TEST(OidUuid, AnyIdValueMapsDeterministically) {
     for (bson_t *b : {as_oid, as_hex, as_str, as_str2, as_i32, as_i64, as_doc})
         bson_destroy(b);
 }
+
+TEST(OidUuid, NameBasedIdsAreRfcVersion3) {
+    // The values of an independent RFC 9562 implementation (Python's
+    // uuid.uuid3 over the project's namespace and the same names), so that
+    // ids stay what earlier migrations wrote whichever MD5 computes them.
+    EXPECT_EQ(nextcrm::uuid_text(nextcrm::text_id_to_uuid("customer-42")),
+              "61e1eff1-570b-3efa-9ec2-20a0a98952d0");
+    EXPECT_EQ(nextcrm::uuid_text(nextcrm::text_id_to_uuid("")),
+              "4421f957-f607-3c5e-8e9f-8a716e9b1db9");
+}

@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# Every wait on the MongoDB server also waits on the latch: against a server
+# that accepts and never answers (and one that answers the handshake, then
+# nothing), with every driver timeout at an hour, pg_cancel_backend,
+# statement_timeout and pg_terminate_backend each end a foreign scan, an
+# IMPORT FOREIGN SCHEMA and a migration within 2 s (the required bound,
+# measured); a non-superuser's server likewise.  A canceled session goes on
+# working.  The server-log crash check of scripts/test runs after this suite.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/migrate.sh"
+
+work=$(mktemp -d)
+chmod 755 "$work"
+listener=
+cleanup() {
+    [[ -n "$listener" ]] && kill "$listener" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Two loopback listeners in one process, for at most 10 minutes: "silent"
+# accepts and reads, never writes; "stall" answers hello/isMaster as a
+# standalone MongoDB 5.0 would, then never answers anything else (so the
+# driver's wait is a read on an established connection: socketTimeoutMS).
+python3 - "$work" <<'PY' &
+import socket, struct, sys, threading, time
+
+work = sys.argv[1]
+
+def cstring(s):
+    return s.encode() + b"\0"
+
+def bson(items):
+    body = b""
+    for k, v in items:
+        if isinstance(v, bool):
+            body += b"\x08" + cstring(k) + (b"\x01" if v else b"\x00")
+        elif isinstance(v, int):
+            body += b"\x10" + cstring(k) + struct.pack("<i", v)
+        elif isinstance(v, float):
+            body += b"\x01" + cstring(k) + struct.pack("<d", v)
+        elif isinstance(v, tuple):  # ("date", ms)
+            body += b"\x09" + cstring(k) + struct.pack("<q", v[1])
+    return struct.pack("<i", len(body) + 5) + body + b"\0"
+
+def hello_reply():
+    return bson([("ismaster", True), ("helloOk", True), ("maxBsonObjectSize", 16777216),
+                 ("maxMessageSizeBytes", 48000000), ("maxWriteBatchSize", 100000),
+                 ("localTime", ("date", int(time.time() * 1000))), ("minWireVersion", 0),
+                 ("maxWireVersion", 13), ("ok", 1.0)])
+
+def recv_exact(conn, n):
+    data = b""
+    while len(data) < n:
+        chunk = conn.recv(n - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+def first_key(doc):
+    # doc starts with int32 length, then type byte and the key's cstring
+    return doc[5:doc.index(b"\0", 5)].decode().lower()
+
+def serve(conn, mode):
+    try:
+        while True:
+            header = recv_exact(conn, 16)
+            length, request_id, _, opcode = struct.unpack("<iiii", header)
+            body = recv_exact(conn, length - 16)
+            if mode == "silent":
+                continue
+            if opcode == 2004:  # OP_QUERY: the driver's handshake
+                doc = hello_reply()
+                reply = struct.pack("<iqii", 0, 0, 0, 1) + doc
+                conn.sendall(struct.pack("<iiii", 16 + len(reply), 1, request_id, 1) + reply)
+            elif opcode == 2013 and first_key(body[5:]) in ("hello", "ismaster"):
+                reply = struct.pack("<I", 0) + b"\0" + hello_reply()
+                conn.sendall(struct.pack("<iiii", 16 + len(reply), 1, request_id, 2013) + reply)
+            # anything else: never answered
+    except (EOFError, OSError):
+        pass
+
+def listen(mode):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    s.listen(64)
+    with open(f"{work}/{mode}.port", "w") as f:
+        f.write(str(s.getsockname()[1]))
+    while True:
+        conn, _ = s.accept()
+        with open(f"{work}/{mode}.log", "a") as f:
+            f.write("accepted\n")
+        threading.Thread(target=serve, args=(conn, mode), daemon=True).start()
+
+for m in ("silent", "stall"):
+    threading.Thread(target=listen, args=(m,), daemon=True).start()
+time.sleep(600)
+PY
+listener=$!
+for m in silent stall; do
+    for ((i = 0; i < 200; i++)); do [[ -s "$work/$m.port" ]] && break; sleep 0.05; done
+done
+silent=$(cat "$work/silent.port")
+stall=$(cat "$work/stall.port")
+ok $((!(silent > 0 && stall > 0))) "loopback listeners on ports $silent (silent) and $stall (stall)"
+
+hour=3600000
+timeouts="connect_timeout_ms '$hour', server_selection_timeout_ms '$hour', socket_timeout_ms '$hour'"
+db=waits_test
+q -c "DROP DATABASE IF EXISTS $db" >/dev/null
+q -c "DROP ROLE IF EXISTS crm_waiter" >/dev/null 2>&1
+q -c "CREATE ROLE crm_waiter LOGIN" >/dev/null
+q -c "CREATE DATABASE $db" >/dev/null
+q -d $db >/dev/null <<SQL
+CREATE EXTENSION nextcrm_mongo_fdw;
+CREATE SERVER silent FOREIGN DATA WRAPPER nextcrm_mongo_fdw
+  OPTIONS (uri 'mongodb://127.0.0.1:$silent/', database 'crm', $timeouts);
+CREATE SERVER silent_tls FOREIGN DATA WRAPPER nextcrm_mongo_fdw
+  OPTIONS (uri 'mongodb://127.0.0.1:$silent/?tls=true', database 'crm', $timeouts);
+CREATE SERVER stall FOREIGN DATA WRAPPER nextcrm_mongo_fdw
+  OPTIONS (uri 'mongodb://127.0.0.1:$stall/', database 'crm', $timeouts);
+CREATE USER MAPPING FOR CURRENT_USER SERVER silent;
+CREATE USER MAPPING FOR CURRENT_USER SERVER silent_tls;
+CREATE USER MAPPING FOR CURRENT_USER SERVER stall;
+CREATE FOREIGN TABLE silent_users (_id text) SERVER silent OPTIONS (collection 'Users');
+CREATE FOREIGN TABLE tls_users (_id text) SERVER silent_tls OPTIONS (collection 'Users');
+CREATE FOREIGN TABLE stall_users (_id text) SERVER stall OPTIONS (collection 'Users');
+GRANT USAGE ON FOREIGN DATA WRAPPER nextcrm_mongo_fdw TO crm_waiter;
+GRANT CREATE ON SCHEMA public TO crm_waiter;
+SQL
+ok $? "servers over the listeners, every driver timeout an hour"
+
+# The wait event of a backend waiting on MongoDB.
+if (($(q -c "SHOW server_version_num") >= 170000)); then event=NextcrmMongoSocket; else event=Extension; fi
+
+now() { echo "${EPOCHREALTIME/./}"; } # microseconds
+# Runs SQL $3 in the background as role $4 (default postgres) with
+# application_name $2; waits until a backend of it -- the session itself, or
+# for a migration its worker -- waits on MongoDB; ends the session's
+# statement the way $1 says (cancel, terminate; timeout is set in the SQL);
+# prints the milliseconds from the signal to psql's exit, and leaves psql's
+# output in $work/$2.out.
+interrupt() { # how app sql [role]
+    local how=$1 app=$2 sql=$3 role=${4:-postgres} pid i t0 t1 waiting
+    PGAPPNAME=$app psql -X -At -U "$role" -d $db -c "$sql" >"$work/$app.out" 2>&1 &
+    local psql_pid=$!
+    for ((i = 0; i < 2400; i++)); do
+        waiting=$(q -d $db -c "SELECT count(*) FROM pg_stat_activity
+                                WHERE wait_event = '$event' AND (application_name = '$app'
+                                   OR (backend_type = 'nextcrm migration' AND '$app' LIKE '%migrate'))")
+        [[ $waiting -gt 0 ]] && break
+        sleep 0.05
+    done
+    pid=$(q -d $db -c "SELECT pid FROM pg_stat_activity WHERE application_name = '$app'")
+    t0=$(now)
+    case $how in
+    cancel) q -c "SELECT pg_cancel_backend($pid)" >/dev/null ;;
+    terminate) q -c "SELECT pg_terminate_backend($pid)" >/dev/null ;;
+    timeout) t0=$(now) ;; # statement_timeout fires on its own
+    esac
+    # A session the signal does not end would wait an hour: after 10 s
+    # (far past the 2 s bound) it is given up, and the bound fails.
+    for ((i = 0; i < 200; i++)); do
+        kill -0 "$psql_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill "$psql_pid" 2>/dev/null
+    wait "$psql_pid"
+    t1=$(now)
+    echo $(((t1 - t0) / 1000))
+}
+
+within_2s() { # ms label
+    ok $(($1 >= 2000)) "$2 ended within 2 s (took $1 ms)"
+}
+
+# The statement_timeout case: the timeout is 1 s; from the statement's start
+# the bound is 1 s + 2 s.
+timed() { # app sql -> ms from start to exit
+    local t0 t1
+    t0=$(now)
+    # As above: 10 s is far past the bound, and then the psql is given up.
+    PGAPPNAME=$1 timeout 10 psql -X -At -d $db -c "SET statement_timeout = '1s'" -c "$2" \
+        >"$work/$1.out" 2>&1
+    t1=$(now)
+    echo $(((t1 - t0) / 1000))
+}
+
+scan='SELECT count(*) FROM silent_users'
+import='CREATE SCHEMA IF NOT EXISTS imp; IMPORT FOREIGN SCHEMA crm FROM SERVER silent INTO imp'
+migrate="SELECT * FROM nextcrm_migrate_all('silent')"
+
+# Waits until no migration worker runs.
+workers_gone() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [[ $(q -d $db -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'nextcrm migration'") == 0 ]] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+for case in scan import migrate; do
+    sql=${!case}
+    workers_gone
+    ms=$(interrupt cancel "cancel_$case" "$sql")
+    within_2s "$ms" "pg_cancel_backend on a $case waiting on a silent server"
+    like "$(cat "$work/cancel_$case.out")" "canceling statement due to user request" \
+        "the $case reports the cancel, not a network error"
+
+    workers_gone
+    ms=$(timed "timeout_$case" "$sql")
+    ok $((ms >= 3000)) "statement_timeout (1 s) on a $case ended within 2 s of firing (took $ms ms in all)"
+    like "$(cat "$work/timeout_$case.out")" "canceling statement due to statement timeout" \
+        "the $case reports the statement timeout"
+
+    workers_gone
+    ms=$(interrupt terminate "terminate_$case" "$sql")
+    within_2s "$ms" "pg_terminate_backend on a $case waiting on a silent server"
+    like "$(cat "$work/terminate_$case.out")" "terminating connection due to administrator command" \
+        "the $case's session was terminated"
+done
+
+# The migration's worker stops with its caller and records the stop.
+workers_gone
+ok $? "no migration worker is left waiting"
+is "$(q -d $db -c "SELECT status FROM nextcrm_migration.run")" stopped \
+    "the interrupted migration is recorded as stopped"
+
+# An established connection (the handshake answered, the find never): the
+# wait is a read bounded only by socketTimeoutMS.
+ms=$(interrupt cancel cancel_stall 'SELECT count(*) FROM stall_users')
+within_2s "$ms" "pg_cancel_backend on a scan whose query the server never answers"
+like "$(cat "$work/cancel_stall.out")" "canceling statement due to user request" \
+    "the stalled scan reports the cancel"
+
+# The TLS handshake with a server that never answers it.
+ms=$(interrupt cancel cancel_tls 'SELECT count(*) FROM tls_users')
+within_2s "$ms" "pg_cancel_backend during a TLS handshake that never completes"
+
+# The session goes on after a cancel: the interrupted client was dropped, a
+# new one connects (and waits, and is canceled again).
+out=$(PGAPPNAME=again psql -X -At -d $db -v ON_ERROR_STOP=0 2>&1 <<'SQL'
+SET statement_timeout = '300ms';
+SELECT count(*) FROM stall_users;
+SELECT count(*) FROM stall_users;
+SELECT 'still here';
+SQL
+)
+is "$(grep -c 'canceling statement due to statement timeout' <<<"$out")" 2 \
+    "after a canceled scan the same session's next scan waits and is canceled again"
+like "$out" "still here" "and the session still answers"
+
+# A non-superuser's own server (a password in the mapping, the longest
+# timeouts it may set): the same.
+q -d $db -U crm_waiter >/dev/null <<SQL
+CREATE SERVER own FOREIGN DATA WRAPPER nextcrm_mongo_fdw
+  OPTIONS (uri 'mongodb://127.0.0.1:$stall/', database 'crm', $timeouts);
+CREATE USER MAPPING FOR crm_waiter SERVER own OPTIONS (username 'u', password 'p');
+CREATE FOREIGN TABLE own_users (_id text) SERVER own OPTIONS (collection 'Users');
+SQL
+ok $? "a non-superuser creates a server with hour-long timeouts"
+ms=$(interrupt cancel cancel_own 'SELECT count(*) FROM own_users' crm_waiter)
+within_2s "$ms" "pg_cancel_backend on a non-superuser's scan"
+ms=$(interrupt terminate terminate_own 'SELECT count(*) FROM own_users' crm_waiter)
+within_2s "$ms" "pg_terminate_backend on a non-superuser's scan"
+like "$(cat "$work/terminate_own.out")" "terminating connection due to administrator command" \
+    "the non-superuser's session was terminated"
+
+is "$(q -c "SELECT 'server up'")" "server up" "the server is up"
+
+q -c "DROP DATABASE $db" >/dev/null
+q -c "DROP ROLE crm_waiter" >/dev/null
+done_testing
