@@ -2,7 +2,9 @@
 """Writes a mongodump directory seeded with canaries, for
 test/integration/secrets.sh, and the canaries themselves, one a line.
 
-Usage: secrets_fixture.py DUMP_DIR CANARY_FILE
+Usage: secrets_fixture.py DUMP_DIR [CANARY_FILE]
+(test/integration/privileges.sh uses the dump alone, without the damaged
+file.)
 
 Every canary is a fresh random string (or number), so a grep that finds one
 found a value the extension quoted.  They sit under the profile's secret
@@ -71,7 +73,7 @@ def canary(name):
     return 'CNRY' + name + secrets.token_hex(8)
 
 
-def main(out, canary_file):
+def main(out, canary_file=None):
     os.makedirs(out, exist_ok=True)
     c = {name: canary(name) for name in (
         'pw', 'url', 'smtp', 'parola', 'jelszo', 'key', 'sessid', 'mfa', 'recovery', 'ak',
@@ -128,6 +130,8 @@ def main(out, canary_file):
         doc(sub('_id', s('tenant', 't2'), s('password', c['idpw2'])), s('name', 'service-2'),
             sub('servicePassword', s('v', c['svcpw'])), i32('__v', 0)),
     ])
+    if not canary_file:
+        return  # privileges.sh: an undamaged dump
     # A damaged file: a whole document, then one cut short inside a canary.
     todo = doc(oid('_id', '65a1f0c2e4b0a1b2c3d4a0b1'), s('title', 'ok'),
                s('description', 'fine'), s('url', 'https://x/'), s('user', 'u'))
@@ -141,4 +145,4 @@ def main(out, canary_file):
 
 
 if __name__ == '__main__':
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:3])
