@@ -188,11 +188,11 @@ Failure failure_of(const Transformer &t, const bson_t *doc) {
 }
 
 // The exact bytes the error table keeps for a document with no JSON form.
-std::string kept_bytes(const std::string &redacted) {
-    Doc w = json(redacted);
+std::string kept_bytes(const std::string &kept) {
+    Doc w = json(kept);
     bson_iter_t it;
     if (!bson_iter_init_find(&it, w.get(), "bson_base64") || !BSON_ITER_HOLDS_UTF8(&it)) {
-        ADD_FAILURE() << "no bson_base64 in " << redacted;
+        ADD_FAILURE() << "no bson_base64 in " << kept;
         return {};
     }
     std::uint32_t len = 0;
