@@ -111,8 +111,8 @@ CREATE TABLE nextcrm_migration.batch_log (
     at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 
--- Every document that did not arrive, with why and the document itself
--- (canonical Extended JSON, secrets replaced by their marks: README, "Secrets").
+-- Every document that did not arrive, with why and the document itself,
+-- exactly (canonical Extended JSON; README, "Secrets").
 CREATE TABLE nextcrm_migration.errors (
     id bigserial PRIMARY KEY,
     collection text NOT NULL,
@@ -206,15 +206,6 @@ SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.errors', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.repairs', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.extra_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.foreign_ids', '');
-
--- The redaction rule (README, "Secrets"): the mark of a text, and whether a
--- field path names a secret.  Validation compares secret fields as marks.
-CREATE FUNCTION nextcrm_migration.redaction_mark(text) RETURNS text
-AS 'MODULE_PATHNAME', 'nextcrm_redaction_mark'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION nextcrm_migration.is_secret_path(text) RETURNS boolean
-AS 'MODULE_PATHNAME', 'nextcrm_is_secret_path'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- Migrates every collection of the server's database into NextCRM's schema
 -- (created from the bundled Prisma migrations when the database has none),
@@ -317,30 +308,6 @@ LANGUAGE sql IMMUTABLE AS $$
            WHEN 'number' THEN v::text::numeric
            WHEN 'object' THEN coalesce(v->>'$numberDecimal', v->>'$numberLong',
                                        v->>'$numberInt', v->>'$numberDouble')::numeric
-         END
-$$;
-
--- A jsonb value as a validation report may show it: every value under a key
--- the redaction rule marks replaced by the mark of its text (README,
--- "Secrets"), at any depth.
-CREATE FUNCTION nextcrm_migration.redacted_jsonb(v jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
-  SELECT CASE pg_catalog.jsonb_typeof(v)
-           WHEN 'object' THEN
-             (SELECT coalesce(pg_catalog.jsonb_object_agg(e.key,
-                       CASE WHEN nextcrm_migration.is_secret_path(pg_catalog.replace(e.key, '.', '_'))
-                            THEN pg_catalog.to_jsonb(nextcrm_migration.redaction_mark(
-                                   CASE WHEN pg_catalog.jsonb_typeof(e.value) = 'string'
-                                        THEN e.value OPERATOR(pg_catalog.#>>) '{}'
-                                        ELSE e.value::pg_catalog.text END))
-                            ELSE nextcrm_migration.redacted_jsonb(e.value) END),
-                     '{}'::jsonb)
-                FROM pg_catalog.jsonb_each(v) e)
-           WHEN 'array' THEN
-             (SELECT coalesce(pg_catalog.jsonb_agg(nextcrm_migration.redacted_jsonb(e.value)
-                                                               ORDER BY e.i), '[]'::jsonb)
-                FROM pg_catalog.jsonb_array_elements(v) WITH ORDINALITY e(value, i))
-           ELSE v
          END
 $$;
 
@@ -874,25 +841,12 @@ BEGIN
                                      AND rr.field = %L AND rr.kind = ''rerouted'')
                              THEN nextcrm_migration.json_ref(s.doc->%1$L) ELSE %s END', msg, e_expr);
     END IF;
-    -- A secret field is compared, and shown, as marks: the repair's
-    -- replacement is already the mark of the text the column holds.
-    IF f.kind = 'text' AND nextcrm_migration.is_secret_path(f.stored_key) THEN
-      a_expr := format('nextcrm_migration.redaction_mark(%s)', a_expr);
-      e_expr := format('CASE WHEN r.kind IS NOT NULL THEN nullif(r.replacement, ''NULL'')
-                             WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN NULL
-                             ELSE nextcrm_migration.redaction_mark(%1$s #>> ''{}'') END', q);
-    END IF;
     IF f.kind IN ('int4', 'version') THEN
       a_expr := a_expr || '::numeric';
     ELSIF f.kind = 'enum' THEN
       a_expr := a_expr || '::text';
     END IF;
-    -- What the report shows of a jsonb value: its secrets as marks.
-    IF f.kind = 'jsonb' THEN
-      d_fmt := 'nextcrm_migration.redacted_jsonb(%s)::text';
-    ELSE
-      d_fmt := '(%s)::text';
-    END IF;
+    d_fmt := '(%s)::text';
     EXECUTE format(
       'INSERT INTO nextcrm_v_cmp
        SELECT s.collection, s.source_id, %1$L, %2$L, (%3$s) IS NOT DISTINCT FROM (%4$s),
@@ -957,8 +911,13 @@ BEGIN
 
     FOR fam IN SELECT unnest(ARRAY['sample fields', 'junction memberships']) LOOP
       SELECT count(*), count(*) FILTER (WHERE NOT x.ok),
-             string_agg(format('%s.%s: source %s, target %s', x.source_id, x.field,
-                               coalesce(x.expected, 'NULL'), coalesce(x.actual, 'NULL')), '; ')
+             -- A report names _id and field, never a document value
+             -- (README, "Secrets"); a membership's values are row ids.
+             string_agg(CASE x.kind WHEN 'junction'
+                          THEN format('%s.%s: source %s, target %s', x.source_id, x.field,
+                                      x.expected, x.actual)
+                          ELSE format('%s.%s: source and target differ', x.source_id, x.field)
+                        END, '; ')
                FILTER (WHERE NOT x.ok)
         INTO n, m, msg
         FROM nextcrm_v_cmp x
@@ -979,8 +938,13 @@ BEGIN
               WHERE EXISTS (SELECT 1 FROM nextcrm_v_map mm
                              WHERE mm.collection = c.collection AND mm.kind = ANY (k.kinds)) LOOP
       SELECT count(*), count(*) FILTER (WHERE NOT x.ok),
-             string_agg(format('%s.%s: source %s, target %s', x.source_id, x.field,
-                               coalesce(x.expected, 'NULL'), coalesce(x.actual, 'NULL')), '; ')
+             -- A report names _id and field, never a document value
+             -- (README, "Secrets"); a membership's values are row ids.
+             string_agg(CASE x.kind WHEN 'junction'
+                          THEN format('%s.%s: source %s, target %s', x.source_id, x.field,
+                                      x.expected, x.actual)
+                          ELSE format('%s.%s: source and target differ', x.source_id, x.field)
+                        END, '; ')
                FILTER (WHERE NOT x.ok)
         INTO n, m, msg
         FROM nextcrm_v_cmp x WHERE x.collection = c.collection AND x.kind = ANY (f.kinds);

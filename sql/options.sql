@@ -14,6 +14,10 @@ CREATE SERVER bad FOREIGN DATA WRAPPER nextcrm_mongo_fdw
   OPTIONS (uri 'mongodb://127.0.0.1/', password 'secret');
 CREATE SERVER bad FOREIGN DATA WRAPPER nextcrm_mongo_fdw
   OPTIONS (uri 'mongodb://crm:secret@127.0.0.1/');
+-- libmongoc ignores an option it does not know, password among them: the
+-- check reads the URI's own text.
+CREATE SERVER bad FOREIGN DATA WRAPPER nextcrm_mongo_fdw
+  OPTIONS (uri 'mongodb://127.0.0.1/?password=SEKRET');
 CREATE SERVER bad FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS (uri 'http://127.0.0.1/');
 CREATE SERVER bad FOREIGN DATA WRAPPER nextcrm_mongo_fdw
   OPTIONS (uri 'mongodb://127.0.0.1/', dump_dir '/backups');

@@ -1,6 +1,7 @@
 #include "fdw_row.hpp"
 
 #include "core/bson_check.hpp"
+#include "core/doc_transform.hpp"
 #include "core/extended_json.hpp"
 #include "core/oid_uuid.hpp"
 
@@ -184,8 +185,7 @@ RowBuilder::RowBuilder(const TableSpec &table, const std::vector<AttrNumber> &at
 
 void RowBuilder::fail(const bson_t *doc, const ColumnSpec &col, const std::string &field,
                       bson_type_t type, const std::string &reason, const char *state) {
-    bson_iter_t id;
-    std::string id_text = bson_iter_init_find(&id, doc, "_id") ? describe_value(&id) : "(none)";
+    std::string id_text = id_for_message(doc);
     throw Error("cannot convert field \"" + field + "\" of document _id " + id_text +
                     " in collection \"" + table_.collection + "\": BSON " + bson_type_name(type) +
                     " to column \"" + col.name + "\" of type " + col.type_name + ": " + reason,
@@ -308,8 +308,7 @@ void RowBuilder::build(const bson_t *doc, Datum *values, bool *nulls) {
     // A document that cannot be walked whole is an error, never a row read
     // in part or with one of a repeated key's values chosen silently.
     if (auto fault = check_document(doc)) {
-        bson_iter_t id;
-        std::string id_text = bson_iter_init_find(&id, doc, "_id") ? describe_value(&id) : "(none)";
+        std::string id_text = id_for_message(doc);
         const char *state =
             fault->kind == DocumentFault::Kind::TooDeep      ? sqlstate::program_limit_exceeded
             : fault->kind == DocumentFault::Kind::KeyNotUtf8 ? sqlstate::character_not_in_repertoire
@@ -448,8 +447,16 @@ void RowBuilder::build(const bson_t *doc, Datum *values, bool *nulls) {
                            category != ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION &&
                            category != ERRCODE_PROGRAM_LIMIT_EXCEEDED))
             throw;
+        // PostgreSQL's own message may quote the value ("invalid input
+        // value for enum"): keep its SQLSTATE and constraint, not its text.
         const ColumnSpec &col = *columns_[failed];
-        fail(doc, col, col.field, slots_[failed].bson_type, e.data()->message,
+        std::string reason = std::string("PostgreSQL refused the value (SQLSTATE ") +
+                             sqlstate_text(e.data()->sqlerrcode) +
+                             (e.data()->constraint_name ? std::string(", constraint \"") +
+                                                              e.data()->constraint_name + "\""
+                                                        : std::string()) +
+                             ")";
+        fail(doc, col, col.field, slots_[failed].bson_type, reason,
              sqlstate_text(e.data()->sqlerrcode));
     }
     if (rounded)

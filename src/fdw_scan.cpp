@@ -7,7 +7,6 @@
 #include "fdw_row.hpp"
 
 #include "core/mapping.hpp"
-#include "core/redact.hpp"
 
 extern "C" {
 #include "executor/executor.h"
@@ -187,17 +186,9 @@ TupleTableSlot *iterate_foreign_scan(ForeignScanState *node) {
             return slot;
         }
         if (filter_matches(s, doc)) {
-            try {
-                s.rows->build(doc, slot->tts_values, slot->tts_isnull);
-            } catch (const Error &e) {
-                // A conversion error quotes the value (and the _id): the
-                // redaction rule holds for what reaches the client and the
-                // server log too.
-                static const Redactor redactor = Redactor::for_mapping(Mapping::nextcrm());
-                Redactor::Secrets secrets = redactor.secrets_of(doc);
-                throw Error(Redactor::scrub(e.what(), secrets), e.sqlstate(),
-                            Redactor::scrub(e.detail(), secrets), e.hint());
-            }
+            // Conversion errors name collection, _id, field and types,
+            // never the value (README, "Secrets").
+            s.rows->build(doc, slot->tts_values, slot->tts_isnull);
         } else {
             // A document the server's filter would exclude: it is still
             // returned when it converts (the executor checks the clauses,

@@ -268,7 +268,7 @@ std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const S
             auto last = id_value(last_id);
             if (!last)
                 throw Error("the checkpoint of " + collection.name + " holds an unreadable _id",
-                            sqlstate::internal_error, "The last committed _id is " + last_id + ".",
+                            sqlstate::internal_error, {},
                             "Start this collection over with nextcrm_migrate_table(server, '" +
                                 collection.name + "', restart => true).");
             spec.resume_after_id = *last;
@@ -289,8 +289,8 @@ std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const S
         if (found != last_id)
             throw Error("the source of " + collection.name + " changed since the last checkpoint",
                         sqlstate::fdw_error,
-                        "Document " + std::to_string(resume_position) + " was " + last_id +
-                            " and is now " + found + ".",
+                        "Document " + std::to_string(resume_position) +
+                            " no longer has the _id it had (checkpoint.last_id).",
                         "Start this collection over with nextcrm_migrate_table(server, '" +
                             collection.name + "', restart => true).");
     }
@@ -338,31 +338,13 @@ void CollectionLoader::record_error(const bson_t *doc, const std::string &source
                                     const std::string &field, const char *state,
                                     const std::string &message, const std::string &detail,
                                     int batch) {
-    // Messages quote values (a converted number, PostgreSQL's "Failing row
-    // contains (...)"): no secret of the document may appear in them.
-    Redactor::Secrets secrets = transformer_.redactor().secrets_of(doc);
+    // The row holds the document exactly, and PostgreSQL's own message
+    // whole (it may quote a value): the table is as private as the target.
     side_->errors.add({collection_.name, source_id,
                        field.empty() ? std::nullopt : std::optional<std::string>(field),
-                       std::string(state), Redactor::scrub(message, secrets),
-                       detail.empty()
-                           ? std::nullopt
-                           : std::optional<std::string>(Redactor::scrub(detail, secrets)),
-                       jsonb_storable(transformer_.redacted_json(doc)), std::to_string(batch)});
-}
-
-std::pair<std::string, std::string>
-CollectionLoader::redacted_repair(const bson_t *doc, const Repair &r,
-                                  const Redactor::Secrets &secrets) const {
-    const Redactor &redactor = transformer_.redactor();
-    bson_iter_t it, value;
-    if (redactor.path_is_secret(r.field)) {
-        // The original's mark hashes the source value, the replacement's the
-        // text written to the target column, so each can be checked there.
-        if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, r.field.c_str(), &value))
-            return {redaction_mark(&value), redaction_mark(r.replacement)};
-        return {redaction_mark(r.original), redaction_mark(r.replacement)};
-    }
-    return {Redactor::scrub(r.original, secrets), Redactor::scrub(r.replacement, secrets)};
+                       std::string(state), message,
+                       detail.empty() ? std::nullopt : std::optional<std::string>(detail),
+                       jsonb_storable(transformer_.document_json(doc)), std::to_string(batch)});
 }
 
 void CollectionLoader::reject(const bson_t *doc, const std::string &field, const Error &e,
@@ -432,9 +414,8 @@ void CollectionLoader::resolve_references(std::vector<TransformedDocument> &docs
                 }
                 if (f.required)
                     throw DocumentError(f.stored_key,
-                                        "required reference \"" + f.stored_key + "\" names " +
-                                            r.original + ", which is not a migrated " +
-                                            f.ref_model + " document",
+                                        "required reference \"" + f.stored_key +
+                                            "\" names no migrated " + f.ref_model + " document",
                                         sqlstate::foreign_key_violation);
                 d.values[r.column].reset();
                 d.repairs.push_back({f.stored_key, "dangling_ref", r.original, "NULL"});
@@ -567,17 +548,9 @@ BatchCounts CollectionLoader::load_batch(int batch) {
         ++counts.migrated;
         if (!d.repairs.empty() || !d.extra_keys.empty())
             ++counts.repaired;
-        // Defaults for missing fields quote nothing of the document: most
-        // documents need no look for secrets at all.
-        bool quotes_source = std::any_of(d.repairs.begin(), d.repairs.end(),
-                                         [](const Repair &r) { return r.original != "(missing)"; });
-        Redactor::Secrets secrets =
-            quotes_source ? transformer_.redactor().secrets_of(raw[i]) : Redactor::Secrets{};
-        for (const auto &r : d.repairs) {
-            auto [original, replacement] = redacted_repair(raw[i], r, secrets);
-            side_->repairs.add({collection_.name, d.source_id, r.field, r.kind, std::move(original),
-                                std::move(replacement), std::to_string(batch)});
-        }
+        for (const auto &r : d.repairs)
+            side_->repairs.add({collection_.name, d.source_id, r.field, r.kind, r.original,
+                                r.replacement, std::to_string(batch)});
         if (!d.extra_keys.empty())
             side_->extra_keys.add({collection_.name, d.source_id, jsonb_storable(d.extra_keys)});
         if (!d.id_is_object_id)

@@ -69,11 +69,6 @@ class CollectionLoader {
     void reject(const bson_t *doc, const std::string &field, const Error &e,
                 std::vector<TransformedDocument> &docs, std::vector<bool> &ok, BatchCounts &counts,
                 int batch);
-    // A repair's original and replacement under the redaction rule: marks
-    // when the repaired field is secret, otherwise the texts with every secret
-    // of the document (`secrets`) scrubbed.
-    std::pair<std::string, std::string> redacted_repair(const bson_t *doc, const Repair &r,
-                                                        const Redactor::Secrets &secrets) const;
     void record_error(const bson_t *doc, const std::string &source_id, const std::string &field,
                       const char *sqlstate, const std::string &message, const std::string &detail,
                       int batch);

@@ -85,8 +85,9 @@ class RowWriter {
     // store either (the document is in the error table, where the
     // validator's sample check looks; were it in the target, its fields
     // would compare unequal to NULL).  jsonb_in's error would quote the
-    // document's text before the NUL in its CONTEXT, secrets included, so
-    // no error of it is passed on as it is.
+    // document's text before the NUL in its CONTEXT, so no error of it is
+    // passed on as it is: the message names the row id and SQLSTATE only
+    // (README, "Secrets").
     static Datum sample_jsonb(const std::string &collection, const Row &row) {
         const char *text = row.doc->c_str();
         try {
@@ -94,8 +95,10 @@ class RowWriter {
         } catch (const nextcrm::PgException &e) {
             if (e.data()->sqlerrcode == ERRCODE_UNTRANSLATABLE_CHARACTER)
                 return (Datum)0;
-            throw nextcrm::Error("sampled document _id " + *row.source_id + " of collection \"" +
-                                     collection + "\" cannot be read as jsonb: " + e.what(),
+            throw nextcrm::Error("the sampled document with id " + (row.id ? *row.id : "(none)") +
+                                     " of collection \"" + collection +
+                                     "\" cannot be read as jsonb (SQLSTATE " +
+                                     nextcrm::sqlstate_text(e.data()->sqlerrcode) + ")",
                                  nextcrm::sqlstate::fdw_error);
         }
     }

@@ -265,41 +265,57 @@ std::string source_id_of(const bson_t *doc) {
         return "(none)";
     if (BSON_ITER_HOLDS_OID(&it))
         return oid_hex(bson_iter_oid(&it));
-    if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
-        // The one redaction rule holds for ids too: a secret inside a
-        // compound _id never reaches a message or a side table.
-        static const Redactor redactor = Redactor::for_mapping(Mapping::nextcrm());
-        BsonPtr safe = redactor.redact(doc);
-        bson_iter_t safe_id;
-        if (bson_iter_init_find(&safe_id, safe.get(), "_id"))
-            return iter_description(&safe_id);
+    // Exactly as the source holds it (no cut), so a retry or a resume finds
+    // it again; an _id with no JSON form as the description messages use.
+    try {
+        return to_json(&it, "_id");
+    } catch (const Error &) {
+        return describe_value(&it);
     }
-    return iter_description(&it);
+}
+
+std::string id_for_message(const bson_t *doc) {
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, "_id"))
+        return "(none)";
+    if (BSON_ITER_HOLDS_OID(&it))
+        return describe_value(&it); // { "$oid" : "..." }: an id, not data
+    std::string type = bson_type_name(bson_iter_type(&it));
+    bool is_oid = false;
+    Uuid u{};
+    try {
+        u = id_to_uuid(it, &is_oid);
+    } catch (const Error &) {
+        return "(BSON " + type + ")"; // no canonical form to name it by
+    }
+    // Any other _id is a value of the document (a string, a compound _id
+    // with a member named password): named by the uuid the migration gives
+    // it, which is the target row's id and foreign_ids.id.
+    return "(BSON " + type + ", uuid " + uuid_text(u) + ")";
 }
 
 Transformer::Transformer(const Mapping &mapping, const CollectionMapping &collection)
-    : mapping_(mapping), collection_(collection), redactor_(Redactor::for_mapping(mapping)) {
+    : mapping_(mapping), collection_(collection) {
     for (const auto &f : collection.fields)
         if (f.kind != FieldKind::Junction)
             columns_.push_back(&f);
 }
 
-std::string Transformer::redacted_json(const bson_t *doc) const {
-    // A damaged document is kept exactly as it was read: a copy (redacted
-    // or not) would be cut short where the damage starts.
+std::string Transformer::document_json(const bson_t *doc) const {
+    // A damaged document is kept exactly as it was read: a copy would be
+    // cut short where the damage starts.
     auto doc_fault = check_document(doc);
     const bool damaged = doc_fault && doc_fault->kind == DocumentFault::Kind::Malformed;
-    BsonPtr safe = damaged ? nullptr : redactor_.redact(doc);
     std::string out, reason;
     if (damaged) {
         reason = doc_fault->reason;
-    } else if (auto fault = check_document(safe.get())) {
+    } else if (auto fault = check_document(doc)) {
         // A repeated key would keep only one value in jsonb; the others
         // have no JSON form at all.
         reason = fault->reason;
     } else {
         try {
-            out = document_to_json(safe.get());
+            out = document_to_json(doc);
         } catch (const Error &e) {
             reason = e.what();
         }
@@ -307,7 +323,7 @@ std::string Transformer::redacted_json(const bson_t *doc) const {
     if (out.empty()) {
         // Keep the exact bytes so the document is still all there to fix
         // and retry.
-        const bson_t *kept = damaged ? doc : safe.get();
+        const bson_t *kept = doc;
         bson_t wrapper = BSON_INITIALIZER;
         BSON_APPEND_UTF8(&wrapper, "$nextcrm_unrepresentable", reason.c_str());
         std::string b64 = base64(bson_get_data(kept), kept->len);
@@ -340,10 +356,8 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
             break;
         case DocumentFault::Kind::DuplicateKey: {
             state = sqlstate::duplicate_json_object_key_value;
-            const FieldMapping *f = collection_.find(fault->path);
-            message += "; its values, in document order: ";
-            for (std::size_t i = 0; i < fault->values.size(); ++i)
-                message += (i ? ", " : "") + (f && f->secret ? "\"[redacted]\"" : fault->values[i]);
+            // The values themselves are in the error row's document.
+            message += "; it occurs " + std::to_string(fault->values.size()) + " times";
             break;
         }
         }
@@ -358,13 +372,6 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
         out.id = id_to_uuid(id_it, &out.id_is_object_id);
         if (!out.id_is_object_id) {
             out.id_json = to_json(&id_it, "_id");
-            // An _id that is a document may hold a secret too (foreign_ids).
-            if (BSON_ITER_HOLDS_DOCUMENT(&id_it) || BSON_ITER_HOLDS_ARRAY(&id_it)) {
-                BsonPtr safe = redactor_.redact(doc);
-                bson_iter_t safe_id;
-                if (bson_iter_init_find(&safe_id, safe.get(), "_id"))
-                    out.id_json = to_json(&safe_id, "_id");
-            }
         }
     } catch (const Error &e) {
         throw DocumentError("_id", e.what());
@@ -390,12 +397,11 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
     if (has_extra) {
         JsonFlags flags;
         try {
-            BsonPtr safe = redactor_.redact(&extra);
-            out.extra_keys = document_as_json(safe.get(), JsonMode::Canonical, &flags);
+            out.extra_keys = document_as_json(&extra, JsonMode::Canonical, &flags);
             // jsonb refuses "\u0000"; stored any other way the value would change.
             if (flags.has_nul) {
                 DocumentTraits traits;
-                check_document(safe.get(), &traits);
+                check_document(&extra, &traits);
                 extra_field = traits.nul_path;
                 extra_failure = "a key the schema does not know holds a NUL character, which "
                                 "jsonb cannot store";
@@ -495,8 +501,9 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                     auto n = parse_integer(s);
                     if (!n || *n < INT32_MIN || *n > INT32_MAX)
                         throw DocumentError(f.stored_key,
-                                            "field \"" + f.stored_key + "\" holds the string \"" +
-                                                s + "\", which is not an integer in range",
+                                            "field \"" + f.stored_key +
+                                                "\" holds a string that is not an integer in "
+                                                "range",
                                             n ? sqlstate::numeric_value_out_of_range
                                               : sqlstate::invalid_text_representation);
                     out.repairs.push_back({f.stored_key, "legacy_value", s, std::to_string(*n)});
@@ -509,9 +516,9 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                 if (BSON_ITER_HOLDS_UTF8(&v)) {
                     std::string s(to_text(&v, f.stored_key));
                     if (s != "true" && s != "false")
-                        throw DocumentError(f.stored_key, "field \"" + f.stored_key +
-                                                              "\" holds the string \"" + s +
-                                                              "\", not true or false");
+                        throw DocumentError(f.stored_key,
+                                            "field \"" + f.stored_key +
+                                                "\" holds a string that is not true or false");
                     out.repairs.push_back({f.stored_key, "legacy_value", s, s});
                     out.values[col] = s;
                 } else {
@@ -524,8 +531,9 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                     auto us = parse_iso_timestamp(s);
                     if (!us)
                         throw DocumentError(f.stored_key,
-                                            "field \"" + f.stored_key + "\" holds the string \"" +
-                                                s + "\", which is not an exact ISO 8601 time");
+                                            "field \"" + f.stored_key +
+                                                "\" holds a string that is not an exact ISO "
+                                                "8601 time");
                     out.repairs.push_back(
                         {f.stored_key, "legacy_value", s, timestamp_literal(*us)});
                     out.values[col] = std::to_string(*us);
@@ -537,8 +545,9 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                 std::string s(to_text(&v, f.stored_key));
                 const auto &labels = mapping_.enum_labels(f.pg_type);
                 if (std::find(labels.begin(), labels.end(), s) == labels.end())
-                    throw DocumentError(f.stored_key, "field \"" + f.stored_key + "\" holds \"" +
-                                                          s + "\", which is not a value of enum " +
+                    throw DocumentError(f.stored_key, "field \"" + f.stored_key +
+                                                          "\" holds a string that is not a "
+                                                          "value of enum " +
                                                           f.pg_type);
                 out.values[col] = s;
                 break;
@@ -577,9 +586,10 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                 auto id = reference_uuid(&v, &as_string);
                 if (!id) {
                     if (f.required)
-                        throw DocumentError(f.stored_key, "field \"" + f.stored_key + "\" holds " +
-                                                              iter_description(&v) +
-                                                              ", which is not an ObjectId");
+                        throw DocumentError(f.stored_key, "field \"" + f.stored_key +
+                                                              "\" holds a BSON " +
+                                                              bson_type_name(bson_iter_type(&v)) +
+                                                              " that is not an ObjectId");
                     out.repairs.push_back({f.stored_key, "invalid_reference",
                                            dropped_original(&v, f.stored_key), "NULL"});
                     break;

@@ -11,7 +11,6 @@
 #include "core/error.hpp"
 #include "core/mapping.hpp"
 #include "core/oid_uuid.hpp"
-#include "core/redact.hpp"
 
 #include <bson/bson.h>
 
@@ -85,19 +84,14 @@ class Transformer {
     // Throws DocumentError when the document cannot be migrated.
     TransformedDocument transform(const bson_t *doc) const;
 
-    // The document as canonical Extended JSON with every secret replaced by
-    // its mark (core/redact.hpp): what the error table stores.
-    std::string redacted_json(const bson_t *doc) const;
-
-    // The redaction rule this transform applies (extra keys, non-ObjectId
-    // _ids, error documents); the engine applies it to messages and repairs.
-    const Redactor &redactor() const { return redactor_; }
+    // The document exactly, as canonical Extended JSON (a document with no
+    // JSON form: its bytes in base64): what the error table stores.
+    std::string document_json(const bson_t *doc) const;
 
   private:
     const Mapping &mapping_;
     const CollectionMapping &collection_;
     std::vector<const FieldMapping *> columns_;
-    Redactor redactor_;
 };
 
 // The SQL expression that turns the text value `param` (a text[] element
@@ -110,8 +104,14 @@ std::string quote_ident(const std::string &name);
 // Formats a text[] literal of the given elements.
 std::string array_literal(const std::vector<std::string> &elements);
 
-// A _id for messages and the error table: 24 hex digits for an ObjectId,
-// canonical Extended JSON otherwise, "(none)" when missing.
+// A _id for the side tables and checkpoints, exactly: 24 hex digits for an
+// ObjectId, canonical Extended JSON otherwise, "(none)" when missing.
 std::string source_id_of(const bson_t *doc);
+
+// A _id for messages, which never quote a document value: an ObjectId as
+// Extended JSON ({ "$oid" : "..." }); any other _id (a string, a compound _id) by its BSON type and
+// the uuid the migration derives from it (the target row's id,
+// foreign_ids.id), "(none)" when missing.
+std::string id_for_message(const bson_t *doc);
 
 } // namespace nextcrm

@@ -58,9 +58,7 @@ void parse_special(const std::string &s, FieldMapping &f) {
     while (std::getline(in, item, ';')) {
         if (item.empty())
             continue;
-        if (item == "secret")
-            f.secret = true;
-        else if (item == "numeric_string")
+        if (item == "numeric_string")
             f.numeric_string = true;
         else if (item == "legacy_string")
             f.legacy_string = true;

@@ -50,7 +50,6 @@ struct FieldMapping {
     std::string mongo_default;
     OnMissing on_missing = OnMissing::Null;
     std::string missing_value;   // for OnMissing::Value
-    bool secret = false;         // redacted wherever a document is stored
     bool numeric_string = false; // legacy numeric strings convert exactly
     bool legacy_string = false;  // legacy "true"/"false" strings convert
     bool was_json = false;       // legacy Json value kept as JSON text elements

@@ -2,11 +2,11 @@
 
 #include "error.hpp"
 #include "mongo_client.hpp"
-#include "redact.hpp"
 
 #include <mongoc/mongoc.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <memory>
@@ -52,6 +52,14 @@ int parse_positive_int(std::string_view name, std::string_view value) {
     return out;
 }
 
+// The URI options and authMechanismProperties by which libmongoc takes a
+// credential (lower case): a password, a key file's passphrase, a session
+// token.
+constexpr const char *credential_uri_options[] = {"password", "tlscertificatekeyfilepassword",
+                                                  "sslclientcertificatekeypassword",
+                                                  "sslcertificatekeyfilepassword"};
+constexpr const char *credential_mechanism_properties[] = {"aws_session_token"};
+
 void check_uri(std::string_view value) {
     std::string text(value);
     if (text.rfind("mongodb://", 0) != 0 && text.rfind("mongodb+srv://", 0) != 0)
@@ -68,25 +76,48 @@ void check_uri(std::string_view value) {
         throw Error("the MongoDB URI must not contain credentials",
                     sqlstate::fdw_invalid_attribute_value, {},
                     "Give username and password in a user mapping.");
-    // Nor any other secret (tlsCertificateKeyFilePassword, an
-    // AWS_SESSION_TOKEN among the mechanism properties): a server's options
-    // are readable by every role.  The error names the option, never its value.
+    // Nor any other credential: a server's options are readable by every
+    // role.  Which options carry one is a fact of libmongoc, listed here
+    // (lower case), not guessed from their names; the raw query is read too,
+    // since libmongoc drops an option it does not know (?password=) with no
+    // more than a warning.  The error names the option, never its value.
     auto refuse_secret = [](const std::string &option) {
-        throw Error("the MongoDB URI must not contain the secret option \"" + option + "\"",
+        throw Error("the MongoDB URI must not contain the credential option \"" + option + "\"",
                     sqlstate::fdw_invalid_attribute_value,
                     "The options of a server are visible to every role of the database.",
-                    "Keep secrets out of server options.");
+                    "Give credentials in a user mapping.");
     };
+    auto lower = [](std::string s) {
+        for (char &c : s)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return s;
+    };
+    if (std::size_t q = text.find('?'); q != std::string::npos) {
+        std::size_t start = q + 1;
+        while (start <= text.size()) {
+            std::size_t end = text.find_first_of("&;", start);
+            if (end == std::string::npos)
+                end = text.size();
+            std::string pair = text.substr(start, end - start);
+            std::string key = lower(pair.substr(0, pair.find('=')));
+            for (const char *credential : credential_uri_options)
+                if (key == credential)
+                    refuse_secret(pair.substr(0, pair.find('=')));
+            start = end + 1;
+        }
+    }
     bson_iter_t it;
     if (bson_iter_init(&it, mongoc_uri_get_options(uri.get())))
         while (bson_iter_next(&it))
-            if (key_marks_secret(bson_iter_key(&it)))
-                refuse_secret(bson_iter_key(&it));
+            for (const char *credential : credential_uri_options)
+                if (lower(bson_iter_key(&it)) == credential)
+                    refuse_secret(bson_iter_key(&it));
     bson_t props;
     if (mongoc_uri_get_mechanism_properties(uri.get(), &props) && bson_iter_init(&it, &props))
         while (bson_iter_next(&it))
-            if (key_marks_secret(bson_iter_key(&it)))
-                refuse_secret(std::string("authMechanismProperties ") + bson_iter_key(&it));
+            for (const char *credential : credential_mechanism_properties)
+                if (lower(bson_iter_key(&it)) == credential)
+                    refuse_secret(std::string("authMechanismProperties ") + bson_iter_key(&it));
 }
 
 // URI options a role that is not a superuser may use: none of them reads a

@@ -4,7 +4,6 @@
 #include "core/bson_convert.hpp"
 #include "core/extended_json.hpp"
 #include "core/mapping.hpp"
-#include "core/redact.hpp"
 
 #include <cstring>
 
@@ -24,15 +23,8 @@ std::optional<SourceId> source_id_for(const bson_t *doc) {
             char hex[25];
             oid_to_hex(bson_iter_oid(&it), hex);
             id.source_id = hex;
-        } else if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
-            // Spelled as the migration records it (foreign_ids): secrets redacted.
-            static const Redactor redactor = Redactor::for_mapping(Mapping::nextcrm());
-            BsonPtr safe = redactor.redact(doc);
-            bson_iter_t safe_id;
-            id.source_id = bson_iter_init_find(&safe_id, safe.get(), "_id")
-                               ? to_json(&safe_id, "_id")
-                               : to_json(&it, "_id");
         } else {
+            // Exactly as the migration records it (foreign_ids, errors).
             id.source_id = to_json(&it, "_id");
         }
     } catch (const Error &) {

@@ -99,7 +99,7 @@ cannot crm_owner "SELECT * FROM nextcrm_migrate_all('postgres_dump')" \
 cannot crm_nobody "SELECT * FROM nextcrm_migrate_all('postgres_dump')" \
     'permission denied for function nextcrm_migrate_all' "run a migration"
 can crm_migrator "SELECT * FROM nextcrm_migrate_all('migrator_dump')" "run a migration"
-is "$(q -d $db -c "SELECT count(*) FROM \"Users\"")" 1 "the migrator's run migrated the users"
+is "$(q -d $db -c "SELECT count(*) FROM \"Users\"")" 2 "the migrator's run migrated the users"
 is "$(q -d $db -c "SELECT tableowner FROM pg_tables WHERE tablename = 'Users'")" crm_migrator \
     "the target tables belong to the role that created them"
 for role in postgres crm_migrator; do

@@ -72,9 +72,8 @@ TEST(BsonConvert, IntegersAreRangeChecked) {
     Doc big;
     BSON_APPEND_INT64(&big.doc, "v", 40000);
     EXPECT_EQ(nextcrm::to_integer(big.at(), "f", Target::Int4), 40000);
-    EXPECT_NE(
-        reason_of([&] { nextcrm::to_integer(big.at(), "f", Target::Int2); }).find("out of range"),
-        std::string::npos);
+    EXPECT_NE(reason_of([&] { nextcrm::to_integer(big.at(), "f", Target::Int2); }).find("range"),
+              std::string::npos);
     Doc whole;
     BSON_APPEND_DOUBLE(&whole.doc, "v", 7.0);
     EXPECT_EQ(nextcrm::to_integer(whole.at(), "f", Target::Int2), 7);
@@ -86,9 +85,8 @@ TEST(BsonConvert, IntegersAreRangeChecked) {
               std::string::npos);
     Doc huge;
     BSON_APPEND_DOUBLE(&huge.doc, "v", 1e19);
-    EXPECT_NE(
-        reason_of([&] { nextcrm::to_integer(huge.at(), "f", Target::Int8); }).find("out of range"),
-        std::string::npos);
+    EXPECT_NE(reason_of([&] { nextcrm::to_integer(huge.at(), "f", Target::Int8); }).find("range"),
+              std::string::npos);
     Doc d128;
     bson_decimal128_t v = dec("1.20E+1");
     BSON_APPEND_DECIMAL128(&d128.doc, "v", &v);

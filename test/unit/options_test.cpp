@@ -52,12 +52,15 @@ TEST(OptionValues, UriMustBeMongoWithoutCredentials) {
     EXPECT_EQ(sqlstate_of([] { nextcrm::check_option_value("uri", "mongodb://"); }), "HV024");
 }
 
-// A server's options are readable by every role, so no secret may sit in its
-// URI, whoever writes it, in any spelling libmongoc accepts; the error names
-// the option and never shows the value.
+// A server's options are readable by every role, so no credential may sit in
+// its URI, whoever writes it, in any spelling libmongoc accepts -- nor in one
+// it ignores (?password=); the error names the option and never shows the
+// value.
 TEST(OptionValues, UriHoldsNoSecretInAnyOption) {
     for (const char *uri :
-         {"mongodb://h/?tlsCertificateKeyFilePassword=SEKRET",
+         {"mongodb://h/?password=SEKRET", "mongodb://h/?tls=true&PassWord=SEKRET",
+          "mongodb://h/?appname=x;password=SEKRET",
+          "mongodb://h/?tlsCertificateKeyFilePassword=SEKRET",
           "mongodb://h/?TLSCERTIFICATEKEYFILEPASSWORD=SEKRET",
           "mongodb://h/?sslClientCertificateKeyPassword=SEKRET",
           "mongodb://h/"
@@ -74,6 +77,10 @@ TEST(OptionValues, UriHoldsNoSecretInAnyOption) {
         }
     }
     EXPECT_NO_THROW(nextcrm::check_option_value("uri", "mongodb://h/?appname=x&tls=true"));
+    // The list is libmongoc's credential options, not a word heuristic: an
+    // option whose name merely looks like one is no credential.
+    EXPECT_NO_THROW(nextcrm::check_option_value(
+        "uri", "mongodb://h/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_REGION:x"));
 }
 
 TEST(OptionValues, TimeoutsArePositiveIntegers) {
