@@ -163,7 +163,7 @@ for name in account_detail contact_detail opportunity_detail documents_of_accoun
     documents_of_contact documents_of_opportunity documents_of_crm_task opportunities_of_contact \
     contacts_of_account account_watchers accounts_watched_by crm_task_detail task_detail \
     board_detail boards_watched_by dashboard_counts; do
-    ok $(($(val "read.$name.size") > 0 ? 0 : 1)) "read $name returns related records ($(val "read.$name.size"))"
+    holds "$(val "read.$name.size") > 0" "read $name returns related records ($(val "read.$name.size"))"
 done
 is "$(val write.create_contact)" "[true,true,true,true]" \
     "a contact created with createdBy_ref/updatedBy_ref connect beside assigned_accounts connect"
@@ -195,14 +195,14 @@ is "$(val legacy.loose_reference_untyped)" PrismaClientValidationError \
 is "$(val legacy.loose_reference_scalars_only)" ran "MongoDB-era: createdBy as a scalar without a connect works"
 is "$(val legacy.crm_comment_write)" P2003 "MongoDB-era: a CRM task's id in tasksComments.task violates its foreign key"
 is "$(val legacy.crm_comment_read)" 0 "MongoDB-era: reading a CRM task's comments by task finds none"
-ok $(($(val legacy.crm_comment_read.sql) > 0 ? 0 : 1)) \
+holds "$(val legacy.crm_comment_read.sql) > 0" \
     "although it has $(val legacy.crm_comment_read.sql) in assigned_crm_account_task"
 
 for key in not.prisma not.prisma_or_null not.sql_neq not.sql_distinct not.nulls notin.prisma; do
     like "$(val $key)" '^[0-9]+$' "$key is a count ($(val $key))"
 done
 nulls=$(val not.nulls)
-ok $((nulls > 0 ? 0 : 1)) "some accounts have a NULL status ($nulls)"
+holds "nulls > 0" "some accounts have a NULL status ($nulls)"
 is "$(val not.prisma)" "$(val not.sql_neq)" "status: { not: 'Active' } counts what SQL's <> counts"
 is "$(($(val not.sql_distinct) - $(val not.prisma)))" "$nulls" "which leaves out exactly the NULL rows"
 is "$(val not.prisma_or_null)" "$(val not.sql_distinct)" "OR: [{ not }, { status: null }] counts them too"

@@ -60,7 +60,7 @@ fails() { # table-definition select expected-regex description
     local out
     out=$(q -d "$db" -c "CREATE FOREIGN TABLE $1; $2" 2>&1)
     local status=$?
-    ok $((status == 0)) "$4: fails"
+    fails $status "$4: fails"
     like "$out" "$3" "$4: message"
 }
 fails "bad_utf8 (s text) SERVER dump" "SELECT * FROM bad_utf8" \

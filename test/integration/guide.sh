@@ -26,7 +26,7 @@ awk -v dir="$work/blocks" '
     file != "" { print > file }
 ' "$guide"
 blocks=("$work"/blocks/*)
-ok $((${#blocks[@]} < 10)) "the guide has runnable blocks (${#blocks[@]})"
+holds "${#blocks[@]} >= 10" "the guide has runnable blocks (${#blocks[@]})"
 
 for block in "${blocks[@]}"; do
     first=$(grep -m1 -v '^\s*$' "$block")

@@ -124,7 +124,7 @@ wait_for_batches life_wcancel 2
 worker=$(q -d life_wcancel -c "SELECT worker_pid FROM nextcrm_migration.run")
 q -c "SELECT pg_cancel_backend($worker)" >/dev/null
 wait $caller
-ok $((! $?)) "the caller ends with an error when its worker is cancelled"
+fails $? "the caller ends with an error when its worker is cancelled"
 like "$(cat "$work/wcancel.out")" "stopped before its end" "the caller says the migration did not finish"
 is "$(q -d life_wcancel -c "SELECT status FROM nextcrm_migration.run")" stopped "the run is recorded as stopped"
 is "$(q -d life_wcancel -c "SELECT count(*) FROM nextcrm_migration.errors WHERE sqlstate = '57014'")" 0 \

@@ -45,7 +45,7 @@ is "$(failed_checks part_base)" "" "the full run validates"
 # --- An unknown collection -------------------------------------------------
 make_target part_unknown "$dump_opts"
 out=$(q -d part_unknown -v VERBOSITY=verbose -c "SELECT * FROM nextcrm_migrate_table('src', 'NoSuchThing')" 2>&1)
-ok $((! $?)) "nextcrm_migrate_table(srv, 'NoSuchThing') is an error"
+fails $? "nextcrm_migrate_table(srv, 'NoSuchThing') is an error"
 like "$out" '22023: "NoSuchThing" is not a NextCRM collection' "it names the name, with invalid_parameter_value"
 like "$out" "HINT:  Valid names are: Boards, Documents, .*TodoList, Users, crm_Accounts, .*tasksComments\." \
     "its hint lists the valid names"
@@ -61,7 +61,7 @@ is "$(digest part_base)" "$base" "and a refused restart changes nothing"
 # --- Tasks before Sections -------------------------------------------------
 make_target part_order "$dump_opts"
 out=$(q -d part_order -v VERBOSITY=verbose -c "SELECT * FROM nextcrm_migrate_table('src', 'Tasks')" 2>&1)
-ok $((! $?)) "nextcrm_migrate_table(srv, 'Tasks') before Sections is refused"
+fails $? "nextcrm_migrate_table(srv, 'Tasks') before Sections is refused"
 like "$out" '55000: collection "Tasks" references collections whose migration is not complete' \
     "with object_not_in_prerequisite_state"
 like "$out" "DETAIL:  Not complete: Users, Boards, Sections\." "naming what it needs, in order"
@@ -127,7 +127,7 @@ like "$out" "Sections: batch 1" "it migrates Sections again"
 like "$out" "Tasks: batch 1" "and Tasks"
 like "$out" "tasksComments: batch 1" "and tasksComments"
 [[ $out =~ "Users: batch" || $out =~ "crm_Accounts: batch" ]]
-ok $((! $?)) "and no collection that does not depend on Boards"
+fails $? "and no collection that does not depend on Boards"
 is "$(q -d part_boards -c "SELECT count(*) FROM \"Users\" WHERE name = 'marker'")" 1 "Users is untouched"
 q -c "CREATE DATABASE part_boards2 TEMPLATE part_base" >/dev/null
 q -d part_boards2 -c "SELECT * FROM nextcrm_migrate_table('src', 'Boards', restart => true)" >/dev/null 2>&1
@@ -152,7 +152,7 @@ like "$(q -d part_lost -c "SELECT details FROM nextcrm_validate('src', 1, 10)
     "and names the task, the field and the section"
 pg_prove -d part_lost --set server=src \
     "$(pg_config --sharedir)/extension/nextcrm_mongo_fdw_validate.sql" >"$work/prove.out" 2>&1
-ok $((! $?)) "the pgTAP suite fails on it"
+fails $? "the pgTAP suite fails on it"
 like "$(cat "$work/prove.out")" 'Failed test [0-9]+: "referential / Tasks / dangling references: fail' \
     "with the dangling-references test"
 

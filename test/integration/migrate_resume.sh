@@ -48,7 +48,7 @@ q -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
       WHERE datname = 'resume_cancel' AND query LIKE '%nextcrm_migrate_all%' AND pid <> pg_backend_pid()
         AND backend_type = 'client backend'" >/dev/null
 wait $caller
-ok $((! $?)) "the cancelled call ends with an error"
+fails $? "the cancelled call ends with an error"
 like "$(cat "$work/cancel.out")" "canceling statement due to user request" "the user sees the cancel"
 is "$(q -d resume_cancel -c "SELECT status FROM nextcrm_migration.run")" stopped \
     "the worker recorded that it stopped"

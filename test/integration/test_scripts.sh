@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test scripts' own faults: pg_regress's summary read in both its formats
 # (15, and TAP from 16 on), a failed mktemp that must stop rig_start before it
-# makes folders at /, and the server's own clients first in PATH.
+# makes folders at /, the server's own clients first in PATH, and a version
+# tier (test/integration/versions) for every integration script.
 . "$(dirname "$0")/../lib/tap.sh"
 ROOT=$NEXTCRM_ROOT
 . "$ROOT/scripts/lib/count.sh"
@@ -18,7 +19,7 @@ is "$(count_regress /dev/null 3 2)" "0 3" "no output at all: every test failed"
 out=$(TMPDIR=/nonexistent-$$ PG_CONFIG=$PG_CONFIG bash -c \
     ". '$ROOT/scripts/lib/common.sh'; . '$ROOT/scripts/lib/rig.sh'; rig_start; echo started" 2>&1)
 status=$?
-ok $((status == 0)) "rig_start fails when mktemp fails"
+fails $status "rig_start fails when mktemp fails"
 like "$out" "could not create the rig's directory" "and says why"
 [[ $out != *started* && ! -e /pg && ! -e /sock && ! -e /ferretdb ]]
 ok $? "and creates nothing at /"
@@ -27,5 +28,20 @@ ok $? "and creates nothing at /"
 server=$(q -c 'SHOW server_version_num')
 client=$(psql --version | sed -nE 's/.* ([0-9]+)\.[0-9]+.*/\1/p')
 is "$client" "$((server / 10000))" "psql in PATH is of the server's major version"
+
+# The assertion vocabulary itself (test/lib/tap.sh): each passes and fails
+# the right way round, and a malformed expression fails rather than passes.
+vocab=$(bash -c 'TAP_N=0; TAP_FAILED=0; . <(sed -n "/^ok()/,\$p" "$1/test/lib/tap.sh")
+    x=12; holds "x >= 10" a; holds "x < 10" b; holds "+ +" c; fails 0 d; fails 3 e; ok 0 f; ok 1 g' _ "$ROOT" 2>&1 |
+    grep -E '^(not )?ok' | sed -E 's/ [0-9]+ - / /' | tr '\n' ' ')
+is "$vocab" "ok a not ok b not ok c not ok d ok e ok f not ok g " "holds, fails and ok pass and fail the right way round"
+
+# Every integration script has a tier, and every tier names a script: a new
+# script would otherwise run where nobody decided, a removed one leave a stale line.
+listed=$(awk '!/^#/ && NF { print $1 }' "$ROOT/test/integration/versions" | sort)
+present=$(cd "$ROOT/test/integration" && ls -- *.sh | sort)
+is "$listed" "$present" "test/integration/versions lists exactly the integration scripts"
+bad=$(awk '!/^#/ && NF && $2 !~ /^(smoke|main|once)$/ { print $1 }' "$ROOT/test/integration/versions")
+is "$bad" "" "each with a tier of smoke, main or once"
 
 done_testing

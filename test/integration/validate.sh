@@ -81,7 +81,7 @@ plant() {
     is "$got" "$want" "$family / $table / $check: $want after: $(head -c 120 <<<"${sql//$'\n'/ }")"
     if [[ $want == fail ]]; then
         psql -X -q -d $copy -c "SELECT count(*) FROM nextcrm_validate_strict('src', 1, $ALL)" >/dev/null 2>&1
-        ok $((!$?)) "$family / $table / $check: nextcrm_validate_strict() raises an error"
+        fails $? "$family / $table / $check: nextcrm_validate_strict() raises an error"
     fi
     q -c "DROP DATABASE $copy" >/dev/null
 }

@@ -7,6 +7,13 @@
 TAP_N=0
 TAP_FAILED=0
 
+# The assertions.  Each prints one TAP line and, when it fails, what it got.
+#   ok STATUS DESC        passes when STATUS (an exit status) is 0
+#   fails STATUS DESC     passes when STATUS is not 0 (a command that must fail)
+#   holds 'EXPR' DESC     passes when the arithmetic expression EXPR is true,
+#                         e.g. holds "errors >= 10" (never ok $((…)), whose
+#                         0/1 reads the other way round)
+#   is GOT EXPECTED DESC, like GOT REGEX DESC
 ok() { # condition-status description
     TAP_N=$((TAP_N + 1))
     if [[ $1 == 0 ]]; then
@@ -36,6 +43,20 @@ like() { # got regex description
         echo "not ok $TAP_N - $3"
         printf '#   got:      %s\n#   expected to match: %s\n' "$1" "$2"
         TAP_FAILED=$((TAP_FAILED + 1))
+    fi
+}
+
+fails() { # status description
+    if [[ $1 != 0 ]]; then ok 0 "$2"; else ok 1 "$2"; fi
+}
+
+holds() { # arithmetic-expression description
+    # In a subshell: a malformed expression fails the assertion, not the script.
+    if ( (($1)) ) 2>/dev/null; then
+        ok 0 "$2"
+    else
+        ok 1 "$2"
+        printf '#   false: %s\n' "$1"
     fi
 }
 
