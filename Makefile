@@ -32,7 +32,7 @@ MAPPING_CSV := $(abspath data/nextcrm/mapping.csv)
 # that an empty database gets exactly the schema Prisma Migrate would create.
 MIGRATION_SQL := $(sort $(wildcard prisma/migrations/*/migration.sql))
 MIGRATIONS_BUNDLE := $(abspath migrations.bundle)
-EXTRA_CLEAN = migrations.bundle .pgxs-target
+EXTRA_CLEAN = migrations.bundle .migrations-list .pgxs-target
 
 PG_CPPFLAGS = -I$(srcdir)/src $(MONGOC_CFLAGS) -DNEXTCRM_VERSION=\"$(EXTVERSION)\" \
 	-DNEXTCRM_FIELDS_CSV=\"$(FIELDS_CSV)\" -DNEXTCRM_ENUMS_CSV=\"$(ENUMS_CSV)\" \
@@ -75,7 +75,12 @@ FORCE:
 src/core/embedded_data.o: $(FIELDS_CSV) $(ENUMS_CSV) $(MAPPING_CSV)
 
 # Each migration as "<directory name>\n<length>\n<bytes>", bytes unchanged.
-migrations.bundle: $(MIGRATION_SQL)
+# .migrations-list names the migrations the bundle was made of, and is
+# rewritten only when that set changes: a migration removed (none of the
+# remaining files is newer than the bundle) rebuilds it too.
+.migrations-list: FORCE
+	@[ "$$(cat $@ 2>/dev/null)" = "$(MIGRATION_SQL)" ] || echo "$(MIGRATION_SQL)" > $@
+migrations.bundle: $(MIGRATION_SQL) .migrations-list
 	@for f in $(MIGRATION_SQL); do \
 		printf '%s\n%s\n' "$$(basename "$$(dirname "$$f")")" "$$(wc -c < "$$f")"; cat "$$f"; \
 	done > $@

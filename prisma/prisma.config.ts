@@ -55,8 +55,9 @@ function dropNotNullConstraints(one: any) {
 
 // `migrate deploy` hands each migration to executeScript(), which
 // @prisma/adapter-pg 6.19 splits at every ";", inside comments and
-// dollar-quoted function bodies too: the trigger migration's PL/pgSQL
-// functions failed ("unterminated dollar-quoted string").  The script goes
+// dollar-quoted function bodies too (a hand-written migration with a
+// semicolon in a comment or a PL/pgSQL function fails: "unterminated
+// dollar-quoted string").  The script goes
 // to the server whole instead, as one simple-protocol query, as Prisma's
 // native engine sends it (PostgreSQL runs its statements in order, in one
 // implicit transaction).

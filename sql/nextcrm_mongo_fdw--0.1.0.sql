@@ -566,10 +566,14 @@ BEGIN
   END LOOP;
 
   -- Every reference is enforced by the database, so it stays resolved after
-  -- the migration: a foreign key whose triggers are enabled, or, for the 23
-  -- loose references (plain scalars in schema.prisma), the five triggers of
-  -- the migration *_loose_reference_triggers, enabled (ALTER TABLE ...
-  -- DISABLE TRIGGER ALL switches off either kind).
+  -- the migration: a foreign key from its column to its model, validated
+  -- (ALTER TABLE ... ADD CONSTRAINT ... NOT VALID leaves the rows already
+  -- there unchecked), whose internal triggers are enabled (ALTER TABLE ...
+  -- DISABLE TRIGGER ALL switches them off), with the ON DELETE action of
+  -- schema.prisma: RESTRICT for a required reference, SET NULL for an
+  -- optional one, except tasksComments.task, whose comments go with their
+  -- task (CASCADE, D12).  A key with another action is not the one the
+  -- application was written against.
   FOR c IN SELECT m.collection FROM nextcrm_v_map m
             WHERE m.kind = 'ref'
             GROUP BY m.collection ORDER BY min(m.collection_position) LOOP
@@ -583,70 +587,17 @@ BEGIN
                 AND k.confrelid = to_regclass(format('%I', m.ref_model))
                 AND k.conkey = ARRAY[(SELECT a.attnum FROM pg_attribute a
                                        WHERE a.attrelid = k.conrelid AND a.attname = m.target_column)]
+                AND k.convalidated
+                AND k.confdeltype = CASE
+                      WHEN m.collection = 'tasksComments' AND m.target_column = 'task' THEN 'c'
+                      WHEN m.required THEN 'r' ELSE 'n' END
                 AND NOT EXISTS (SELECT 1 FROM pg_trigger g
-                                 WHERE g.tgconstraint = k.oid AND g.tgenabled NOT IN ('O', 'A')))
-       -- Each of the five by its name, on its table, firing on its event
-       -- (tgtype: 5 AFTER INSERT and 17 AFTER UPDATE per row; 8 DELETE and
-       -- 32 TRUNCATE, AFTER and per statement), on every UPDATE rather than
-       -- UPDATE OF a column (empty tgattr: a key changed by a BEFORE trigger
-       -- is checked too), not deferrable (a CONSTRAINT trigger DEFERRABLE
-       -- lets a dangling key live until commit), with the migration's WHEN
-       -- clause and transition table (as pg_get_triggerdef spells them: a
-       -- WHEN (false) check never fires), running its function of the
-       -- table's schema with all the migration's arguments (referencing
-       -- column, referenced table, referential action, constraint name): a
-       -- trigger of the right name that does anything else enforces nothing.
-       AND (SELECT count(*) FROM pg_trigger g
-              JOIN pg_proc p ON p.oid = g.tgfoid
-              JOIN (VALUES ('_fkey_ins', false, 5, 'nextcrm_loose_ref_check'),
-                           ('_fkey_upd', false, 17, 'nextcrm_loose_ref_check'),
-                           ('_fkey_del', true, 8, 'nextcrm_loose_ref_action'),
-                           ('_fkey_key', true, 17, 'nextcrm_loose_ref_cascade'),
-                           ('_fkey_trunc', true, 32, 'nextcrm_loose_ref_action'))
-                   AS e(suffix, on_referenced, tgtype, proname)
-                ON g.tgname = m.collection || '_' || m.target_column || e.suffix
-             WHERE g.tgenabled IN ('O', 'A')
-               AND g.tgrelid = to_regclass(format('%I', CASE WHEN e.on_referenced THEN m.ref_model
-                                                             ELSE m.collection END))
-               AND g.tgtype = e.tgtype
-               AND pg_catalog.cardinality(g.tgattr::pg_catalog.int2[]) = 0
-               AND NOT g.tgdeferrable
-               AND substring(pg_catalog.pg_get_triggerdef(g.oid)
-                             FROM ' ((?:REFERENCING |FOR EACH ).*) EXECUTE FUNCTION ')
-                   = CASE e.suffix
-                     WHEN '_fkey_ins' THEN format('FOR EACH ROW WHEN ((new.%I IS NOT NULL))', m.target_column)
-                     WHEN '_fkey_upd' THEN format('FOR EACH ROW WHEN (((new.%1$I IS NOT NULL)'
-                                                  ' AND (new.%1$I IS DISTINCT FROM old.%1$I)))', m.target_column)
-                     WHEN '_fkey_del' THEN 'REFERENCING OLD TABLE AS nextcrm_old FOR EACH STATEMENT'
-                     WHEN '_fkey_key' THEN 'FOR EACH ROW WHEN ((old.id IS DISTINCT FROM new.id))'
-                     WHEN '_fkey_trunc' THEN 'FOR EACH STATEMENT' END
-               AND p.proname = e.proname
-               -- Its body as the migration created it (md5 of prosrc), still
-               -- SECURITY DEFINER: a function replaced by its owner, with a
-               -- body that checks nothing, enforces nothing either.
-               AND p.prosecdef
-               -- Its settings too: back under row-level security, ON DELETE
-               -- SET NULL skips the rows a policy hides and leaves them
-               -- dangling.
-               AND p.proconfig = ARRAY['search_path=pg_catalog, pg_temp', 'row_security=off']
-               AND pg_catalog.md5(p.prosrc) = CASE e.proname
-                     WHEN 'nextcrm_loose_ref_check' THEN '2d06070f1815e817224fa9ac6c35ab8c'
-                     WHEN 'nextcrm_loose_ref_action' THEN 'f861b12be147352242fa1e5df5d42290'
-                     WHEN 'nextcrm_loose_ref_cascade' THEN '75b08244b8d97a7b633bab4b6be64e47' END
-               AND p.pronamespace = (SELECT r.relnamespace FROM pg_class r WHERE r.oid = g.tgrelid)
-               -- (The action: RESTRICT for a required reference, as Prisma's
-               -- default, which is Sections.board only; SET NULL otherwise.)
-               AND pg_catalog.encode(g.tgargs, 'escape') = CASE
-                     WHEN e.suffix = '_fkey_key' THEN m.collection || '\000' || m.target_column || '\000'
-                     WHEN e.on_referenced THEN m.collection || '\000' || m.target_column || '\000'
-                          || CASE WHEN m.required THEN 'RESTRICT' ELSE 'SET NULL' END || '\000'
-                          || m.collection || '_' || m.target_column || '_fkey\000'
-                     ELSE m.target_column || '\000' || m.ref_model || '\000'
-                          || m.collection || '_' || m.target_column || '_fkey\000' END) <> 5;
+                                 WHERE g.tgconstraint = k.oid AND g.tgenabled NOT IN ('O', 'A')));
     INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
     VALUES ('referential', c.collection, 'references enforced',
             CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 unenforced', n || ' unenforced',
-            CASE WHEN n > 0 THEN 'references with neither an enabled foreign key nor their enabled triggers: ' || msg END);
+            CASE WHEN n > 0 THEN 'references without an enabled, validated foreign key with their '
+                                 'ON DELETE action: ' || msg END);
   END LOOP;
 
   -- References the migration recorded as dangling (repairs of kind

@@ -534,12 +534,6 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
         // tables fire for every row: a constraint PostgreSQL marks valid is
         // one it has checked (the per-batch reference check in
         // migrate_load.cpp only decides what becomes an error or repair row).
-        // The loose references' triggers (*_loose_reference_triggers) fire
-        // too, per row like a foreign key's; a violation they raise looks
-        // like a foreign key's (its constraint name ends in _fkey), so a
-        // refused row is recorded with its field the same way.  TRUNCATE in
-        // reset() empties every referencing table with the referenced one,
-        // which their TRUNCATE triggers accept.
         serverid = server_oid_by_name(request.server);
         opts = source_options(serverid);
         ensure_target_schema(mapping);

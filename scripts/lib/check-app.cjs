@@ -18,11 +18,9 @@
 //   m-n relation       a removed id-list field (accountsIDs, watchers, …):
 //                      its content is a join table now, read and written
 //                      through the relation field
-//   loose reference    createdBy_ref/updatedBy_ref/… (or their back-relations
-//                      on the referenced model, Users.crm_Accounts_createdBy, …),
-//                      relations an earlier version of this schema had: the
-//                      loose references are plain scalars again, as on
-//                      MongoDB (createdBy: userId beside a connect is fine)
+//   loose reference    createdBy/updatedBy/… set as a scalar in a write that
+//                      also writes a relation: the reference is a relation
+//                      (<scalar>_ref) now, so it is written with connect
 //   crm-task comment   tasksComments.task used for a CRM task: CRM-task
 //                      comments are in assigned_crm_account_task
 //   type error         anything else the compiler rejects (message shown)
@@ -57,10 +55,8 @@ function readSchema(text) {
     const f = current && line.match(/^\s+(\w+)\s+(\w+)(\[\]|\?)?(?:\s+(.*))?$/);
     if (f) {
       const rel = (f[4] || "").match(/@relation\("(\w+)"/);
-      const keys = (f[4] || "").match(/@relation\([^)]*\bfields:\s*\[([^\]]*)\]/);
       current.set(f[1], { type: f[2], list: f[3] === "[]", relation: rel ? rel[1] : null,
-                          owner: Boolean(keys),
-                          fields: keys ? keys[1].split(",").map((k) => k.trim()) : [] });
+                          owner: /@relation\([^)]*\bfields:/.test(f[4] || "") });
     }
   }
   return models;
@@ -85,31 +81,12 @@ const removedLists = new Map();
   }
 }
 
-// The loose references: mapping.csv's references ("ref") that no relation of
-// the schema covers (no @relation(fields: [...]) names the column).  They are
-// plain scalars; an earlier version of this schema made each a relation
-// "<scalar>_ref", with the back-relation "<Model>_<scalar>" on the
-// referenced model.  model -> removed relation field -> its scalar, and
-// referenced model -> removed back-relation -> "Model.scalar".
-const oldRefRelations = new Map();
-const oldBackRelations = new Map();
-{
-  const covered = new Map();
-  for (const [model, fields] of models)
-    covered.set(model, new Set([...fields.values()].flatMap((f) => f.fields || [])));
-  const [header, ...rows] = fs.readFileSync(mappingFile, "utf8").trim().split("\n");
-  const col = Object.fromEntries(header.split(",").map((name, i) => [name.trim(), i]));
-  for (const row of rows) {
-    const c = row.split(",");
-    const model = c[col.model], column = c[col.target_column], target = c[col.ref_model];
-    if (c[col.kind] !== "ref" || !models.has(model) || !models.get(model).has(column) ||
-        covered.get(model).has(column))
-      continue;
-    if (!oldRefRelations.has(model)) oldRefRelations.set(model, new Map());
-    oldRefRelations.get(model).set(`${column}_ref`, column);
-    if (!oldBackRelations.has(target)) oldBackRelations.set(target, new Map());
-    oldBackRelations.get(target).set(`${model}_${column}`, `${model}.${column}`);
-  }
+// model -> set of scalars that have a "<scalar>_ref" relation.
+const looseRefs = new Map();
+for (const [model, fields] of models) {
+  const set = new Set();
+  for (const [name] of fields) if (fields.has(`${name}_ref`)) set.add(name);
+  if (set.size) looseRefs.set(model, set);
 }
 
 // The Prisma model whose generated input type names start the type name
@@ -226,36 +203,35 @@ function prismaCall(node) {
   return null;
 }
 
-// A former loose-reference relation (createdBy_ref, …) or back-relation
-// (Users.crm_Accounts_createdBy, …) anywhere in a Prisma call's argument.
-// True when reported.
-function reportOldRelations(sf, call) {
-  const refs = oldRefRelations.get(call.model) || new Map();
-  let found = false;
-  (function find(n) {
-    if (found) return;
-    const name = (ts.isPropertyAssignment(n) || ts.isShorthandPropertyAssignment(n)) ? propName(n) : null;
-    if (name && refs.has(name)) {
-      const scalar = refs.get(name);
-      const text = ts.isPropertyAssignment(n) ? n.initializer.getText() : "";
-      const id = text.match(/connect\s*:\s*\{\s*id\s*:\s*([^}]*?)\s*\}/);
-      report(sf, n.getStart(sf), "loose reference", id
-        ? `${name}: { connect: { id: ${id[1]} } } -> ${scalar}: ${id[1]}`
-        : `${name} is no relation now: ${scalar} is a plain scalar (the referenced record's id)`);
-      found = true;
-      return;
+const RELATION_WRITE = new Set(["connect", "create", "connectOrCreate", "disconnect", "set",
+  "upsert", "update", "delete", "createMany", "updateMany", "deleteMany"]);
+function isRelationWrite(p) {
+  return ts.isPropertyAssignment(p) && ts.isObjectLiteralExpression(p.initializer) &&
+    p.initializer.properties.some((q) => RELATION_WRITE.has(propName(q)));
+}
+
+// A write whose data sets a loose reference as a scalar and also writes a
+// relation whose foreign key this model holds: no Prisma input type takes
+// both (the unchecked input has the scalar, the checked one that relation),
+// whatever the values' types, so the call is reported even when the values
+// are `any`.  True when reported.
+function reportLooseRefs(sf, call) {
+  if (!looseRefs.has(call.model)) return false;
+  const fields = models.get(call.model);
+  for (const data of dataObjects(call.arg)) {
+    const props = properties(data);
+    const loose = props.filter((p) => looseRefs.get(call.model).has(propName(p)));
+    const owning = props.some((p) => isRelationWrite(p) && fields.get(propName(p))?.owner);
+    if (loose.length && owning) {
+      const advice = loose.map((p) => {
+        const v = ts.isPropertyAssignment(p) ? p.initializer.getText() : propName(p);
+        return `${propName(p)}: ${v} -> ${propName(p)}_ref: { connect: { id: ${v} } }`;
+      }).join("; ");
+      report(sf, loose[0].getStart(sf), "loose reference", advice);
+      return true;
     }
-    for (const [, back] of oldBackRelations)
-      if (name && back.has(name)) {
-        const [model, scalar] = back.get(name).split(".");
-        report(sf, n.getStart(sf), "loose reference",
-          `${name} is no relation now: query ${model} with where: { ${scalar}: id }`);
-        found = true;
-        return;
-      }
-    ts.forEachChild(n, find);
-  })(call.arg);
-  return found;
+  }
+  return false;
 }
 
 // A write's data objects: data, and an upsert's create/update.
@@ -310,8 +286,8 @@ function classify(sf, diag) {
         removedListAdvice(call.model, propName(found), found));
   }
 
-  // A former loose-reference relation.
-  if (call && reportOldRelations(sf, call)) return;
+  // A loose reference written as a scalar beside a relation write.
+  if (call && reportLooseRefs(sf, call)) return;
   // Other errors count when they involve Prisma: inside a Prisma call, or
   // naming a model or a generated type.  The rest are the application's own
   // (or come from dependencies that are not installed) and are only counted.
@@ -349,6 +325,20 @@ for (const diag of diagnostics) {
     continue;
   }
   classify(diag.file, diag);
+}
+
+// Loose references beside a relation write, also where the values are
+// untyped (`any` passes the type check).
+for (const sf of program.getSourceFiles()) {
+  if (!isAppFile(sf)) continue;
+  (function visit(node) {
+    if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) &&
+        ["create", "update", "upsert"].includes(node.expression.name.text)) {
+      const call = prismaCall(node);
+      if (call && call.arg === node.arguments[0]) reportLooseRefs(sf, call);
+    }
+    ts.forEachChild(node, visit);
+  })(sf);
 }
 
 // CRM-task comments type-check (task is a uuid column either way), so they

@@ -109,22 +109,11 @@ fk_sql="EXISTS (SELECT 1 FROM pg_constraint k
                    AND k.conkey = ARRAY[(SELECT attnum FROM pg_attribute
                                          WHERE attrelid = k.conrelid AND attname = \$c)])"
 fk() { local s=${fk_sql//\$t/$1}; s=${s//\$r/$2}; printf '%s' "${s//\$c/$3}"; }
-# Or, for a loose reference, the check trigger the trigger migration gives it
-# (the column and referenced table are its first two arguments).
-ref_trigger_sql="EXISTS (SELECT 1 FROM pg_trigger g
-                 WHERE g.tgrelid = format('%I', \$t)::regclass AND g.tgenabled = 'O'
-                   AND g.tgname = \$t || '_' || \$c || '_fkey_ins'
-                   AND encode(g.tgargs, 'escape') = \$c || '\\000' || \$r || '\\000' || \$t || '_' || \$c || '_fkey\\000')"
-ref_trigger() { local s=${ref_trigger_sql//\$t/$1}; s=${s//\$r/$2}; printf '%s' "${s//\$c/$3}"; }
 got=$(Q -c "SELECT string_agg(model || '.' || stored_key, ' ') FROM check_src.mapping
-            WHERE kind = 'ref' AND NOT $(fk target_table ref_model target_column)
-              AND NOT (notes LIKE 'loose ref%' AND $(ref_trigger target_table ref_model target_column))")
-is "$got" "" "every ref row has a foreign key from its column to ref_model, or (a loose reference) its trigger"
+            WHERE kind = 'ref' AND NOT $(fk target_table ref_model target_column)")
+is "$got" "" "every ref row has a foreign key from its column to ref_model"
 is "$(Q -c "SELECT count(*) FROM check_src.mapping WHERE kind = 'ref'")" 54 \
     "54 ref rows: 31 declared relations + 23 loose references"
-is "$(Q -c "SELECT count(*) FROM check_src.mapping WHERE kind = 'ref'
-            AND $(ref_trigger target_table ref_model target_column)")" 23 \
-    "the 23 loose references are the ones enforced by triggers"
 got=$(Q -c "SELECT string_agg(model || '.' || stored_key, ' ') FROM check_src.mapping
             WHERE kind = 'junction' AND NOT ($(fk target_table ref_model target_column)
                                              AND $(fk target_table model owner_column)

@@ -23,25 +23,10 @@ generated=$(mktemp)
 prisma_cli migrate diff --from-empty --to-schema-datamodel schema.prisma --script \
     >"$generated" 2>/dev/null
 ok $? "prisma migrate diff --from-empty runs"
-# The init migration still creates the 23 loose references' foreign keys
-# (databases deployed with it keep its checksum in _prisma_migrations); the
-# trigger migration drops them.  Without those, it is what Prisma generates.
-trig=("$MIGRATIONS_DIR"/*_loose_reference_triggers/migration.sql)
-dropped=$(sed -n "s/^ *('\([A-Za-z_]*\)', *'\([A-Za-z_]*\)', *'[A-Za-z_]*', *'[A-Z ]*')[,]*$/\1_\2_fkey/p" "${trig[0]}")
-is "$(wc -l <<<"$dropped")" 23 "the trigger migration lists 23 loose references"
-init_kept=$(mktemp)
-awk -v names="$dropped" '
-    BEGIN { n = split(names, a, "\n"); for (i = 1; i <= n; i++) drop["\"" a[i] "\""] = 1 }
-    /^-- AddForeignKey$/ { held = $0; next }
-    held != "" { split($0, w, " "); if (!(w[6] in drop)) print held "\n" $0; else skip = 1; held = ""; next }
-    skip && /^$/ { skip = 0; next }
-    { skip = 0; print }' "${init[0]}" >"$init_kept"
-is "$(grep -c '^ALTER TABLE .* FOREIGN KEY' "${init[0]}") - $(grep -c '^ALTER TABLE .* FOREIGN KEY' "$init_kept")" \
-    "74 - 51" "the init migration's 74 foreign keys less the 23 the trigger migration drops"
-cmp -s "$generated" "$init_kept"
-ok $? "the init migration without them is exactly what prisma migrate diff generates"
-diff "$generated" "$init_kept" | head -20 | sed 's/^/# /'
-rm -f "$generated" "$init_kept"
+cmp -s "$generated" "${init[0]}"
+ok $? "the init migration is exactly what prisma migrate diff generates"
+diff "$generated" "${init[0]}" | head -20 | sed 's/^/# /'
+rm -f "$generated"
 [[ $(sed -n 's/^provider = "\(.*\)"$/\1/p' "$MIGRATIONS_DIR/migration_lock.toml") == postgresql ]]
 ok $? "migration_lock.toml names postgresql"
 
@@ -74,8 +59,8 @@ is "$(Q -c "SELECT count(*) FROM information_schema.columns WHERE table_schema =
     "the 43 DateTime fields are timestamp(3)"
 
 is "$(Q -c "SELECT count(*) FROM pg_constraint WHERE contype = 'f'
-            AND connamespace = 'public'::regnamespace")" 51 \
-    "51 foreign keys: 31 declared + 2 x 10 join-table sides"
+            AND connamespace = 'public'::regnamespace")" 74 \
+    "74 foreign keys: 31 declared + 23 loose references + 2 x 10 join-table sides"
 got=$(Q -c "SELECT count(*) FROM pg_constraint c WHERE contype = 'f'
             AND connamespace = 'public'::regnamespace AND conrelid::regclass::text NOT LIKE '\"\\_%'
             AND confdeltype <> (CASE WHEN (SELECT attnotnull FROM pg_attribute
@@ -88,32 +73,14 @@ is "$(Q -c "SELECT confdeltype FROM pg_constraint WHERE conname = 'tasksComments
 is "$(Q -c "SELECT is_nullable FROM information_schema.columns
             WHERE table_name = 'tasksComments' AND column_name = 'task'")" YES \
     "tasksComments.task is optional (D12)"
-# The 23 loose references (mapping.csv's notes say which): each enforced by
-# its five triggers, enabled, named after its former foreign key, with the
-# ON DELETE action the key had (SET NULL, RESTRICT for the required
-# Sections.board).  test/integration/schema_loose_refs.sh shows them work.
-expected=$(awk -F, '/loose ref in Mongo/ { printf "%s.%s>%s:%s:5\n", $5, $6, $9, ($10 == "yes" ? "RESTRICT" : "SET NULL") }' \
-    "$NEXTCRM_DATA/mapping.csv" | LC_ALL=C sort | paste -sd' ')
-is "$(grep -o '>' <<<"$expected" | wc -l)" 23 "mapping.csv names 23 loose references"
-got=$(Q -c "SELECT string_agg(s, ' ' ORDER BY s COLLATE \"C\") FROM (
-              SELECT format('%s.%s>%s:%s:%s', c.relname, split_part(x.a, '\\000', 1), split_part(x.a, '\\000', 2),
-                       (SELECT split_part(encode(d.tgargs, 'escape'), '\\000', 3) FROM pg_trigger d
-                         WHERE d.tgname = x.base || '_del'),
-                       (SELECT count(*) FROM pg_trigger e
-                         WHERE e.tgname IN (x.base || '_ins', x.base || '_upd', x.base || '_del',
-                                            x.base || '_key', x.base || '_trunc')
-                           AND e.tgenabled = 'O'
-                           AND e.tgfoid IN ('nextcrm_loose_ref_check'::regproc, 'nextcrm_loose_ref_action'::regproc,
-                                            'nextcrm_loose_ref_cascade'::regproc))) AS s
-                FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid,
-                     LATERAL (SELECT encode(t.tgargs, 'escape') AS a, left(t.tgname, -4) AS base) x
-               WHERE t.tgname LIKE '%\\_fkey\\_ins') q")
-is "$got" "$expected" "each loose reference has its five triggers, enabled, with its former ON DELETE action"
-got=$(Q -c "SELECT string_agg(p.proname || ':' || p.prosecdef || ':' || array_to_string(p.proconfig, ',')
-                              || ':' || coalesce(array_to_string(p.proacl, ','), 'default'), ' ' ORDER BY p.proname)
-            FROM pg_proc p WHERE p.proname LIKE 'nextcrm\\_loose\\_ref\\_%'")
-like "$got" "^nextcrm_loose_ref_action:true:search_path=pg_catalog, pg_temp,row_security=off:[a-z_]+=X/[a-z_]+ nextcrm_loose_ref_cascade:true:search_path=pg_catalog, pg_temp,row_security=off:[a-z_]+=X/[a-z_]+ nextcrm_loose_ref_check:true:search_path=pg_catalog, pg_temp,row_security=off:[a-z_]+=X/[a-z_]+\$" \
-    "the trigger functions: SECURITY DEFINER, search_path pinned, row_security off, EXECUTE for their owner only"
+for ref in 'crm_Accounts.createdBy Users' 'crm_Opportunities.last_activity_by Users' \
+    'Sections.board Boards' 'crm_Opportunities.contact crm_Contacts' \
+    'crm_Contacts.account crm_Accounts' 'Documents.createdBy Users' 'Invoices.last_updated_by Users'; do
+    read -r col target <<<"$ref"
+    got=$(Q -c "SELECT confrelid::regclass::text FROM pg_constraint
+                WHERE contype = 'f' AND conname = '${col%%.*}_${col#*.}_fkey'")
+    is "$got" "\"$target\"" "loose reference $col has a foreign key to $target"
+done
 
 # --- join tables ----------------------------------------------------------------
 # Prisma names the model that sorts first (byte order) A.
@@ -151,14 +118,6 @@ got=$(Q -c "SELECT string_agg(c.conrelid::regclass || '.' || a.attname, ' ')
               AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid
                                 AND i.indkey[0] = c.conkey[1])")
 is "$got" "" "every foreign key column leads an index"
-got=$(Q -c "SELECT string_agg(c.relname || '.' || split_part(encode(t.tgargs, 'escape'), '\\000', 1), ' ')
-            FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-            WHERE t.tgname LIKE '%\\_fkey\\_ins'
-              AND NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a
-                                ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-                              WHERE i.indrelid = t.tgrelid
-                                AND a.attname = split_part(encode(t.tgargs, 'escape'), '\\000', 1))")
-is "$got" "" "every loose reference column leads an index (the triggers' ON DELETE look-ups use it)"
 # (table column[,column]) that the requirements' index strategy names.
 while read -r table cols; do
     got=$(Q -c "SELECT count(*) FROM pg_index i

@@ -44,10 +44,8 @@ is "$(val user.watching_accounts)" '["Acme s.r.o."]' "and from the other side, U
 is "$(val account.contacts.opportunities)" '["Big deal"]' \
     "nested include through crm_Contacts.assigned_opportunities (_ContactsToOpportunities)"
 is "$(val doc.opportunities)" '["Big deal"]' "Documents.opportunities (_DocumentsToOpportunities)"
-is "$(val account.createdBy)" true "a former loose reference is a scalar, set beside a to-one connect"
-is "$(val documents.createdBy)" '["contract.pdf"]' "and filtered on as a scalar"
-like "$(val dangling.createdBy)" '^P2003 .*crm_Contacts_createdBy_fkey' \
-    "a dangling createdBy is refused with P2003 naming the reference's constraint"
+is "$(val account.createdBy_ref)" ada@example.com "a former loose reference is a relation now"
+is "$(val user.Documents_createdBy)" '["contract.pdf"]' "and has its back-relation on Users"
 is "$(val fts.contacts)" '["Nováková"]' "a full-text search over notes finds the contact"
 is "$(val account.assigned_documents.after_disconnect)" 0 "disconnect removes the join-table row"
 

@@ -115,14 +115,28 @@ plant referential crm_Contacts 'foreign keys' fail "
 SET session_replication_role = replica;
 UPDATE \"crm_Contacts\" SET \"createdBy\" = gen_random_uuid() WHERE id = $(first crm_Contacts);"
 plant referential crm_Contacts 'references enforced' pass "SELECT 1;"
+# A loose reference of the MongoDB era is a foreign key like any other: its
+# key dropped, re-added NOT VALID, given another ON DELETE action, or its
+# internal triggers disabled (how a DBA switches a key off) each fail.
 plant referential crm_Contacts 'references enforced' fail "
-ALTER TABLE \"crm_Contacts\" DISABLE TRIGGER \"crm_Contacts_createdBy_fkey_ins\";"
+ALTER TABLE \"crm_Contacts\" DROP CONSTRAINT \"crm_Contacts_createdBy_fkey\";"
+plant referential Documents 'references enforced' fail "
+ALTER TABLE \"Documents\" DROP CONSTRAINT \"Documents_createdBy_fkey\",
+  ADD CONSTRAINT \"Documents_createdBy_fkey\" FOREIGN KEY (\"createdBy\") REFERENCES \"Users\"(id)
+  ON DELETE SET NULL ON UPDATE CASCADE NOT VALID;"
 plant referential Sections 'references enforced' fail "
-DROP TRIGGER \"Sections_board_fkey_del\" ON \"Boards\";"
+ALTER TABLE \"Sections\" DROP CONSTRAINT \"Sections_board_fkey\",
+  ADD CONSTRAINT \"Sections_board_fkey\" FOREIGN KEY (board) REFERENCES \"Boards\"(id)
+  ON DELETE CASCADE ON UPDATE CASCADE;"
 plant referential crm_Opportunities 'references enforced' fail "
 ALTER TABLE \"crm_Opportunities\" DROP CONSTRAINT \"crm_Opportunities_account_fkey\";"
 plant referential Tasks 'references enforced' fail "
 ALTER TABLE \"Tasks\" DISABLE TRIGGER ALL;"
+# Disabled on the referenced side: a key's action triggers live on the
+# table it references, so disabling those of "Users" unenforces
+# Invoices.last_updated_by too.
+plant referential Invoices 'references enforced' fail "
+ALTER TABLE \"Users\" DISABLE TRIGGER ALL;"
 plant referential _DocumentsToAccounts 'junction orphans' fail "
 SET session_replication_role = replica;
 INSERT INTO \"_DocumentsToAccounts\" (\"A\", \"B\") SELECT gen_random_uuid(), $(first crm_Accounts);"

@@ -174,29 +174,25 @@ async function main() {
     show("write.create_contact", await one(
       `SELECT json_build_array("createdBy" = $2, "updatedBy" = $2, "accountsIDs" = $3, assigned_to = $2)
        FROM "crm_Contacts" WHERE id = $1`, [contactId, ids.userId, ids.accountId]));
-    // The MongoDB-era contact writes: a loose reference as a scalar beside a
-    // to-one connect, typed and untyped; the database enforces it.
+    // Editing it with another user: the foreign key's ON DELETE SET NULL
+    // clears updatedBy when that user is deleted; createdBy stays.
     const editor = await prisma.users.create({ data: { v: 0, email: "catalogue-editor@example.com" } });
     await writes.updateContact(prisma, contactId, editor.id, ids.accountId);
     show("write.update_contact", await one(
       `SELECT json_build_array("updatedBy" = $2, "createdBy" = $3, "accountsIDs" = $4)
        FROM "crm_Contacts" WHERE id = $1`, [contactId, editor.id, ids.userId, ids.accountId]));
-    const fromBody = await writes.createContactFromBody(prisma,
-      { userId: ids.userId, last_name: "Body", assigned_to: ids.userId });
-    show("write.create_contact_untyped", await one(
-      `SELECT json_build_array("createdBy" = $2, assigned_to = $2) FROM "crm_Contacts" WHERE id = $1`,
-      [fromBody, ids.userId]));
-    const gone = "00000000-0000-4000-8000-0000000000ff";
-    const dangling = await outcome(() => writes.createContactFromBody(prisma,
-      { userId: gone, last_name: "Dangling", assigned_to: ids.userId }));
-    show("write.dangling_created_by", dangling.ok ? "ran" : dangling.code);
-    show("write.dangling_created_by.message", dangling.ok ? "" : dangling.message);
-    show("write.dangling_created_by.rows", Number(await one(
-      `SELECT count(*) FROM "crm_Contacts" WHERE "createdBy" = $1`, [gone])));
     await prisma.users.delete({ where: { id: editor.id } });
     show("write.delete_user", await one(
       `SELECT json_build_array("updatedBy" IS NULL, "createdBy" = $2) FROM "crm_Contacts" WHERE id = $1`,
       [contactId, ids.userId]));
+    // A scalar write naming no user: the foreign key refuses it (P2003).
+    const gone = "00000000-0000-4000-8000-0000000000ff";
+    const dangling = await outcome(() => prisma.crm_Accounts.create({
+      data: { v: 0, name: "Catalogue dangling", createdBy: gone } }));
+    show("write.dangling_created_by", dangling.ok ? "ran" : dangling.code);
+    show("write.dangling_created_by.message", dangling.ok ? "" : dangling.message);
+    show("write.dangling_created_by.rows", Number(await one(
+      `SELECT count(*) FROM "crm_Accounts" WHERE "createdBy" = $1`, [gone])));
     const accountId = await writes.createAccount(prisma, ids.userId);
     show("write.create_account", await one(
       `SELECT json_build_array("createdBy" = $2, "updatedBy" = $2) FROM "crm_Accounts" WHERE id = $1`,
@@ -228,21 +224,20 @@ async function main() {
 
     // --- MongoDB-era shapes (src/legacy), as they fail ---------------------
     const legacyDocs = load("legacy/documents.js");
-    const legacyRelations = load("legacy/loose-ref-relations.js");
+    const legacyContacts = load("legacy/contacts.js");
     const legacyCrm = load("legacy/crm/task-comments.js");
     const legacyWatch = load("legacy/watchers.js");
     const r1 = await outcome(() => legacyDocs.documentsByAccount(prisma, ids.accountId));
     show("legacy.m_n_filter", r1.ok ? "ran" : r1.code);
     const r2 = await outcome(() => legacyWatch.boardWatchersToNotify(prisma, ids.boardId));
     show("legacy.watchers_filter", r2.ok ? "ran" : r2.code);
-    // Not MongoDB-era: the former loose-reference relations of an earlier
-    // version of this schema.
-    const r3 = await outcome(() => legacyRelations.createContactThroughRelation(prisma, ids.userId, ids.accountId));
-    show("legacy.loose_ref_relation_write", r3.ok ? "ran" : r3.code);
-    const r4 = await outcome(() => legacyRelations.accountWithCreator(prisma, ids.accountId));
-    show("legacy.loose_ref_relation_include", r4.ok ? "ran" : r4.code);
-    const r4b = await outcome(() => legacyRelations.documentsOfUser(prisma, ids.userId));
-    show("legacy.loose_ref_back_relation_include", r4b.ok ? "ran" : r4b.code);
+    const r3 = await outcome(() => legacyContacts.createContact(prisma, ids.userId, ids.accountId));
+    show("legacy.loose_reference_beside_connect", r3.ok ? "ran" : r3.code);
+    const r3b = await outcome(() => legacyContacts.createContactFromBody(prisma,
+      { userId: ids.userId, last_name: "Body", assigned_to: ids.userId }));
+    show("legacy.loose_reference_untyped", r3b.ok ? "ran" : r3b.code);
+    const r4 = await outcome(() => legacyContacts.createAccount(prisma, ids.userId));
+    show("legacy.loose_reference_scalars_only", r4.ok ? "ran" : r4.code);
     const r5 = await outcome(() => legacyCrm.addCommentToCrmTask(prisma, ids.crmTaskId, ids.userId));
     show("legacy.crm_comment_write", r5.ok ? "ran" : r5.code);
     const r6 = await outcome(() => legacyCrm.crmTaskPage(prisma, ids.crmTaskId));

@@ -2,43 +2,33 @@
 // PostgreSQL schema.
 import type { PrismaClient } from "@prisma/client";
 
-// A new contact assigned to an account, as the MongoDB-era app writes it:
-// the creator as a scalar beside the account's connect (loose references are
-// plain scalars, enforced by the database with triggers).
-export async function createContact(prisma: PrismaClient, userId: string, accountId: string | null) {
+// A new contact assigned to an account: the creator is connected through
+// its relation, since the write also connects the account.
+export async function createContact(prisma: PrismaClient, userId: string, accountId: string) {
   const c = await prisma.crm_Contacts.create({
     data: {
       v: 0,
       last_name: "Catalogue",
       first_name: "Contact",
       status: true,
-      createdBy: userId,
-      updatedBy: userId,
-      ...(accountId !== null ? { assigned_accounts: { connect: { id: accountId } } } : {}),
+      createdBy_ref: { connect: { id: userId } },
+      updatedBy_ref: { connect: { id: userId } },
+      assigned_accounts: { connect: { id: accountId } },
       assigned_to_user: { connect: { id: userId } },
     },
   });
   return c.id;
 }
 
-// Editing a contact: the editor as a scalar beside the account's connect.
+// Editing a contact: the editor is connected through its relation too,
+// since the write also connects the account.
 export async function updateContact(prisma: PrismaClient, id: string, userId: string, accountId: string) {
   const c = await prisma.crm_Contacts.update({
     where: { id },
-    data: { v: 1, updatedBy: userId, assigned_accounts: { connect: { id: accountId } } },
-  });
-  return c.id;
-}
-
-// The same with untyped values (a request body).
-export async function createContactFromBody(prisma: PrismaClient, body: any) {
-  const c = await prisma.crm_Contacts.create({
     data: {
-      v: 0,
-      createdBy: body.userId,
-      last_name: body.last_name,
-      status: true,
-      assigned_to_user: { connect: { id: body.assigned_to } },
+      v: 1,
+      updatedBy_ref: { connect: { id: userId } },
+      assigned_accounts: { connect: { id: accountId } },
     },
   });
   return c.id;
