@@ -25,9 +25,17 @@ namespace nextcrm {
 
 namespace {
 
+// Whether an error an INSERT of documents raised is a document's own fault:
+// a data exception (class 22), an integrity constraint violation (class 23),
+// or a limit one value exceeds (54000 program_limit_exceeded: an index row
+// too big for a btree, a row too big).  Never a cancel, a shutdown, out of
+// memory (53200: the batch's, not one document's), a lock, serialization or
+// deadlock failure: those stop the batch and are reported as what they are.
 bool document_error_class(int sqlerrcode) {
     int category = ERRCODE_TO_CATEGORY(sqlerrcode);
-    return category == ERRCODE_DATA_EXCEPTION || category == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION;
+    return category == ERRCODE_DATA_EXCEPTION ||
+           category == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION ||
+           sqlerrcode == ERRCODE_PROGRAM_LIMIT_EXCEEDED;
 }
 
 using TextRow = std::vector<std::optional<std::string>>;
@@ -87,19 +95,48 @@ Params params_of(const TextColumns &cols, std::size_t from, std::size_t to) {
     return p;
 }
 
-// Runs a statement inside a subtransaction.  Returns nullptr on success, or
-// the error (in the caller's memory context) after rolling the
-// subtransaction back, so one bad row never takes its batch down.  Only a
-// document's own fault is returned: data exceptions (class 22) and integrity
-// constraint violations (class 23).  Anything else (a cancel, a lock timeout,
-// out of memory, a shutdown) is thrown on, so it stops the batch and is never
-// recorded as a document's failure.
-ErrorData *try_exec(const char *sql, Params &p) {
-    ErrorData *failure = in_subtransaction(
-        [&] { spi_exec(sql, static_cast<int>(p.types.size()), p.types.data(), p.values.data()); });
-    if (failure && !document_error_class(failure->sqlerrcode))
-        throw PgException(failure);
-    return failure;
+// A document's failure to insert, copied out of PostgreSQL's ErrorData.
+struct RowFailure {
+    int sqlerrcode = 0;
+    std::string message, detail, column, constraint;
+};
+
+// Inserts rows [from, to) of `rows` inside a subtransaction.  Returns the
+// error after rolling the subtransaction back, so one bad row never takes its
+// batch down; only a document's own fault (document_error_class) is returned,
+// anything else is thrown on and stops the batch.  The statement's arrays are
+// built in a memory context of their own, deleted afterwards: a bisection
+// builds them again for every half it tries, which would otherwise pile up
+// log2(rows) copies of the batch.
+std::optional<RowFailure> try_insert(const std::string &sql, const TextColumns &rows,
+                                     std::size_t from, std::size_t to) {
+    MemoryContext caller = CurrentMemoryContext;
+    MemoryContext scratch = pg_call([] {
+        MemoryContext c = AllocSetContextCreate(CurrentMemoryContext, "nextcrm insert attempt",
+                                                ALLOCSET_DEFAULT_SIZES);
+        MemoryContextSwitchTo(c);
+        return c;
+    });
+    std::optional<RowFailure> out;
+    // On an exception the scratch context stays (with the error's data in
+    // it) until the transaction's abort frees its parent.
+    Params p = params_of(rows, from, to);
+    ErrorData *e = in_subtransaction([&] {
+        spi_exec(sql.c_str(), static_cast<int>(p.types.size()), p.types.data(), p.values.data());
+    });
+    if (e && !document_error_class(e->sqlerrcode)) {
+        pg_call([caller] { MemoryContextSwitchTo(caller); });
+        throw PgException(e);
+    }
+    if (e)
+        out = RowFailure{e->sqlerrcode, e->message ? e->message : "", e->detail ? e->detail : "",
+                         e->column_name ? e->column_name : "",
+                         e->constraint_name ? e->constraint_name : ""};
+    pg_call([caller, scratch] {
+        MemoryContextSwitchTo(caller);
+        MemoryContextDelete(scratch);
+    });
+    return out;
 }
 
 void exec_all(const std::string &sql, const TextColumns &cols) {
@@ -165,6 +202,42 @@ std::string constraint_field(const std::string &table, const char *constraint) {
             return name.substr(table.size() + 1, name.size() - table.size() - 1 - sfx.size());
     }
     return {};
+}
+
+// The field a refused row's error names: the column of a constraint named
+// the way Prisma names them, or else, for an index (a row too big for it:
+// 54000), the index's column holding the row's longest value.
+std::string failure_field(const std::string &table,
+                          const std::vector<const FieldMapping *> &columns, const TextColumns &rows,
+                          std::size_t row, const std::string &constraint) {
+    if (constraint.empty())
+        return {};
+    std::string field = constraint_field(table, constraint.c_str());
+    if (!field.empty())
+        return field;
+    Datum args[2] = {text_datum(constraint), text_datum(target_table(table))};
+    Oid types[2] = {TEXTOID, TEXTOID};
+    SpiRows names =
+        spi_query("SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_index i"
+                  "  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid"
+                  "  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid"
+                  "   AND a.attnum OPERATOR(pg_catalog.=) ANY (i.indkey)"
+                  " WHERE c.relname OPERATOR(pg_catalog.=) $1::pg_catalog.name"
+                  "   AND i.indrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($2)",
+                  2, types, args);
+    std::size_t longest = 0;
+    for (std::size_t n = 0; n < names.size(); ++n) {
+        std::string name = names.text(n, 1);
+        for (std::size_t c = 0; c < columns.size(); ++c) {
+            const auto &value = rows.column(c)[row];
+            if (columns[c]->target_column == name &&
+                (field.empty() || (value && value->size() > longest))) {
+                field = name;
+                longest = value ? value->size() : 0;
+            }
+        }
+    }
+    return field;
 }
 
 std::unique_ptr<DocumentSource> open_dump(const SourceOptions &opts, const std::string &collection,
@@ -467,30 +540,50 @@ void CollectionLoader::insert_rows(std::vector<TransformedDocument> &docs,
     std::vector<std::size_t> index;
     for (std::size_t i = 0; i < docs.size(); ++i)
         if (ok[i]) {
-            rows.add(docs[i].values);
+            rows.add(std::move(docs[i].values)); // not needed after the insert
             index.push_back(i);
         }
     if (rows.rows() == 0)
         return;
-    Params all = params_of(rows, 0, rows.rows());
-    if (!try_exec(insert_sql_.c_str(), all))
-        return;
-    // Something in the batch was refused (a duplicate email, say): insert
-    // row by row to keep every other document.
-    for (std::size_t r = 0; r < rows.rows(); ++r) {
+    // Something in the batch refused (a duplicate email, an over-long indexed
+    // value): bisect, so k bad rows cost O(k log n) subtransactions rather
+    // than one per row (a backend caches 64; past that every snapshot in the
+    // cluster overflows while the batch is open).
+    std::vector<std::pair<std::size_t, std::size_t>> pending{{0, rows.rows()}};
+    int subtransactions = 0, refused = 0;
+    while (!pending.empty()) {
+        auto [from, to] = pending.back();
+        pending.pop_back();
         check_for_interrupts();
-        Params one = params_of(rows, r, r + 1);
-        ErrorData *e = try_exec(insert_sql_.c_str(), one);
+        ++subtransactions;
+        std::optional<RowFailure> e = try_insert(insert_sql_, rows, from, to);
         if (!e)
             continue;
-        std::size_t i = index[r];
+        if (to - from > 1) {
+            std::size_t mid = from + (to - from) / 2;
+            // The first half is tried first: rows keep their source order.
+            pending.emplace_back(mid, to);
+            pending.emplace_back(from, mid);
+            continue;
+        }
+        std::size_t i = index[from];
         ok[i] = false;
         ++counts.failed;
-        std::string field = e->column_name ? e->column_name
-                                           : constraint_field(collection_.name, e->constraint_name);
-        record_error(raw[i], docs[i].source_id, field, sqlstate_text(e->sqlerrcode),
-                     e->message ? e->message : "", e->detail ? e->detail : "", batch);
+        std::string field = !e->column.empty()
+                                ? e->column
+                                : failure_field(collection_.name, transformer_.columns(), rows,
+                                                from, e->constraint);
+        record_error(raw[i], docs[i].source_id, field, sqlstate_text(e->sqlerrcode), e->message,
+                     e->detail, batch);
+        ++refused;
     }
+    if (refused)
+        pg_call([&] {
+            ereport(DEBUG1, (errmsg_internal("nextcrm migration: %s batch %d: %d refused rows of"
+                                             " %zu isolated with %d subtransactions",
+                                             collection_.name.c_str(), batch, refused, rows.rows(),
+                                             subtransactions)));
+        });
 }
 
 void CollectionLoader::flush_side_tables() {
@@ -512,7 +605,8 @@ BatchCounts CollectionLoader::load_batch(int batch) {
         counts.exhausted = true;
         return counts;
     }
-    while (counts.documents < migration_batch_size) {
+    std::size_t bytes = 0;
+    while (counts.documents < migration_batch_size && bytes < migration_batch_bytes) {
         check_for_interrupts();
         const bson_t *doc = nullptr;
         try {
@@ -532,10 +626,25 @@ BatchCounts CollectionLoader::load_batch(int batch) {
             counts.exhausted = true;
             break;
         }
-        copies.emplace_back(bson_copy(doc));
-        raw.push_back(copies.back().get());
         ++counts.documents;
         counts.last_id = source_id_of(doc);
+        if (doc->len > migration_batch_bytes) {
+            // Never held for the batch: recorded (with its BSON) and gone.
+            reject(doc, "(document)",
+                   Error("document of " + std::to_string(doc->len) +
+                             " bytes exceeds the largest batch (" +
+                             std::to_string(migration_batch_bytes) + " bytes)",
+                         sqlstate::program_limit_exceeded, {},
+                         "BSON documents are at most 16 MB; this one is damaged or was not "
+                         "written by MongoDB."),
+                   docs, ok, counts, batch);
+            raw.push_back(nullptr);
+            copies.emplace_back(nullptr);
+            continue;
+        }
+        bytes += doc->len;
+        copies.emplace_back(bson_copy(doc));
+        raw.push_back(copies.back().get());
         try {
             docs.push_back(transformer_.transform(doc));
             ok.push_back(true);

@@ -5,7 +5,8 @@ appended as BSON to a mongodump directory's collection files.
   load_fixture.py users DIR N LANG     N Users (ids 66..0000 + i), userLanguage LANG
   load_fixture.py board DIR N OWNER    one Board (id 66b0..01, user OWNER) whose
                                        sharedWith lists those N users
-  load_fixture.py status DIR LEN N     N crm_Accounts with a status of LEN characters
+  load_fixture.py status DIR LEN N BAD N crm_Accounts, BAD of them (spread evenly)
+                                       with a status of LEN characters
   load_fixture.py big DIR N MB         N Documents of about MB megabytes each
 
 BSON is written by hand (the python bson module is not installed): only the
@@ -71,12 +72,14 @@ def main():
                                 "description": "a list of many users", "user": Oid(owner),
                                 "sharedWith": [user_id(i) for i in range(n)]}])
     elif mode == "status":
-        length, n = int(sys.argv[3]), int(sys.argv[4])
+        length, n, bad = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
         # Letters that do not compress: a btree stores a long key compressed.
         rng = random.Random(7)
         text = "".join(rng.choice(string.ascii_letters) for _ in range(length))
-        append(dir, "crm_Accounts", [{"_id": Oid("66c0%020x" % i), "name": "long status %d" % i,
-                                      "status": text[i:] + text[:i]} for i in range(n)])
+        step = n // bad if bad else n + 1
+        append(dir, "crm_Accounts", [{"_id": Oid("66c0%020x" % i), "name": "account %d" % i,
+                                      "status": text[i:] + text[:i] if i % step == step // 2
+                                      else "Active"} for i in range(n)])
     elif mode == "big":
         n, mb = int(sys.argv[3]), float(sys.argv[4])
         size = int(mb * 1024 * 1024)
