@@ -113,6 +113,14 @@ std::string run_status(std::string *message) {
     return rows.text(0, 1);
 }
 
+// The worker pid the run table names ("" for none).
+std::string running_pid() {
+    nextcrm::SpiRows rows;
+    read_unlocked(
+        [&] { rows = nextcrm::spi_query("SELECT worker_pid FROM nextcrm_migration.run"); });
+    return rows.text(0, 1);
+}
+
 pid_t worker_pid(BackgroundWorkerHandle *handle) {
     pid_t pid = 0;
     BgwHandleStatus status = nextcrm::pg_call([&] { return GetBackgroundWorkerPid(handle, &pid); });
@@ -353,6 +361,7 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
     } else {
         int64 seen = latest_batch_id();
         BackgroundWorkerHandle *handle = start_worker(request);
+        pid_t started = worker_pid(handle);
         wait_for_worker(handle, seen);
         status = run_status(&message);
         // The worker's own record of contained failures (migrate_run.cpp),
@@ -367,6 +376,15 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
             throw Error("the migration failed: " + message, sqlstate::fdw_error, {},
                         "Fix the cause and run it again; it resumes from the last committed "
                         "batch.");
+        if (status == "running" && running_pid() == std::to_string(started))
+            // Our worker is gone but the run still names it: it died before it
+            // could record why (killed, out of memory while recording), which
+            // is not another migration running.
+            throw Error("the migration's worker (pid " + std::to_string(started) +
+                            ") ended without recording its outcome",
+                        sqlstate::internal_error, {},
+                        "The server log says why, for example out of memory. Run it again; it "
+                        "resumes from the last committed batch.");
         if (status == "running")
             throw Error("another migration of this database is running", sqlstate::object_in_use);
         if (status == "stopped")
