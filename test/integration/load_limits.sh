@@ -107,6 +107,31 @@ for bad in 1 10; do
     q -c "DROP DATABASE $db" >/dev/null
 done
 
+# --- out of memory is the batch's failure, reported as what it is ---------
+# A trigger raising 53200 (out_of_memory) on every crm_Accounts row: no
+# document is blamed for it, the run fails, and the caller says why.
+db=load_oom
+make_target $db "dump_dir '$work/base'"
+q -d $db -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
+ok $? "a clean migration of the generated dump"
+q -d $db >/dev/null <<'SQL'
+CREATE FUNCTION public.load_limits_oom() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'out of memory' USING ERRCODE = 'out_of_memory',
+    DETAIL = 'Failed on request of size 1073741824.';
+END $$;
+CREATE TRIGGER load_limits_oom BEFORE INSERT ON "crm_Accounts"
+  FOR EACH ROW EXECUTE FUNCTION public.load_limits_oom();
+SQL
+out=$(q -d $db -c "SELECT * FROM nextcrm_migrate_all('src', restart => true)" 2>&1)
+(($? != 0))
+ok $? "the migration ends in an error"
+like "$out" "the migration failed: out of memory" "the caller reports out of memory"
+is "$(q -d $db -c "SELECT status || ': ' || message FROM nextcrm_migration.run")" "failed: out of memory" \
+    "the run is recorded as failed for lack of memory"
+is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.errors")" 0 "no document is blamed for it"
+q -c "DROP DATABASE $db" >/dev/null
+
 # --- 66 documents near 16 MB: batches bounded by bytes ----------------------
 # Together more than 1 GB: one batch of them put more than 1 GB in one
 # column's array ("array size exceeds the maximum allowed") and the run could
