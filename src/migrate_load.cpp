@@ -120,13 +120,18 @@ std::optional<RowFailure> try_insert(const std::string &sql, const TextColumns &
     std::optional<RowFailure> out;
     // On an exception the scratch context stays (with the error's data in
     // it) until the transaction's abort frees its parent.
-    Params p = params_of(rows, from, to);
-    ErrorData *e = in_subtransaction([&] {
-        spi_exec(sql.c_str(), static_cast<int>(p.types.size()), p.types.data(), p.values.data());
-    });
-    if (e && !document_error_class(e->sqlerrcode)) {
+    ErrorData *e = nullptr;
+    try {
+        Params p = params_of(rows, from, to);
+        e = in_subtransaction([&] {
+            spi_exec(sql.c_str(), static_cast<int>(p.types.size()), p.types.data(),
+                     p.values.data());
+        });
+        if (e && !document_error_class(e->sqlerrcode))
+            throw PgException(e);
+    } catch (...) {
         pg_call([caller] { MemoryContextSwitchTo(caller); });
-        throw PgException(e);
+        throw;
     }
     if (e)
         out = RowFailure{e->sqlerrcode, e->message ? e->message : "", e->detail ? e->detail : "",
