@@ -38,3 +38,43 @@ SQL
     wait $caller || die "migration of $1 failed: $(tail -3 "$work/$1.notices")"
     echo "$(elapsed "$t0") $peak"
 }
+
+# Migrates a new database $1 from a server with options $2 like
+# bench_migrate, and prints where the worker's time went: "phase seconds"
+# lines, one per phase the worker reports in pg_stat_activity (counting,
+# batches, junctions, restore; setup for the rest), sampled every 0.1 s, then
+# "total seconds" (wall time).
+bench_phases() { # db server-options
+    PGOPTIONS='-c client_min_messages=warning' psql -c "DROP DATABASE IF EXISTS $1"
+    psql -c "CREATE DATABASE $1"
+    psql -d "$1" <<SQL
+CREATE EXTENSION nextcrm_mongo_fdw;
+CREATE SERVER src FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS ($2);
+CREATE USER MAPPING FOR CURRENT_USER SERVER src;
+SQL
+    local t0 caller activity phase last t
+    declare -A spent=()
+    t0=$(now)
+    last=$t0
+    psql -d "$1" -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>"$work/$1.notices" &
+    caller=$!
+    while kill -0 $caller 2>/dev/null; do
+        activity=$(psql -At -c "SELECT query FROM pg_stat_activity WHERE backend_type = 'nextcrm migration'" 2>/dev/null)
+        case $activity in
+        counting*) phase=counting ;;
+        migrating* | retrying*) phase=batches ;;
+        building*) phase=junctions ;;
+        "restoring references"*) phase=restore ;;
+        *) phase=setup ;;
+        esac
+        t=$(now)
+        spent[$phase]=$(awk -v s="${spent[$phase]:-0}" -v a="$last" -v b="$t" 'BEGIN { printf "%.3f", s + b - a }')
+        last=$t
+        sleep 0.1
+    done
+    wait $caller || die "migration of $1 failed: $(tail -3 "$work/$1.notices")"
+    for phase in counting batches junctions restore setup; do
+        echo "$phase ${spent[$phase]:-0}"
+    done
+    echo "total $(elapsed "$t0")"
+}

@@ -24,10 +24,54 @@
 #                (tools/nextcrm_bench drain-mongo), nothing converted
 # On the migrated N-document database: ten typical NextCRM queries, p95 of 200
 # executions each (server side), with the plan's scan nodes.
+#
+#   bench/migrate.sh --phases N [N ...]
+#
+# instead migrates a generated dump of each size N and prints, per phase of
+# the worker (counting, batches, junctions, restore, setup: what it reports
+# in pg_stat_activity, sampled every 0.1 s), seconds and seconds per 100000
+# documents: a phase whose cost grows faster than the documents shows as a
+# growing per-100k figure.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/scripts/lib/common.sh"
 . "$here/scripts/lib/rig.sh"
+
+if [[ "${1:-}" == --phases ]]; then
+    shift
+    (($#)) || die "usage: bench/migrate.sh --phases N [N ...]"
+    [[ -n "${NEXTCRM_SKIP_DEPS:-}" ]] ||
+        "$here/scripts/install-deps" >/dev/null || die "installing dependencies failed"
+    "$here/scripts/build" || die "building failed"
+    RIG_FSYNC=on rig_start
+    work=$RIG_DIR/bench
+    mkdir -p "$work" && chmod 755 "$work"
+    . "$here/bench/lib.sh"
+    declare -A secs=()
+    for n in "$@"; do
+        log "generating and migrating $n documents"
+        "$BUILD_DIR/nextcrm_gen" --docs "$n" --seed 3 --dump-dir "$work/dump$n" 2>/dev/null ||
+            die "nextcrm_gen failed"
+        chmod -R a+rX "$work"
+        while read -r phase s; do secs[$n.$phase]=$s; done < <(bench_phases "m$n" "dump_dir '$work/dump$n'")
+        rm -rf "$work/dump$n"
+        PGOPTIONS='-c client_min_messages=warning' psql -c "DROP DATABASE m$n"
+    done
+    echo
+    echo "== seconds per phase (and per 100000 documents)"
+    printf '%-10s' phase
+    for n in "$@"; do printf '%24s' "$n docs"; done
+    echo
+    for phase in counting batches junctions restore setup total; do
+        printf '%-10s' "$phase"
+        for n in "$@"; do
+            printf '%12s s %7s /100k' "${secs[$n.$phase]}" \
+                "$(awk -v s="${secs[$n.$phase]}" -v n="$n" 'BEGIN { printf "%.2f", s * 100000 / n }')"
+        done
+        echo
+    done
+    exit 0
+fi
 
 n=${1:-1000000}
 n_ferret=${2:-100000}

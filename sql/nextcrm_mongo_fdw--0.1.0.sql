@@ -147,6 +147,10 @@ CREATE TABLE nextcrm_migration.repairs (
     resolved_at timestamptz
 );
 CREATE INDEX ON nextcrm_migration.repairs (collection, source_id);
+-- The dangling references not put back yet, which restore_references()
+-- reads at the end of every complete run: most runs have few or none.
+CREATE INDEX ON nextcrm_migration.repairs (collection, source_id)
+    WHERE kind = 'dangling_ref' AND resolved_at IS NULL;
 
 -- Keys found in documents that the schema does not know (legacy keys).
 CREATE TABLE nextcrm_migration.extra_keys (
@@ -176,6 +180,9 @@ CREATE TABLE nextcrm_migration.junction_stage (
     field text NOT NULL,
     element text NOT NULL
 );
+-- A document's staged elements, for restore_references() and
+-- reset_collections(), which look them up from repair rows.
+CREATE INDEX ON nextcrm_migration.junction_stage (collection, source_id);
 
 -- Progress as another session sees it while the migration runs.
 CREATE VIEW nextcrm_migration.progress AS

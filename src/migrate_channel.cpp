@@ -149,11 +149,11 @@ WorkerChannel launch_worker(const MigrationRequest &request) {
     std::snprintf(worker.bgw_function_name, BGW_MAXLEN, "nextcrm_migration_worker_main");
     std::snprintf(worker.bgw_name, BGW_MAXLEN, "nextcrm migration of %s", request.server);
     std::snprintf(worker.bgw_type, BGW_MAXLEN, "nextcrm migration");
-    worker.bgw_main_arg = UInt32GetDatum(pg_call([&] { return dsm_segment_handle(channel.segment); }));
+    worker.bgw_main_arg =
+        UInt32GetDatum(pg_call([&] { return dsm_segment_handle(channel.segment); }));
     worker.bgw_notify_pid = MyProcPid;
 
-    bool ok =
-        pg_call([&] { return RegisterDynamicBackgroundWorker(&worker, &channel.worker); });
+    bool ok = pg_call([&] { return RegisterDynamicBackgroundWorker(&worker, &channel.worker); });
     if (!ok)
         throw Error("could not start the migration's background worker",
                     sqlstate::insufficient_resources, {}, "Raise max_worker_processes.");
@@ -205,7 +205,8 @@ void close_channel(WorkerChannel &channel) {
 }
 
 MigrationRequest attach_to_caller(Datum main_arg) {
-    pg_call([] { CurrentResourceOwner = ResourceOwnerCreate(nullptr, "nextcrm migration worker"); });
+    pg_call(
+        [] { CurrentResourceOwner = ResourceOwnerCreate(nullptr, "nextcrm migration worker"); });
     dsm_segment *segment = pg_call([main_arg] { return dsm_attach(DatumGetUInt32(main_arg)); });
     if (!segment)
         throw Error("could not map the migration's dynamic shared memory segment",

@@ -241,8 +241,12 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
                         message.empty() ? "" : "The worker reported: " + message + ".",
                         "Run it again; it resumes from the last committed batch.");
         if (status != "complete")
+            // It died before it could record why (killed, out of memory while
+            // recording): the queue's detach says it is gone.
             throw Error("the migration's worker ended without recording its outcome",
-                        sqlstate::internal_error, {}, "The server log has its messages.");
+                        sqlstate::internal_error, {},
+                        "The server log says why, for example out of memory. Run it again; it "
+                        "resumes from the last committed batch.");
     }
     return_summary(fcinfo, collection);
     nextcrm::pg_call([] { SPI_finish(); });

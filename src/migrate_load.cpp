@@ -25,9 +25,17 @@ namespace nextcrm {
 
 namespace {
 
+// Whether an error an INSERT of documents raised is a document's own fault:
+// a data exception (class 22), an integrity constraint violation (class 23),
+// or a limit one value exceeds (54000 program_limit_exceeded: an index row
+// too big for a btree, a row too big).  Never a cancel, a shutdown, out of
+// memory (53200: the batch's, not one document's), a lock, serialization or
+// deadlock failure: those stop the batch and are reported as what they are.
 bool document_error_class(int sqlerrcode) {
     int category = ERRCODE_TO_CATEGORY(sqlerrcode);
-    return category == ERRCODE_DATA_EXCEPTION || category == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION;
+    return category == ERRCODE_DATA_EXCEPTION ||
+           category == ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION ||
+           sqlerrcode == ERRCODE_PROGRAM_LIMIT_EXCEEDED;
 }
 
 using TextRow = std::vector<std::optional<std::string>>;
@@ -87,19 +95,53 @@ Params params_of(const TextColumns &cols, std::size_t from, std::size_t to) {
     return p;
 }
 
-// Runs a statement inside a subtransaction.  Returns nullptr on success, or
-// the error (in the caller's memory context) after rolling the
-// subtransaction back, so one bad row never takes its batch down.  Only a
-// document's own fault is returned: data exceptions (class 22) and integrity
-// constraint violations (class 23).  Anything else (a cancel, a lock timeout,
-// out of memory, a shutdown) is thrown on, so it stops the batch and is never
-// recorded as a document's failure.
-ErrorData *try_exec(const char *sql, Params &p) {
-    ErrorData *failure = in_subtransaction(
-        [&] { spi_exec(sql, static_cast<int>(p.types.size()), p.types.data(), p.values.data()); });
-    if (failure && !document_error_class(failure->sqlerrcode))
-        throw PgException(failure);
-    return failure;
+// A document's failure to insert, copied out of PostgreSQL's ErrorData.
+struct RowFailure {
+    int sqlerrcode = 0;
+    std::string message, detail, column, constraint;
+};
+
+// Inserts rows [from, to) of `rows` inside a subtransaction.  Returns the
+// error after rolling the subtransaction back, so one bad row never takes its
+// batch down; only a document's own fault (document_error_class) is returned,
+// anything else is thrown on and stops the batch.  The statement's arrays are
+// built in a memory context of their own, deleted afterwards: a bisection
+// builds them again for every half it tries, which would otherwise pile up
+// log2(rows) copies of the batch.
+std::optional<RowFailure> try_insert(const std::string &sql, const TextColumns &rows,
+                                     std::size_t from, std::size_t to) {
+    MemoryContext caller = CurrentMemoryContext;
+    MemoryContext scratch = pg_call([] {
+        MemoryContext c = AllocSetContextCreate(CurrentMemoryContext, "nextcrm insert attempt",
+                                                ALLOCSET_DEFAULT_SIZES);
+        MemoryContextSwitchTo(c);
+        return c;
+    });
+    std::optional<RowFailure> out;
+    // On an exception the scratch context stays (with the error's data in
+    // it) until the transaction's abort frees its parent.
+    ErrorData *e = nullptr;
+    try {
+        Params p = params_of(rows, from, to);
+        e = in_subtransaction([&] {
+            spi_exec(sql.c_str(), static_cast<int>(p.types.size()), p.types.data(),
+                     p.values.data());
+        });
+        if (e && !document_error_class(e->sqlerrcode))
+            throw PgException(e);
+    } catch (...) {
+        pg_call([caller] { MemoryContextSwitchTo(caller); });
+        throw;
+    }
+    if (e)
+        out = RowFailure{e->sqlerrcode, e->message ? e->message : "", e->detail ? e->detail : "",
+                         e->column_name ? e->column_name : "",
+                         e->constraint_name ? e->constraint_name : ""};
+    pg_call([caller, scratch] {
+        MemoryContextSwitchTo(caller);
+        MemoryContextDelete(scratch);
+    });
+    return out;
 }
 
 void exec_all(const std::string &sql, const TextColumns &cols) {
@@ -165,6 +207,42 @@ std::string constraint_field(const std::string &table, const char *constraint) {
             return name.substr(table.size() + 1, name.size() - table.size() - 1 - sfx.size());
     }
     return {};
+}
+
+// The field a refused row's error names: the column of a constraint named
+// the way Prisma names them, or else, for an index (a row too big for it:
+// 54000), the index's column holding the row's longest value.
+std::string failure_field(const std::string &table,
+                          const std::vector<const FieldMapping *> &columns, const TextColumns &rows,
+                          std::size_t row, const std::string &constraint) {
+    if (constraint.empty())
+        return {};
+    std::string field = constraint_field(table, constraint.c_str());
+    if (!field.empty())
+        return field;
+    Datum args[2] = {text_datum(constraint), text_datum(target_table(table))};
+    Oid types[2] = {TEXTOID, TEXTOID};
+    SpiRows names =
+        spi_query("SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_index i"
+                  "  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid"
+                  "  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid"
+                  "   AND a.attnum OPERATOR(pg_catalog.=) ANY (i.indkey)"
+                  " WHERE c.relname OPERATOR(pg_catalog.=) $1::pg_catalog.name"
+                  "   AND i.indrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($2)",
+                  2, types, args);
+    std::size_t longest = 0;
+    for (std::size_t n = 0; n < names.size(); ++n) {
+        std::string name = names.text(n, 1);
+        for (std::size_t c = 0; c < columns.size(); ++c) {
+            const auto &value = rows.column(c)[row];
+            if (columns[c]->target_column == name &&
+                (field.empty() || (value && value->size() > longest))) {
+                field = name;
+                longest = value ? value->size() : 0;
+            }
+        }
+    }
+    return field;
 }
 
 std::unique_ptr<DocumentSource> open_dump(const SourceOptions &opts, const std::string &collection,
@@ -448,30 +526,50 @@ void CollectionLoader::insert_rows(std::vector<TransformedDocument> &docs,
     std::vector<std::size_t> index;
     for (std::size_t i = 0; i < docs.size(); ++i)
         if (ok[i]) {
-            rows.add(docs[i].values);
+            rows.add(std::move(docs[i].values)); // not needed after the insert
             index.push_back(i);
         }
     if (rows.rows() == 0)
         return;
-    Params all = params_of(rows, 0, rows.rows());
-    if (!try_exec(insert_sql_.c_str(), all))
-        return;
-    // Something in the batch was refused (a duplicate email, say): insert
-    // row by row to keep every other document.
-    for (std::size_t r = 0; r < rows.rows(); ++r) {
+    // Something in the batch refused (a duplicate email, an over-long indexed
+    // value): bisect, so k bad rows cost O(k log n) subtransactions rather
+    // than one per row (a backend caches 64; past that every snapshot in the
+    // cluster overflows while the batch is open).
+    std::vector<std::pair<std::size_t, std::size_t>> pending{{0, rows.rows()}};
+    int subtransactions = 0, refused = 0;
+    while (!pending.empty()) {
+        auto [from, to] = pending.back();
+        pending.pop_back();
         check_for_interrupts();
-        Params one = params_of(rows, r, r + 1);
-        ErrorData *e = try_exec(insert_sql_.c_str(), one);
+        ++subtransactions;
+        std::optional<RowFailure> e = try_insert(insert_sql_, rows, from, to);
         if (!e)
             continue;
-        std::size_t i = index[r];
+        if (to - from > 1) {
+            std::size_t mid = from + (to - from) / 2;
+            // The first half is tried first: rows keep their source order.
+            pending.emplace_back(mid, to);
+            pending.emplace_back(from, mid);
+            continue;
+        }
+        std::size_t i = index[from];
         ok[i] = false;
         ++counts.failed;
-        std::string field = e->column_name ? e->column_name
-                                           : constraint_field(collection_.name, e->constraint_name);
-        record_error(raw[i], docs[i].source_id, field, sqlstate_text(e->sqlerrcode),
-                     e->message ? e->message : "", e->detail ? e->detail : "", batch);
+        std::string field = !e->column.empty()
+                                ? e->column
+                                : failure_field(collection_.name, transformer_.columns(), rows,
+                                                from, e->constraint);
+        record_error(raw[i], docs[i].source_id, field, sqlstate_text(e->sqlerrcode), e->message,
+                     e->detail, batch);
+        ++refused;
     }
+    if (refused)
+        pg_call([&] {
+            ereport(DEBUG1, (errmsg_internal("nextcrm migration: %s batch %d: %d refused rows of"
+                                             " %zu isolated with %d subtransactions",
+                                             collection_.name.c_str(), batch, refused, rows.rows(),
+                                             subtransactions)));
+        });
 }
 
 void CollectionLoader::flush_side_tables() {
@@ -493,7 +591,8 @@ BatchCounts CollectionLoader::load_batch(int batch) {
         counts.exhausted = true;
         return counts;
     }
-    while (counts.documents < migration_batch_size) {
+    std::size_t bytes = 0;
+    while (counts.documents < migration_batch_size && bytes < migration_batch_bytes) {
         check_for_interrupts();
         const bson_t *doc = nullptr;
         try {
@@ -513,10 +612,25 @@ BatchCounts CollectionLoader::load_batch(int batch) {
             counts.exhausted = true;
             break;
         }
-        copies.emplace_back(bson_copy(doc));
-        raw.push_back(copies.back().get());
         ++counts.documents;
         counts.last_id = source_id_of(doc);
+        if (doc->len > migration_batch_bytes) {
+            // Never held for the batch: recorded (with its BSON) and gone.
+            reject(doc, "(document)",
+                   Error("document of " + std::to_string(doc->len) +
+                             " bytes exceeds the largest batch (" +
+                             std::to_string(migration_batch_bytes) + " bytes)",
+                         sqlstate::program_limit_exceeded, {},
+                         "BSON documents are at most 16 MB; this one is damaged or was not "
+                         "written by MongoDB."),
+                   docs, ok, counts, batch);
+            raw.push_back(nullptr);
+            copies.emplace_back(nullptr);
+            continue;
+        }
+        bytes += doc->len;
+        copies.emplace_back(bson_copy(doc));
+        raw.push_back(copies.back().get());
         try {
             docs.push_back(transformer_.transform(doc));
             ok.push_back(true);
@@ -595,6 +709,150 @@ struct LostRef {
     int64 index = -1;               // a list element's index in the source list
 };
 
+// The referencing row's id in SQL: the ObjectId's UUID (parameter `row`), or
+// the entry foreign_ids holds for the document (`source_id`, `collection`).
+std::string row_id_sql(int row, int source_id, int collection) {
+    return "coalesce($" + std::to_string(row) +
+           "::pg_catalog.uuid, (SELECT f.id FROM nextcrm_migration.foreign_ids f"
+           " WHERE f.collection OPERATOR(pg_catalog.=) $" +
+           std::to_string(collection) + " AND f.source_id OPERATOR(pg_catalog.=) $" +
+           std::to_string(source_id) + "::pg_catalog.jsonb))";
+}
+
+// The elements of a uuid[] in its text form ({a,b,...}: uuids need no
+// quoting).
+std::vector<std::string> uuid_array_elements(const std::string &text) {
+    std::vector<std::string> out;
+    if (text.size() < 2)
+        return out;
+    std::size_t start = 1, end = text.size() - 1;
+    while (start < end) {
+        std::size_t comma = text.find(',', start);
+        if (comma == std::string::npos || comma > end)
+            comma = end;
+        out.push_back(text.substr(start, comma - start));
+        start = comma + 1;
+    }
+    return out;
+}
+
+// The source indexes of one document's list elements that its stored array
+// lacks: dropped as invalid references, or as dangling ones not restored.
+std::vector<int64> dropped_indexes(Datum *args, Oid *types, const char *nulls, std::size_t prefix) {
+    SpiRows rows = spi_query(
+        "SELECT d.field FROM nextcrm_migration.repairs d"
+        " WHERE d.collection OPERATOR(pg_catalog.=) $3"
+        "   AND d.source_id OPERATOR(pg_catalog.=) $2"
+        "   AND pg_catalog.starts_with(d.field, $4)"
+        "   AND d.replacement OPERATOR(pg_catalog.=) '(dropped)'"
+        "   AND (d.kind OPERATOR(pg_catalog.=) 'invalid_reference'"
+        "    OR (d.kind OPERATOR(pg_catalog.=) 'dangling_ref' AND d.resolved_at IS NULL))",
+        4, types, args, nulls);
+    std::vector<int64> dropped;
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        std::string digits = rows.text(r, 1).substr(prefix);
+        if (!digits.empty() && digits.size() < 19 &&
+            digits.find_first_not_of("0123456789") == std::string::npos)
+            dropped.push_back(std::stoll(digits));
+    }
+    std::sort(dropped.begin(), dropped.end());
+    dropped.erase(std::unique(dropped.begin(), dropped.end()), dropped.end());
+    return dropped;
+}
+
+// Puts the restorable elements (`back`: source index -> lost reference) of
+// one document's list back where the source list had them, in one pass over
+// the list: the stored array is the source list less the elements dropped,
+// in source order.  One read and one write of the array and one update of
+// the repair rows, whatever the list's length (a per-element UPDATE that
+// re-counts the drops before it is quadratic: 20k dangling ids took 121 s).
+// Returns how many elements were put back.
+int64 restore_list(const FieldMapping &f, const LostRef &first,
+                   const std::map<int64, const LostRef *> &back) {
+    Datum args[5] = {first.row ? text_datum(*first.row) : (Datum)0, text_datum(first.source_id),
+                     text_datum(first.collection), text_datum(first.key + "."), (Datum)0};
+    Oid types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID};
+    const char nulls[5] = {first.row ? ' ' : 'n', ' ', ' ', ' ', ' '};
+    std::vector<int64> dropped = dropped_indexes(args, types, nulls, first.key.size() + 1);
+
+    std::string table = target_table(first.collection);
+    std::string column = quote_ident(f.target_column);
+    std::string where = " WHERE t.id OPERATOR(pg_catalog.=) " + row_id_sql(1, 2, 3);
+    SpiRows current =
+        spi_query(("SELECT t." + column + "::pg_catalog.text FROM " + table + " t" + where).c_str(),
+                  3, types, args, nulls);
+    if (current.empty())
+        return 0; // the referencing row is not there (it failed itself)
+    std::vector<std::string> kept = uuid_array_elements(current.text(0, 1));
+
+    // Merge by source index: an index in `dropped` is put back (it is in
+    // `back`) or stays out; every other index is the next kept element.
+    std::vector<std::optional<std::string>> merged, resolved;
+    merged.reserve(kept.size() + back.size());
+    std::size_t next = 0;
+    auto d = dropped.begin();
+    for (int64 i = 0; next < kept.size() || d != dropped.end(); ++i) {
+        if (d != dropped.end() && (*d == i || next == kept.size())) {
+            i = *d++;
+            auto b = back.find(i);
+            if (b != back.end()) {
+                merged.emplace_back(b->second->target);
+                resolved.emplace_back(b->second->repair_id);
+            }
+        } else {
+            merged.emplace_back(std::move(kept[next++]));
+        }
+        if ((i & 4095) == 0)
+            check_for_interrupts();
+    }
+    if (resolved.empty())
+        return 0;
+    args[4] = text_array(merged, 0, merged.size());
+    spi_exec(("UPDATE " + table + " t SET " + column +
+              " = $5::pg_catalog.text[]::pg_catalog.uuid[]" + where)
+                 .c_str(),
+             5, types, args, nulls);
+    Datum ids = text_array(resolved, 0, resolved.size());
+    Oid ids_type = TEXTARRAYOID;
+    spi_exec("UPDATE nextcrm_migration.repairs r SET resolved_at = pg_catalog.clock_timestamp()"
+             " WHERE r.id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]::pg_catalog.int8[])",
+             1, &ids_type, &ids);
+    return static_cast<int64>(resolved.size());
+}
+
+// Sets one scalar reference back (to the route column when the target is
+// the route model's, D12).  Returns 1 when it was, 0 otherwise.
+int64 restore_scalar(const FieldMapping &f, const LostRef &l, bool in_ref) {
+    std::string table = target_table(l.collection);
+    std::string column = quote_ident(in_ref ? f.target_column : f.route_column);
+    std::string sql = "WITH fixed AS (UPDATE " + table + " t SET " + column +
+                      " = $2::pg_catalog.uuid WHERE t.id OPERATOR(pg_catalog.=) " +
+                      row_id_sql(3, 4, 5) + " AND t." + column +
+                      " IS NULL RETURNING 1) UPDATE nextcrm_migration.repairs r"
+                      " SET resolved_at = pg_catalog.clock_timestamp()"
+                      " WHERE r.id OPERATOR(pg_catalog.=) $1"
+                      " AND EXISTS (SELECT 1 FROM fixed)";
+    Datum args[5] = {Int64GetDatum(std::stoll(l.repair_id)), text_datum(l.target),
+                     l.row ? text_datum(*l.row) : (Datum)0, text_datum(l.source_id),
+                     text_datum(l.collection)};
+    Oid types[5] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+    const char nulls[5] = {' ', ' ', l.row ? ' ' : 'n', ' ', ' '};
+    uint64 done = spi_exec(sql.c_str(), 5, types, args, nulls);
+    if (done && !in_ref) {
+        // Recorded as the loader records a reroute.
+        Datum rargs[4] = {text_datum(l.collection), text_datum(l.source_id), text_datum(l.key),
+                          text_datum(f.route_column)};
+        Oid rtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+        std::string reroute = "INSERT INTO nextcrm_migration.repairs"
+                              " (collection, source_id, field, kind, original, replacement)"
+                              " SELECT $1, $2, $3, 'rerouted', r.original, $4"
+                              "   FROM nextcrm_migration.repairs r WHERE r.id = " +
+                              l.repair_id;
+        spi_exec(reroute.c_str(), 4, rtypes, rargs);
+    }
+    return static_cast<int64>(done);
+}
+
 // Restores the references recorded as dangling whose target row now
 // exists: scalar references set back, list elements put back at their
 // source position.  Returns how many.
@@ -619,7 +877,8 @@ int64 restore_scalar_and_list_refs(const Mapping &mapping) {
         l.key = dot == std::string::npos ? field : field.substr(0, dot);
         if (dot != std::string::npos) {
             std::string digits = field.substr(dot + 1);
-            if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
+            if (digits.empty() || digits.size() >= 19 ||
+                digits.find_first_not_of("0123456789") != std::string::npos)
                 continue;
             l.index = std::stoll(digits);
         }
@@ -656,12 +915,19 @@ int64 restore_scalar_and_list_refs(const Mapping &mapping) {
             existing[model].insert(found.text(r, 1));
     }
 
-    // The referencing row's id: the ObjectId's UUID, or foreign_ids' entry.
-    const std::string row_id =
-        "coalesce($3::pg_catalog.uuid, (SELECT f.id FROM nextcrm_migration.foreign_ids f"
-        " WHERE f.collection OPERATOR(pg_catalog.=) $5"
-        " AND f.source_id OPERATOR(pg_catalog.=) $4::pg_catalog.jsonb))";
     int64 restored = 0;
+    // The restorable elements of the list being gathered (rows come ordered
+    // by collection, source_id, field: one list's elements are adjacent).
+    const FieldMapping *list_field = nullptr;
+    const LostRef *list_first = nullptr;
+    std::map<int64, const LostRef *> back;
+    auto flush_list = [&] {
+        if (list_field && !back.empty())
+            restored += restore_list(*list_field, *list_first, back);
+        list_field = nullptr;
+        list_first = nullptr;
+        back.clear();
+    };
     for (const auto &l : lost) {
         const FieldMapping *f = field_of(l);
         if (!f)
@@ -671,72 +937,38 @@ int64 restore_scalar_and_list_refs(const Mapping &mapping) {
         if (!in_ref && !in_route)
             continue;
         check_for_interrupts();
-        std::string table = target_table(l.collection);
-        std::string set;
         if (f->kind == FieldKind::Ref) {
-            // A comment's id naming a CRM task goes to the route column (D12).
-            std::string column = quote_ident(in_ref ? f->target_column : f->route_column);
-            set = "UPDATE " + table + " t SET " + column +
-                  " = $2::pg_catalog.uuid WHERE t.id = " + row_id + " AND t." + column + " IS NULL";
-        } else {
-            // Put the element back where the source list had it: after the
-            // elements before it that are still in the array (those before
-            // it that were dropped, and not restored, are not).
-            std::string column = quote_ident(f->target_column);
-            // $6 less the elements before it that were dropped and not restored.
-            const std::string position =
-                "$6 - (SELECT pg_catalog.count(*) FROM nextcrm_migration.repairs d"
-                " WHERE d.collection OPERATOR(pg_catalog.=) $5"
-                " AND d.source_id OPERATOR(pg_catalog.=) $4"
-                " AND d.field OPERATOR(pg_catalog.~) ('^' OPERATOR(pg_catalog.||) $7"
-                " OPERATOR(pg_catalog.||) '\\.[0-9]+$')"
-                " AND d.replacement OPERATOR(pg_catalog.=) '(dropped)'"
-                " AND (d.kind OPERATOR(pg_catalog.=) 'invalid_reference'"
-                "  OR (d.kind OPERATOR(pg_catalog.=) 'dangling_ref' AND d.resolved_at IS NULL))"
-                " AND pg_catalog.substring(d.field, '[0-9]+$')::pg_catalog.int8"
-                " OPERATOR(pg_catalog.<) $6)";
-            set = "UPDATE " + table + " t SET " + column + " = t." + column + "[1:" + position +
-                  "] OPERATOR(pg_catalog.||) $2::pg_catalog.uuid OPERATOR(pg_catalog.||) t." +
-                  column + "[" + position + " + 1:] WHERE t.id = " + row_id;
+            restored += restore_scalar(*f, l, in_ref);
+            continue;
         }
-        std::string sql = "WITH fixed AS (" + set +
-                          " RETURNING 1) UPDATE nextcrm_migration.repairs r"
-                          " SET resolved_at = pg_catalog.clock_timestamp()"
-                          " WHERE r.id OPERATOR(pg_catalog.=) $1"
-                          " AND EXISTS (SELECT 1 FROM fixed)";
-        Datum args[7] = {Int64GetDatum(std::stoll(l.repair_id)),
-                         text_datum(l.target),
-                         l.row ? text_datum(*l.row) : (Datum)0,
-                         text_datum(l.source_id),
-                         text_datum(l.collection),
-                         Int64GetDatum(l.index),
-                         text_datum(l.key)};
-        Oid types[7] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID};
-        const char nulls[7] = {' ', ' ', l.row ? ' ' : 'n', ' ', ' ', ' ', ' '};
-        uint64 done = spi_exec(sql.c_str(), 7, types, args, nulls);
-        restored += static_cast<int64>(done);
-        if (done && f->kind == FieldKind::Ref && !in_ref) {
-            // Recorded as the loader records a reroute.
-            Datum rargs[4] = {text_datum(l.collection), text_datum(l.source_id), text_datum(l.key),
-                              text_datum(f->route_column)};
-            Oid rtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-            std::string reroute = "INSERT INTO nextcrm_migration.repairs"
-                                  " (collection, source_id, field, kind, original, replacement)"
-                                  " SELECT $1, $2, $3, 'rerouted', r.original, $4"
-                                  "   FROM nextcrm_migration.repairs r WHERE r.id = " +
-                                  l.repair_id;
-            spi_exec(reroute.c_str(), 4, rtypes, rargs);
+        if (list_first && (list_field != f || list_first->collection != l.collection ||
+                           list_first->source_id != l.source_id))
+            flush_list();
+        if (!list_first) {
+            list_field = f;
+            list_first = &l;
         }
+        back.emplace(l.index, &l);
     }
+    flush_list();
     return restored;
 }
 
 } // namespace
 
 int64 restore_references(const Mapping &mapping) {
+    // Most complete runs have nothing to put back: with no dangling
+    // reference left unresolved (one probe of a partial index), the pass
+    // costs nothing.
+    if (spi_query("SELECT EXISTS (SELECT 1 FROM nextcrm_migration.repairs r"
+                  " WHERE r.kind OPERATOR(pg_catalog.=) 'dangling_ref' AND r.resolved_at IS NULL)")
+            .text(0, 1) != "t")
+        return 0;
     int64 restored = restore_scalar_and_list_refs(mapping);
     // Junction pairs dropped because one end was missing: their staged
-    // elements are still in junction_stage.
+    // elements are still in junction_stage.  The unresolved repairs (the
+    // partial index) lead; each finds its staged element by the
+    // (collection, source_id) index, so no plan rescans junction_stage.
     for (const auto &j : mapping.junctions()) {
         Datum arg = text_datum(j.table);
         Oid type = TEXTOID;

@@ -16,9 +16,22 @@ namespace nextcrm {
 
 class Client;
 
-// Fixed by the requirements: every batch is exactly this many documents
-// (the last one of a collection may be shorter).
+// The requirements' fixed batch of 1000 documents is the upper bound of a
+// batch's count: a batch also ends once its documents' BSON reaches
+// migration_batch_bytes (the last one of a collection may be shorter).
 inline constexpr int migration_batch_size = 1000;
+
+// Bytes of BSON after which a batch ends (so a batch holds at most this
+// plus one document).  A batch's documents are held
+// several times over while it is written (the BSON, the converted text, the
+// statement's arrays, the rows), and one column's array of a batch must stay
+// under PostgreSQL's 1 GB limit on a value: 1000 documents near 16 MB were
+// more than 1 GB in one array and 5 GB of worker memory.  64 MB keeps the
+// worker's peak a few hundred MB whatever the documents' sizes, while
+// ordinary documents (a few kB) still fill batches of 1000.  A document
+// alone is at most 16 MB (BSON's limit), so every document fits one batch;
+// one larger (a damaged or hand-made dump) is an error row.
+inline constexpr std::size_t migration_batch_bytes = 64 * 1024 * 1024;
 
 struct BatchCounts {
     int64 documents = 0;

@@ -324,24 +324,25 @@ void save_batch(const std::string &collection, int batch, const BatchCounts &cou
     if (counts.documents == 0)
         return;
     progress_line =
-        spi_query("INSERT INTO nextcrm_migration.batch_log (collection, batch, documents,"
-                  "  processed, total, failed, overall_processed, overall_total, docs_per_second,"
-                  "  eta_seconds)"
-                  " SELECT c.collection, $2, $3, c.processed, c.source_total, c.failed,"
-                  "   o.processed, o.total, c.processed / greatest(c.seconds, 1e-6),"
-                  "   (o.total - o.processed) / greatest(o.processed / greatest(o.seconds, 1e-6),"
-                  "                                      1e-6)"
-                  "  FROM nextcrm_migration.checkpoint c,"
-                  "   (SELECT sum(processed) AS processed, sum(source_total) AS total,"
-                  "           sum(seconds) AS seconds FROM nextcrm_migration.checkpoint) o"
-                  " WHERE c.collection = $1"
-                  " RETURNING pg_catalog.format('%s: batch %s, %s/%s (%s%%), overall %s%%, %s docs/s,"
-                  " ETA %s', collection, batch, processed, total,"
-                  "   round(100.0 * processed / greatest(total, 1), 1),"
-                  "   round(100.0 * overall_processed / greatest(overall_total, 1), 1),"
-                  "   round(docs_per_second),"
-                  "   to_char(make_interval(secs => eta_seconds), 'HH24:MI:SS'))",
-                  10, types, args, nulls)
+        spi_query(
+            "INSERT INTO nextcrm_migration.batch_log (collection, batch, documents,"
+            "  processed, total, failed, overall_processed, overall_total, docs_per_second,"
+            "  eta_seconds)"
+            " SELECT c.collection, $2, $3, c.processed, c.source_total, c.failed,"
+            "   o.processed, o.total, c.processed / greatest(c.seconds, 1e-6),"
+            "   (o.total - o.processed) / greatest(o.processed / greatest(o.seconds, 1e-6),"
+            "                                      1e-6)"
+            "  FROM nextcrm_migration.checkpoint c,"
+            "   (SELECT sum(processed) AS processed, sum(source_total) AS total,"
+            "           sum(seconds) AS seconds FROM nextcrm_migration.checkpoint) o"
+            " WHERE c.collection = $1"
+            " RETURNING pg_catalog.format('%s: batch %s, %s/%s (%s%%), overall %s%%, %s docs/s,"
+            " ETA %s', collection, batch, processed, total,"
+            "   round(100.0 * processed / greatest(total, 1), 1),"
+            "   round(100.0 * overall_processed / greatest(overall_total, 1), 1),"
+            "   round(docs_per_second),"
+            "   to_char(make_interval(secs => eta_seconds), 'HH24:MI:SS'))",
+            10, types, args, nulls)
             .text(0, 1);
 }
 

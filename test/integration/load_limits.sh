@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# The load path's limits: a list of many thousands of dangling ids put back
+# whole when its targets arrive (restore_references, linear in the list's
+# length); one bad document among 1000 isolated by bisection; 66 documents
+# near 16 MB in batches bounded by bytes.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/migrate.sh"
+
+fixture=$NEXTCRM_ROOT/tools/load_fixture.py
+work=$(mktemp -d)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+"$BUILD_DIR/nextcrm_gen" --docs 300 --seed 3 --quirks off --dump-dir "$work/base" 2>/dev/null
+ok $? "generated a clean dump"
+owner=$(python3 - "$work/base/Users.bson" <<'PY'
+import sys
+b = open(sys.argv[1], "rb").read()
+# The first document's _id: its first element (type 7, key "_id").
+assert b[4:9] == b"\x07_id\x00"
+print(b[9:21].hex())
+PY
+)
+like "$owner" '^[0-9a-f]{24}$' "a generated user owns the board ($owner)"
+
+# --- one board sharing with many users that arrive only on retry ----------
+n=${NEXTCRM_DANGLING_N:-5000}
+for lang in xx en; do
+    cp -r "$work/base" "$work/list_$lang"
+    python3 "$fixture" users "$work/list_$lang" "$n" $lang &&
+        python3 "$fixture" board "$work/list_$lang" "$n" "$owner"
+    ok $? "wrote $n users (userLanguage $lang) and a board sharing with all of them"
+done
+chmod -R a+rX "$work"
+db=load_list
+make_target $db "dump_dir '$work/list_xx'"
+q -d $db -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
+ok $? "the migration runs"
+is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.errors WHERE collection = 'Users'")" "$n" \
+    "the $n users are errors (userLanguage 'xx')"
+is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.repairs
+                   WHERE collection = 'Boards' AND field LIKE 'sharedWith.%'
+                     AND kind = 'dangling_ref' AND replacement = '(dropped)' AND resolved_at IS NULL")" \
+    "$n" "each of the board's $n list elements is a dangling-reference repair"
+is "$(q -d $db -c "SELECT cardinality(\"sharedWith\") FROM \"Boards\"
+                   WHERE id = nextcrm_map_oid('66b000000000000000000001')")" 0 \
+    "the board is migrated with an empty list"
+q -d $db -c "ALTER SERVER src OPTIONS (SET dump_dir '$work/list_en')" >/dev/null
+t0=$(date +%s.%N)
+q -d $db -c "SELECT * FROM nextcrm_retry_errors('src')" >/dev/null 2>&1
+ok $? "nextcrm_retry_errors() succeeds once the users are fixed"
+t1=$(date +%s.%N)
+echo "# retry with a list of $n dangling ids: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s"
+is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.errors")" 0 "no error is left"
+is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.repairs
+                   WHERE collection = 'Boards' AND field LIKE 'sharedWith.%' AND resolved_at IS NOT NULL")" \
+    "$n" "every one of the $n repair rows is marked resolved"
+is "$(q -d $db -c "SELECT \"sharedWith\" = ARRAY(SELECT nextcrm_map_oid(lpad(to_hex(i), 24, '66a0' || repeat('0', 20)))
+                                              FROM generate_series(0, $n - 1) i ORDER BY i)
+                   FROM \"Boards\" WHERE id = nextcrm_map_oid('66b000000000000000000001')")" t \
+    "the board's list is the source list, every element at its source index"
+q -c "DROP DATABASE $db" >/dev/null
+
+# --- an over-long indexed value is that document's error, found by bisection
+# crm_Accounts.status is indexed (crm_Accounts_status_idx): 6000 letters that
+# do not compress exceed a btree row's maximum (54000).  1000 accounts, one
+# batch (the generated ones and ours make 1000), with 1 and with 10 such
+# statuses.
+base_accounts=$(python3 - "$work/base/crm_Accounts.bson" <<'PY'
+import sys
+b = open(sys.argv[1], "rb").read()
+n = i = 0
+while i < len(b):
+    i += int.from_bytes(b[i:i + 4], "little")
+    n += 1
+print(n)
+PY
+)
+accounts=$((1000 - base_accounts))
+for bad in 1 10; do
+    dir=$work/status_$bad
+    cp -r "$work/base" "$dir"
+    python3 "$fixture" status "$dir" 6000 $accounts $bad
+    ok $? "wrote $accounts accounts, $bad of them with a 6000-character status"
+    chmod -R a+rX "$dir"
+    db=load_status_$bad
+    make_target $db "dump_dir '$dir'"
+    q -c "ALTER DATABASE $db SET log_min_messages = debug1" >/dev/null
+    out=$(q -d $db -c "SELECT * FROM nextcrm_migrate_all('src')" 2>&1)
+    ok $? "the migration runs to its end ($bad bad)"
+    is "$(q -d $db -c "SELECT status FROM nextcrm_migration.run")" complete "and is complete"
+    is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.errors
+                       WHERE collection = 'crm_Accounts' AND field = 'status' AND sqlstate = '54000'
+                         AND message LIKE 'index row size % exceeds btree version % maximum %'")" $bad \
+        "each over-long status is one error row naming the field status (54000)"
+    is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.errors")" $bad "no other document is an error"
+    is "$(q -d $db -c "SELECT count(*) FROM \"crm_Accounts\"")" $((base_accounts + accounts - bad)) \
+        "every other account of the batch is migrated"
+    is "$(q -d $db -c "SELECT migrated + failed = source_total AND failed = $bad
+                       FROM nextcrm_migration.checkpoint WHERE collection = 'crm_Accounts'")" t \
+        "the accounting adds up"
+    sub=$(sed -nE "s/.*crm_Accounts batch [0-9]+: $bad refused rows of ([0-9]+) isolated with ([0-9]+) subtransactions.*/\1 \2/p" "$PG_LOG" | tail -1)
+    read -r rows subs <<<"$sub"
+    # Bisection: at most 1 + 2 * bad * ceil(log2(rows)); one per row was rows + 1.
+    bound=$(awk -v n="${rows:-0}" -v k=$bad 'BEGIN { d = 0; while (2 ^ d < n) d++; print 1 + 2 * k * d }')
+    ((${subs:-99999} <= bound && ${subs:-99999} < rows))
+    ok $? "the batch of ${rows:-?} rows isolated $bad refused rows with ${subs:-?} subtransactions (bound $bound)"
+    q -c "DROP DATABASE $db" >/dev/null
+done
+
+# --- out of memory is the batch's failure, reported as what it is ---------
+# A trigger raising 53200 (out_of_memory) on every crm_Accounts row: no
+# document is blamed for it, the run fails, and the caller says why.
+db=load_oom
+make_target $db "dump_dir '$work/base'"
+q -d $db -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
+ok $? "a clean migration of the generated dump"
+q -d $db >/dev/null <<'SQL'
+CREATE FUNCTION public.load_limits_oom() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'out of memory' USING ERRCODE = 'out_of_memory',
+    DETAIL = 'Failed on request of size 1073741824.';
+END $$;
+CREATE TRIGGER load_limits_oom BEFORE INSERT ON "crm_Accounts"
+  FOR EACH ROW EXECUTE FUNCTION public.load_limits_oom();
+SQL
+out=$(q -d $db -v VERBOSITY=verbose -c "SELECT * FROM nextcrm_migrate_all('src', restart => true)" 2>&1)
+fails $? "the migration ends in an error"
+like "$out" "ERROR:  53200: out of memory" "the caller reports the worker's out of memory, SQLSTATE and all"
+like "$out" "DETAIL:  Failed on request of size 1073741824" "with its detail"
+is "$(q -d $db -c "SELECT status || ': ' || message FROM nextcrm_migration.run")" "failed: out of memory" \
+    "the run is recorded as failed for lack of memory"
+is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.errors")" 0 "no document is blamed for it"
+q -c "DROP DATABASE $db" >/dev/null
+
+# --- 66 documents near 16 MB: batches bounded by bytes ----------------------
+# Together more than 1 GB: one batch of them put more than 1 GB in one
+# column's array ("array size exceeds the maximum allowed") and the run could
+# never finish.  Now a batch ends at 64 MB of BSON; the worker's peak
+# resident memory (VmHWM) must stay a small multiple of that.
+dir=$work/big
+cp -r "$work/base" "$dir"
+python3 "$fixture" big "$dir" 66 15.9
+ok $? "wrote 66 Documents of 15.9 MB each"
+chmod -R a+rX "$dir"
+db=load_big
+make_target $db "dump_dir '$dir'"
+q -d $db -c "SELECT * FROM nextcrm_migrate_all('src')" >"$work/big.out" 2>&1 &
+caller=$!
+hwm=0
+while kill -0 $caller 2>/dev/null; do
+    pid=$(q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'nextcrm migration'" 2>/dev/null)
+    if [[ -n "$pid" ]]; then
+        v=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+        [[ -n "$v" ]] && ((v > hwm)) && hwm=$v
+    fi
+    sleep 0.2
+done
+wait $caller
+ok $? "the migration runs to its end"
+is "$(q -d $db -c "SELECT status FROM nextcrm_migration.run")" complete "and is complete"
+is "$(q -d $db -c "SELECT count(*) FROM \"Documents\" WHERE document_name LIKE 'big %'
+                     AND length(description) = (15.9 * 1024 * 1024)::int")" 66 \
+    "all 66 documents are migrated whole"
+is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.errors")" 0 "none is an error"
+echo "# worker peak resident memory (VmHWM): $hwm kB"
+((hwm > 0 && hwm < 1024 * 1024))
+ok $? "the worker's peak resident memory ($((hwm / 1024)) MB) stays under 1 GB (batches of 64 MB)"
+q -c "DROP DATABASE $db" >/dev/null
+rm -rf "$dir"
+
+done_testing
