@@ -129,12 +129,27 @@ void destroy_handle(void *) {} // the Handle is owned by DumpFileSource
 
 } // namespace
 
+namespace {
+
+// zlib over an open descriptor (it reads a file that is not gzip as it
+// is); the descriptor is zlib's from here on.
+gzFile gz_over(Fd file, const std::string &path) {
+    gzFile gz = gzdopen(file.get(), "rb");
+    if (!gz)
+        throw Error("could not read dump file \"" + path + "\": out of memory",
+                    sqlstate::insufficient_resources);
+    file.release();
+    return gz;
+}
+
+} // namespace
+
 DumpFileSource::DumpFileSource(const std::string &path)
+    : DumpFileSource(open_regular_file(path, "dump file"), path) {}
+
+DumpFileSource::DumpFileSource(Fd file, const std::string &path)
     : path_(path), handle_(std::make_unique<Handle>()) {
-    handle_->file = gzopen(path.c_str(), "rb");
-    if (!handle_->file)
-        throw Error("could not open dump file \"" + path + "\": " + std::strerror(errno),
-                    sqlstate::fdw_error);
+    handle_->file = gz_over(std::move(file), path);
     gzbuffer(handle_->file, 1 << 17);
     reader_ = bson_reader_new_from_handle(handle_.get(), read_handle, destroy_handle);
 }
@@ -178,12 +193,15 @@ const bson_t *DumpFileSource::next() {
 }
 
 std::int64_t count_dump_documents(const std::string &path, const std::function<void()> &tick) {
-    // gzopen reads plain files as they are, so one loop serves .bson and
+    return count_dump_documents(open_regular_file(path, "dump file"), path, tick);
+}
+
+std::int64_t count_dump_documents(Fd fd, const std::string &path,
+                                  const std::function<void()> &tick) {
+    // zlib reads plain files as they are, so one loop serves .bson and
     // .bson.gz alike.  Bodies are read, not sought past, so a file cut short
     // is noticed.
-    std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gzopen(path.c_str(), "rb"), gzclose);
-    if (!file)
-        throw Error("could not open " + path + ": " + std::strerror(errno), sqlstate::fdw_error);
+    std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gz_over(std::move(fd), path), gzclose);
     gzbuffer(file.get(), 1 << 20);
     std::vector<char> body;
     std::int64_t n = 0;

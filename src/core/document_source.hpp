@@ -10,6 +10,7 @@
 // call next() in a loop and check for interrupts between documents.
 #pragma once
 
+#include "dump_path.hpp"
 #include "mongo_client.hpp"
 
 #include <bson/bson.h>
@@ -89,6 +90,10 @@ class MongoCursorSource : public DocumentSource {
 // Every document is validated; a short or corrupt file is an error.
 class DumpFileSource : public DocumentSource {
   public:
+    // Reads the open regular file `file` (core/dump_path.hpp); `path` names
+    // it in errors.
+    DumpFileSource(Fd file, const std::string &path);
+    // Opens `path` itself (a file named by a privileged role, or a test's).
     explicit DumpFileSource(const std::string &path);
     ~DumpFileSource() override;
     const bson_t *next() override;
@@ -106,6 +111,8 @@ class DumpFileSource : public DocumentSource {
 // (nothing is parsed); a file that does not end on a document boundary is an
 // error.  tick, when given, is called every 1024 documents (the caller's
 // interrupt check; whatever it throws ends the count).
+std::int64_t count_dump_documents(Fd file, const std::string &path,
+                                  const std::function<void()> &tick = {});
 std::int64_t count_dump_documents(const std::string &path, const std::function<void()> &tick = {});
 
 } // namespace nextcrm

@@ -16,6 +16,7 @@
 #pragma once
 
 #include "document_source.hpp"
+#include "dump_path.hpp"
 #include "options.hpp"
 
 #include <cstdint>
@@ -38,6 +39,10 @@ struct DumpEntry {
     State state = State::Ready;
     std::string file;   // the documents' file (a dump folder); the archive's path otherwise
     std::string reason; // why it is not Ready, as a full sentence
+    // The documents' file name inside the folder (empty for an archive),
+    // and the SQLSTATE of the error when it is Unusable.
+    std::string file_name;
+    const char *sqlstate = nullptr;
 };
 
 class Dump {
@@ -77,10 +82,14 @@ class Dump {
 
   private:
     void read_folder(const std::string &dir);
+    // The folder's file `name`, opened as core/dump_path.hpp says.
+    Fd open_file(const std::string &name, const std::string &shown) const;
     void read_archive(const std::string &path, const std::string &database);
 
     std::vector<DumpEntry> entries_;
-    std::string root_; // the dump_dir option: no file read may resolve outside it
+    // The folder the collections' files are in (a database's folder in a
+    // whole-server dump): every file is opened relative to it.
+    std::shared_ptr<Fd> dir_;
     std::string location_;
     std::string database_;
     bool archive_ = false;

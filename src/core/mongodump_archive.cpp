@@ -1,5 +1,6 @@
 #include "mongodump_archive.hpp"
 
+#include "dump_path.hpp"
 #include "error.hpp"
 
 #include <zlib.h>
@@ -64,12 +65,16 @@ struct ArchiveReader::File {
 };
 
 ArchiveReader::ArchiveReader(const std::string &path) : path_(path), file_(new File) {
-    // gzopen reads a file that is not gzip as it is, so compression is
-    // decided by the bytes, never by the name.
-    file_->gz = gzopen(path.c_str(), "rb");
+    // Refused before a byte is read when it is not a regular file (a named
+    // pipe would wait for a writer forever).  zlib reads a file that is not
+    // gzip as it is, so compression is decided by the bytes, never by the
+    // name.
+    Fd fd = open_regular_file(path, "archive");
+    file_->gz = gzdopen(fd.get(), "rb");
     if (!file_->gz)
-        throw Error("could not open archive \"" + path + "\": " + std::strerror(errno),
-                    sqlstate::fdw_error);
+        throw Error("could not read archive \"" + path + "\": out of memory",
+                    sqlstate::insufficient_resources);
+    fd.release();
     gzbuffer(file_->gz, 1 << 17);
 
     std::uint8_t magic[4];
