@@ -31,6 +31,25 @@ void OwnedValue::reset() {
     set_ = false;
 }
 
+std::string gz_error(gzFile file, int *code) {
+    const char *msg = gzerror(file, code);
+    std::string text = msg && *msg ? msg : "read error";
+    if (text.rfind("<fd:", 0) == 0) {
+        std::size_t end = text.find(">: ");
+        if (end != std::string::npos)
+            text.erase(0, end + 3);
+    }
+    return text;
+}
+
+bool is_gzip_checksum_error(const std::string &error) {
+    return error == "incorrect data check" || error == "incorrect length check";
+}
+
+bool is_checksum_failure(const std::string &damage) {
+    return damage.find(checksum_failure_phrase) != std::string::npos;
+}
+
 void build_find(const QuerySpec &spec, bson_t *filter, bson_t *opts) {
     bool has_filter = spec.filter && !bson_empty(spec.filter.get());
     if (spec.resume_after_id.has_value()) {
@@ -111,15 +130,15 @@ ssize_t read_handle(void *handle, void *buf, size_t count) {
     int n = gzread(h->file, buf, static_cast<unsigned>(count));
     if (n < 0) {
         int code = 0;
-        const char *msg = gzerror(h->file, &code);
-        h->error = msg ? msg : "read error";
+        std::string msg = gz_error(h->file, &code);
+        h->error = msg;
         return -1;
     }
     if (n == 0) {
         int code = 0;
-        const char *msg = gzerror(h->file, &code);
+        std::string msg = gz_error(h->file, &code);
         if (code != Z_OK && code != Z_STREAM_END)
-            h->error = msg ? msg : "read error";
+            h->error = msg;
     }
     h->bytes += n;
     return n;
@@ -171,6 +190,13 @@ const bson_t *DumpFileSource::next() {
         // Where the damage starts: the end of the last whole document, as
         // a byte offset into the file's (uncompressed) BSON stream.
         std::string at = " (at byte " + std::to_string(bson_reader_tell(reader_)) + ")";
+        if (is_gzip_checksum_error(handle_->error))
+            throw Error("dump file \"" + path_ + "\" fails its gzip " + checksum_failure_phrase +
+                            " after " + std::to_string(count_) + " documents" + at + ": " +
+                            handle_->error,
+                        sqlstate::data_corrupted,
+                        "The checksum covers every document of the file, so none of them can "
+                        "be trusted.");
         if (!handle_->error.empty())
             throw Error("could not read dump file \"" + path_ + "\" after " +
                             std::to_string(count_) + " documents" + at + ": " + handle_->error,

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+struct gzFile_s;
+
 namespace nextcrm {
 
 class DocumentSource {
@@ -106,6 +108,22 @@ class DumpFileSource : public DocumentSource {
     bson_reader_t *reader_ = nullptr;
     bool done_ = false;
 };
+
+// zlib's error message for `file` without the "<fd:N>: " it puts first
+// for a file opened from a descriptor; *code gets its error code.
+std::string gz_error(gzFile_s *file, int *code);
+// Whether a zlib error message says a gzip member's trailer (its CRC-32 or
+// length) does not match what was inflated.
+bool is_gzip_checksum_error(const std::string &error);
+
+// A dump's checksum (an archive collection's CRC-64, a .bson.gz file's
+// CRC-32) is checked after the last document it covers has been read, so
+// when it fails every document already read is suspect, not only those
+// after some point.  The error says so with this phrase, and
+// is_checksum_failure() recognises such an error's message: the migration
+// keeps nothing of a collection whose checksum failed.
+inline constexpr const char *checksum_failure_phrase = "checksum";
+bool is_checksum_failure(const std::string &damage);
 
 // Documents in a dump file, counted by walking the documents' length prefixes
 // (nothing is parsed); a file that does not end on a document boundary is an

@@ -176,7 +176,43 @@ std::string pick_database(const std::string &where, const std::vector<std::strin
                 "Set the server's option \"database\" to the one to read.");
 }
 
+bool in_database(const std::string &ns, const std::string &db) {
+    return !db.empty() && ns.size() > db.size() && ns.compare(0, db.size(), db) == 0 &&
+           ns[db.size()] == '.';
+}
+
 } // namespace
+
+std::int64_t oplog_entries_for(const bson_t *entry, const std::string &db) {
+    bson_iter_t it;
+    std::string op, ns;
+    if (bson_iter_init_find(&it, entry, "op") && BSON_ITER_HOLDS_UTF8(&it))
+        op = bson_iter_utf8(&it, nullptr);
+    if (bson_iter_init_find(&it, entry, "ns") && BSON_ITER_HOLDS_UTF8(&it))
+        ns = bson_iter_utf8(&it, nullptr);
+    if (op == "n")
+        return 0;
+    std::int64_t n = 0;
+    // A transaction (or mongodump's own applyOps) holds its operations in
+    // o.applyOps, whatever the entry's own namespace ("admin.$cmd").
+    bson_iter_t ops, child;
+    if (op == "c" && bson_iter_init(&it, entry) &&
+        bson_iter_find_descendant(&it, "o.applyOps", &ops) && BSON_ITER_HOLDS_ARRAY(&ops) &&
+        bson_iter_recurse(&ops, &child)) {
+        while (bson_iter_next(&child)) {
+            if (!BSON_ITER_HOLDS_DOCUMENT(&child))
+                continue;
+            std::uint32_t len = 0;
+            const std::uint8_t *data = nullptr;
+            bson_iter_document(&child, &len, &data);
+            bson_t inner;
+            if (bson_init_static(&inner, data, len))
+                n += oplog_entries_for(&inner, db);
+        }
+        return n;
+    }
+    return in_database(ns, db) ? 1 : 0;
+}
 
 void check_dump_location(const std::string &option, const std::string &path) {
     bool want_dir = option == "dump_dir";
@@ -208,6 +244,12 @@ Dump::Dump(const SourceOptions &opts, std::function<void()> between)
         std::vector<std::string> dbs = dump_databases(*dir_, names);
         if (whole_server || !dbs.empty()) {
             database_ = pick_database(dir, dbs, opts.database);
+            for (const auto &n : names)
+                if (is_oplog_file(n)) {
+                    top_ = dir_;
+                    oplog_name_ = n;
+                    oplog_shown_ = dir + "/" + n;
+                }
             Fd sub = open_dump_subdir(*dir_, database_, dir + "/" + database_);
             dir += "/" + database_;
             dir_ = std::make_shared<Fd>(std::move(sub));
@@ -298,9 +340,16 @@ void Dump::read_archive(const std::string &path, const std::string &database) {
     location_ = path;
     ArchiveReader reader(path);
     std::vector<std::string> dbs;
-    for (const auto &c : reader.prelude())
+    for (const auto &c : reader.prelude()) {
+        // mongodump --oplog --archive: the oplog is the namespace "oplog" of
+        // no database.
+        if (c.db.empty() && c.collection == "oplog") {
+            oplog_shown_ = path;
+            continue;
+        }
         if (std::find(dbs.begin(), dbs.end(), c.db) == dbs.end())
             dbs.push_back(c.db);
+    }
     std::sort(dbs.begin(), dbs.end());
     if (dbs.empty())
         return; // an archive of no collections
@@ -318,6 +367,45 @@ void Dump::read_archive(const std::string &path, const std::string &database) {
     }
     std::sort(entries_.begin(), entries_.end(),
               [](const DumpEntry &a, const DumpEntry &b) { return a.name < b.name; });
+}
+
+std::int64_t Dump::oplog_entries() const {
+    std::int64_t n = 0, seen = 0;
+    if (archive_) {
+        // Read whether or not the prelude lists it: its blocks are what
+        // counts.
+        ArchiveReader reader(location_);
+        ArchiveReader::Block block;
+        while (reader.next_block(&block)) {
+            bool oplog = block.db.empty() && block.collection == "oplog";
+            std::uint32_t length = 0;
+            while (const std::uint8_t *data = reader.next_document(&length)) {
+                if ((++seen & 1023) == 0 && between_)
+                    between_();
+                if (!oplog)
+                    continue;
+                bson_t entry;
+                if (!bson_init_static(&entry, data, length) ||
+                    !bson_validate(&entry, BSON_VALIDATE_NONE, nullptr))
+                    reader.fail("an oplog entry is not valid BSON");
+                n += oplog_entries_for(&entry, database_);
+            }
+        }
+        return n;
+    }
+    if (oplog_name_.empty())
+        return 0;
+    DumpFileSource source(open_dump_file(*top_, oplog_name_, oplog_shown_), oplog_shown_);
+    while (const bson_t *entry = source.next()) {
+        if ((source.count() & 1023) == 0 && between_)
+            between_();
+        if (!bson_validate(entry, BSON_VALIDATE_NONE, nullptr))
+            throw Error("oplog \"" + oplog_shown_ + "\" holds a corrupt entry after " +
+                            std::to_string(source.count() - 1) + " entries",
+                        sqlstate::fdw_error);
+        n += oplog_entries_for(entry, database_);
+    }
+    return n;
 }
 
 const DumpEntry *Dump::find(const std::string &collection) const {
@@ -338,6 +426,12 @@ std::vector<std::string> Dump::collections() const {
 std::unique_ptr<DocumentSource> Dump::open(const std::string &collection) const {
     check_collection_name(collection); // never a path out of the dump
     const DumpEntry *e = find(collection);
+    // A collection whose blocks the prelude does not list: its documents
+    // are in the archive all the same.
+    if (!e && archive_ && archive_counts().count(collection) &&
+        (collection.rfind("system.", 0) != 0))
+        return std::make_unique<ArchiveCollectionSource>(location_, database_, collection,
+                                                         between_);
     if (!e || e->state == DumpEntry::State::Skipped)
         return nullptr;
     switch (e->state) {
@@ -365,33 +459,41 @@ std::unique_ptr<DocumentSource> Dump::open(const std::string &collection) const 
     return std::make_unique<DumpFileSource>(open_file(e->file_name, e->file), e->file);
 }
 
+const std::map<std::string, std::int64_t> &Dump::archive_counts() const {
+    // One pass counts every collection; a migration asks for each in turn,
+    // so keep the last archive's counts (keyed by its identity).
+    struct stat st;
+    if (stat(location_.c_str(), &st) != 0)
+        throw Error("could not stat archive \"" + location_ + "\": " + std::strerror(errno),
+                    sqlstate::fdw_error);
+    std::string key = location_ + '\0' + database_ + '\0' + std::to_string(st.st_size) + '\0' +
+                      std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) +
+                      '\0' + std::to_string(st.st_ino);
+    static std::string cached_key;
+    static std::map<std::string, std::int64_t> cached;
+    if (key != cached_key) {
+        cached_key.clear();
+        cached = count_archive_documents(
+            location_, database_, between_ ? between_ : [] {});
+        cached_key = key;
+    }
+    return cached;
+}
+
 std::int64_t Dump::count(const std::string &collection,
                          const std::function<void()> &between) const {
     const DumpEntry *e = find(collection);
+    // A collection whose blocks the prelude does not list still has them.
+    if (!e && archive_ && !collection.empty())
+        return archive_counts().count(collection) ? archive_counts().at(collection) : 0;
     if (!e || e->state == DumpEntry::State::Skipped)
         return 0;
     if (!archive_ && e->state == DumpEntry::State::Ready) {
         return count_dump_documents(open_file(e->file_name, e->file), e->file, between);
     }
     if (archive_ && e->state == DumpEntry::State::Ready) {
-        // One pass counts every collection; a migration asks for each in
-        // turn, so keep the last archive's counts (keyed by its identity).
-        struct stat st;
-        if (stat(location_.c_str(), &st) != 0)
-            throw Error("could not stat archive \"" + location_ + "\": " + std::strerror(errno),
-                        sqlstate::fdw_error);
-        std::string key = location_ + '\0' + database_ + '\0' + std::to_string(st.st_size) + '\0' +
-                          std::to_string(st.st_mtim.tv_sec) + '.' +
-                          std::to_string(st.st_mtim.tv_nsec) + '\0' + std::to_string(st.st_ino);
-        static std::string cached_key;
-        static std::map<std::string, std::int64_t> cached;
-        if (key != cached_key) {
-            cached_key.clear();
-            cached = count_archive_documents(location_, database_, between);
-            cached_key = key;
-        }
-        auto it = cached.find(collection);
-        return it == cached.end() ? 0 : it->second;
+        auto it = archive_counts().find(collection);
+        return it == archive_counts().end() ? 0 : it->second;
     }
     auto source = open(collection);
     while (source->next())
