@@ -415,6 +415,19 @@ const DumpEntry *Dump::find(const std::string &collection) const {
     return nullptr;
 }
 
+bool Dump::holds(const std::string &collection) const {
+    if (find(collection))
+        return true;
+    if (!archive_)
+        return false;
+    try {
+        return archive_counts().count(collection) > 0;
+    } catch (const Error &) {
+        // A damaged archive: reading the collection reports the damage.
+        return false;
+    }
+}
+
 std::vector<std::string> Dump::collections() const {
     std::vector<std::string> out;
     for (const auto &e : entries_)

@@ -64,6 +64,10 @@ class Dump {
     const std::vector<DumpEntry> &entries() const noexcept { return entries_; }
     // The entry of one collection, or nullptr when the dump has none.
     const DumpEntry *find(const std::string &collection) const;
+    // Whether the dump holds the collection: an entry, or (in an archive)
+    // blocks of it that the prelude does not list (false when a damaged
+    // archive cannot be counted: reading the collection says why).
+    bool holds(const std::string &collection) const;
     // The names of the collections that hold (or should hold) documents:
     // everything but the skipped ones.
     std::vector<std::string> collections() const;
