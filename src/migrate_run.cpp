@@ -181,6 +181,32 @@ std::string joined(const std::vector<std::string> &names) {
     return out;
 }
 
+// A dump made with mongodump --oplog holds, besides the collections, the
+// changes made to them while it ran; the collections alone are a state the
+// source never had.  This version does not replay them: a run over such a
+// dump ends failed saying how many there are, never complete.
+bool fail_for_oplog(const SourceOptions &opts) {
+    if (!opts.is_dump())
+        return false;
+    Dump dump(opts, [] { check_for_interrupts(); });
+    report_activity("reading the dump's oplog");
+    std::int64_t entries = dump.oplog_entries();
+    if (entries == 0)
+        return false;
+    std::string message = "the dump's oplog (" +
+                          (dump.is_archive() ? "in \"" + dump.location() + "\""
+                                             : "\"" + dump.oplog_location() + "\"") +
+                          ") holds " + std::to_string(entries) + " operations on database \"" +
+                          dump.database() +
+                          "\" made while mongodump ran, which this version does not apply";
+    Datum arg = text_datum(message);
+    Oid type = TEXTOID;
+    spi_exec("UPDATE nextcrm_migration.run SET status = 'failed', message = $1,"
+             " finished_at = clock_timestamp(), worker_pid = NULL",
+             1, &type, &arg);
+    return true;
+}
+
 void begin_run(const MigrationRequest &request) {
     std::string current = text_param_query(
         "SELECT server FROM nextcrm_migration.run WHERE server::text <> $1", request.server);
@@ -355,6 +381,19 @@ void announce_batch() {
     pg_call([&line] { ereport(NOTICE, (errmsg("%s", line.c_str()))); });
 }
 
+// A failed checksum covers every document read before it: none of them is
+// kept.  The collection (and those that reference it, whose references to
+// its rows go with them) is reset, so that the run after the file is
+// repaired loads it from its first document, and recorded as failed with
+// the reason until then.
+void forget_checksummed(const std::string &collection, const std::string &damage) {
+    const Mapping &mapping = Mapping::nextcrm();
+    reset_collections(mapping, mapping.dependents_of(collection));
+    set_outcome(collection, "failed",
+                damage + " None of the documents read from it is kept; the collection is "
+                         "migrated from its start once the file is good.");
+}
+
 // How a collection's loading ended.
 enum class Outcome { finished, stopped, failed };
 
@@ -415,10 +454,15 @@ Outcome migrate_collection(Oid serverid, const SourceOptions &opts,
         return Outcome::failed;
     if (!loader)
         return Outcome::finished;
-    return run_batches(*loader, "migrating " + collection.name, cp.batches, stop,
-                       [&](int batch, const BatchCounts &counts, double seconds) {
-                           save_batch(collection.name, batch, counts, seconds);
-                       });
+    std::string damage;
+    Outcome outcome = run_batches(*loader, "migrating " + collection.name, cp.batches, stop,
+                                  [&](int batch, const BatchCounts &counts, double seconds) {
+                                      save_batch(collection.name, batch, counts, seconds);
+                                      damage = counts.damage;
+                                  });
+    if (outcome == Outcome::failed && is_checksum_failure(damage))
+        in_transaction([&] { forget_checksummed(collection.name, damage); });
+    return outcome;
 }
 
 // Re-reads the documents listed in the error table and migrates those that
@@ -606,6 +650,8 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
             spi_query("SELECT count(*) FROM nextcrm_migration.checkpoint WHERE phase <> 'done'")
                     .int8(0, 1) == 0 &&
             !stop();
+        if (complete && fail_for_oplog(opts))
+            return;
         if (complete) {
             build_junctions(mapping);
             // References lost as dangling to documents that have arrived

@@ -44,7 +44,7 @@ void check_dump_source(Oid serverid) {
     Dump dump(opts, [] { check_for_interrupts(); });
     std::vector<std::string> absent, foreign;
     for (const auto &c : Mapping::nextcrm().collections())
-        if (!dump.find(c.name))
+        if (!dump.holds(c.name))
             absent.push_back(c.name);
     for (const auto &e : dump.entries()) {
         bool nextcrm = false;

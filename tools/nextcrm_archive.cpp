@@ -7,7 +7,12 @@
 // interleave them, each collection closed by an EOF header carrying the
 // CRC-64 (ECMA) of its documents.
 //
-//   nextcrm_archive DIR OUT [--gzip] [--db NAME]
+// With --oplog FILE, FILE's documents (oplog entries, as mongodump --oplog
+// writes them to oplog.bson) follow the collections as the namespace
+// "oplog" of no database, which is where mongodump --oplog --archive puts
+// them.
+//
+//   nextcrm_archive DIR OUT [--gzip] [--db NAME] [--oplog FILE]
 #include "core/mongodump_archive.hpp"
 
 #include <bson/bson.h>
@@ -61,7 +66,7 @@ int main(int argc, char **argv) {
         std::fprintf(stderr, "usage: %s DIR OUT [--gzip] [--db NAME]\n", argv[0]);
         return 2;
     }
-    std::string dir = argv[1], db = "nextcrm";
+    std::string dir = argv[1], db = "nextcrm", oplog;
     bool gzip = false;
     for (int i = 3; i < argc; ++i) {
         std::string a = argv[i];
@@ -69,6 +74,8 @@ int main(int argc, char **argv) {
             gzip = true;
         else if (a == "--db" && i + 1 < argc)
             db = argv[++i];
+        else if (a == "--oplog" && i + 1 < argc)
+            oplog = argv[++i];
     }
     try {
         std::vector<std::string> names;
@@ -102,6 +109,12 @@ int main(int argc, char **argv) {
             bson_t *m = BCON_NEW("db", BCON_UTF8(db.c_str()), "collection", BCON_UTF8(n.c_str()),
                                  "metadata", BCON_UTF8(meta.c_str()), "size", BCON_INT32(0), "type",
                                  BCON_UTF8("collection"));
+            out.doc(m);
+            bson_destroy(m);
+        }
+        if (!oplog.empty()) {
+            bson_t *m = BCON_NEW("db", BCON_UTF8(""), "collection", BCON_UTF8("oplog"), "metadata",
+                                 BCON_UTF8(""), "size", BCON_INT32(0));
             out.doc(m);
             bson_destroy(m);
         }
@@ -152,6 +165,26 @@ int main(int argc, char **argv) {
                     ++k;
                 }
             }
+        }
+        if (!oplog.empty()) {
+            bson_error_t err;
+            bson_reader_t *r = bson_reader_new_from_file(oplog.c_str(), &err);
+            if (!r)
+                throw std::runtime_error(oplog + ": " + err.message);
+            std::uint64_t crc = 0;
+            bool eof = false, started = false;
+            while (const bson_t *doc = bson_reader_read(r, &eof)) {
+                if (!started)
+                    ns_header(out, "", "oplog", false, 0);
+                started = true;
+                out.doc(doc);
+                crc = nextcrm::crc64_ecma(crc, bson_get_data(doc), doc->len);
+            }
+            bson_reader_destroy(r);
+            if (started)
+                out.terminator();
+            ns_header(out, "", "oplog", true, crc);
+            out.terminator();
         }
         if (out.gz)
             gzclose(out.gz);

@@ -31,6 +31,25 @@ void OwnedValue::reset() {
     set_ = false;
 }
 
+std::string gz_error(gzFile file, int *code) {
+    const char *msg = gzerror(file, code);
+    std::string text = msg && *msg ? msg : "read error";
+    if (text.rfind("<fd:", 0) == 0) {
+        std::size_t end = text.find(">: ");
+        if (end != std::string::npos)
+            text.erase(0, end + 3);
+    }
+    return text;
+}
+
+bool is_gzip_checksum_error(const std::string &error) {
+    return error == "incorrect data check" || error == "incorrect length check";
+}
+
+bool is_checksum_failure(const std::string &damage) {
+    return damage.find(checksum_failure_phrase) != std::string::npos;
+}
+
 void build_find(const QuerySpec &spec, bson_t *filter, bson_t *opts) {
     bool has_filter = spec.filter && !bson_empty(spec.filter.get());
     if (spec.resume_after_id.has_value()) {
@@ -111,15 +130,15 @@ ssize_t read_handle(void *handle, void *buf, size_t count) {
     int n = gzread(h->file, buf, static_cast<unsigned>(count));
     if (n < 0) {
         int code = 0;
-        const char *msg = gzerror(h->file, &code);
-        h->error = msg ? msg : "read error";
+        std::string msg = gz_error(h->file, &code);
+        h->error = msg;
         return -1;
     }
     if (n == 0) {
         int code = 0;
-        const char *msg = gzerror(h->file, &code);
+        std::string msg = gz_error(h->file, &code);
         if (code != Z_OK && code != Z_STREAM_END)
-            h->error = msg ? msg : "read error";
+            h->error = msg;
     }
     h->bytes += n;
     return n;
@@ -129,12 +148,27 @@ void destroy_handle(void *) {} // the Handle is owned by DumpFileSource
 
 } // namespace
 
+namespace {
+
+// zlib over an open descriptor (it reads a file that is not gzip as it
+// is); the descriptor is zlib's from here on.
+gzFile gz_over(Fd file, const std::string &path) {
+    gzFile gz = gzdopen(file.get(), "rb");
+    if (!gz)
+        throw Error("could not read dump file \"" + path + "\": out of memory",
+                    sqlstate::insufficient_resources);
+    file.release();
+    return gz;
+}
+
+} // namespace
+
 DumpFileSource::DumpFileSource(const std::string &path)
+    : DumpFileSource(open_regular_file(path, "dump file"), path) {}
+
+DumpFileSource::DumpFileSource(Fd file, const std::string &path)
     : path_(path), handle_(std::make_unique<Handle>()) {
-    handle_->file = gzopen(path.c_str(), "rb");
-    if (!handle_->file)
-        throw Error("could not open dump file \"" + path + "\": " + std::strerror(errno),
-                    sqlstate::fdw_error);
+    handle_->file = gz_over(std::move(file), path);
     gzbuffer(handle_->file, 1 << 17);
     reader_ = bson_reader_new_from_handle(handle_.get(), read_handle, destroy_handle);
 }
@@ -156,6 +190,13 @@ const bson_t *DumpFileSource::next() {
         // Where the damage starts: the end of the last whole document, as
         // a byte offset into the file's (uncompressed) BSON stream.
         std::string at = " (at byte " + std::to_string(bson_reader_tell(reader_)) + ")";
+        if (is_gzip_checksum_error(handle_->error))
+            throw Error("dump file \"" + path_ + "\" fails its gzip " + checksum_failure_phrase +
+                            " after " + std::to_string(count_) + " documents" + at + ": " +
+                            handle_->error,
+                        sqlstate::data_corrupted,
+                        "The checksum covers every document of the file, so none of them can "
+                        "be trusted.");
         if (!handle_->error.empty())
             throw Error("could not read dump file \"" + path_ + "\" after " +
                             std::to_string(count_) + " documents" + at + ": " + handle_->error,
@@ -178,12 +219,15 @@ const bson_t *DumpFileSource::next() {
 }
 
 std::int64_t count_dump_documents(const std::string &path, const std::function<void()> &tick) {
-    // gzopen reads plain files as they are, so one loop serves .bson and
+    return count_dump_documents(open_regular_file(path, "dump file"), path, tick);
+}
+
+std::int64_t count_dump_documents(Fd fd, const std::string &path,
+                                  const std::function<void()> &tick) {
+    // zlib reads plain files as they are, so one loop serves .bson and
     // .bson.gz alike.  Bodies are read, not sought past, so a file cut short
     // is noticed.
-    std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gzopen(path.c_str(), "rb"), gzclose);
-    if (!file)
-        throw Error("could not open " + path + ": " + std::strerror(errno), sqlstate::fdw_error);
+    std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gz_over(std::move(fd), path), gzclose);
     gzbuffer(file.get(), 1 << 20);
     std::vector<char> body;
     std::int64_t n = 0;

@@ -10,6 +10,7 @@
 // call next() in a loop and check for interrupts between documents.
 #pragma once
 
+#include "dump_path.hpp"
 #include "mongo_client.hpp"
 
 #include <bson/bson.h>
@@ -19,6 +20,8 @@
 #include <functional>
 #include <string>
 #include <vector>
+
+struct gzFile_s;
 
 namespace nextcrm {
 
@@ -89,6 +92,10 @@ class MongoCursorSource : public DocumentSource {
 // Every document is validated; a short or corrupt file is an error.
 class DumpFileSource : public DocumentSource {
   public:
+    // Reads the open regular file `file` (core/dump_path.hpp); `path` names
+    // it in errors.
+    DumpFileSource(Fd file, const std::string &path);
+    // Opens `path` itself (a file named by a privileged role, or a test's).
     explicit DumpFileSource(const std::string &path);
     ~DumpFileSource() override;
     const bson_t *next() override;
@@ -102,10 +109,28 @@ class DumpFileSource : public DocumentSource {
     bool done_ = false;
 };
 
+// zlib's error message for `file` without the "<fd:N>: " it puts first
+// for a file opened from a descriptor; *code gets its error code.
+std::string gz_error(gzFile_s *file, int *code);
+// Whether a zlib error message says a gzip member's trailer (its CRC-32 or
+// length) does not match what was inflated.
+bool is_gzip_checksum_error(const std::string &error);
+
+// A dump's checksum (an archive collection's CRC-64, a .bson.gz file's
+// CRC-32) is checked after the last document it covers has been read, so
+// when it fails every document already read is suspect, not only those
+// after some point.  The error says so with this phrase, and
+// is_checksum_failure() recognises such an error's message: the migration
+// keeps nothing of a collection whose checksum failed.
+inline constexpr const char *checksum_failure_phrase = "checksum";
+bool is_checksum_failure(const std::string &damage);
+
 // Documents in a dump file, counted by walking the documents' length prefixes
 // (nothing is parsed); a file that does not end on a document boundary is an
 // error.  tick, when given, is called every 1024 documents (the caller's
 // interrupt check; whatever it throws ends the count).
+std::int64_t count_dump_documents(Fd file, const std::string &path,
+                                  const std::function<void()> &tick = {});
 std::int64_t count_dump_documents(const std::string &path, const std::function<void()> &tick = {});
 
 } // namespace nextcrm

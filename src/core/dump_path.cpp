@@ -3,36 +3,168 @@
 #include "error.hpp"
 
 #include <cerrno>
-#include <climits>
-#include <cstdlib>
-#include <memory>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace nextcrm {
 
+Fd &Fd::operator=(Fd &&other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0)
+            close(fd_);
+        fd_ = other.release();
+    }
+    return *this;
+}
+
+Fd::~Fd() {
+    if (fd_ >= 0)
+        close(fd_);
+}
+
 namespace {
 
-// realpath(3) with the result owned; empty when the path does not resolve.
-std::string resolved(const std::string &path) {
-    std::unique_ptr<char, decltype(&std::free)> out(realpath(path.c_str(), nullptr), std::free);
-    return out ? std::string(out.get()) : std::string();
+const char *kind_of(mode_t mode) {
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a named pipe";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device";
+    if (S_ISLNK(mode))
+        return "a symbolic link";
+    return "of an unknown kind";
+}
+
+// A problem with an entry of a dump: its message, SQLSTATE, detail, hint.
+struct Problem {
+    std::string what;
+    const char *sqlstate = sqlstate::fdw_error;
+    std::string detail, hint;
+};
+
+const std::string link_detail = "Files inside a dump directory are opened without following "
+                                "symbolic links, so that no role that may read the dump reaches "
+                                "a file outside it.";
+const std::string link_hint = "Copy the file into the dump directory instead of linking to it.";
+
+// Opens `name` in `dir` as a dump file; on failure returns -1 and fills *p.
+int try_open(int dir, const std::string &name, Problem *p) {
+    // O_NONBLOCK: opening a named pipe must not wait for a writer.
+    int fd = openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        int err = errno;
+        struct stat st;
+        // O_NOFOLLOW fails with ELOOP on a link (and some systems with
+        // EMLINK); say "link", not "loop".
+        if ((err == ELOOP || err == EMLINK) &&
+            fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+            p->what = "is a symbolic link";
+            p->sqlstate = sqlstate::insufficient_privilege;
+            p->detail = link_detail;
+            p->hint = link_hint;
+        } else if (err == ENOENT) {
+            p->what = "does not exist";
+        } else {
+            p->what = std::string("cannot be read: ") + std::strerror(err);
+        }
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        p->what = std::string("cannot be read: ") + std::strerror(errno);
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        p->what = S_ISDIR(st.st_mode)
+                      ? std::string("is a directory, not a file")
+                      : std::string("is ") + kind_of(st.st_mode) + ", not a regular file";
+        p->detail = "Only regular files are read from a dump.";
+        close(fd);
+        return -1;
+    }
+    // A regular file: reads never block anyway, but say what is meant.
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+        p->what = std::string("cannot be read: ") + std::strerror(errno);
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 } // namespace
 
-void check_path_inside(const std::string &dir, const std::string &path) {
-    std::string file = resolved(path);
-    if (file.empty())
-        return;
-    std::string base = resolved(dir);
-    if (base.empty())
-        throw Error("could not resolve dump directory \"" + dir + "\"", sqlstate::fdw_error);
-    if (base != "/")
-        base += '/';
-    if (file.compare(0, base.size(), base) != 0 || file.size() == base.size())
-        throw Error("dump file \"" + path + "\" resolves to a path outside the dump directory",
-                    sqlstate::insufficient_privilege,
-                    "A symbolic link in \"" + dir + "\" points outside it.",
-                    "Copy the file into the dump directory instead of linking to it.");
+Fd open_dump_dir(const std::string &path) {
+    int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        throw Error("could not open dump directory \"" + path + "\": " + std::strerror(errno),
+                    sqlstate::fdw_error);
+    return Fd(fd);
+}
+
+Fd open_dump_subdir(const Fd &dir, const std::string &name, const std::string &shown) {
+    int fd = openat(dir.get(), name.c_str(),
+                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        struct stat st;
+        if (fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+            throw Error("dump directory \"" + shown + "\" is a symbolic link",
+                        sqlstate::insufficient_privilege, link_detail,
+                        "Move the database's folder into the dump directory instead of linking "
+                        "to it.");
+        throw Error("could not open dump directory \"" + shown + "\": " + std::strerror(err),
+                    sqlstate::fdw_error);
+    }
+    return Fd(fd);
+}
+
+std::string dump_file_problem(const Fd &dir, const std::string &name, const char **sqlstate) {
+    Problem p;
+    int fd = try_open(dir.get(), name, &p);
+    if (fd >= 0) {
+        close(fd);
+        return {};
+    }
+    *sqlstate = p.sqlstate;
+    return p.what;
+}
+
+Fd open_dump_file(const Fd &dir, const std::string &name, const std::string &shown) {
+    Problem p;
+    int fd = try_open(dir.get(), name, &p);
+    if (fd < 0)
+        throw Error("dump file \"" + shown + "\" " + p.what, p.sqlstate, p.detail, p.hint);
+    return Fd(fd);
+}
+
+Fd open_regular_file(const std::string &path, const std::string &what) {
+    int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        throw Error("could not open " + what + " \"" + path + "\": " + std::strerror(errno),
+                    sqlstate::fdw_error);
+    Fd owned(fd);
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        throw Error("could not stat " + what + " \"" + path + "\": " + std::strerror(errno),
+                    sqlstate::fdw_error);
+    if (!S_ISREG(st.st_mode))
+        throw Error(what + " \"" + path + "\" is " +
+                        (S_ISDIR(st.st_mode)
+                             ? std::string("a directory, not a file")
+                             : std::string(kind_of(st.st_mode)) + ", not a regular file"),
+                    sqlstate::fdw_error, "Only regular files are read from a dump.");
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+        throw Error("could not open " + what + " \"" + path + "\": " + std::strerror(errno),
+                    sqlstate::fdw_error);
+    return owned;
 }
 
 } // namespace nextcrm

@@ -1,6 +1,5 @@
 #include "mongodump.hpp"
 
-#include "dump_path.hpp"
 #include "error.hpp"
 #include "mongodump_archive.hpp"
 
@@ -10,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
+#include <fcntl.h>
 #include <map>
 #include <set>
 #include <sys/stat.h>
@@ -55,13 +55,20 @@ std::string unusable_reason(const std::string &path, bool want_dir) {
 // A metadata.json (plain or gzip): the collection's name and type.
 struct Metadata {
     std::string name, type;
+    std::string problem; // why its file could not be read, as a sentence
+    const char *sqlstate = nullptr;
 };
 
-Metadata read_metadata(const std::string &path) {
+// Reads the metadata file `name` of `dir`.  A file that is not a regular
+// file (or a link) is an error; one that does not parse leaves the name and
+// type empty, as a missing one does.
+Metadata read_metadata(const Fd &dir, const std::string &name, const std::string &shown) {
     Metadata m;
-    gzFile f = gzopen(path.c_str(), "rb");
+    Fd fd = open_dump_file(dir, name, shown);
+    gzFile f = gzdopen(fd.get(), "rb");
     if (!f)
         return m;
+    fd.release();
     std::string text;
     char buf[8192];
     int n;
@@ -97,11 +104,19 @@ std::string skip_reason(const std::string &name, const std::string &type) {
     return {};
 }
 
-std::vector<std::string> list_dir(const std::string &dir) {
-    std::unique_ptr<DIR, int (*)(DIR *)> d(opendir(dir.c_str()), closedir);
-    if (!d)
-        throw Error("could not open dump directory \"" + dir + "\": " + std::strerror(errno),
+// The names in the open directory `dir` (shown as `path`), sorted.
+std::vector<std::string> list_dir(const Fd &dir, const std::string &path) {
+    int fd = dup(dir.get());
+    DIR *opened = fd < 0 ? nullptr : fdopendir(fd);
+    if (!opened) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        throw Error("could not open dump directory \"" + path + "\": " + std::strerror(err),
                     sqlstate::fdw_error);
+    }
+    std::unique_ptr<DIR, int (*)(DIR *)> d(opened, closedir);
+    rewinddir(d.get()); // the duplicate shares the original's position
     std::vector<std::string> out;
     while (struct dirent *e = readdir(d.get())) {
         std::string name = e->d_name;
@@ -112,22 +127,25 @@ std::vector<std::string> list_dir(const std::string &dir) {
     return out;
 }
 
+// The top-level oplog of a whole-server dump (mongodump --oplog).
+bool is_oplog_file(const std::string &name) {
+    return name == "oplog.bson" || name == "oplog.bson.gz";
+}
+
 bool is_dump_file(const std::string &name) {
     return ends_with(name, ".bson") || ends_with(name, ".bson.gz") ||
            ends_with(name, ".metadata.json") || ends_with(name, ".metadata.json.gz");
 }
 
-bool is_directory(const std::string &path) {
-    struct stat st;
-    return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-// The databases of a whole-server dump: its subfolders.
-std::vector<std::string> dump_databases(const std::string &dir) {
+// The databases of a whole-server dump: its subfolders (not links to
+// folders, which are never followed).
+std::vector<std::string> dump_databases(const Fd &dir, const std::vector<std::string> &names) {
     std::vector<std::string> out;
-    for (const auto &name : list_dir(dir))
-        if (is_directory(dir + "/" + name))
+    for (const auto &name : names) {
+        struct stat st;
+        if (fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
             out.push_back(name);
+    }
     return out;
 }
 
@@ -158,7 +176,43 @@ std::string pick_database(const std::string &where, const std::vector<std::strin
                 "Set the server's option \"database\" to the one to read.");
 }
 
+bool in_database(const std::string &ns, const std::string &db) {
+    return !db.empty() && ns.size() > db.size() && ns.compare(0, db.size(), db) == 0 &&
+           ns[db.size()] == '.';
+}
+
 } // namespace
+
+std::int64_t oplog_entries_for(const bson_t *entry, const std::string &db) {
+    bson_iter_t it;
+    std::string op, ns;
+    if (bson_iter_init_find(&it, entry, "op") && BSON_ITER_HOLDS_UTF8(&it))
+        op = bson_iter_utf8(&it, nullptr);
+    if (bson_iter_init_find(&it, entry, "ns") && BSON_ITER_HOLDS_UTF8(&it))
+        ns = bson_iter_utf8(&it, nullptr);
+    if (op == "n")
+        return 0;
+    std::int64_t n = 0;
+    // A transaction (or mongodump's own applyOps) holds its operations in
+    // o.applyOps, whatever the entry's own namespace ("admin.$cmd").
+    bson_iter_t ops, child;
+    if (op == "c" && bson_iter_init(&it, entry) &&
+        bson_iter_find_descendant(&it, "o.applyOps", &ops) && BSON_ITER_HOLDS_ARRAY(&ops) &&
+        bson_iter_recurse(&ops, &child)) {
+        while (bson_iter_next(&child)) {
+            if (!BSON_ITER_HOLDS_DOCUMENT(&child))
+                continue;
+            std::uint32_t len = 0;
+            const std::uint8_t *data = nullptr;
+            bson_iter_document(&child, &len, &data);
+            bson_t inner;
+            if (bson_init_static(&inner, data, len))
+                n += oplog_entries_for(&inner, db);
+        }
+        return n;
+    }
+    return in_database(ns, db) ? 1 : 0;
+}
 
 void check_dump_location(const std::string &option, const std::string &path) {
     bool want_dir = option == "dump_dir";
@@ -177,36 +231,60 @@ Dump::Dump(const SourceOptions &opts, std::function<void()> between)
         return;
     }
     check_dump_location("dump_dir", opts.dump_dir);
-    root_ = opts.dump_dir;
     std::string dir = opts.dump_dir;
-    std::vector<std::string> names = list_dir(dir);
-    bool has_files = std::any_of(names.begin(), names.end(), is_dump_file);
+    dir_ = std::make_shared<Fd>(open_dump_dir(dir));
+    std::vector<std::string> names = list_dir(*dir_, dir);
+    // mongodump --oplog writes oplog.bson beside the databases' folders: it
+    // is not a collection, so it does not make the folder one database's.
+    bool has_files = std::any_of(names.begin(), names.end(), [](const std::string &n) {
+        return is_dump_file(n) && !is_oplog_file(n);
+    });
     bool whole_server = std::find(names.begin(), names.end(), "prelude.json") != names.end();
-    if (!has_files) {
-        std::vector<std::string> dbs = dump_databases(dir);
+    if (whole_server || !has_files) {
+        std::vector<std::string> dbs = dump_databases(*dir_, names);
         if (whole_server || !dbs.empty()) {
             database_ = pick_database(dir, dbs, opts.database);
+            for (const auto &n : names)
+                if (is_oplog_file(n)) {
+                    top_ = dir_;
+                    oplog_name_ = n;
+                    oplog_shown_ = dir + "/" + n;
+                }
+            Fd sub = open_dump_subdir(*dir_, database_, dir + "/" + database_);
             dir += "/" + database_;
-            check_dump_location("dump_dir", dir);
+            dir_ = std::make_shared<Fd>(std::move(sub));
         }
     }
     read_folder(dir);
 }
 
+Fd Dump::open_file(const std::string &name, const std::string &shown) const {
+    return open_dump_file(*dir_, name, shown);
+}
+
 void Dump::read_folder(const std::string &dir) {
     location_ = dir;
     std::map<std::string, Metadata> metadata;             // by file base name
-    std::map<std::string, std::vector<std::string>> data; // base name -> files
-    for (const auto &name : list_dir(dir)) {
-        std::string path = dir + "/" + name;
+    std::map<std::string, std::vector<std::string>> data; // base name -> file names
+    for (const auto &name : list_dir(*dir_, dir)) {
+        std::string base;
         if (ends_with(name, ".metadata.json"))
-            metadata[name.substr(0, name.size() - 14)] = read_metadata(path);
+            base = name.substr(0, name.size() - 14);
         else if (ends_with(name, ".metadata.json.gz"))
-            metadata[name.substr(0, name.size() - 17)] = read_metadata(path);
-        else if (ends_with(name, ".bson"))
-            data[name.substr(0, name.size() - 5)].push_back(path);
+            base = name.substr(0, name.size() - 17);
+        if (!base.empty()) {
+            try {
+                metadata[base] = read_metadata(*dir_, name, dir + "/" + name);
+            } catch (const Error &e) {
+                Metadata bad;
+                bad.problem = std::string(e.what()) + ".";
+                bad.sqlstate = e.sqlstate();
+                metadata[base] = bad;
+            }
+        } else if (ends_with(name, ".bson"))
+            data[name.substr(0, name.size() - 5)].push_back(name);
         else if (ends_with(name, ".bson.gz"))
-            data[name.substr(0, name.size() - 8)].push_back(path);
+            data[name.substr(0, name.size() - 8)].push_back(name);
     }
     std::set<std::string> bases;
     for (const auto &[base, m] : metadata)
@@ -220,7 +298,14 @@ void Dump::read_folder(const std::string &dir) {
         e.name = m != metadata.end() && !m->second.name.empty() ? m->second.name : base;
         auto d = data.find(base);
         std::string skip = skip_reason(e.name, type);
-        if (!skip.empty()) {
+        if (m != metadata.end() && !m->second.problem.empty()) {
+            // Its metadata (a named pipe, a link) cannot say what it is.
+            e.state = DumpEntry::State::Unusable;
+            e.reason = "Its metadata file " + m->second.problem.substr(10);
+            e.sqlstate = m->second.sqlstate;
+            if (d != data.end())
+                e.file = dir + "/" + d->second[0], e.file_name = d->second[0];
+        } else if (!skip.empty()) {
             e.state = DumpEntry::State::Skipped;
             e.reason = skip;
         } else if (d == data.end()) {
@@ -229,15 +314,19 @@ void Dump::read_folder(const std::string &dir) {
                        base + ".bson.gz) are not.";
         } else if (d->second.size() > 1) {
             e.state = DumpEntry::State::Ambiguous;
-            e.file = d->second[0];
-            e.reason = "Both \"" + d->second[0] + "\" and \"" + d->second[1] +
-                       "\" exist; remove the one that is not the backup.";
+            e.file = dir + "/" + d->second[0];
+            e.file_name = d->second[0];
+            e.reason = "Both \"" + dir + "/" + d->second[0] + "\" and \"" + dir + "/" +
+                       d->second[1] + "\" exist; remove the one that is not the backup.";
         } else {
-            e.file = d->second[0];
-            std::string why = unusable_reason(e.file, false);
+            e.file = dir + "/" + d->second[0];
+            e.file_name = d->second[0];
+            const char *state = nullptr;
+            std::string why = dump_file_problem(*dir_, e.file_name, &state);
             if (!why.empty()) {
                 e.state = DumpEntry::State::Unusable;
                 e.reason = "Its file \"" + e.file + "\" " + why + ".";
+                e.sqlstate = state;
             }
         }
         entries_.push_back(std::move(e));
@@ -251,9 +340,16 @@ void Dump::read_archive(const std::string &path, const std::string &database) {
     location_ = path;
     ArchiveReader reader(path);
     std::vector<std::string> dbs;
-    for (const auto &c : reader.prelude())
+    for (const auto &c : reader.prelude()) {
+        // mongodump --oplog --archive: the oplog is the namespace "oplog" of
+        // no database.
+        if (c.db.empty() && c.collection == "oplog") {
+            oplog_shown_ = path;
+            continue;
+        }
         if (std::find(dbs.begin(), dbs.end(), c.db) == dbs.end())
             dbs.push_back(c.db);
+    }
     std::sort(dbs.begin(), dbs.end());
     if (dbs.empty())
         return; // an archive of no collections
@@ -273,11 +369,63 @@ void Dump::read_archive(const std::string &path, const std::string &database) {
               [](const DumpEntry &a, const DumpEntry &b) { return a.name < b.name; });
 }
 
+std::int64_t Dump::oplog_entries() const {
+    std::int64_t n = 0, seen = 0;
+    if (archive_) {
+        // Read whether or not the prelude lists it: its blocks are what
+        // counts.
+        ArchiveReader reader(location_);
+        ArchiveReader::Block block;
+        while (reader.next_block(&block)) {
+            bool oplog = block.db.empty() && block.collection == "oplog";
+            std::uint32_t length = 0;
+            while (const std::uint8_t *data = reader.next_document(&length)) {
+                if ((++seen & 1023) == 0 && between_)
+                    between_();
+                if (!oplog)
+                    continue;
+                bson_t entry;
+                if (!bson_init_static(&entry, data, length) ||
+                    !bson_validate(&entry, BSON_VALIDATE_NONE, nullptr))
+                    reader.fail("an oplog entry is not valid BSON");
+                n += oplog_entries_for(&entry, database_);
+            }
+        }
+        return n;
+    }
+    if (oplog_name_.empty())
+        return 0;
+    DumpFileSource source(open_dump_file(*top_, oplog_name_, oplog_shown_), oplog_shown_);
+    while (const bson_t *entry = source.next()) {
+        if ((source.count() & 1023) == 0 && between_)
+            between_();
+        if (!bson_validate(entry, BSON_VALIDATE_NONE, nullptr))
+            throw Error("oplog \"" + oplog_shown_ + "\" holds a corrupt entry after " +
+                            std::to_string(source.count() - 1) + " entries",
+                        sqlstate::fdw_error);
+        n += oplog_entries_for(entry, database_);
+    }
+    return n;
+}
+
 const DumpEntry *Dump::find(const std::string &collection) const {
     for (const auto &e : entries_)
         if (e.name == collection)
             return &e;
     return nullptr;
+}
+
+bool Dump::holds(const std::string &collection) const {
+    if (find(collection))
+        return true;
+    if (!archive_)
+        return false;
+    try {
+        return archive_counts().count(collection) > 0;
+    } catch (const Error &) {
+        // A damaged archive: reading the collection reports the damage.
+        return false;
+    }
 }
 
 std::vector<std::string> Dump::collections() const {
@@ -291,6 +439,12 @@ std::vector<std::string> Dump::collections() const {
 std::unique_ptr<DocumentSource> Dump::open(const std::string &collection) const {
     check_collection_name(collection); // never a path out of the dump
     const DumpEntry *e = find(collection);
+    // A collection whose blocks the prelude does not list: its documents
+    // are in the archive all the same.
+    if (!e && archive_ && archive_counts().count(collection) &&
+        (collection.rfind("system.", 0) != 0))
+        return std::make_unique<ArchiveCollectionSource>(location_, database_, collection,
+                                                         between_);
     if (!e || e->state == DumpEntry::State::Skipped)
         return nullptr;
     switch (e->state) {
@@ -300,7 +454,10 @@ std::unique_ptr<DocumentSource> Dump::open(const std::string &collection) const 
                     sqlstate::fdw_error, e->reason);
     case DumpEntry::State::Unusable:
         throw Error("collection \"" + collection + "\" cannot be read from \"" + location_ + "\"",
-                    sqlstate::fdw_error, e->reason);
+                    e->sqlstate ? e->sqlstate : sqlstate::fdw_error, e->reason,
+                    e->sqlstate && std::strcmp(e->sqlstate, sqlstate::insufficient_privilege) == 0
+                        ? "Copy the file into the dump directory instead of linking to it."
+                        : std::string());
     case DumpEntry::State::Ambiguous:
         throw Error("collection \"" + collection + "\" has two dump files in \"" + location_ + "\"",
                     sqlstate::fdw_error, e->reason);
@@ -310,40 +467,46 @@ std::unique_ptr<DocumentSource> Dump::open(const std::string &collection) const 
     if (archive_)
         return std::make_unique<ArchiveCollectionSource>(location_, database_, collection,
                                                          between_);
-    // A symbolic link (the file's, or a database folder's) must not lead a
-    // role that may read this dump to a file outside it.
-    check_path_inside(root_, e->file);
-    return std::make_unique<DumpFileSource>(e->file);
+    // Opened without following a link and checked to be a regular file
+    // (whatever the file system held when the dump was listed).
+    return std::make_unique<DumpFileSource>(open_file(e->file_name, e->file), e->file);
+}
+
+const std::map<std::string, std::int64_t> &Dump::archive_counts() const {
+    // One pass counts every collection; a migration asks for each in turn,
+    // so keep the last archive's counts (keyed by its identity).
+    struct stat st;
+    if (stat(location_.c_str(), &st) != 0)
+        throw Error("could not stat archive \"" + location_ + "\": " + std::strerror(errno),
+                    sqlstate::fdw_error);
+    std::string key = location_ + '\0' + database_ + '\0' + std::to_string(st.st_size) + '\0' +
+                      std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) +
+                      '\0' + std::to_string(st.st_ino);
+    static std::string cached_key;
+    static std::map<std::string, std::int64_t> cached;
+    if (key != cached_key) {
+        cached_key.clear();
+        cached = count_archive_documents(
+            location_, database_, between_ ? between_ : [] {});
+        cached_key = key;
+    }
+    return cached;
 }
 
 std::int64_t Dump::count(const std::string &collection,
                          const std::function<void()> &between) const {
     const DumpEntry *e = find(collection);
+    // A collection whose blocks the prelude does not list still has them.
+    if (!e && archive_ && !collection.empty())
+        return archive_counts().count(collection) ? archive_counts().at(collection) : 0;
     if (!e || e->state == DumpEntry::State::Skipped)
         return 0;
     if (!archive_ && e->state == DumpEntry::State::Ready) {
-        check_path_inside(root_, e->file);
-        return count_dump_documents(e->file);
+        return count_dump_documents(open_file(e->file_name, e->file), e->file, between);
     }
     if (archive_ && e->state == DumpEntry::State::Ready) {
-        // One pass counts every collection; a migration asks for each in
-        // turn, so keep the last archive's counts (keyed by its identity).
-        struct stat st;
-        if (stat(location_.c_str(), &st) != 0)
-            throw Error("could not stat archive \"" + location_ + "\": " + std::strerror(errno),
-                        sqlstate::fdw_error);
-        std::string key = location_ + '\0' + database_ + '\0' + std::to_string(st.st_size) + '\0' +
-                          std::to_string(st.st_mtim.tv_sec) + '.' +
-                          std::to_string(st.st_mtim.tv_nsec) + '\0' + std::to_string(st.st_ino);
-        static std::string cached_key;
-        static std::map<std::string, std::int64_t> cached;
-        if (key != cached_key) {
-            cached_key.clear();
-            cached = count_archive_documents(location_, database_, between);
-            cached_key = key;
-        }
-        auto it = cached.find(collection);
-        return it == cached.end() ? 0 : it->second;
+        auto it = archive_counts().find(collection);
+        return it == archive_counts().end() ? 0 : it->second;
     }
     auto source = open(collection);
     while (source->next())

@@ -12,14 +12,18 @@
 // (mongodump escapes some names in file names), otherwise from the file
 // name.  Views, time-series collections (and their system.buckets.*),
 // system.* collections and oplog.bson hold no NextCRM data: they are listed
-// as skipped, with the reason, and never read.
+// as skipped, with the reason, and never read as collections.  The oplog of
+// a whole-server dump (mongodump --oplog) is recognised as what it is:
+// oplog_entries() says how many of its entries change the database read.
 #pragma once
 
 #include "document_source.hpp"
+#include "dump_path.hpp"
 #include "options.hpp"
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +42,10 @@ struct DumpEntry {
     State state = State::Ready;
     std::string file;   // the documents' file (a dump folder); the archive's path otherwise
     std::string reason; // why it is not Ready, as a full sentence
+    // The documents' file name inside the folder (empty for an archive),
+    // and the SQLSTATE of the error when it is Unusable.
+    std::string file_name;
+    const char *sqlstate = nullptr;
 };
 
 class Dump {
@@ -56,6 +64,10 @@ class Dump {
     const std::vector<DumpEntry> &entries() const noexcept { return entries_; }
     // The entry of one collection, or nullptr when the dump has none.
     const DumpEntry *find(const std::string &collection) const;
+    // Whether the dump holds the collection: an entry, or (in an archive)
+    // blocks of it that the prelude does not list (false when a damaged
+    // archive cannot be counted: reading the collection says why).
+    bool holds(const std::string &collection) const;
     // The names of the collections that hold (or should hold) documents:
     // everything but the skipped ones.
     std::vector<std::string> collections() const;
@@ -70,6 +82,16 @@ class Dump {
     // `between` is called every 1024 documents (to check for interrupts).
     std::int64_t count(const std::string &collection, const std::function<void()> &between) const;
 
+    // Entries of the dump's oplog (mongodump --oplog: oplog.bson beside a
+    // whole-server dump's folders, or the archive's namespace "oplog" of no
+    // database) that change database() -- inserts, updates, deletes and
+    // commands, those inside a transaction's applyOps included; no-ops are
+    // not counted.  0 when the dump has no oplog.  Reads the whole oplog;
+    // damage is an Error naming the file.
+    std::int64_t oplog_entries() const;
+    // Where the oplog is (empty when there is none).
+    const std::string &oplog_location() const noexcept { return oplog_shown_; }
+
     // The folder or archive the collections are read from.
     const std::string &location() const noexcept { return location_; }
     bool is_archive() const noexcept { return archive_; }
@@ -77,15 +99,31 @@ class Dump {
 
   private:
     void read_folder(const std::string &dir);
+    // The folder's file `name`, opened as core/dump_path.hpp says.
+    Fd open_file(const std::string &name, const std::string &shown) const;
     void read_archive(const std::string &path, const std::string &database);
+    // Documents per collection of the archive's database, counted from its
+    // blocks (whatever its prelude lists); kept for the archive as it is.
+    const std::map<std::string, std::int64_t> &archive_counts() const;
 
     std::vector<DumpEntry> entries_;
-    std::string root_; // the dump_dir option: no file read may resolve outside it
+    // The folder the collections' files are in (a database's folder in a
+    // whole-server dump): every file is opened relative to it.
+    std::shared_ptr<Fd> dir_;
+    // A whole-server dump's top folder and its oplog file's name, if any.
+    std::shared_ptr<Fd> top_;
+    std::string oplog_name_, oplog_shown_;
     std::string location_;
     std::string database_;
     bool archive_ = false;
     std::function<void()> between_;
 };
+
+// How many operations on database `db` one oplog entry holds: 1 for an
+// insert, update, delete or command on it, the count of its operations on
+// `db` for an applyOps (a transaction), 0 otherwise (a no-op, another
+// database).
+std::int64_t oplog_entries_for(const bson_t *entry, const std::string &db);
 
 // Checks a dump_dir or archive option's value when the server is created or
 // altered: throws an Error naming the path when it does not exist, is of the

@@ -1,5 +1,6 @@
 #include "mongodump_archive.hpp"
 
+#include "dump_path.hpp"
 #include "error.hpp"
 
 #include <zlib.h>
@@ -64,12 +65,16 @@ struct ArchiveReader::File {
 };
 
 ArchiveReader::ArchiveReader(const std::string &path) : path_(path), file_(new File) {
-    // gzopen reads a file that is not gzip as it is, so compression is
-    // decided by the bytes, never by the name.
-    file_->gz = gzopen(path.c_str(), "rb");
+    // Refused before a byte is read when it is not a regular file (a named
+    // pipe would wait for a writer forever).  zlib reads a file that is not
+    // gzip as it is, so compression is decided by the bytes, never by the
+    // name.
+    Fd fd = open_regular_file(path, "archive");
+    file_->gz = gzdopen(fd.get(), "rb");
     if (!file_->gz)
-        throw Error("could not open archive \"" + path + "\": " + std::strerror(errno),
-                    sqlstate::fdw_error);
+        throw Error("could not read archive \"" + path + "\": out of memory",
+                    sqlstate::insufficient_resources);
+    fd.release();
     gzbuffer(file_->gz, 1 << 17);
 
     std::uint8_t magic[4];
@@ -110,6 +115,16 @@ void ArchiveReader::fail(const std::string &what) const {
                 sqlstate::fdw_error);
 }
 
+void ArchiveReader::read_failed(const std::string &zlib_message) const {
+    if (is_gzip_checksum_error(zlib_message))
+        throw Error("archive \"" + path_ + "\" fails its gzip " + checksum_failure_phrase +
+                        " at byte " + std::to_string(offset_) + ": " + zlib_message,
+                    sqlstate::data_corrupted,
+                    "The checksum covers the whole archive, so none of its documents can be "
+                    "trusted.");
+    fail("read error: " + zlib_message);
+}
+
 void ArchiveReader::read_exact(void *into, std::size_t n) {
     auto *p = static_cast<std::uint8_t *>(into);
     std::size_t done = 0;
@@ -117,14 +132,14 @@ void ArchiveReader::read_exact(void *into, std::size_t n) {
         int got = gzread(file_->gz, p + done, static_cast<unsigned>(n - done));
         if (got < 0) {
             int code = 0;
-            const char *msg = gzerror(file_->gz, &code);
-            fail(std::string("read error: ") + (msg ? msg : "unknown"));
+            std::string msg = gz_error(file_->gz, &code);
+            read_failed(msg);
         }
         if (got == 0) {
             int code = 0;
-            const char *msg = gzerror(file_->gz, &code);
+            std::string msg = gz_error(file_->gz, &code);
             if (code != Z_OK && code != Z_STREAM_END)
-                fail(std::string("read error: ") + (msg ? msg : "unknown"));
+                read_failed(msg);
             fail("unexpected end of file");
         }
         done += static_cast<std::size_t>(got);
@@ -136,9 +151,9 @@ bool ArchiveReader::read_document_or_terminator(bool *at_end) {
     int got = gzread(file_->gz, prefix, 4);
     if (got == 0 && at_end) {
         int code = 0;
-        const char *msg = gzerror(file_->gz, &code);
+        std::string msg = gz_error(file_->gz, &code);
         if (code != Z_OK && code != Z_STREAM_END)
-            fail(std::string("read error: ") + (msg ? msg : "unknown"));
+            read_failed(msg);
         *at_end = true;
         return true;
     }
@@ -150,8 +165,8 @@ bool ArchiveReader::read_document_or_terminator(bool *at_end) {
     } else if (got != 4) {
         if (got < 0) {
             int code = 0;
-            const char *msg = gzerror(file_->gz, &code);
-            fail(std::string("read error: ") + (msg ? msg : "unknown"));
+            std::string msg = gz_error(file_->gz, &code);
+            read_failed(msg);
         }
         fail("unexpected end of file");
     }
@@ -251,24 +266,43 @@ const bson_t *ArchiveCollectionSource::next() {
                 return &doc_;
             }
             ArchiveReader::Block block;
-            if (!reader_.next_block(&block)) {
+            bool more = false;
+            try {
+                more = reader_.next_block(&block);
+            } catch (const Error &e) {
+                if (!closed_ || is_checksum_failure(e.what()))
+                    throw;
+                // After its end-of-data header: what the CRC covered is
+                // whole; the damage is another collection's to report.
+                more = false;
+            }
+            if (!more) {
+                done_ = true;
+                if (closed_)
+                    return nullptr;
                 // mongodump closes every namespace it wrote with an EOF
                 // header: without one, the archive was cut short.
-                done_ = true;
                 damaged("the archive ends before the end-of-data marker of collection \"" +
                         collection_ + "\"");
             }
             bool ours = block.db == db_ && block.collection == collection_;
             if (ours && block.eof) {
-                done_ = true;
+                // A second header (after documents that followed the first)
+                // covers those documents.
                 if (block.crc != crc_)
-                    damaged("the CRC of collection \"" + collection_ +
-                            "\" does not match its documents");
+                    throw Error("archive \"" + reader_.path() + "\" fails the CRC-64 " +
+                                    checksum_failure_phrase + " of collection \"" + collection_ +
+                                    "\" at byte " + std::to_string(reader_.offset()),
+                                sqlstate::data_corrupted,
+                                "The checksum covers every document of the collection, so none "
+                                "of them can be trusted.");
+                closed_ = true;
+                crc_ = 0;
                 // The EOF header is followed by a terminator.
                 std::uint32_t length = 0;
                 if (reader_.next_document(&length))
                     damaged("an end-of-data header is followed by a document");
-                return nullptr;
+                continue;
             }
             if (ours) {
                 in_ours_ = true;
@@ -284,7 +318,8 @@ const bson_t *ArchiveCollectionSource::next() {
         done_ = true;
         throw Error(e.what(), e.sqlstate(),
                     "Collection \"" + collection_ + "\": " + std::to_string(count_) +
-                        " documents were read before the damage.");
+                        " documents were read before the damage." +
+                        (e.detail().empty() ? "" : " " + e.detail()));
     }
 }
 

@@ -64,6 +64,8 @@ class ArchiveReader {
 
     // Throws an Error about damage at the current offset.
     [[noreturn]] void fail(const std::string &what) const;
+    // Throws the Error for a zlib read error (a checksum failure says so).
+    [[noreturn]] void read_failed(const std::string &zlib_message) const;
 
     struct File;
 
@@ -87,8 +89,13 @@ class ArchiveReader {
 // collections' blocks are read past.  Every document is validated, and the
 // collection's end-of-data header must come and match the CRC of what was
 // read; a truncated or corrupt archive is an Error naming the file, the
-// byte offset and the documents read.  Ends as soon as the collection's
-// end-of-data header is read.
+// byte offset and the documents read.  mongodump writes nothing of a
+// collection after its end-of-data header, but an archive may hold more
+// (archives joined, a writer gone wrong): the rest of the archive is read,
+// and documents of the collection in later blocks are returned too, so that
+// each document the archive holds is migrated or reported, as counting them
+// counts them.  Damage after the end-of-data header ends the collection
+// there: what its CRC covered is whole.
 class ArchiveCollectionSource : public DocumentSource {
   public:
     // `between` (may be empty) is called every 1024 documents read past.
@@ -103,6 +110,7 @@ class ArchiveCollectionSource : public DocumentSource {
     std::string db_, collection_;
     bool in_ours_ = false;
     bool done_ = false;
+    bool closed_ = false; // its end-of-data header was read
     std::uint64_t crc_ = 0;
     std::int64_t passed_ = 0;
     std::function<void()> between_;

@@ -327,8 +327,10 @@ TEST(Mongodump, CorruptArchivesAreErrors) {
     ASSERT_FALSE(name.empty());
     write_all(t.path + "/flipped", flipped);
     auto [read, err] = read_until_error(archive(t.path + "/flipped"), name);
-    EXPECT_NE(err.find("the CRC of collection \"" + name + "\" does not match"), std::string::npos)
+    EXPECT_NE(err.find("fails the CRC-64 checksum of collection \"" + name + "\""),
+              std::string::npos)
         << err;
+    EXPECT_TRUE(nextcrm::is_checksum_failure(err)) << err;
 }
 
 TEST(Mongodump, Crc64MatchesGo) {
@@ -363,4 +365,166 @@ TEST(Mongodump, ReadingPastOtherCollectionsCallsBetween) {
     nextcrm::ArchiveCollectionSource stopped(path, "nextcrm", last,
                                              [] { throw std::runtime_error("interrupted"); });
     EXPECT_THROW(while (stopped.next()){}, std::runtime_error);
+}
+
+namespace {
+
+// The oplog of a whole-server dump made while NextCRM was written to: four
+// operations on "nextcrm" (one inside a transaction), and entries that are
+// not: a no-op, another database, a database whose name starts the same.
+std::string oplog_bytes() {
+    std::vector<bson_t *> entries = {
+        BCON_NEW("op", "i", "ns", "nextcrm.Users", "o", "{", "_id", BCON_INT32(1), "}"),
+        BCON_NEW("op", "u", "ns", "nextcrm.Users", "o", "{", "$v", BCON_INT32(2), "diff", "{", "u",
+                 "{", "name", "x", "}", "}", "}", "o2", "{", "_id", BCON_INT32(1), "}"),
+        BCON_NEW("op", "d", "ns", "nextcrm.Boards", "o", "{", "_id", BCON_INT32(1), "}"),
+        BCON_NEW("op", "n", "ns", "", "o", "{", "msg", "periodic noop", "}"),
+        BCON_NEW("op", "i", "ns", "other.Users", "o", "{", "_id", BCON_INT32(2), "}"),
+        BCON_NEW("op", "c", "ns", "admin.$cmd", "o", "{", "applyOps", "[", "{", "op", "i", "ns",
+                 "nextcrm.Tasks", "o", "{", "_id", BCON_INT32(3), "}", "}", "{", "op", "i", "ns",
+                 "other.x", "o", "{", "_id", BCON_INT32(4), "}", "}", "]", "}"),
+        BCON_NEW("op", "i", "ns", "nextcrmx.Users", "o", "{", "_id", BCON_INT32(5), "}"),
+    };
+    std::string out;
+    for (bson_t *e : entries) {
+        out.append(reinterpret_cast<const char *>(bson_get_data(e)), e->len);
+        bson_destroy(e);
+    }
+    return out;
+}
+
+std::string bson_of(bson_t *doc) {
+    std::string out(reinterpret_cast<const char *>(bson_get_data(doc)), doc->len);
+    bson_destroy(doc);
+    return out;
+}
+
+const std::string terminator_bytes("\xff\xff\xff\xff", 4);
+
+} // namespace
+
+TEST(Mongodump, AWholeServerDumpWithItsOplogReadsTheDatabase) {
+    TempDir t;
+    std::string f = fixtures();
+    ASSERT_EQ(std::system(("cp -r '" + f + "/dir' '" + t.path + "/server'").c_str()), 0);
+    write_all(t.path + "/server/oplog.bson", oplog_bytes());
+    for (bool prelude : {true, false}) {
+        if (!prelude) {
+            ASSERT_EQ(unlink((t.path + "/server/prelude.json").c_str()), 0);
+        }
+        nextcrm::Dump d(dump_dir(t.path + "/server"), [] {});
+        EXPECT_EQ(d.database(), "nextcrm");
+        EXPECT_EQ(d.location(), t.path + "/server/nextcrm");
+        EXPECT_EQ(d.count("crm_Leads", [] {}), 178) << "the database folder is read";
+        EXPECT_EQ(d.find("oplog"), nullptr);
+        EXPECT_EQ(d.oplog_location(), t.path + "/server/oplog.bson");
+        EXPECT_EQ(d.oplog_entries(), 4);
+    }
+    // Without an oplog there is nothing to apply.
+    nextcrm::Dump plain(dump_dir(f + "/dir"), [] {});
+    EXPECT_EQ(plain.oplog_entries(), 0);
+    EXPECT_EQ(plain.oplog_location(), "");
+}
+
+TEST(Mongodump, AnArchiveWithItsOplogReadsTheDatabase) {
+    TempDir t;
+    std::string boards = read_all(fixtures() + "/dir/nextcrm/Boards.bson");
+    std::string oplog = oplog_bytes();
+    auto crc = [](const std::string &s) {
+        return static_cast<std::int64_t>(
+            nextcrm::crc64_ecma(0, reinterpret_cast<const std::uint8_t *>(s.data()), s.size()));
+    };
+    std::string a("\x6d\xe2\x99\x81", 4);
+    a += bson_of(BCON_NEW("version", "0.1"));
+    a += bson_of(BCON_NEW("db", "nextcrm", "collection", "Boards", "type", "collection"));
+    a += bson_of(BCON_NEW("db", "", "collection", "oplog"));
+    a += terminator_bytes;
+    a += bson_of(BCON_NEW("db", "nextcrm", "collection", "Boards", "EOF", BCON_BOOL(false)));
+    a += boards + terminator_bytes;
+    a += bson_of(BCON_NEW("db", "nextcrm", "collection", "Boards", "EOF", BCON_BOOL(true), "CRC",
+                          BCON_INT64(crc(boards))));
+    a += terminator_bytes;
+    a += bson_of(BCON_NEW("db", "", "collection", "oplog", "EOF", BCON_BOOL(false)));
+    a += oplog + terminator_bytes;
+    a += bson_of(BCON_NEW("db", "", "collection", "oplog", "EOF", BCON_BOOL(true), "CRC",
+                          BCON_INT64(crc(oplog))));
+    a += terminator_bytes;
+    write_all(t.path + "/oplog.archive", a);
+    nextcrm::Dump d(archive(t.path + "/oplog.archive"), [] {});
+    EXPECT_EQ(d.database(), "nextcrm") << "the oplog's namespace is no database";
+    EXPECT_EQ(d.count("Boards", [] {}), 11);
+    EXPECT_EQ(d.find("oplog"), nullptr);
+    EXPECT_EQ(d.oplog_entries(), 4);
+    nextcrm::Dump plain(archive(fixtures() + "/nextcrm.archive"), [] {});
+    EXPECT_EQ(plain.oplog_entries(), 0);
+}
+
+// An archive holding documents of a collection after its end-of-data header
+// (archives joined, a writer gone wrong), and a collection whose blocks the
+// prelude does not list: every document is read and counted, none dropped.
+TEST(Mongodump, ArchiveDocumentsTheHeadersDoNotAnnounceAreRead) {
+    TempDir t;
+    std::string boards = read_all(fixtures() + "/dir/nextcrm/Boards.bson");
+    std::string tasks = read_all(fixtures() + "/dir/nextcrm/Tasks.bson");
+    auto crc = [](const std::string &s) {
+        return static_cast<std::int64_t>(
+            nextcrm::crc64_ecma(0, reinterpret_cast<const std::uint8_t *>(s.data()), s.size()));
+    };
+    // Boards: its 11 documents split around its end-of-data header.
+    std::size_t first = static_cast<std::size_t>(static_cast<unsigned char>(boards[0]) |
+                                                 static_cast<unsigned char>(boards[1]) << 8 |
+                                                 static_cast<unsigned char>(boards[2]) << 16);
+    std::string before = boards.substr(0, first), after = boards.substr(first);
+    std::string a("\x6d\xe2\x99\x81", 4);
+    a += bson_of(BCON_NEW("version", "0.1"));
+    a += bson_of(BCON_NEW("db", "nextcrm", "collection", "Boards", "type", "collection"));
+    a += terminator_bytes;
+    a += bson_of(BCON_NEW("db", "nextcrm", "collection", "Boards", "EOF", BCON_BOOL(false)));
+    a += before + terminator_bytes;
+    a += bson_of(BCON_NEW("db", "nextcrm", "collection", "Boards", "EOF", BCON_BOOL(true), "CRC",
+                          BCON_INT64(crc(before))));
+    a += terminator_bytes;
+    a += bson_of(BCON_NEW("db", "nextcrm", "collection", "Tasks", "EOF", BCON_BOOL(false)));
+    a += tasks + terminator_bytes;
+    a += bson_of(BCON_NEW("db", "nextcrm", "collection", "Tasks", "EOF", BCON_BOOL(true), "CRC",
+                          BCON_INT64(crc(tasks))));
+    a += terminator_bytes;
+    a += bson_of(BCON_NEW("db", "nextcrm", "collection", "Boards", "EOF", BCON_BOOL(false)));
+    a += after + terminator_bytes;
+    write_all(t.path + "/odd.archive", a);
+    std::int64_t n_tasks = nextcrm::count_dump_documents(fixtures() + "/dir/nextcrm/Tasks.bson");
+    nextcrm::Dump d(archive(t.path + "/odd.archive"), [] {});
+    EXPECT_EQ(d.count("Boards", [] {}), 11);
+    EXPECT_EQ(d.count("Tasks", [] {}), n_tasks) << "counted though the prelude does not list it";
+    for (const auto &[name, expected] :
+         std::map<std::string, std::int64_t>{{"Boards", 11}, {"Tasks", n_tasks}}) {
+        auto source = d.open(name);
+        ASSERT_NE(source, nullptr) << name;
+        while (source->next()) {
+        }
+        EXPECT_EQ(source->count(), expected) << name;
+    }
+    EXPECT_EQ(d.open("Users"), nullptr) << "a collection with no block is absent";
+}
+
+// A .bson.gz whose CRC-32 does not match fails after its last document, and
+// says it is a checksum that failed (so that nothing read is kept).
+TEST(Mongodump, AGzipChecksumFailureIsNamedAsOne) {
+    TempDir t;
+    write_gzip(t.path + "/Boards.bson.gz", read_all(fixtures() + "/dir/nextcrm/Boards.bson"));
+    std::string bytes = read_all(t.path + "/Boards.bson.gz");
+    bytes[bytes.size() - 8] = static_cast<char>(bytes[bytes.size() - 8] ^ 0xff);
+    write_all(t.path + "/Boards.bson.gz", bytes);
+    nextcrm::Dump d(dump_dir(t.path), [] {});
+    std::string e = error_of([&] {
+        auto source = d.open("Boards");
+        while (source->next()) {
+        }
+    });
+    EXPECT_NE(e.find("dump file \"" + t.path + "/Boards.bson.gz\" fails its gzip checksum"),
+              std::string::npos)
+        << e;
+    EXPECT_NE(e.find(": incorrect data check"), std::string::npos) << e;
+    EXPECT_EQ(e.find("<fd:"), std::string::npos) << e;
+    EXPECT_TRUE(nextcrm::is_checksum_failure(e)) << e;
 }
