@@ -61,6 +61,9 @@ REVOKE ALL ON SCHEMA nextcrm_migration FROM PUBLIC;
 CREATE TABLE nextcrm_migration.run (
     singleton bool PRIMARY KEY DEFAULT true CHECK (singleton),
     server name NOT NULL,
+    -- The profile the run migrates with (share/extension/nextcrm_mongo_fdw/
+    -- profiles/<name>); a resume with another one is refused.
+    profile text NOT NULL DEFAULT 'nextcrm',
     status text NOT NULL CHECK (status IN ('running', 'stopped', 'complete', 'failed')),
     started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     finished_at timestamptz,
@@ -212,18 +215,21 @@ SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.foreign_ids', '');
 CREATE FUNCTION nextcrm_migration.redaction_mark(text) RETURNS text
 AS 'MODULE_PATHNAME', 'nextcrm_redaction_mark'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION nextcrm_migration.is_secret_path(text) RETURNS boolean
+CREATE FUNCTION nextcrm_migration.is_secret_path(text, profile text DEFAULT 'nextcrm')
+RETURNS boolean
 AS 'MODULE_PATHNAME', 'nextcrm_is_secret_path'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
--- Migrates every collection of the server's database into NextCRM's schema
--- (created from the bundled Prisma migrations when the database has none),
+-- Migrates every collection of the server's database into the schema of a
+-- profile (profile => name of an installed profile, default 'nextcrm';
+-- created from the profile's migrations when the database has none),
 -- in batches of 1000 that each commit with their checkpoint.  Interrupt it at
 -- any time; calling it again resumes.  restart => true starts over.
 -- outcome: 'done', 'failed: <why>' (a damaged or unreadable dump file: the
 -- documents before the damage are migrated) or 'skipped: depends on failed
 -- <collection>'; other states ('pending', 'loading') when it did not finish.
 CREATE FUNCTION nextcrm_migrate_all(server name, restart boolean DEFAULT false,
+                                    profile text DEFAULT 'nextcrm',
                                     OUT collection text, OUT source_count bigint,
                                     OUT migrated bigint, OUT failed bigint, OUT repaired bigint,
                                     OUT seconds double precision,
@@ -236,6 +242,7 @@ LANGUAGE C STRICT VOLATILE;
 -- The same for one collection.
 CREATE FUNCTION nextcrm_migrate_table(server name, source_collection text,
                                       restart boolean DEFAULT false,
+                                      profile text DEFAULT 'nextcrm',
                                       OUT collection text, OUT source_count bigint,
                                       OUT migrated bigint, OUT failed bigint, OUT repaired bigint,
                                       OUT seconds double precision,
@@ -248,7 +255,7 @@ LANGUAGE C STRICT VOLATILE;
 -- After a complete migration: migrates again only the documents listed in the
 -- error table (after the data or the mapping was fixed), replacing their
 -- error rows with the new outcome.
-CREATE FUNCTION nextcrm_retry_errors(server name,
+CREATE FUNCTION nextcrm_retry_errors(server name, profile text DEFAULT 'nextcrm',
                                      OUT collection text, OUT source_count bigint,
                                      OUT migrated bigint, OUT failed bigint, OUT repaired bigint,
                                      OUT seconds double precision,
@@ -260,9 +267,9 @@ LANGUAGE C STRICT VOLATILE;
 
 -- Only superusers and roles granted these functions run a migration; they
 -- also need the privileges to write the target tables.
-REVOKE ALL ON FUNCTION nextcrm_migrate_all(name, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION nextcrm_migrate_table(name, text, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION nextcrm_retry_errors(name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_migrate_all(name, boolean, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_migrate_table(name, text, boolean, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_retry_errors(name, text) FROM PUBLIC;
 
 -------------------------------------------------------------------------------
 -- Validation.  nextcrm_validate() compares the target with the MongoDB source
@@ -271,8 +278,9 @@ REVOKE ALL ON FUNCTION nextcrm_retry_errors(name) FROM PUBLIC;
 -- report; test/integration/validate.sh plants one defect per check.
 -------------------------------------------------------------------------------
 
--- The parsed mapping (data/nextcrm/mapping.csv), as the migration reads it.
-CREATE FUNCTION nextcrm_mapping(OUT collection text, OUT stored_key text, OUT field text,
+-- The parsed mapping of a profile (profiles/<name>/mapping.csv), as the
+-- migration reads it.
+CREATE FUNCTION nextcrm_mapping(profile text DEFAULT 'nextcrm', OUT collection text, OUT stored_key text, OUT field text,
                                 OUT kind text, OUT target_table text, OUT target_column text,
                                 OUT owner_column text, OUT pg_type text, OUT ref_model text,
                                 OUT on_missing text, OUT missing_value text,
@@ -283,8 +291,8 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT IMMUTABLE;
 
--- The enums of NextCRM's MongoDB schema: the labels a value may take.
-CREATE FUNCTION nextcrm_mapping_enums(OUT enum_type text, OUT label text, OUT label_position int)
+-- The enums of a profile's MongoDB schema: the labels a value may take.
+CREATE FUNCTION nextcrm_mapping_enums(profile text DEFAULT 'nextcrm', OUT enum_type text, OUT label text, OUT label_position int)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT IMMUTABLE;
@@ -302,13 +310,14 @@ LANGUAGE C STRICT IMMUTABLE;
 -- collection, the same for the same seed, never an awkward one.
 CREATE FUNCTION nextcrm_validation_source(server name, seed double precision DEFAULT NULL,
                                           sample_size int DEFAULT 100,
+                                          profile text DEFAULT 'nextcrm',
                                           OUT collection text, OUT kind text,
                                           OUT source_id text, OUT id uuid, OUT a uuid, OUT b uuid,
                                           OUT documents bigint, OUT doc jsonb)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE;
-REVOKE ALL ON FUNCTION nextcrm_validation_source(name, double precision, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_validation_source(name, double precision, int, text) FROM PUBLIC;
 
 -- Helpers reading a relaxed Extended JSON value the way its BSON type means it.
 CREATE FUNCTION nextcrm_migration.json_number(v jsonb) RETURNS numeric
@@ -439,7 +448,7 @@ $$;
 -- One row per check (status pass, fail or warn) and a final summary row.
 -- Families: counts, samples, referential, conversions, field_rules.
 CREATE FUNCTION nextcrm_validate(server name, seed double precision DEFAULT NULL,
-                                 sample_size int DEFAULT 100)
+                                 sample_size int DEFAULT 100, profile text DEFAULT 'nextcrm')
 RETURNS TABLE (family text, "table" text, "check" text, status text,
                expected text, actual text, details text)
 LANGUAGE plpgsql VOLATILE
@@ -475,11 +484,11 @@ BEGIN
   END LOOP;
   CREATE TEMP TABLE nextcrm_v_result (seq serial, family text, "table" text, "check" text,
     status text, expected text, actual text, details text);
-  CREATE TEMP TABLE nextcrm_v_map AS SELECT * FROM nextcrm_mapping();
+  CREATE TEMP TABLE nextcrm_v_map AS SELECT * FROM nextcrm_mapping(profile);
 
   -- The source, read once; the views only name its parts.
   CREATE TEMP TABLE nextcrm_v_src AS
-    SELECT * FROM nextcrm_validation_source(server, seed, sample_size);
+    SELECT * FROM nextcrm_validation_source(server, seed, sample_size, profile);
   CREATE TEMP VIEW nextcrm_v_ids AS
     SELECT s.collection, s.source_id, s.id FROM nextcrm_v_src s WHERE s.kind = 'id';
   CREATE TEMP VIEW nextcrm_v_pairs AS
@@ -876,7 +885,7 @@ BEGIN
     END IF;
     -- A secret field is compared, and shown, as marks: the repair's
     -- replacement is already the mark of the text the column holds.
-    IF f.kind = 'text' AND nextcrm_migration.is_secret_path(f.stored_key) THEN
+    IF f.kind = 'text' AND nextcrm_migration.is_secret_path(f.stored_key, profile) THEN
       a_expr := format('nextcrm_migration.redaction_mark(%s)', a_expr);
       e_expr := format('CASE WHEN r.kind IS NOT NULL THEN nullif(r.replacement, ''NULL'')
                              WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN NULL
@@ -1047,8 +1056,8 @@ BEGIN
     -- Enum values are labels of NextCRM's enums (not merely of whatever the
     -- PostgreSQL type holds now).
     SELECT string_agg(format(
-             'count(*) FILTER (WHERE %I IS NOT NULL AND %1$I::text NOT IN (SELECT e.label FROM nextcrm_mapping_enums() e WHERE e.enum_type = %L))',
-             m.target_column, m.pg_type), ' + ')
+             'count(*) FILTER (WHERE %I IS NOT NULL AND %1$I::text NOT IN (SELECT e.label FROM nextcrm_mapping_enums(%L) e WHERE e.enum_type = %L))',
+             m.target_column, profile, m.pg_type), ' + ')
       INTO q FROM nextcrm_v_map m
      WHERE m.collection = c.collection AND m.kind = 'enum';
     IF q IS NOT NULL THEN
@@ -1109,7 +1118,8 @@ $fn$;
 -- (for scripts: psql -v ON_ERROR_STOP=1 exits non-zero).  Each failed check
 -- is also a NOTICE, since the rows are lost with the error.
 CREATE FUNCTION nextcrm_validate_strict(server name, seed double precision DEFAULT NULL,
-                                        sample_size int DEFAULT 100)
+                                        sample_size int DEFAULT 100,
+                                        profile text DEFAULT 'nextcrm')
 RETURNS TABLE (family text, "table" text, "check" text, status text,
                expected text, actual text, details text)
 LANGUAGE plpgsql VOLATILE
@@ -1119,7 +1129,7 @@ DECLARE
   r record;
   failed int := 0;
 BEGIN
-  FOR r IN SELECT * FROM @extschema@.nextcrm_validate(server, seed, sample_size) v LOOP
+  FOR r IN SELECT * FROM @extschema@.nextcrm_validate(server, seed, sample_size, profile) v LOOP
     IF r.status = 'fail' AND r.family <> 'summary' THEN
       failed := failed + 1;
       RAISE NOTICE 'validation failed: % % %: expected %, actual %', r.family, r."table",
@@ -1136,5 +1146,5 @@ BEGIN
 END
 $fn$;
 
-REVOKE ALL ON FUNCTION nextcrm_validate(name, double precision, int) FROM PUBLIC;
-REVOKE ALL ON FUNCTION nextcrm_validate_strict(name, double precision, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_validate(name, double precision, int, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_validate_strict(name, double precision, int, text) FROM PUBLIC;

@@ -5,6 +5,7 @@
 #include "fdw.hpp"
 
 #include "fdw_row.hpp"
+#include "profiles.hpp"
 
 #include "core/mapping.hpp"
 #include "core/redact.hpp"
@@ -193,7 +194,7 @@ TupleTableSlot *iterate_foreign_scan(ForeignScanState *node) {
                 // A conversion error quotes the value (and the _id): the
                 // redaction rule holds for what reaches the client and the
                 // server log too.
-                static const Redactor redactor = Redactor::for_mapping(Mapping::nextcrm());
+                const Redactor &redactor = installed_profile(default_profile).redactor();
                 Redactor::Secrets secrets = redactor.secrets_of(doc);
                 throw Error(Redactor::scrub(e.what(), secrets), e.sqlstate(),
                             Redactor::scrub(e.detail(), secrets), e.hint());

@@ -19,14 +19,19 @@ extern "C" {
 
 namespace nextcrm {
 
-// Packed into BackgroundWorker.bgw_extra (128 bytes).
+class Mapping;
+class Profile;
+
+// Packed into BackgroundWorker.bgw_extra (128 bytes).  The server travels
+// as its OID, leaving room for the profile's name.
 struct MigrationRequest {
     Oid userid;
     pid_t caller_pid; // the worker stops after its batch once this backend is gone
+    Oid serverid;
     bool restart;
-    bool retry; // only the documents in the error table
-    char server[NAMEDATALEN];
-    char collection[52]; // empty: every collection
+    bool retry;                   // only the documents in the error table
+    char collection[NAMEDATALEN]; // empty: every collection
+    char profile[48];             // an installed profile (profiles.hpp)
 };
 static_assert(sizeof(MigrationRequest) <= BGW_EXTRALEN, "request must fit in bgw_extra");
 
@@ -35,14 +40,19 @@ static_assert(sizeof(MigrationRequest) <= BGW_EXTRALEN, "request must fit in bgw
 inline constexpr int64 migration_lock_key = 0x6e657874636d6967; // "nextcmig"
 
 // Throws an Error (invalid_parameter_value) unless `collection` is a
-// collection of the NextCRM mapping; the hint lists the valid names.
-void check_nextcrm_collection(const std::string &collection);
+// collection of the mapping; the hint lists the valid names.
+void check_mapped_collection(const Profile &profile, const std::string &collection);
 
 // Throws an Error (object_not_in_prerequisite_state) naming the collections
 // that `collection` references, directly or not, whose migration is not
 // complete: migrating it before them would lose its references to their
 // documents for good.  Needs SPI.
-void check_references_complete(const std::string &collection);
+void check_references_complete(const Mapping &mapping, const std::string &collection);
+
+// Throws an Error (invalid_parameter_value) when the database holds a
+// migration that is not complete with another profile than `profile`: its
+// checkpoints and tables are that profile's.  Needs SPI.
+void check_run_profile(const std::string &profile, bool restart);
 
 // Runs the migration described by the request; called in the worker after
 // it has connected to the database.  Checks before every batch whether it

@@ -1,6 +1,7 @@
 #include "migrate_load.hpp"
 
 #include "connection.hpp"
+#include "profiles.hpp"
 #include "spi.hpp"
 
 #include "core/bson_convert.hpp"
@@ -232,7 +233,7 @@ class SelectedSource : public DocumentSource {
             // A big dump may hold few of the ids: stay interruptible.
             if ((++read_ & 1023) == 0)
                 check_for_interrupts();
-            if (ids_.count(source_id_of(doc))) {
+            if (ids_.count(source_id_of(doc, run_profile().redactor()))) {
                 ++count_;
                 return doc;
             }
@@ -285,7 +286,7 @@ std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const S
     std::unique_ptr<DocumentSource> source = open_dump(opts, collection.name, skip);
     if (resume_position > 0) {
         const bson_t *doc = source ? source->next() : nullptr;
-        std::string found = doc ? source_id_of(doc) : "(end of data)";
+        std::string found = doc ? source_id_of(doc, run_profile().redactor()) : "(end of data)";
         if (found != last_id)
             throw Error("the source of " + collection.name + " changed since the last checkpoint",
                         sqlstate::fdw_error,
@@ -320,7 +321,7 @@ std::unique_ptr<CollectionLoader> CollectionLoader::retry(Oid serverid, const So
 CollectionLoader::CollectionLoader(const CollectionMapping &collection,
                                    std::shared_ptr<Client> client,
                                    std::unique_ptr<DocumentSource> source, bool replace_errors)
-    : collection_(collection), transformer_(Mapping::nextcrm(), collection),
+    : collection_(collection), transformer_(run_profile().mapping(), collection),
       client_(std::move(client)), source_(std::move(source)), replace_errors_(replace_errors),
       side_(std::make_unique<SideRows>()) {
     std::vector<std::string> columns, casts;
@@ -369,7 +370,7 @@ void CollectionLoader::reject(const bson_t *doc, const std::string &field, const
                               std::vector<TransformedDocument> &docs, std::vector<bool> &ok,
                               BatchCounts &counts, int batch) {
     docs.emplace_back();
-    docs.back().source_id = source_id_of(doc);
+    docs.back().source_id = source_id_of(doc, transformer_.redactor());
     ok.push_back(false);
     ++counts.failed;
     record_error(doc, docs.back().source_id, field, e.sqlstate(), e.what(), e.detail(), batch);
@@ -421,8 +422,8 @@ void CollectionLoader::resolve_references(std::vector<TransformedDocument> &docs
                     continue;
                 }
                 if (!f.route_model.empty() && existing[f.route_model].count(id)) {
-                    // A comment on a CRM task (D12): its id names a
-                    // crm_Accounts_Tasks row, so it goes to that column.
+                    // A routed reference (special route=model:column): its
+                    // id names a row of route_model, so it goes to that column.
                     for (std::size_t c = 0; c < fields.size(); ++c)
                         if (fields[c]->target_column == f.route_column && !d.values[c])
                             d.values[c] = id;
@@ -535,7 +536,7 @@ BatchCounts CollectionLoader::load_batch(int batch) {
         copies.emplace_back(bson_copy(doc));
         raw.push_back(copies.back().get());
         ++counts.documents;
-        counts.last_id = source_id_of(doc);
+        counts.last_id = source_id_of(doc, transformer_.redactor());
         try {
             docs.push_back(transformer_.transform(doc));
             ok.push_back(true);

@@ -2,6 +2,7 @@
 // extension runs itself (validation compares secret fields as marks).
 #include "pg_compat.hpp"
 #include "pg_wall.hpp"
+#include "profiles.hpp"
 
 #include "core/mapping.hpp"
 #include "core/redact.hpp"
@@ -18,11 +19,6 @@ std::string text_arg(text *arg) {
     return std::string(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg));
 }
 
-const nextcrm::Redactor &redactor() {
-    static const nextcrm::Redactor r = nextcrm::Redactor::for_mapping(nextcrm::Mapping::nextcrm());
-    return r;
-}
-
 } // namespace
 
 // nextcrm_migration.redaction_mark(text) -> "[redacted sha256:XXXXXXXX]" of
@@ -32,8 +28,10 @@ NEXTCRM_PG_FUNCTION(nextcrm_redaction_mark) {
     PG_RETURN_TEXT_P(nextcrm::pg_call([&mark] { return cstring_to_text(mark.c_str()); }));
 }
 
-// nextcrm_migration.is_secret_path(text): whether a dotted field path passes
-// through a key the redaction rule treats as secret.
+// nextcrm_migration.is_secret_path(text [, profile text]): whether a dotted
+// field path passes through a key the profile's redaction rule treats as
+// secret.
 NEXTCRM_PG_FUNCTION(nextcrm_is_secret_path) {
-    PG_RETURN_BOOL(redactor().path_is_secret(text_arg(PG_GETARG_TEXT_PP(0))));
+    const auto &redactor = nextcrm::installed_profile(nextcrm::profile_arg(fcinfo, 1)).redactor();
+    PG_RETURN_BOOL(redactor.path_is_secret(text_arg(PG_GETARG_TEXT_PP(0))));
 }

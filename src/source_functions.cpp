@@ -37,19 +37,17 @@ void notice(const std::string &message, const std::string &detail) {
 
 } // namespace
 
-void check_dump_source(Oid serverid) {
+void check_dump_source(Oid serverid, const Mapping &mapping) {
     SourceOptions opts = source_options(serverid);
     if (!opts.is_dump())
         return;
     Dump dump(opts, [] { check_for_interrupts(); });
     std::vector<std::string> absent, foreign;
-    for (const auto &c : Mapping::nextcrm().collections())
+    for (const auto &c : mapping.collections())
         if (!dump.find(c.name))
             absent.push_back(c.name);
     for (const auto &e : dump.entries()) {
-        bool nextcrm = false;
-        for (const auto &c : Mapping::nextcrm().collections())
-            nextcrm |= c.name == e.name;
+        bool mapped = mapping.collection(e.name) != nullptr;
         switch (e.state) {
         case DumpEntry::State::Ambiguous:
             throw Error("collection \"" + e.name + "\" has two dump files in \"" + dump.location() +
@@ -66,16 +64,17 @@ void check_dump_source(Oid serverid) {
         case DumpEntry::State::Ready:
             break;
         }
-        if (!nextcrm)
+        if (!mapped)
             foreign.push_back(e.name);
     }
     if (!absent.empty())
-        notice(std::to_string(absent.size()) + " NextCRM collections are absent from the dump \"" +
-                   dump.location() + "\"",
+        notice(std::to_string(absent.size()) +
+                   " collections of the mapping are absent from the dump \"" + dump.location() +
+                   "\"",
                "Absent (not empty): " + join_names(absent) + ".");
     if (!foreign.empty())
         notice(std::to_string(foreign.size()) +
-                   " collections in the dump are not NextCRM collections and are not migrated",
+                   " collections in the dump are not in the mapping and are not migrated",
                "Not migrated: " + join_names(foreign) + ".");
 }
 

@@ -259,7 +259,7 @@ std::string column_cast(const FieldMapping &f, const std::string &name) {
     return name;
 }
 
-std::string source_id_of(const bson_t *doc) {
+std::string source_id_of(const bson_t *doc, const Redactor &redactor) {
     bson_iter_t it;
     if (!bson_iter_init_find(&it, doc, "_id"))
         return "(none)";
@@ -268,7 +268,6 @@ std::string source_id_of(const bson_t *doc) {
     if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
         // The one redaction rule holds for ids too: a secret inside a
         // compound _id never reaches a message or a side table.
-        static const Redactor redactor = Redactor::for_mapping(Mapping::nextcrm());
         BsonPtr safe = redactor.redact(doc);
         bson_iter_t safe_id;
         if (bson_iter_init_find(&safe_id, safe.get(), "_id"))
@@ -353,7 +352,7 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
     bson_iter_t id_it;
     if (!bson_iter_init_find(&id_it, doc, "_id"))
         throw DocumentError("_id", "document has no _id");
-    out.source_id = source_id_of(doc);
+    out.source_id = source_id_of(doc, redactor_);
     try {
         out.id = id_to_uuid(id_it, &out.id_is_object_id);
         if (!out.id_is_object_id) {

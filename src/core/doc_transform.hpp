@@ -111,7 +111,8 @@ std::string quote_ident(const std::string &name);
 std::string array_literal(const std::vector<std::string> &elements);
 
 // A _id for messages and the error table: 24 hex digits for an ObjectId,
-// canonical Extended JSON otherwise, "(none)" when missing.
-std::string source_id_of(const bson_t *doc);
+// canonical Extended JSON otherwise, "(none)" when missing.  A compound _id
+// is redacted with `redactor` (the profile's rule).
+std::string source_id_of(const bson_t *doc, const Redactor &redactor);
 
 } // namespace nextcrm

@@ -12,7 +12,7 @@ namespace nextcrm {
 
 namespace {} // namespace
 
-std::optional<SourceId> source_id_for(const bson_t *doc) {
+std::optional<SourceId> source_id_for(const bson_t *doc, const Redactor &redactor) {
     bson_iter_t it;
     if (!bson_iter_init_find(&it, doc, "_id"))
         return std::nullopt;
@@ -26,7 +26,6 @@ std::optional<SourceId> source_id_for(const bson_t *doc) {
             id.source_id = hex;
         } else if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
             // Spelled as the migration records it (foreign_ids): secrets redacted.
-            static const Redactor redactor = Redactor::for_mapping(Mapping::nextcrm());
             BsonPtr safe = redactor.redact(doc);
             bson_iter_t safe_id;
             id.source_id = bson_iter_init_find(&safe_id, safe.get(), "_id")
@@ -48,9 +47,9 @@ std::uint64_t seed_from_double(double seed) {
     return bits;
 }
 
-CollectionScan::CollectionScan(const CollectionMapping &collection, std::size_t sample_size,
-                               std::uint64_t seed)
-    : collection_(collection), sample_size_(sample_size), rng_(seed) {
+CollectionScan::CollectionScan(const CollectionMapping &collection, const Redactor &redactor,
+                               std::size_t sample_size, std::uint64_t seed)
+    : collection_(collection), redactor_(redactor), sample_size_(sample_size), rng_(seed) {
     reservoir_.reserve(sample_size);
 }
 
@@ -58,7 +57,7 @@ void CollectionScan::add(const bson_t *doc, const std::function<void(const Sourc
                          const std::function<void(const JunctionPair &)> &on_pair,
                          const std::function<void(const AwkwardDocument &)> &on_awkward) {
     ++count_;
-    auto id = source_id_for(doc);
+    auto id = source_id_for(doc, redactor_);
     if (id)
         on_id(*id);
     std::string awkward;
@@ -126,7 +125,7 @@ std::vector<SampledDocument> CollectionScan::sample() const {
     for (const auto &doc : reservoir_) {
         if (!doc)
             continue;
-        auto id = source_id_for(doc.get());
+        auto id = source_id_for(doc.get(), redactor_);
         if (!id)
             continue;
         std::string json;

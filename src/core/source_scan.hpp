@@ -8,6 +8,7 @@
 #pragma once
 
 #include "core/mapping.hpp"
+#include "core/redact.hpp"
 #include "core/oid_uuid.hpp"
 
 #include <bson/bson.h>
@@ -58,8 +59,9 @@ struct AwkwardDocument {
 class CollectionScan {
   public:
     // seed: the same seed and the same source order give the same sample.
-    CollectionScan(const CollectionMapping &collection, std::size_t sample_size,
-                   std::uint64_t seed);
+    // redactor: the profile's rule, for compound _ids.
+    CollectionScan(const CollectionMapping &collection, const Redactor &redactor,
+                   std::size_t sample_size, std::uint64_t seed);
 
     // Takes one document.  The callbacks receive its _id and junction pairs
     // at once, so the caller can stream them instead of holding them.
@@ -75,6 +77,7 @@ class CollectionScan {
 
   private:
     const CollectionMapping &collection_;
+    const Redactor &redactor_;
     std::size_t sample_size_;
     std::mt19937_64 rng_;
     std::int64_t count_ = 0;
@@ -83,7 +86,8 @@ class CollectionScan {
 
 // The _id of a document as the error table spells it, and its UUID; nothing
 // when the document has no _id (or no readable one).  Never throws.
-std::optional<SourceId> source_id_for(const bson_t *doc);
+// A compound _id is redacted with `redactor` (the profile's rule).
+std::optional<SourceId> source_id_for(const bson_t *doc, const Redactor &redactor);
 
 // Turns the SQL seed (any double) into the generator's seed.
 std::uint64_t seed_from_double(double seed);

@@ -6,7 +6,7 @@
 # refused while references are left, a concurrent DELETE of the referenced row
 # never slipping through -- also for a role without superuser or ownership,
 # under a hostile search_path, in bulk, with NULLs; and what differs from a
-# foreign key (data/nextcrm/README.md, "Loose references") is what is stated.
+# foreign key (profiles/nextcrm/README.md, "Loose references") is what is stated.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NEXTCRM_ROOT/test/lib/schema.sh"
 

@@ -6,7 +6,7 @@
 # result with the data model.  It must find nothing; it must find a planted
 # change; and it finds foreign keys that the data model does not declare,
 # but not triggers, which is why the former loose references are plain
-# scalars enforced by triggers (data/nextcrm/README.md, "Loose references").
+# scalars enforced by triggers (profiles/nextcrm/README.md, "Loose references").
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NEXTCRM_ROOT/scripts/lib/prisma.sh"
 . "$NEXTCRM_ROOT/test/lib/schema.sh"

@@ -1,6 +1,7 @@
 // The redaction rule (core/redact.hpp): which keys are secret, marks, and
 // that no secret survives redaction or scrubbing at any depth or type.
 #include "core/redact.hpp"
+#include "test_profile.hpp"
 
 #include "core/mapping.hpp"
 
@@ -132,7 +133,7 @@ TEST(Redact, ShortFormsWholeWordsAndOtherScriptsMarkSecretsToo) {
 // No key of the NextCRM schema is taken for a secret unless the mapping says
 // so: redaction must not hide ordinary data from the side tables.
 TEST(Redact, NoOrdinaryNextcrmKeyMarksASecret) {
-    const nextcrm::Mapping &m = nextcrm::Mapping::nextcrm();
+    const nextcrm::Mapping &m = nextcrm::test::nextcrm_mapping();
     for (const auto &c : m.collections()) {
         for (const auto &f : c.fields) {
             if (!f.secret) {
@@ -144,7 +145,7 @@ TEST(Redact, NoOrdinaryNextcrmKeyMarksASecret) {
 }
 
 TEST(Redact, TheMappingsSecretFieldsAreSecretNames) {
-    Redactor r = Redactor::for_mapping(nextcrm::Mapping::nextcrm());
+    Redactor r = Redactor::for_mapping(nextcrm::test::nextcrm_mapping());
     for (const char *key :
          {"password", "api_key", "notion_api_key", "serviceKey", "servicePassword"})
         EXPECT_TRUE(r.is_secret_key(key)) << key;
@@ -163,7 +164,7 @@ TEST(Redact, MarkIsAShortSha256OfTheValuesBytes) {
 }
 
 TEST(Redact, EverySecretAtEveryDepthAndTypeIsReplacedAndNothingElse) {
-    Redactor r = Redactor::for_mapping(nextcrm::Mapping::nextcrm());
+    Redactor r = Redactor::for_mapping(nextcrm::test::nextcrm_mapping());
     auto doc = json(R"({
         "_id": {"$oid": "65a1f0c2e4b0a1b2c3d4a061"},
         "email": "keep@example.test",
@@ -217,7 +218,7 @@ TEST(Redact, DeepNestingNeedsNoDeepStack) {
 }
 
 TEST(Redact, ScrubRemovesEveryFormOfEverySecretFromText) {
-    Redactor r = Redactor::for_mapping(nextcrm::Mapping::nextcrm());
+    Redactor r = Redactor::for_mapping(nextcrm::test::nextcrm_mapping());
     auto doc = json(R"({
         "password": {"$numberLong": "12345678915"},
         "legacy": {"password": "quote\"d-MARK"},

@@ -1,4 +1,5 @@
 #include "core/mapping.hpp"
+#include "test_profile.hpp"
 #include "core/source_scan.hpp"
 
 #include <gtest/gtest.h>
@@ -17,7 +18,11 @@ namespace {
 using Doc = BsonPtr;
 
 const CollectionMapping &accounts() {
-    return *Mapping::nextcrm().collection("crm_Accounts");
+    return *nextcrm::test::nextcrm_mapping().collection("crm_Accounts");
+}
+
+const Redactor &redactor() {
+    return nextcrm::test::nextcrm_profile().redactor();
 }
 
 std::string hex_id(int i) {
@@ -32,7 +37,7 @@ Doc account(int i) {
 }
 
 std::vector<std::string> sample_ids(std::uint64_t seed, int documents, std::size_t size) {
-    CollectionScan scan(accounts(), size, seed);
+    CollectionScan scan(accounts(), redactor(), size, seed);
     for (int i = 0; i < documents; ++i)
         scan.add(
             account(i).get(), [](const SourceId &) {}, [](const JunctionPair &) {});
@@ -45,7 +50,7 @@ std::vector<std::string> sample_ids(std::uint64_t seed, int documents, std::size
 } // namespace
 
 TEST(SourceScan, CountsEveryDocumentAndReportsEachId) {
-    CollectionScan scan(accounts(), 0, 1);
+    CollectionScan scan(accounts(), redactor(), 0, 1);
     std::vector<SourceId> ids;
     for (int i = 0; i < 5; ++i)
         scan.add(
@@ -60,11 +65,11 @@ TEST(SourceScan, CountsEveryDocumentAndReportsEachId) {
 
 TEST(SourceScan, StringIdsAreSpelledAsCanonicalJsonAndMappedByName) {
     auto doc = json(R"({"_id": "comment-7", "name": "x"})");
-    auto id = source_id_for(doc.get());
+    auto id = source_id_for(doc.get(), redactor());
     ASSERT_TRUE(id);
     EXPECT_EQ(id->source_id, "\"comment-7\"");
     EXPECT_EQ(id->uuid, uuid_text(text_id_to_uuid("comment-7")));
-    EXPECT_FALSE(source_id_for(json(R"({"name": "no id"})").get()));
+    EXPECT_FALSE(source_id_for(json(R"({"name": "no id"})").get(), redactor()));
 }
 
 TEST(SourceScan, JunctionPairsPutEachIdInItsColumn) {
@@ -73,7 +78,7 @@ TEST(SourceScan, JunctionPairsPutEachIdInItsColumn) {
     auto doc =
         json("{\"_id\": {\"$oid\": \"" + hex_id(1) + "\"}, \"documentsIDs\": [{\"$oid\": \"" +
              hex_id(9) + "\"}, \"" + hex_id(8) + "\", \"not an id\", 5], \"watchers\": []}");
-    CollectionScan scan(accounts(), 0, 1);
+    CollectionScan scan(accounts(), redactor(), 0, 1);
     std::vector<JunctionPair> pairs;
     scan.add(
         doc.get(), [](const SourceId &) {}, [&](const JunctionPair &p) { pairs.push_back(p); });
@@ -103,7 +108,7 @@ TEST(SourceScan, SampleIsReproducibleForASeedAndUniformlyDrawn) {
 }
 
 TEST(SourceScan, SampleLargerThanTheCollectionTakesEveryDocumentWhole) {
-    CollectionScan scan(accounts(), 100, 7);
+    CollectionScan scan(accounts(), redactor(), 100, 7);
     for (int i = 0; i < 3; ++i)
         scan.add(
             account(i).get(), [](const SourceId &) {}, [](const JunctionPair &) {});
@@ -120,7 +125,7 @@ TEST(SourceScan, SeedFromDoubleDistinguishesSeeds) {
 }
 
 TEST(SourceScan, AwkwardDocumentsAreReportedNeverSampledAndNeverStopTheScan) {
-    CollectionScan scan(accounts(), 100, 7);
+    CollectionScan scan(accounts(), redactor(), 100, 7);
     std::vector<SourceId> ids;
     std::vector<AwkwardDocument> awkward;
     auto add = [&](const bson_t *doc) {
@@ -178,7 +183,7 @@ TEST(SourceScan, AwkwardDocumentsAreReportedNeverSampledAndNeverStopTheScan) {
 }
 
 TEST(SourceScan, SampleTypesEveryNumber) {
-    CollectionScan scan(accounts(), 10, 7);
+    CollectionScan scan(accounts(), redactor(), 10, 7);
     Doc doc = json("{\"_id\": {\"$oid\": \"" + hex_id(1) +
                    "\"}, \"n\": 19.99, \"i\": 3, \"l\": {\"$numberLong\": \"5\"}}");
     scan.add(
