@@ -315,7 +315,7 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry, bool 
     Oid serverid = nextcrm::server_oid_by_name(server);
     if (*collection)
         nextcrm::check_mapped_collection(profile, collection);
-    nextcrm::check_dump_source(serverid, mapping);
+    nextcrm::check_dump_source(serverid, profile);
 
     if (XactIsoLevel != XACT_READ_COMMITTED)
         throw Error("nextcrm_migrate_all() must run in READ COMMITTED",

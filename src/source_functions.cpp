@@ -4,7 +4,7 @@
 #include "connection.hpp"
 #include "source_check.hpp"
 
-#include "core/mapping.hpp"
+#include "core/profile.hpp"
 
 #include "core/mongodump.hpp"
 
@@ -37,7 +37,8 @@ void notice(const std::string &message, const std::string &detail) {
 
 } // namespace
 
-void check_dump_source(Oid serverid, const Mapping &mapping) {
+void check_dump_source(Oid serverid, const Profile &profile) {
+    const Mapping &mapping = profile.mapping();
     SourceOptions opts = source_options(serverid);
     if (!opts.is_dump())
         return;
@@ -68,13 +69,12 @@ void check_dump_source(Oid serverid, const Mapping &mapping) {
             foreign.push_back(e.name);
     }
     if (!absent.empty())
-        notice(std::to_string(absent.size()) +
-                   " collections of the mapping are absent from the dump \"" + dump.location() +
-                   "\"",
+        notice(std::to_string(absent.size()) + " " + profile.title() +
+                   " collections are absent from the dump \"" + dump.location() + "\"",
                "Absent (not empty): " + join_names(absent) + ".");
     if (!foreign.empty())
-        notice(std::to_string(foreign.size()) +
-                   " collections in the dump are not in the mapping and are not migrated",
+        notice(std::to_string(foreign.size()) + " collections in the dump are not " +
+                   profile.title() + " collections and are not migrated",
                "Not migrated: " + join_names(foreign) + ".");
 }
 

@@ -4,7 +4,7 @@
 //
 // A value is secret when the name of its key, or of any key above it, marks
 // a secret (key_marks_secret) or is one of the mapping's `secret` fields
-// (Users.password, openAi_keys.api_key, ...) -- at any depth, inside known and
+// (the special token `secret` of a profile's mapping.csv) -- at any depth, inside known and
 // unknown fields alike, whatever its BSON type.  A secret is replaced by
 // "[redacted sha256:XXXXXXXX]": the first 8 hex digits of the SHA-256 of the
 // value's bytes (a string's UTF-8 bytes; any other value's BSON encoding),
