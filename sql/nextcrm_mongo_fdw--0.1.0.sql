@@ -291,6 +291,15 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT IMMUTABLE;
 
+-- The validation rules of a profile (profiles/<name>/rules.csv): date_range
+-- rows say that column first_column of table is not after second_column.
+CREATE FUNCTION nextcrm_profile_rules(profile text DEFAULT 'nextcrm', OUT rule text,
+                                      OUT "table" text, OUT first_column text,
+                                      OUT second_column text, OUT rule_position int)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT STABLE;
+
 -- The enums of a profile's MongoDB schema: the labels a value may take.
 CREATE FUNCTION nextcrm_mapping_enums(profile text DEFAULT 'nextcrm', OUT enum_type text, OUT label text, OUT label_position int)
 RETURNS SETOF record
@@ -1083,11 +1092,12 @@ BEGIN
     END IF;
   END LOOP;
 
-  -- Date ranges: an end is not before its start.
-  FOR f IN SELECT * FROM (VALUES ('crm_Contracts', 'startDate', 'endDate'),
-                                 ('crm_Contracts', 'startDate', 'renewalReminderDate'),
-                                 ('Invoices', 'date_created', 'date_due')) v(tbl, first, last)
-            WHERE EXISTS (SELECT 1 FROM nextcrm_v_map m WHERE m.collection = v.tbl) LOOP
+  -- Date ranges: an end is not before its start (the profile's rules.csv).
+  FOR f IN SELECT v."table" AS tbl, v.first_column AS first, v.second_column AS last
+             FROM nextcrm_profile_rules(profile) v
+            WHERE v.rule = 'date_range'
+              AND EXISTS (SELECT 1 FROM nextcrm_v_map m WHERE m.collection = v."table")
+            ORDER BY v.rule_position LOOP
     EXECUTE format('SELECT count(*) FROM %I WHERE %I > %I', f.tbl, f.first, f.last) INTO n;
     INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
     VALUES ('field_rules', f.tbl, format('date range %s <= %s', f.first, f.last),

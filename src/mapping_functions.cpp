@@ -132,3 +132,15 @@ NEXTCRM_PG_FUNCTION(nextcrm_mapping_enums) {
     }
     return (Datum)0;
 }
+
+// (rule, table, first, second, position): the profile's validation rules
+// (rules.csv), which nextcrm_validate checks.
+NEXTCRM_PG_FUNCTION(nextcrm_profile_rules) {
+    const auto &rules = nextcrm::installed_profile(nextcrm::profile_arg(fcinfo, 0)).rules();
+    nextcrm::pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
+    auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    int position = 0;
+    for (const auto &r : rules)
+        put_row(rsinfo, {&r.rule, &r.table, &r.first, &r.second}, {++position}, {});
+    return (Datum)0;
+}

@@ -1,5 +1,6 @@
 #include "core/profile.hpp"
 
+#include "core/csv.hpp"
 #include "core/ddl_columns.hpp"
 #include "core/error.hpp"
 
@@ -203,6 +204,42 @@ Profile Profile::load(const std::string &dir, const std::string &name) {
             if (!f.route_column.empty())
                 need(f.route_column, "special");
         }
+
+    // Validation rules: each names mapped timestamp columns of one table.
+    if (std::optional<std::string> rules_csv = read_file(fs::path(dir) / "rules.csv")) {
+        std::vector<std::size_t> rule_lines;
+        std::vector<CsvRow> rows = parse_csv(*rules_csv, &rule_lines);
+        const char *columns[] = {"rule", "table", "first", "second"};
+        if (rows.empty() || rows[0].size() < 4 ||
+            !std::equal(std::begin(columns), std::end(columns), rows[0].begin()))
+            throw refuse("rules.csv line 1: the header must begin rule,table,first,second");
+        for (std::size_t i = 1; i < rows.size(); ++i) {
+            const CsvRow &r = rows[i];
+            if (r.size() == 1 && r[0].empty())
+                continue;
+            if (r.size() < 4)
+                throw refuse(at("rules.csv", rule_lines[i], columns[r.size()]) +
+                             ": missing (the row is short)");
+            ProfileRule rule{r[0], r[1], r[2], r[3]};
+            if (rule.rule != "date_range")
+                throw refuse(at("rules.csv", rule_lines[i], "rule") + ": unknown rule \"" +
+                             rule.rule + "\"");
+            const CollectionMapping *c = p.mapping_->collection(rule.table);
+            if (!c)
+                throw refuse(at("rules.csv", rule_lines[i], "table") + ": unknown collection \"" +
+                             rule.table + "\"");
+            for (const char *which : {"first", "second"}) {
+                const std::string &column = which[0] == 'f' ? rule.first : rule.second;
+                bool found = false;
+                for (const auto &f : c->fields)
+                    found = found || (f.kind == FieldKind::Timestamp && f.target_column == column);
+                if (!found)
+                    throw refuse(at("rules.csv", rule_lines[i], which) + ": \"" + column +
+                                 "\" is not a mapped timestamp column of \"" + rule.table + "\"");
+            }
+            p.rules_.push_back(std::move(rule));
+        }
+    }
     return p;
 }
 

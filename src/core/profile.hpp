@@ -11,6 +11,7 @@
 //   mapping.csv       where every stored source field goes, and how
 //   mongo-enums.csv   the enums of the source schema and their labels
 //   mongo-fields.csv  the source schema (optional: IMPORT FOREIGN SCHEMA)
+//   rules.csv         validation rules (optional): rule,table,first,second
 //   migrations/<name>/migration.sql  the target's migrations
 //
 // PostgreSQL-free: the caller names the directory (src/profiles.cpp finds
@@ -25,6 +26,15 @@
 #include <vector>
 
 namespace nextcrm {
+
+// A validation rule of the profile (rules.csv), checked by nextcrm_validate.
+// date_range: in `table`, column `first` is not after column `second`.
+struct ProfileRule {
+    std::string rule;
+    std::string table;
+    std::string first;
+    std::string second;
+};
 
 struct ProfileMigration {
     std::string name;   // the directory name, as _prisma_migrations records it
@@ -51,6 +61,7 @@ class Profile {
     const Mapping &mapping() const { return *mapping_; }
     const Redactor &redactor() const { return *redactor_; }
     const std::vector<ProfileMigration> &migrations() const { return migrations_; }
+    const std::vector<ProfileRule> &rules() const { return rules_; }
     // mongo-fields.csv, when the profile has one.
     const std::optional<std::string> &source_fields_csv() const { return fields_csv_; }
 
@@ -61,6 +72,7 @@ class Profile {
     std::optional<Mapping> mapping_;
     std::optional<Redactor> redactor_;
     std::vector<ProfileMigration> migrations_;
+    std::vector<ProfileRule> rules_;
     std::optional<std::string> fields_csv_;
 };
 

@@ -79,6 +79,10 @@ TEST(Profile, TheNextcrmProfileLoadsFromTheRepository) {
     EXPECT_EQ(p.mapping().collections().size(), 29u);
     EXPECT_TRUE(p.source_fields_csv());
     EXPECT_TRUE(p.redactor().is_secret_key("api_key"));
+    ASSERT_EQ(p.rules().size(), 3u);
+    EXPECT_EQ(p.rules()[2].table, "Invoices");
+    EXPECT_EQ(p.rules()[2].first, "date_created");
+    EXPECT_EQ(p.rules()[2].second, "date_due");
 }
 
 TEST(Profile, TheMiniProfileLoadsInDependencyOrder) {
@@ -176,6 +180,21 @@ TEST_F(MiniCopy, TheManifestNamesItsDirectory) {
 TEST_F(MiniCopy, MigrationsFromTheAppAreNotSupportedYet) {
     replace("profile.conf", "migrations_from = profile", "migrations_from = app_dir");
     EXPECT_NE(refusal().find("does not support"), std::string::npos);
+}
+
+TEST_F(MiniCopy, ARuleOnAColumnThatIsNoMappedTimestampIsRefused) {
+    spill(file("rules.csv"), "rule,table,first,second\n"
+                             "date_range,projects,startedAt,startedAt\n"
+                             "date_range,projects,startedAt,name\n");
+    EXPECT_EQ(refusal(), "invalid profile \"mini\": rules.csv line 3, field \"second\": \"name\" "
+                         "is not a mapped timestamp column of \"projects\"");
+    spill(file("rules.csv"), "rule,table,first,second\ndate_order,projects,startedAt,startedAt\n");
+    EXPECT_EQ(
+        refusal(),
+        "invalid profile \"mini\": rules.csv line 2, field \"rule\": unknown rule \"date_order\"");
+    spill(file("rules.csv"), "rule,table,first,second\ndate_range,project,startedAt,startedAt\n");
+    EXPECT_EQ(refusal(), "invalid profile \"mini\": rules.csv line 2, field \"table\": unknown "
+                         "collection \"project\"");
 }
 
 TEST(DdlColumns, FollowsCreateAlterRenameAndDrop) {
