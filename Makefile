@@ -24,19 +24,9 @@ endif
 MONGOC_CFLAGS := $(shell pkg-config --cflags $(MONGOC_PC))
 MONGOC_LIBS := $(shell pkg-config --libs $(MONGOC_PC))
 
-# Data files embedded into the module with .incbin (src/core/embedded_data.cpp).
-FIELDS_CSV := $(abspath data/nextcrm/mongo-fields.csv)
-ENUMS_CSV := $(abspath data/nextcrm/mongo-enums.csv)
-MAPPING_CSV := $(abspath data/nextcrm/mapping.csv)
-# The Prisma migrations, bundled into the module (src/migrate_schema.cpp) so
-# that an empty database gets exactly the schema Prisma Migrate would create.
-MIGRATION_SQL := $(sort $(wildcard prisma/migrations/*/migration.sql))
-MIGRATIONS_BUNDLE := $(abspath migrations.bundle)
-EXTRA_CLEAN = migrations.bundle .migrations-list .pgxs-target
+EXTRA_CLEAN = .pgxs-target
 
-PG_CPPFLAGS = -I$(srcdir)/src $(MONGOC_CFLAGS) -DNEXTCRM_VERSION=\"$(EXTVERSION)\" \
-	-DNEXTCRM_FIELDS_CSV=\"$(FIELDS_CSV)\" -DNEXTCRM_ENUMS_CSV=\"$(ENUMS_CSV)\" \
-	-DNEXTCRM_MAPPING_CSV=\"$(MAPPING_CSV)\" -DNEXTCRM_MIGRATIONS_BUNDLE=\"$(MIGRATIONS_BUNDLE)\"
+PG_CPPFLAGS = -I$(srcdir)/src $(MONGOC_CFLAGS) -DNEXTCRM_VERSION=\"$(EXTVERSION)\"
 # bson_t carries an alignment attribute that g++ reports as ignored when the
 # type is a template argument; smart pointers hold only a pointer, so it is
 # harmless there.  PostgreSQL's spinlock headers still use `register`, which
@@ -72,20 +62,25 @@ $(OBJS): .pgxs-target
 .PHONY: FORCE
 FORCE:
 
-src/core/embedded_data.o: $(FIELDS_CSV) $(ENUMS_CSV) $(MAPPING_CSV)
-
-# Each migration as "<directory name>\n<length>\n<bytes>", bytes unchanged.
-# .migrations-list names the migrations the bundle was made of, and is
-# rewritten only when that set changes: a migration removed (none of the
-# remaining files is newer than the bundle) rebuilds it too.
-.migrations-list: FORCE
-	@[ "$$(cat $@ 2>/dev/null)" = "$(MIGRATION_SQL)" ] || echo "$(MIGRATION_SQL)" > $@
-migrations.bundle: $(MIGRATION_SQL) .migrations-list
-	@for f in $(MIGRATION_SQL); do \
-		printf '%s\n%s\n' "$$(basename "$$(dirname "$$f")")" "$$(wc -c < "$$f")"; cat "$$f"; \
-	done > $@
-
-src/migrate_schema.o: migrations.bundle
+# The profiles (src/core/profile.hpp): every directory under profiles/ is
+# installed as $(datadir)/extension/nextcrm_mongo_fdw/profiles/<name>/, read
+# at run time, so a profile changes without a new module.  cp -L copies what
+# a symlink points to (the nextcrm profile's migrations/ is
+# prisma/migrations), so the installed profile is self-contained.  A
+# reinstall replaces each profile whole: no file of an older one survives.
+PROFILES_INSTALL_DIR = $(DESTDIR)$(datadir)/extension/$(EXTENSION)/profiles
+install: install-profiles
+uninstall: uninstall-profiles
+.PHONY: install-profiles uninstall-profiles
+install-profiles:
+	@for p in profiles/*/; do \
+		n=$$(basename "$$p"); \
+		rm -rf '$(PROFILES_INSTALL_DIR)'/"$$n" && \
+		$(MKDIR_P) '$(PROFILES_INSTALL_DIR)'/"$$n" && \
+		cp -RL "$$p". '$(PROFILES_INSTALL_DIR)'/"$$n"/ || exit 1; \
+	done
+uninstall-profiles:
+	rm -rf '$(PROFILES_INSTALL_DIR)'
 
 .PHONY: format format-check
 format:

@@ -61,6 +61,9 @@ REVOKE ALL ON SCHEMA nextcrm_migration FROM PUBLIC;
 CREATE TABLE nextcrm_migration.run (
     singleton bool PRIMARY KEY DEFAULT true CHECK (singleton),
     server name NOT NULL,
+    -- The profile the run migrates with (share/extension/nextcrm_mongo_fdw/
+    -- profiles/<name>); a resume with another one is refused.
+    profile text NOT NULL DEFAULT 'nextcrm',
     status text NOT NULL CHECK (status IN ('running', 'stopped', 'complete', 'failed')),
     started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     finished_at timestamptz,
@@ -214,14 +217,16 @@ SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.repairs', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.extra_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.foreign_ids', '');
 
--- Migrates every collection of the server's database into NextCRM's schema
--- (created from the bundled Prisma migrations when the database has none),
+-- Migrates every collection of the server's database into the schema of a
+-- profile (profile => name of an installed profile, default 'nextcrm';
+-- created from the profile's migrations when the database has none),
 -- in batches of 1000 that each commit with their checkpoint.  Interrupt it at
 -- any time; calling it again resumes.  restart => true starts over.
 -- outcome: 'done', 'failed: <why>' (a damaged or unreadable dump file: the
 -- documents before the damage are migrated) or 'skipped: depends on failed
 -- <collection>'; other states ('pending', 'loading') when it did not finish.
 CREATE FUNCTION nextcrm_migrate_all(server name, restart boolean DEFAULT false,
+                                    profile text DEFAULT 'nextcrm',
                                     OUT collection text, OUT source_count bigint,
                                     OUT migrated bigint, OUT failed bigint, OUT repaired bigint,
                                     OUT seconds double precision,
@@ -234,6 +239,7 @@ LANGUAGE C STRICT VOLATILE;
 -- The same for one collection.
 CREATE FUNCTION nextcrm_migrate_table(server name, source_collection text,
                                       restart boolean DEFAULT false,
+                                      profile text DEFAULT 'nextcrm',
                                       OUT collection text, OUT source_count bigint,
                                       OUT migrated bigint, OUT failed bigint, OUT repaired bigint,
                                       OUT seconds double precision,
@@ -246,7 +252,7 @@ LANGUAGE C STRICT VOLATILE;
 -- After a complete migration: migrates again only the documents listed in the
 -- error table (after the data or the mapping was fixed), replacing their
 -- error rows with the new outcome.
-CREATE FUNCTION nextcrm_retry_errors(server name,
+CREATE FUNCTION nextcrm_retry_errors(server name, profile text DEFAULT 'nextcrm',
                                      OUT collection text, OUT source_count bigint,
                                      OUT migrated bigint, OUT failed bigint, OUT repaired bigint,
                                      OUT seconds double precision,
@@ -258,9 +264,9 @@ LANGUAGE C STRICT VOLATILE;
 
 -- Only superusers and roles granted these functions run a migration; they
 -- also need the privileges to write the target tables.
-REVOKE ALL ON FUNCTION nextcrm_migrate_all(name, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION nextcrm_migrate_table(name, text, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION nextcrm_retry_errors(name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_migrate_all(name, boolean, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_migrate_table(name, text, boolean, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_retry_errors(name, text) FROM PUBLIC;
 
 -------------------------------------------------------------------------------
 -- Validation.  nextcrm_validate() compares the target with the MongoDB source
@@ -269,8 +275,9 @@ REVOKE ALL ON FUNCTION nextcrm_retry_errors(name) FROM PUBLIC;
 -- report; test/integration/validate.sh plants one defect per check.
 -------------------------------------------------------------------------------
 
--- The parsed mapping (data/nextcrm/mapping.csv), as the migration reads it.
-CREATE FUNCTION nextcrm_mapping(OUT collection text, OUT stored_key text, OUT field text,
+-- The parsed mapping of a profile (profiles/<name>/mapping.csv), as the
+-- migration reads it.
+CREATE FUNCTION nextcrm_mapping(profile text DEFAULT 'nextcrm', OUT collection text, OUT stored_key text, OUT field text,
                                 OUT kind text, OUT target_table text, OUT target_column text,
                                 OUT owner_column text, OUT pg_type text, OUT ref_model text,
                                 OUT on_missing text, OUT missing_value text,
@@ -281,8 +288,17 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT IMMUTABLE;
 
--- The enums of NextCRM's MongoDB schema: the labels a value may take.
-CREATE FUNCTION nextcrm_mapping_enums(OUT enum_type text, OUT label text, OUT label_position int)
+-- The validation rules of a profile (profiles/<name>/rules.csv): date_range
+-- rows say that column first_column of table is not after second_column.
+CREATE FUNCTION nextcrm_profile_rules(profile text DEFAULT 'nextcrm', OUT rule text,
+                                      OUT "table" text, OUT first_column text,
+                                      OUT second_column text, OUT rule_position int)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT STABLE;
+
+-- The enums of a profile's MongoDB schema: the labels a value may take.
+CREATE FUNCTION nextcrm_mapping_enums(profile text DEFAULT 'nextcrm', OUT enum_type text, OUT label text, OUT label_position int)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT IMMUTABLE;
@@ -300,13 +316,14 @@ LANGUAGE C STRICT IMMUTABLE;
 -- collection, the same for the same seed, never an awkward one.
 CREATE FUNCTION nextcrm_validation_source(server name, seed double precision DEFAULT NULL,
                                           sample_size int DEFAULT 100,
+                                          profile text DEFAULT 'nextcrm',
                                           OUT collection text, OUT kind text,
                                           OUT source_id text, OUT id uuid, OUT a uuid, OUT b uuid,
                                           OUT documents bigint, OUT doc jsonb)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE;
-REVOKE ALL ON FUNCTION nextcrm_validation_source(name, double precision, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_validation_source(name, double precision, int, text) FROM PUBLIC;
 
 -- Helpers reading a relaxed Extended JSON value the way its BSON type means it.
 CREATE FUNCTION nextcrm_migration.json_number(v jsonb) RETURNS numeric
@@ -413,7 +430,7 @@ $$;
 -- One row per check (status pass, fail or warn) and a final summary row.
 -- Families: counts, samples, referential, conversions, field_rules.
 CREATE FUNCTION nextcrm_validate(server name, seed double precision DEFAULT NULL,
-                                 sample_size int DEFAULT 100)
+                                 sample_size int DEFAULT 100, profile text DEFAULT 'nextcrm')
 RETURNS TABLE (family text, "table" text, "check" text, status text,
                expected text, actual text, details text)
 LANGUAGE plpgsql VOLATILE
@@ -449,11 +466,11 @@ BEGIN
   END LOOP;
   CREATE TEMP TABLE nextcrm_v_result (seq serial, family text, "table" text, "check" text,
     status text, expected text, actual text, details text);
-  CREATE TEMP TABLE nextcrm_v_map AS SELECT * FROM nextcrm_mapping();
+  CREATE TEMP TABLE nextcrm_v_map AS SELECT * FROM nextcrm_mapping(profile);
 
   -- The source, read once; the views only name its parts.
   CREATE TEMP TABLE nextcrm_v_src AS
-    SELECT * FROM nextcrm_validation_source(server, seed, sample_size);
+    SELECT * FROM nextcrm_validation_source(server, seed, sample_size, profile);
   CREATE TEMP VIEW nextcrm_v_ids AS
     SELECT s.collection, s.source_id, s.id FROM nextcrm_v_src s WHERE s.kind = 'id';
   CREATE TEMP VIEW nextcrm_v_pairs AS
@@ -969,8 +986,8 @@ BEGIN
     -- Enum values are labels of NextCRM's enums (not merely of whatever the
     -- PostgreSQL type holds now).
     SELECT string_agg(format(
-             'count(*) FILTER (WHERE %I IS NOT NULL AND %1$I::text NOT IN (SELECT e.label FROM nextcrm_mapping_enums() e WHERE e.enum_type = %L))',
-             m.target_column, m.pg_type), ' + ')
+             'count(*) FILTER (WHERE %I IS NOT NULL AND %1$I::text NOT IN (SELECT e.label FROM nextcrm_mapping_enums(%L) e WHERE e.enum_type = %L))',
+             m.target_column, profile, m.pg_type), ' + ')
       INTO q FROM nextcrm_v_map m
      WHERE m.collection = c.collection AND m.kind = 'enum';
     IF q IS NOT NULL THEN
@@ -996,11 +1013,12 @@ BEGIN
     END IF;
   END LOOP;
 
-  -- Date ranges: an end is not before its start.
-  FOR f IN SELECT * FROM (VALUES ('crm_Contracts', 'startDate', 'endDate'),
-                                 ('crm_Contracts', 'startDate', 'renewalReminderDate'),
-                                 ('Invoices', 'date_created', 'date_due')) v(tbl, first, last)
-            WHERE EXISTS (SELECT 1 FROM nextcrm_v_map m WHERE m.collection = v.tbl) LOOP
+  -- Date ranges: an end is not before its start (the profile's rules.csv).
+  FOR f IN SELECT v."table" AS tbl, v.first_column AS first, v.second_column AS last
+             FROM nextcrm_profile_rules(profile) v
+            WHERE v.rule = 'date_range'
+              AND EXISTS (SELECT 1 FROM nextcrm_v_map m WHERE m.collection = v."table")
+            ORDER BY v.rule_position LOOP
     EXECUTE format('SELECT count(*) FROM %I WHERE %I > %I', f.tbl, f.first, f.last) INTO n;
     INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
     VALUES ('field_rules', f.tbl, format('date range %s <= %s', f.first, f.last),
@@ -1031,7 +1049,8 @@ $fn$;
 -- (for scripts: psql -v ON_ERROR_STOP=1 exits non-zero).  Each failed check
 -- is also a NOTICE, since the rows are lost with the error.
 CREATE FUNCTION nextcrm_validate_strict(server name, seed double precision DEFAULT NULL,
-                                        sample_size int DEFAULT 100)
+                                        sample_size int DEFAULT 100,
+                                        profile text DEFAULT 'nextcrm')
 RETURNS TABLE (family text, "table" text, "check" text, status text,
                expected text, actual text, details text)
 LANGUAGE plpgsql VOLATILE
@@ -1041,7 +1060,7 @@ DECLARE
   r record;
   failed int := 0;
 BEGIN
-  FOR r IN SELECT * FROM @extschema@.nextcrm_validate(server, seed, sample_size) v LOOP
+  FOR r IN SELECT * FROM @extschema@.nextcrm_validate(server, seed, sample_size, profile) v LOOP
     IF r.status = 'fail' AND r.family <> 'summary' THEN
       failed := failed + 1;
       RAISE NOTICE 'validation failed: % % %: expected %, actual %', r.family, r."table",
@@ -1058,5 +1077,5 @@ BEGIN
 END
 $fn$;
 
-REVOKE ALL ON FUNCTION nextcrm_validate(name, double precision, int) FROM PUBLIC;
-REVOKE ALL ON FUNCTION nextcrm_validate_strict(name, double precision, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_validate(name, double precision, int, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_validate_strict(name, double precision, int, text) FROM PUBLIC;

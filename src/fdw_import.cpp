@@ -1,21 +1,24 @@
 // IMPORT FOREIGN SCHEMA.
 //
-//   nextcrm       the 29 NextCRM collections, typed per the embedded
-//                 mongo-fields.csv (core/nextcrm_schema.hpp)
+//   nextcrm       the collections of a profile (option profile, default
+//                 nextcrm), typed per its mongo-fields.csv
+//                 (core/source_schema.hpp)
 //   any other     a database of the live server (or, for a dump_dir or
 //                 archive server, the dump's collections), one table per
 //                 collection with columns inferred from its first
 //                 sample_size documents (core/schema_infer.hpp)
 //
 // Options: sample_size (default 100), objectid_type (text | uuid | bytea,
-// default text).  LIMIT TO and EXCEPT filter by collection name.
+// default text), profile (an installed profile, default nextcrm).  LIMIT TO and EXCEPT filter by
+// collection name.
 #include "fdw.hpp"
 
 #include "connection.hpp"
+#include "profiles.hpp"
 
 #include "core/mongodump.hpp"
 #include "core/doc_transform.hpp"
-#include "core/nextcrm_schema.hpp"
+#include "core/source_schema.hpp"
 #include "core/schema_infer.hpp"
 
 extern "C" {
@@ -73,6 +76,7 @@ std::string create_table(ImportForeignSchemaStmt *stmt, const std::string &serve
 List *import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid) {
     int sample_size = 100;
     std::string objectid_type = "text";
+    std::string profile_name = default_profile;
     ListCell *lc;
     foreach (lc, stmt->options) {
         auto *def = static_cast<DefElem *>(lfirst(lc));
@@ -84,10 +88,12 @@ List *import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid) {
                             sqlstate::fdw_invalid_attribute_value);
         } else if (strcmp(def->defname, "objectid_type") == 0) {
             objectid_type = value;
+        } else if (strcmp(def->defname, "profile") == 0) {
+            profile_name = value;
         } else {
             throw Error(std::string("invalid option \"") + def->defname + "\"",
                         sqlstate::fdw_invalid_option_name, {},
-                        "Valid options in this context are: objectid_type, sample_size.");
+                        "Valid options in this context are: objectid_type, profile, sample_size.");
         }
     }
     ForeignServer *server = pg_call([serverOid] { return GetForeignServer(serverOid); });
@@ -98,9 +104,15 @@ List *import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid) {
     std::vector<SchemaTable> tables;
     std::string database;
     if (remote == "nextcrm") {
-        tables = nextcrm_tables(objectid_type);
+        const Profile &profile = installed_profile(profile_name);
+        if (!profile.source_fields_csv())
+            throw Error("profile \"" + profile.name() + "\" has no mongo-fields.csv",
+                        sqlstate::fdw_invalid_attribute_value, {},
+                        "Import the collections of a database by its name instead: their "
+                        "columns are inferred from sample documents.");
+        tables = source_tables(*profile.source_fields_csv(), objectid_type);
     } else {
-        (void)nextcrm_tables(objectid_type); // validates objectid_type
+        check_objectid_type(objectid_type);
         std::shared_ptr<Client> client;
         std::vector<std::string> names;
         std::unique_ptr<Dump> dump;

@@ -5,6 +5,7 @@
 #include "fdw.hpp"
 
 #include "fdw_row.hpp"
+#include "profiles.hpp"
 
 #include "core/mapping.hpp"
 

@@ -1,6 +1,7 @@
-// The parsed mapping (data/nextcrm/mapping.csv) as SQL rows, so the
+// The parsed mapping of a profile (profiles/<name>/mapping.csv) as SQL rows, so the
 // validator's set-based checks read the same mapping as the migration.
 #include "pg_wall.hpp"
+#include "profiles.hpp"
 
 #include "core/mapping.hpp"
 
@@ -97,8 +98,9 @@ void put_row(ReturnSetInfo *rsinfo, const std::vector<const std::string *> &text
 NEXTCRM_PG_FUNCTION(nextcrm_mapping) {
     nextcrm::pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
     auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    const auto &mapping = nextcrm::installed_profile(nextcrm::profile_arg(fcinfo, 0)).mapping();
     int position = 0;
-    for (const auto &c : nextcrm::Mapping::nextcrm().collections()) {
+    for (const auto &c : mapping.collections()) {
         ++position;
         for (const auto &f : c.fields) {
             std::string kind = kind_name(f.kind), missing = on_missing_name(f.on_missing);
@@ -112,11 +114,11 @@ NEXTCRM_PG_FUNCTION(nextcrm_mapping) {
     return (Datum)0;
 }
 
-// (enum type, label, position): the enums of NextCRM's MongoDB schema.
+// (enum type, label, position): the enums of the profile's source schema.
 NEXTCRM_PG_FUNCTION(nextcrm_mapping_enums) {
     nextcrm::pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
     auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-    const auto &mapping = nextcrm::Mapping::nextcrm();
+    const auto &mapping = nextcrm::installed_profile(nextcrm::profile_arg(fcinfo, 0)).mapping();
     std::vector<std::string> types;
     for (const auto &c : mapping.collections())
         for (const auto &f : c.fields)
@@ -128,5 +130,17 @@ NEXTCRM_PG_FUNCTION(nextcrm_mapping_enums) {
         for (const auto &label : mapping.enum_labels(t))
             put_row(rsinfo, {&t, &label}, {++i}, {});
     }
+    return (Datum)0;
+}
+
+// (rule, table, first, second, position): the profile's validation rules
+// (rules.csv), which nextcrm_validate checks.
+NEXTCRM_PG_FUNCTION(nextcrm_profile_rules) {
+    const auto &rules = nextcrm::installed_profile(nextcrm::profile_arg(fcinfo, 0)).rules();
+    nextcrm::pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
+    auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    int position = 0;
+    for (const auto &r : rules)
+        put_row(rsinfo, {&r.rule, &r.table, &r.first, &r.second}, {++position}, {});
     return (Datum)0;
 }

@@ -20,14 +20,18 @@ extern "C" {
 
 namespace nextcrm {
 
+class Mapping;
+class Profile;
+
 // Copied into the channel's shared memory segment (migrate_channel.hpp).
 struct MigrationRequest {
     Oid database;
     Oid userid;
+    Oid serverid;
     bool restart;
-    bool retry; // only the documents in the error table
-    char server[NAMEDATALEN];
+    bool retry;                   // only the documents in the error table
     char collection[NAMEDATALEN]; // empty: every collection
+    char profile[48];             // an installed profile (profiles.hpp)
 };
 
 // Advisory lock key held by the running worker for its whole life, so a
@@ -35,14 +39,19 @@ struct MigrationRequest {
 inline constexpr int64 migration_lock_key = 0x6e657874636d6967; // "nextcmig"
 
 // Throws an Error (invalid_parameter_value) unless `collection` is a
-// collection of the NextCRM mapping; the hint lists the valid names.
-void check_nextcrm_collection(const std::string &collection);
+// collection of the mapping; the hint lists the valid names.
+void check_mapped_collection(const Profile &profile, const std::string &collection);
 
 // Throws an Error (object_not_in_prerequisite_state) naming the collections
 // that `collection` references, directly or not, whose migration is not
 // complete: migrating it before them would lose its references to their
 // documents for good.  Needs SPI.
-void check_references_complete(const std::string &collection);
+void check_references_complete(const Mapping &mapping, const std::string &collection);
+
+// Throws an Error (invalid_parameter_value) when the database holds a
+// migration that is not complete with another profile than `profile`: its
+// checkpoints and tables are that profile's.  Needs SPI.
+void check_run_profile(const std::string &profile, bool restart);
 
 // Runs the migration described by the request; called in the worker after
 // it has connected to the database.  Checks before every batch whether it

@@ -127,7 +127,7 @@ constexpr int stop_grace_naps = 25; // of 200 ms each: 5 s
 
 } // namespace
 
-WorkerChannel launch_worker(const MigrationRequest &request) {
+WorkerChannel launch_worker(const MigrationRequest &request, const char *server) {
     WorkerChannel channel;
     channel.segment = pg_call([] { return dsm_create(header_space() + queue_size, 0); });
     auto *base = static_cast<char *>(pg_call([&] { return dsm_segment_address(channel.segment); }));
@@ -147,7 +147,7 @@ WorkerChannel launch_worker(const MigrationRequest &request) {
     worker.bgw_restart_time = BGW_NEVER_RESTART;
     std::snprintf(worker.bgw_library_name, BGW_MAXLEN, "nextcrm_mongo_fdw");
     std::snprintf(worker.bgw_function_name, BGW_MAXLEN, "nextcrm_migration_worker_main");
-    std::snprintf(worker.bgw_name, BGW_MAXLEN, "nextcrm migration of %s", request.server);
+    std::snprintf(worker.bgw_name, BGW_MAXLEN, "nextcrm migration of %s", server);
     std::snprintf(worker.bgw_type, BGW_MAXLEN, "nextcrm migration");
     worker.bgw_main_arg =
         UInt32GetDatum(pg_call([&] { return dsm_segment_handle(channel.segment); }));

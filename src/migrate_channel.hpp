@@ -28,7 +28,7 @@ struct WorkerChannel {
 
 // Creates the segment and queue, copies the request in and starts the
 // worker on it.  Throws when no worker can start.
-WorkerChannel launch_worker(const MigrationRequest &request);
+WorkerChannel launch_worker(const MigrationRequest &request, const char *server);
 
 // Waits for the worker's messages until it detaches (it has exited),
 // re-emitting each NOTICE and WARNING as the caller's own.  Returns the

@@ -8,6 +8,7 @@
 
 #include "connection.hpp"
 #include "pg_compat.hpp"
+#include "profiles.hpp"
 #include "source_check.hpp"
 #include "spi.hpp"
 
@@ -113,9 +114,9 @@ bool warn_failed_collections() {
 // collection; with restart, it and its dependents) is done: the worker
 // records such a run as 'stopped', since the migration as a whole is not
 // complete, but the call did all it was asked.
-bool selection_done(const char *collection, bool restart) {
-    std::vector<std::string> names = restart ? nextcrm::Mapping::nextcrm().dependents_of(collection)
-                                             : std::vector<std::string>{collection};
+bool selection_done(const nextcrm::Mapping &mapping, const char *collection, bool restart) {
+    std::vector<std::string> names =
+        restart ? mapping.dependents_of(collection) : std::vector<std::string>{collection};
     for (const auto &name : names) {
         Datum arg = nextcrm::text_datum(name);
         Oid type = TEXTOID;
@@ -149,14 +150,17 @@ void refuse_if_running() {
                     "pg_cancel_backend() on its calling session.");
 }
 
-Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
+Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry, bool restart,
+              const std::string &profile_name) {
     const char *server = NameStr(*PG_GETARG_NAME(0));
-    bool restart = !retry && PG_GETARG_BOOL(PG_NARGS() - 1);
-    // The server must exist and be ours, and a backup must be what it says.
+    // The profile must be installed and consistent, the server must exist
+    // and be ours, and a backup must be what it says.
+    const nextcrm::Profile &profile = nextcrm::installed_profile(profile_name);
+    const nextcrm::Mapping &mapping = profile.mapping();
     Oid serverid = nextcrm::server_oid_by_name(server);
     if (*collection)
-        nextcrm::check_nextcrm_collection(collection);
-    nextcrm::check_dump_source(serverid);
+        nextcrm::check_mapped_collection(profile, collection);
+    nextcrm::check_dump_source(serverid, profile);
 
     if (XactIsoLevel != XACT_READ_COMMITTED)
         throw Error("nextcrm_migrate_all() must run in READ COMMITTED",
@@ -173,15 +177,19 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
     request.userid = GetUserId();
     request.restart = restart;
     request.retry = retry;
-    if (strlen(server) >= sizeof request.server || strlen(collection) >= sizeof request.collection)
-        throw Error("server or collection name too long", sqlstate::invalid_parameter_value);
-    strcpy(request.server, server);
+    request.serverid = serverid;
+    if (strlen(collection) >= sizeof request.collection)
+        throw Error("collection name too long", sqlstate::invalid_parameter_value);
+    static_assert(sizeof request.profile > nextcrm::max_profile_name, "a profile name must fit");
     strcpy(request.collection, collection);
+    strcpy(request.profile, profile.name().c_str());
 
     nextcrm::pg_call([] { SPI_connect(); });
     refuse_if_running();
-    if (*collection) // refused before a worker starts, with the reason and what to do
-        nextcrm::check_references_complete(collection);
+    // Refused before a worker starts, with the reason and what to do.
+    nextcrm::check_run_profile(profile.name(), restart && !*collection);
+    if (*collection)
+        nextcrm::check_references_complete(mapping, collection);
     std::string message;
     std::string status = run_status(&message);
     if (retry && status == "running")
@@ -196,7 +204,7 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
                              errhint("restart => true starts over.")));
         });
     } else {
-        nextcrm::WorkerChannel channel = nextcrm::launch_worker(request);
+        nextcrm::WorkerChannel channel = nextcrm::launch_worker(request, server);
         ErrorData *worker_error = nextcrm::relay_worker(channel);
         nextcrm::close_channel(channel);
         status = run_status(&message);
@@ -229,7 +237,7 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
         if (status == "failed" && warn_failed_collections())
             status = "complete";
         if (status == "stopped" && *collection && message.empty() &&
-            selection_done(collection, restart))
+            selection_done(mapping, collection, restart))
             status = "complete";
         if (status == "failed")
             throw Error("the migration failed: " + message, sqlstate::fdw_error, {},
@@ -255,12 +263,14 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry) {
 
 } // namespace
 
+// nextcrm_migrate_all(server, restart, profile)
 NEXTCRM_PG_FUNCTION(nextcrm_migrate_all) {
-    return migrate(fcinfo, "", false);
+    return migrate(fcinfo, "", false, PG_GETARG_BOOL(1), nextcrm::profile_arg(fcinfo, 2));
 }
 
+// nextcrm_retry_errors(server, profile)
 NEXTCRM_PG_FUNCTION(nextcrm_retry_errors) {
-    return migrate(fcinfo, "", true);
+    return migrate(fcinfo, "", true, false, nextcrm::profile_arg(fcinfo, 1));
 }
 
 NEXTCRM_PG_FUNCTION(nextcrm_migrate_table) {
@@ -268,5 +278,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_migrate_table) {
     std::string collection(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg));
     if (collection.empty())
         throw Error("collection must not be empty", sqlstate::invalid_parameter_value);
-    return migrate(fcinfo, collection.c_str(), false);
+    // nextcrm_migrate_table(server, collection, restart, profile)
+    return migrate(fcinfo, collection.c_str(), false, PG_GETARG_BOOL(2),
+                   nextcrm::profile_arg(fcinfo, 3));
 }

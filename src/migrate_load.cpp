@@ -1,6 +1,7 @@
 #include "migrate_load.hpp"
 
 #include "connection.hpp"
+#include "profiles.hpp"
 #include "spi.hpp"
 
 #include "core/bson_convert.hpp"
@@ -398,7 +399,7 @@ std::unique_ptr<CollectionLoader> CollectionLoader::retry(Oid serverid, const So
 CollectionLoader::CollectionLoader(const CollectionMapping &collection,
                                    std::shared_ptr<Client> client,
                                    std::unique_ptr<DocumentSource> source, bool replace_errors)
-    : collection_(collection), transformer_(Mapping::nextcrm(), collection),
+    : collection_(collection), transformer_(run_profile().mapping(), collection),
       client_(std::move(client)), source_(std::move(source)), replace_errors_(replace_errors),
       side_(std::make_unique<SideRows>()) {
     std::vector<std::string> columns, casts;
@@ -481,8 +482,8 @@ void CollectionLoader::resolve_references(std::vector<TransformedDocument> &docs
                     continue;
                 }
                 if (!f.route_model.empty() && existing[f.route_model].count(id)) {
-                    // A comment on a CRM task (D12): its id names a
-                    // crm_Accounts_Tasks row, so it goes to that column.
+                    // A routed reference (special route=model:column): its
+                    // id names a row of route_model, so it goes to that column.
                     for (std::size_t c = 0; c < fields.size(); ++c)
                         if (fields[c]->target_column == f.route_column && !d.values[c])
                             d.values[c] = id;

@@ -5,6 +5,7 @@
 #include "connection.hpp"
 #include "migrate_load.hpp"
 #include "migrate_schema.hpp"
+#include "profiles.hpp"
 #include "spi.hpp"
 
 #include "core/mapping.hpp"
@@ -63,6 +64,18 @@ std::string text_param_query(const char *sql, const std::string &arg) {
     Datum value = text_datum(arg);
     Oid type = TEXTOID;
     return spi_query(sql, 1, &type, &value).text(0, 1);
+}
+
+std::string server_name(Oid serverid) {
+    Datum arg = ObjectIdGetDatum(serverid);
+    Oid type = OIDOID;
+    std::string name =
+        spi_query("SELECT srvname::text FROM pg_catalog.pg_foreign_server WHERE oid = $1", 1, &type,
+                  &arg)
+            .text(0, 1);
+    if (name.empty())
+        throw Error("the migration's foreign server was dropped", sqlstate::fdw_error);
+    return name;
 }
 
 bool take_lock() {
@@ -208,23 +221,26 @@ bool fail_for_oplog(const SourceOptions &opts) {
 }
 
 void begin_run(const MigrationRequest &request) {
+    std::string server = server_name(request.serverid);
     std::string current = text_param_query(
-        "SELECT server FROM nextcrm_migration.run WHERE server::text <> $1", request.server);
+        "SELECT server FROM nextcrm_migration.run WHERE server::text <> $1", server);
     if (!current.empty())
         throw Error("this database holds a migration from server \"" + current + "\"",
                     sqlstate::invalid_parameter_value, {},
                     "Use that server, or start over with restart => true.");
-    Datum arg = text_datum(request.server);
-    Oid type = TEXTOID;
-    spi_exec("INSERT INTO nextcrm_migration.run (server, status, worker_pid)"
-             " VALUES ($1, 'running', pg_backend_pid())"
+    // Checked again under the run's lock (the caller checked first).
+    check_run_profile(request.profile, false);
+    Datum args[2] = {text_datum(server), text_datum(request.profile)};
+    Oid types[2] = {TEXTOID, TEXTOID};
+    spi_exec("INSERT INTO nextcrm_migration.run (server, profile, status, worker_pid)"
+             " VALUES ($1, $2, 'running', pg_backend_pid())"
              " ON CONFLICT (singleton) DO UPDATE SET status = 'running', message = NULL,"
              "   worker_pid = pg_backend_pid(), finished_at = NULL",
-             1, &type, &arg);
+             2, types, args);
 }
 
-// Names in the run's record the collections of a dump that are not NextCRM
-// collections (the caller's NOTICE names them too): they are not migrated.
+// Names in the run's record the collections of a dump that the mapping does
+// not have (the caller's NOTICE names them too): they are not migrated.
 // Skipped entries (views, system collections) hold no data and are left out.
 void record_unmapped(const Mapping &mapping, const SourceOptions &opts) {
     std::vector<std::string> unmapped;
@@ -387,7 +403,7 @@ void announce_batch() {
 // repaired loads it from its first document, and recorded as failed with
 // the reason until then.
 void forget_checksummed(const std::string &collection, const std::string &damage) {
-    const Mapping &mapping = Mapping::nextcrm();
+    const Mapping &mapping = run_profile().mapping();
     reset_collections(mapping, mapping.dependents_of(collection));
     set_outcome(collection, "failed",
                 damage + " None of the documents read from it is kept; the collection is "
@@ -553,14 +569,16 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
     StopCheck stop = [&request, stop_requested] {
         return migration_should_stop(request, stop_requested);
     };
-    const Mapping &mapping = Mapping::nextcrm();
+    set_run_profile(request.profile);
+    const Profile &profile = run_profile();
+    const Mapping &mapping = profile.mapping();
     bool locked = false;
     in_transaction([&] { locked = take_lock(); });
     if (!locked)
         throw Error("another migration of this database is running", sqlstate::object_in_use, {},
                     "Watch it in nextcrm_migration.progress.");
 
-    Oid serverid = InvalidOid;
+    Oid serverid = request.serverid;
     SourceOptions opts;
     const std::string only = request.collection;
     // What this run migrates, in dependency order: every collection, or
@@ -571,7 +589,7 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
         for (const auto &c : mapping.collections())
             selected.push_back(c.name);
     } else {
-        check_nextcrm_collection(only);
+        check_mapped_collection(profile, only);
         selected = request.restart ? mapping.dependents_of(only) : std::vector<std::string>{only};
     }
     in_transaction([&] {
@@ -579,9 +597,8 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
         // tables fire for every row: a constraint PostgreSQL marks valid is
         // one it has checked (the per-batch reference check in
         // migrate_load.cpp only decides what becomes an error or repair row).
-        serverid = server_oid_by_name(request.server);
         opts = source_options(serverid);
-        ensure_target_schema(mapping);
+        ensure_target_schema(profile);
         if (request.restart && only.empty())
             reset(mapping);
         begin_run(request);
@@ -589,7 +606,7 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
         if (!only.empty()) {
             // Checked again here, under the run's lock (the caller checked
             // before starting this worker).
-            check_references_complete(only);
+            check_references_complete(mapping, only);
             if (request.restart)
                 reset_collections(mapping, selected);
         }
@@ -666,20 +683,34 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
     });
 }
 
-void check_nextcrm_collection(const std::string &collection) {
-    const Mapping &mapping = Mapping::nextcrm();
+void check_mapped_collection(const Profile &profile, const std::string &collection) {
+    const Mapping &mapping = profile.mapping();
     if (mapping.collection(collection))
         return;
     std::vector<std::string> names;
     for (const auto &c : mapping.collections())
         names.push_back(c.name);
     std::sort(names.begin(), names.end());
-    throw Error("\"" + collection + "\" is not a NextCRM collection",
+    throw Error("\"" + collection + "\" is not a " + profile.title() + " collection",
                 sqlstate::invalid_parameter_value, {}, "Valid names are: " + joined(names) + ".");
 }
 
-void check_references_complete(const std::string &collection) {
-    std::vector<std::string> missing = incomplete_references(Mapping::nextcrm(), collection);
+void check_run_profile(const std::string &profile, bool restart) {
+    std::string current = text_param_query(
+        "SELECT profile FROM nextcrm_migration.run WHERE profile OPERATOR(pg_catalog.<>) $1",
+        profile);
+    if (current.empty() || restart)
+        return;
+    throw Error("this database holds a migration with profile \"" + current + "\"",
+                sqlstate::invalid_parameter_value,
+                "Its checkpoints, errors and target tables are that profile's; resuming it with "
+                "profile \"" +
+                    profile + "\" would mix two mappings.",
+                "Run it with profile => '" + current + "', or start over with restart => true.");
+}
+
+void check_references_complete(const Mapping &mapping, const std::string &collection) {
+    std::vector<std::string> missing = incomplete_references(mapping, collection);
     if (missing.empty())
         return;
     throw Error("collection \"" + collection +

@@ -3,49 +3,13 @@
 #include "spi.hpp"
 
 #include "core/doc_transform.hpp"
-#include "core/embedded_data.hpp"
 
 #include <string>
-#include <string_view>
 #include <vector>
-
-#ifndef NEXTCRM_MIGRATIONS_BUNDLE
-#error "NEXTCRM_MIGRATIONS_BUNDLE must name the bundle of prisma/migrations (see the Makefile)"
-#endif
-
-// prisma/migrations/*/migration.sql, framed as "<name>\n<length>\n<bytes>"
-// each, by the Makefile; the bytes are kept exactly so their checksums match
-// the files Prisma Migrate will compare them with.
-NEXTCRM_EMBED_FILE(nextcrm_migrations, NEXTCRM_MIGRATIONS_BUNDLE);
 
 namespace nextcrm {
 
 namespace {
-
-struct Migration {
-    std::string name;
-    std::string_view sql;
-};
-
-std::vector<Migration> bundled_migrations() {
-    std::string_view rest = NEXTCRM_EMBEDDED(nextcrm_migrations);
-    std::vector<Migration> out;
-    while (!rest.empty()) {
-        auto nl = rest.find('\n');
-        auto nl2 = rest.find('\n', nl + 1);
-        if (nl == std::string_view::npos || nl2 == std::string_view::npos)
-            throw Error("corrupt migration bundle");
-        Migration m;
-        m.name = std::string(rest.substr(0, nl));
-        std::size_t length = std::stoul(std::string(rest.substr(nl + 1, nl2 - nl - 1)));
-        if (nl2 + 1 + length > rest.size())
-            throw Error("corrupt migration bundle");
-        m.sql = rest.substr(nl2 + 1, length);
-        out.push_back(m);
-        rest.remove_prefix(nl2 + 1 + length);
-    }
-    return out;
-}
 
 // What Prisma Migrate itself creates to record applied migrations.
 const char *prisma_migrations_table = "CREATE TABLE IF NOT EXISTS public.\"_prisma_migrations\" ("
@@ -58,12 +22,11 @@ const char *prisma_migrations_table = "CREATE TABLE IF NOT EXISTS public.\"_pris
                                       " \"started_at\" TIMESTAMPTZ NOT NULL DEFAULT now(),"
                                       " \"applied_steps_count\" INTEGER NOT NULL DEFAULT 0)";
 
-void apply_migrations() {
+void apply_migrations(const Profile &profile) {
     spi_exec(prisma_migrations_table);
-    for (const Migration &m : bundled_migrations()) {
-        std::string sql(m.sql);
-        spi_exec_target_ddl(sql.c_str());
-        Datum args[2] = {text_datum(m.name), text_datum(sql)};
+    for (const ProfileMigration &m : profile.migrations()) {
+        spi_exec_target_ddl(m.sql.c_str());
+        Datum args[2] = {text_datum(m.name), text_datum(m.sql)};
         Oid types[2] = {TEXTOID, TEXTOID};
         spi_exec(
             "INSERT INTO public.\"_prisma_migrations\" (id, checksum, finished_at, migration_name,"
@@ -78,7 +41,8 @@ void apply_migrations() {
 // Every mapped column must exist with the mapped type, and every junction
 // table with its A and B columns: writing into another shape would fail
 // half-way or, worse, succeed with different meaning.
-void check_shape(const Mapping &mapping) {
+void check_shape(const Profile &profile) {
+    const Mapping &mapping = profile.mapping();
     std::vector<std::string> problems;
     auto type_of = [](const std::string &table, const std::string &column) {
         Datum args[2] = {text_datum(target_table(table)), text_datum(column)};
@@ -117,17 +81,34 @@ void check_shape(const Mapping &mapping) {
         detail += (i ? "; " : "") + problems[i];
     if (problems.size() > 10)
         detail += "; and " + std::to_string(problems.size() - 10) + " more";
-    throw Error("the database's NextCRM schema does not match the one this extension migrates into",
+    throw Error("the database's " + profile.title() +
+                    " schema does not match the one this extension migrates into",
                 sqlstate::datatype_mismatch, detail,
-                "Apply the Prisma migrations shipped with the extension to an empty database.");
+                "Apply the migrations of profile \"" + profile.name() + "\" to an empty database.");
+}
+
+// Whether any table of the mapping exists: a database with none gets the
+// profile's migrations, one with some is checked as it is.
+bool any_mapped_table(const Mapping &mapping) {
+    std::string names;
+    for (const auto &c : mapping.collections())
+        names += (names.empty() ? "" : ",") + c.name;
+    Datum args[2] = {text_datum(names), text_datum(target_schema)};
+    Oid types[2] = {TEXTOID, TEXTOID};
+    return spi_query("SELECT pg_catalog.count(*) FROM pg_catalog.pg_class c"
+                     " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                     " WHERE n.nspname = $2"
+                     "   AND c.relname = ANY (pg_catalog.string_to_array($1, ','))",
+                     2, types, args)
+               .int8(0, 1) > 0;
 }
 
 } // namespace
 
-void ensure_target_schema(const Mapping &mapping) {
-    if (spi_query("SELECT to_regclass('public.\"Users\"') IS NULL").text(0, 1) == "t")
-        apply_migrations();
-    check_shape(mapping);
+void ensure_target_schema(const Profile &profile) {
+    if (!any_mapped_table(profile.mapping()))
+        apply_migrations(profile);
+    check_shape(profile);
 }
 
 } // namespace nextcrm

@@ -11,6 +11,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "catalog/pg_type_d.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
@@ -43,7 +44,7 @@ extern "C" void request_stop(SIGNAL_ARGS) {
 // Upserts, since the failure may come before the run was recorded, but never
 // over another worker's running migration.  A cancel is recorded as a stop:
 // nothing failed.
-void record_outcome(const char *server, const char *status, const char *message) {
+void record_outcome(Oid serverid, const char *profile, const char *status, const char *message) {
     nextcrm::pg_call([] {
         AbortOutOfAnyTransaction();
         SetCurrentStatementStartTimestamp();
@@ -51,16 +52,20 @@ void record_outcome(const char *server, const char *status, const char *message)
         SPI_connect();
         PushActiveSnapshot(GetTransactionSnapshot());
     });
-    Datum args[3] = {nextcrm::text_datum(message ? message : "unknown error"),
-                     nextcrm::text_datum(server), nextcrm::text_datum(status)};
-    Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
-    nextcrm::spi_exec("INSERT INTO nextcrm_migration.run AS r (server, status, message,"
-                      "  finished_at) VALUES ($2, $3, $1, pg_catalog.clock_timestamp())"
+    Datum args[4] = {nextcrm::text_datum(message ? message : "unknown error"),
+                     ObjectIdGetDatum(serverid), nextcrm::text_datum(status),
+                     nextcrm::text_datum(profile)};
+    Oid types[4] = {TEXTOID, OIDOID, TEXTOID, TEXTOID};
+    // The server by its OID; a dropped one keeps that as its name.
+    nextcrm::spi_exec("INSERT INTO nextcrm_migration.run AS r (server, profile, status, message,"
+                      "  finished_at) VALUES (coalesce((SELECT s.srvname"
+                      "   FROM pg_catalog.pg_foreign_server s WHERE s.oid = $2), $2::text),"
+                      "  $4, $3, $1, pg_catalog.clock_timestamp())"
                       " ON CONFLICT (singleton) DO UPDATE SET status = $3,"
                       "  message = $1, finished_at = pg_catalog.clock_timestamp(),"
                       "  worker_pid = NULL"
                       " WHERE r.worker_pid = pg_catalog.pg_backend_pid() OR r.status <> 'running'",
-                      3, types, args);
+                      4, types, args);
     nextcrm::pg_call([] {
         SPI_finish();
         PopActiveSnapshot();
@@ -84,7 +89,8 @@ void record_outcome(const char *server, const char *status, const char *message)
     // was in: still a stop.
     bool canceled = code == ERRCODE_QUERY_CANCELED || stop_requested;
     try {
-        record_outcome(request.server, canceled ? "stopped" : "failed", message.c_str());
+        record_outcome(request.serverid, request.profile, canceled ? "stopped" : "failed",
+                       message.c_str());
     } catch (...) {
         // The original error is what the log must show; this one is lost.
     }

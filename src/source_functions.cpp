@@ -4,7 +4,7 @@
 #include "connection.hpp"
 #include "source_check.hpp"
 
-#include "core/mapping.hpp"
+#include "core/profile.hpp"
 
 #include "core/mongodump.hpp"
 
@@ -37,19 +37,18 @@ void notice(const std::string &message, const std::string &detail) {
 
 } // namespace
 
-void check_dump_source(Oid serverid) {
+void check_dump_source(Oid serverid, const Profile &profile) {
+    const Mapping &mapping = profile.mapping();
     SourceOptions opts = source_options(serverid);
     if (!opts.is_dump())
         return;
     Dump dump(opts, [] { check_for_interrupts(); });
     std::vector<std::string> absent, foreign;
-    for (const auto &c : Mapping::nextcrm().collections())
+    for (const auto &c : mapping.collections())
         if (!dump.holds(c.name))
             absent.push_back(c.name);
     for (const auto &e : dump.entries()) {
-        bool nextcrm = false;
-        for (const auto &c : Mapping::nextcrm().collections())
-            nextcrm |= c.name == e.name;
+        bool mapped = mapping.collection(e.name) != nullptr;
         switch (e.state) {
         case DumpEntry::State::Ambiguous:
             throw Error("collection \"" + e.name + "\" has two dump files in \"" + dump.location() +
@@ -66,16 +65,16 @@ void check_dump_source(Oid serverid) {
         case DumpEntry::State::Ready:
             break;
         }
-        if (!nextcrm)
+        if (!mapped)
             foreign.push_back(e.name);
     }
     if (!absent.empty())
-        notice(std::to_string(absent.size()) + " NextCRM collections are absent from the dump \"" +
-                   dump.location() + "\"",
+        notice(std::to_string(absent.size()) + " " + profile.title() +
+                   " collections are absent from the dump \"" + dump.location() + "\"",
                "Absent (not empty): " + join_names(absent) + ".");
     if (!foreign.empty())
-        notice(std::to_string(foreign.size()) +
-                   " collections in the dump are not NextCRM collections and are not migrated",
+        notice(std::to_string(foreign.size()) + " collections in the dump are not " +
+                   profile.title() + " collections and are not migrated",
                "Not migrated: " + join_names(foreign) + ".");
 }
 

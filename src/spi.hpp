@@ -23,8 +23,7 @@ extern "C" {
 
 namespace nextcrm {
 
-// The schema the NextCRM tables live in (where the bundled Prisma
-// migrations create them).
+// The schema a profile's tables live in (where its migrations create them).
 inline constexpr const char *target_schema = "public";
 
 // target_schema."name", for SQL text.
@@ -55,7 +54,7 @@ class SpiRows {
 uint64 spi_exec(const char *sql, int nargs = 0, Oid *types = nullptr, Datum *values = nullptr,
                 const char *nulls = nullptr);
 
-// Runs DDL written without schema names (the bundled Prisma migrations) so
+// Runs DDL written without schema names (a profile's migrations) so
 // that it creates its objects in target_schema: search_path is pinned to
 // target_schema alone, which PostgreSQL searches after pg_catalog.
 void spi_exec_target_ddl(const char *sql);

@@ -5,6 +5,7 @@
 #include "pg_wall.hpp"
 
 #include "connection.hpp"
+#include "profiles.hpp"
 
 #include "core/extended_json.hpp"
 #include "core/document_source.hpp"
@@ -137,6 +138,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
         throw nextcrm::Error("sample_size must not be negative",
                              nextcrm::sqlstate::invalid_parameter_value);
 
+    const nextcrm::Profile &profile = nextcrm::installed_profile(nextcrm::profile_arg(fcinfo, 3));
     Oid serverid = nextcrm::server_oid_by_name(server_name);
     nextcrm::SourceOptions opts = nextcrm::source_options(serverid);
     std::shared_ptr<nextcrm::Client> client;
@@ -152,7 +154,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
     pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
     RowWriter out(reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo));
 
-    for (const auto &c : nextcrm::Mapping::nextcrm().collections()) {
+    for (const auto &c : profile.mapping().collections()) {
         // Each collection gets its own stream of the seed, so adding a
         // collection does not change the others' samples.
         // seed_seq keeps 32 bits of each value: pass both halves.

@@ -23,6 +23,12 @@
 // "expect" whether it must migrate ("migrated") or be an error, and on which
 // field ("error:<field>").
 //
+//   nextcrm_fixture --json DIR COLLECTION FILE
+//
+// writes DIR/COLLECTION.bson from FILE, one Extended JSON document per line
+// (blank lines skipped): a small dump written as readable text, such as the
+// test profile's (test/profiles/mini-dump/).
+//
 //   nextcrm_fixture --documents DIR
 //
 // writes NextCRM collections (crm_Accounts, crm_Leads, Tasks, Invoices) of
@@ -39,6 +45,7 @@
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -434,7 +441,38 @@ void write_nextcrm_awkward(const std::string &dir) {
     write_collection(dir, "Invoices", invoices);
 }
 
+// --json: one Extended JSON document per line of `file`.
+void write_from_json(const std::string &dir, const std::string &collection,
+                     const std::string &file) {
+    std::ifstream in(file);
+    if (!in)
+        throw std::runtime_error("cannot read " + file);
+    std::vector<BsonPtr> docs;
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos)
+            continue;
+        bson_error_t error;
+        BsonPtr d(bson_new_from_json(reinterpret_cast<const uint8_t *>(line.data()),
+                                     static_cast<ssize_t>(line.size()), &error));
+        if (!d)
+            throw std::runtime_error(file + " line " + std::to_string(number) + ": " +
+                                     error.message);
+        docs.push_back(std::move(d));
+    }
+    write_collection(dir, collection, docs);
+}
+
 int main(int argc, char **argv) {
+    if (argc == 5 && std::string(argv[1]) == "--json") {
+        try {
+            write_from_json(argv[2], argv[3], argv[4]);
+        } catch (const std::exception &e) {
+            std::fprintf(stderr, "nextcrm_fixture: %s\n", e.what());
+            return 1;
+        }
+        return 0;
+    }
     if (argc == 3 && std::string(argv[1]) == "--nextcrm") {
         try {
             write_nextcrm_awkward(argv[2]);
@@ -454,7 +492,9 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (argc != 2) {
-        std::fprintf(stderr, "usage: %s [--nextcrm | --documents] DIR\n", argv[0]);
+        std::fprintf(stderr,
+                     "usage: %s [--nextcrm | --documents] DIR | --json DIR COLLECTION FILE\n",
+                     argv[0]);
         return 2;
     }
     std::string dir = argv[1];

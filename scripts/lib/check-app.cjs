@@ -8,7 +8,7 @@
 //   CLIENT_DIR         the client generated from SCHEMA (its index.d.ts)
 //   PRISMA_CLIENT_PKG  @prisma/client's directory (runtime types the client imports)
 //   SCHEMA             prisma/schema.prisma
-//   MAPPING_CSV        data/nextcrm/mapping.csv
+//   MAPPING_CSV        profiles/nextcrm/mapping.csv
 //
 // Prints one line per site, "FILE:LINE: KIND: what to write instead", FILE
 // relative to APP_COPY, sorted; then "N incompatible call sites".  Exit

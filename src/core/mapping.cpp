@@ -1,7 +1,6 @@
 #include "core/mapping.hpp"
 
 #include "core/csv.hpp"
-#include "core/embedded_data.hpp"
 #include "core/error.hpp"
 
 #include <algorithm>
@@ -12,7 +11,21 @@ namespace nextcrm {
 
 namespace {
 
-FieldKind parse_kind(const std::string &s) {
+// Where a problem is: "mapping.csv line 7, field \"kind\"", for errors a
+// profile's author can act on.
+struct Place {
+    const std::string &file;
+    std::size_t line;
+    std::string at(const char *field) const {
+        return file + " line " + std::to_string(line) + ", field \"" + field + "\"";
+    }
+};
+
+[[noreturn]] void refuse(const Place &place, const char *field, const std::string &why) {
+    throw Error(place.at(field) + ": " + why, sqlstate::invalid_parameter_value);
+}
+
+FieldKind parse_kind(const std::string &s, const Place &place) {
     static const std::map<std::string, FieldKind> kinds = {
         {"id", FieldKind::Id},
         {"version", FieldKind::Version},
@@ -29,11 +42,11 @@ FieldKind parse_kind(const std::string &s) {
     };
     auto it = kinds.find(s);
     if (it == kinds.end())
-        throw Error("mapping: unknown kind \"" + s + "\"");
+        refuse(place, "kind", "unknown conversion kind \"" + s + "\"");
     return it->second;
 }
 
-void parse_on_missing(const std::string &s, FieldMapping &f) {
+void parse_on_missing(const std::string &s, FieldMapping &f, const Place &place) {
     if (s == "error")
         f.on_missing = OnMissing::Error;
     else if (s == "null")
@@ -48,11 +61,12 @@ void parse_on_missing(const std::string &s, FieldMapping &f) {
         f.on_missing = OnMissing::Value;
         f.missing_value = s.substr(6);
     } else
-        throw Error("mapping: unknown on_missing \"" + s + "\" for " + f.model + "." + f.field);
+        refuse(place, "on_missing", "unknown on_missing \"" + s + "\"");
 }
 
-// special is a ';'-separated list of flags and key=value settings.
-void parse_special(const std::string &s, FieldMapping &f) {
+// special is a ';'-separated list of flags and key=value settings: each a
+// mechanism of the engine, the field it applies to chosen by the profile.
+void parse_special(const std::string &s, FieldMapping &f, const Place &place) {
     std::stringstream in(s);
     std::string item;
     while (std::getline(in, item, ';')) {
@@ -67,11 +81,12 @@ void parse_special(const std::string &s, FieldMapping &f) {
         else if (item.rfind("route=", 0) == 0) {
             auto colon = item.find(':');
             if (colon == std::string::npos)
-                throw Error("mapping: route needs model:column in " + f.model + "." + f.field);
+                refuse(place, "special", "route needs model:column, not \"" + item + "\"");
             f.route_model = item.substr(6, colon - 6);
             f.route_column = item.substr(colon + 1);
-        }
-        // single_id and one_sided only document the source; nothing to do.
+        } else if (item != "single_id" && item != "one_sided")
+            // single_id and one_sided only document the source.
+            refuse(place, "special", "unknown token \"" + item + "\"");
     }
 }
 
@@ -82,10 +97,8 @@ void visit(const std::string &name, const std::map<std::string, CollectionMappin
     if (done.count(name))
         return;
     if (active.count(name))
-        throw Error("mapping: reference cycle through " + name);
+        throw Error("mapping: reference cycle through " + name, sqlstate::invalid_parameter_value);
     auto it = all.find(name);
-    if (it == all.end())
-        throw Error("mapping: reference to unknown model " + name);
     active.insert(name);
     for (const auto &dep : it->second.depends_on)
         visit(dep, all, done, active, out);
@@ -103,15 +116,17 @@ const FieldMapping *CollectionMapping::find(std::string_view stored_key) const {
     return nullptr;
 }
 
-Mapping::Mapping(std::string_view mapping_csv, std::string_view enums_csv) {
-    std::vector<CsvRow> rows = parse_csv(mapping_csv);
+Mapping::Mapping(std::string_view mapping_csv, std::string_view enums_csv,
+                 const std::string &mapping_file, const std::string &enums_file) {
+    std::vector<std::size_t> lines;
+    std::vector<CsvRow> rows = parse_csv(mapping_csv, &lines);
     if (rows.empty())
-        throw Error("mapping: empty file");
+        throw Error(mapping_file + ": empty file", sqlstate::invalid_parameter_value);
     const CsvRow &header = rows.front();
-    auto col = [&header](const char *name) {
+    auto col = [&header, &mapping_file](const char *name) {
         auto it = std::find(header.begin(), header.end(), name);
         if (it == header.end())
-            throw Error(std::string("mapping: no column ") + name);
+            refuse(Place{mapping_file, 1}, name, "no such column in the header");
         return static_cast<std::size_t>(it - header.begin());
     };
     const std::size_t c_model = col("model"), c_key = col("stored_key"), c_field = col("field"),
@@ -126,13 +141,19 @@ Mapping::Mapping(std::string_view mapping_csv, std::string_view enums_csv) {
     std::map<std::string, JunctionMapping> junctions;
     for (std::size_t i = 1; i < rows.size(); ++i) {
         const CsvRow &r = rows[i];
+        const Place place{mapping_file, lines[i]};
+        if (r.size() == 1 && r[0].empty())
+            continue; // a blank line
         if (r.size() < header.size())
-            throw Error("mapping: short row " + std::to_string(i + 1));
+            refuse(place, header[r.size()].c_str(), "missing (the row is short)");
         FieldMapping f;
+        f.line = lines[i];
         f.model = r[c_model];
         f.stored_key = r[c_key];
         f.field = r[c_field];
-        f.kind = parse_kind(r[c_kind]);
+        if (f.model.empty())
+            refuse(place, "model", "empty");
+        f.kind = parse_kind(r[c_kind], place);
         f.target_table = r[c_table];
         f.target_column = r[c_column];
         f.owner_column = r[c_owner];
@@ -140,8 +161,8 @@ Mapping::Mapping(std::string_view mapping_csv, std::string_view enums_csv) {
         f.ref_model = r[c_ref];
         f.required = r[c_required] == "yes";
         f.mongo_default = r[c_default];
-        parse_on_missing(r[c_missing], f);
-        parse_special(r[c_special], f);
+        parse_on_missing(r[c_missing], f, place);
+        parse_special(r[c_special], f, place);
 
         auto [it, fresh] = by_name.try_emplace(f.model);
         CollectionMapping &coll = it->second;
@@ -168,19 +189,34 @@ Mapping::Mapping(std::string_view mapping_csv, std::string_view enums_csv) {
         coll.fields.push_back(std::move(f));
     }
 
+    // Every reference names a collection of this mapping.
+    for (const auto &name : file_order)
+        for (const auto &f : by_name[name].fields) {
+            const Place place{mapping_file, f.line};
+            if ((f.kind == FieldKind::Ref || f.kind == FieldKind::RefArray ||
+                 f.kind == FieldKind::Junction) &&
+                !by_name.count(f.ref_model))
+                refuse(place, "ref_model", "unknown collection \"" + f.ref_model + "\"");
+            if (!f.route_model.empty() && !by_name.count(f.route_model))
+                refuse(place, "special", "route to unknown collection \"" + f.route_model + "\"");
+        }
     std::set<std::string> done, active;
     for (const auto &name : file_order)
         visit(name, by_name, done, active, collections_);
     for (auto &[name, j] : junctions) {
         if (j.a_model.empty() || j.b_model.empty())
-            throw Error("mapping: junction " + name + " lacks a side");
+            throw Error(mapping_file + ": junction table \"" + name + "\" lacks a side",
+                        sqlstate::invalid_parameter_value);
         junctions_.push_back(j);
     }
 
-    std::vector<CsvRow> enum_rows = parse_csv(enums_csv);
+    std::vector<std::size_t> enum_lines;
+    std::vector<CsvRow> enum_rows = parse_csv(enums_csv, &enum_lines);
     for (std::size_t i = 1; i < enum_rows.size(); ++i) {
-        if (enum_rows[i].size() < 2)
+        if (enum_rows[i].size() == 1 && enum_rows[i][0].empty())
             continue;
+        if (enum_rows[i].size() < 2)
+            refuse(Place{enums_file, enum_lines[i]}, "values", "missing (the row is short)");
         std::stringstream in(enum_rows[i][1]);
         std::vector<std::string> labels;
         std::string label;
@@ -191,8 +227,8 @@ Mapping::Mapping(std::string_view mapping_csv, std::string_view enums_csv) {
     for (const auto &c : collections_)
         for (const auto &f : c.fields)
             if (f.kind == FieldKind::Enum && enum_labels(f.pg_type).empty())
-                throw Error("mapping: " + c.name + "." + f.field + " has unknown enum type " +
-                            f.pg_type);
+                refuse(Place{mapping_file, f.line}, "pg_type",
+                       "unknown enum type \"" + f.pg_type + "\" (not in " + enums_file + ")");
 }
 
 const CollectionMapping *Mapping::collection(std::string_view name) const {
@@ -235,11 +271,6 @@ const std::vector<std::string> &Mapping::enum_labels(const std::string &type) co
     static const std::vector<std::string> none;
     auto it = enums_.find(type);
     return it == enums_.end() ? none : it->second;
-}
-
-const Mapping &Mapping::nextcrm() {
-    static const Mapping mapping(nextcrm_mapping_csv(), nextcrm_enums_csv());
-    return mapping;
 }
 
 } // namespace nextcrm

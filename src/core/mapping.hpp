@@ -1,7 +1,7 @@
-// The NextCRM mapping (data/nextcrm/mapping.csv): for every stored field of
-// every source collection, where it lands in the target and how it is
+// A profile's mapping (profiles/<name>/mapping.csv): for every stored field
+// of every source collection, where it lands in the target and how it is
 // converted.  PostgreSQL-free; the migration engine and the validator read
-// the same parsed form.  data/nextcrm/README.md documents the columns.
+// the same parsed form.  profiles/nextcrm/README.md documents the columns.
 #pragma once
 
 #include <map>
@@ -54,9 +54,10 @@ struct FieldMapping {
     bool legacy_string = false;  // legacy "true"/"false" strings convert
     bool was_json = false;       // legacy Json value kept as JSON text elements
     // A reference whose id may name a row of route_model instead; it then
-    // goes to route_column (tasksComments.task, D12).
+    // goes to route_column (special token route=model:column).
     std::string route_model;
     std::string route_column;
+    std::size_t line = 0; // of mapping.csv, for error messages
 };
 
 struct CollectionMapping {
@@ -70,18 +71,20 @@ struct CollectionMapping {
 };
 
 struct JunctionMapping {
-    std::string table;   // "_DocumentsToAccounts"
+    std::string table;   // the join table, e.g. "_AToB"
     std::string a_model; // the model whose ids go to column A
     std::string b_model;
 };
 
 class Mapping {
   public:
-    // Parses the mapping and the enum list (data/nextcrm/mongo-enums.csv).
-    Mapping(std::string_view mapping_csv, std::string_view enums_csv);
-
-    // The compiled-in NextCRM mapping.
-    static const Mapping &nextcrm();
+    // Parses the mapping and the enum list (a profile's mongo-enums.csv).
+    // An inconsistent mapping (an unknown kind, a reference to a collection
+    // it does not map, an enum the list lacks) throws an Error naming the
+    // file (as given), the line and the field.
+    Mapping(std::string_view mapping_csv, std::string_view enums_csv,
+            const std::string &mapping_file = "mapping.csv",
+            const std::string &enums_file = "mongo-enums.csv");
 
     // Collections in an order where every collection comes after those it
     // references.

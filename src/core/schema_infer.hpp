@@ -14,7 +14,7 @@
 // and keys that are not UTF-8 cannot name a column: all are left out.
 #pragma once
 
-#include "nextcrm_schema.hpp"
+#include "source_schema.hpp"
 
 #include <bson/bson.h>
 

@@ -3,6 +3,7 @@
 // by its bytes); the outcome is a transformed document or a DocumentError /
 // ConversionError, never a crash.
 #include "core/doc_transform.hpp"
+#include "../unit/test_profile.hpp"
 #include "core/mapping.hpp"
 
 #include <cstdint>
@@ -15,15 +16,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     using namespace nextcrm;
     static std::vector<std::unique_ptr<Transformer>> transformers = [] {
         std::vector<std::unique_ptr<Transformer>> out;
-        for (const auto &c : Mapping::nextcrm().collections())
-            out.push_back(std::make_unique<Transformer>(Mapping::nextcrm(), c));
+        for (const auto &c : nextcrm::test::nextcrm_mapping().collections())
+            out.push_back(std::make_unique<Transformer>(nextcrm::test::nextcrm_mapping(), c));
         return out;
     }();
     const auto *nul = static_cast<const std::uint8_t *>(std::memchr(data, 0, size));
     if (!nul)
         return 0;
     std::string name(reinterpret_cast<const char *>(data), nul - data);
-    const auto &all = Mapping::nextcrm().collections();
+    const auto &all = nextcrm::test::nextcrm_mapping().collections();
     std::size_t pick = 0;
     for (unsigned char c : name)
         pick = pick * 31 + c;

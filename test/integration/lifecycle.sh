@@ -174,7 +174,7 @@ CREATE OPERATOR mallory.= (LEFTARG = name, RIGHTARG = text, FUNCTION = mallory.e
 CREATE FUNCTION mallory.gt(bigint, integer) RETURNS boolean LANGUAGE sql
   AS $$ SELECT mallory.trap('>'); SELECT $1 > $2::bigint $$;
 CREATE OPERATOR mallory.> (LEFTARG = bigint, RIGHTARG = integer, FUNCTION = mallory.gt);
-CREATE FUNCTION mallory.nextcrm_validate(name, double precision, int)
+CREATE FUNCTION mallory.nextcrm_validate(name, double precision, int, text)
   RETURNS TABLE (family text, "table" text, "check" text, status text,
                  expected text, actual text, details text) LANGUAGE sql
   AS $$ SELECT mallory.trap('nextcrm_validate');

@@ -25,11 +25,11 @@ q -d $db -c "CREATE EXTENSION nextcrm_mongo_fdw" >/dev/null
 q -d $db >/dev/null <<'SQL'
 GRANT USAGE ON FOREIGN DATA WRAPPER nextcrm_mongo_fdw TO crm_migrator;
 GRANT pg_read_server_files TO crm_migrator;        -- only to read a mongodump directory
-GRANT EXECUTE ON FUNCTION nextcrm_migrate_all(name, boolean),
-    nextcrm_migrate_table(name, text, boolean), nextcrm_retry_errors(name),
-    nextcrm_validation_source(name, double precision, integer),
-    nextcrm_validate(name, double precision, integer),
-    nextcrm_validate_strict(name, double precision, integer),
+GRANT EXECUTE ON FUNCTION nextcrm_migrate_all(name, boolean, text),
+    nextcrm_migrate_table(name, text, boolean, text), nextcrm_retry_errors(name, text),
+    nextcrm_validation_source(name, double precision, integer, text),
+    nextcrm_validate(name, double precision, integer, text),
+    nextcrm_validate_strict(name, double precision, integer, text),
     nextcrm_mongo_collections(name) TO crm_migrator;
 GRANT USAGE ON SCHEMA nextcrm_migration TO crm_migrator;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA nextcrm_migration TO crm_migrator;

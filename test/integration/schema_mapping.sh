@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# data/nextcrm/mapping.csv against its two ends: every stored field of
+# profiles/nextcrm/mapping.csv against its two ends: every stored field of
 # mongo-fields.csv has exactly one mapping row, every row names a target that
 # exists in the migrated schema with the stated type, nullability and foreign
 # key, and every column of the schema is fed by some row.

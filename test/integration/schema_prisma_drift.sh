@@ -6,7 +6,7 @@
 # result with the data model.  It must find nothing; it must find a planted
 # change; and it finds foreign keys that the data model does not declare,
 # which is why the former loose references stay Prisma relations
-# (data/nextcrm/README.md, "Loose references").
+# (profiles/nextcrm/README.md, "Loose references").
 . "$(dirname "$0")/../lib/tap.sh"
 . "$NEXTCRM_ROOT/scripts/lib/prisma.sh"
 . "$NEXTCRM_ROOT/test/lib/schema.sh"

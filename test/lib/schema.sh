@@ -6,7 +6,7 @@
 #   schema_db_url DB      a postgresql:// URL for DB on the rig's server
 
 MIGRATIONS_DIR=$NEXTCRM_ROOT/prisma/migrations
-NEXTCRM_DATA=$NEXTCRM_ROOT/data/nextcrm
+NEXTCRM_DATA=$NEXTCRM_ROOT/profiles/nextcrm
 
 schema_db_url() { printf 'postgresql://%s@127.0.0.1:%s/%s' "$PGUSER" "$PGPORT" "$1"; }
 

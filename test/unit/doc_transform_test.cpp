@@ -1,4 +1,5 @@
 #include "core/doc_transform.hpp"
+#include "test_profile.hpp"
 #include "core/mapping.hpp"
 
 #include <gtest/gtest.h>
@@ -18,8 +19,9 @@ const Transformer &transformer(const char *collection) {
     static std::map<std::string, std::unique_ptr<Transformer>> cache;
     auto &slot = cache[collection];
     if (!slot)
-        slot = std::make_unique<Transformer>(Mapping::nextcrm(),
-                                             *Mapping::nextcrm().collection(collection));
+        slot =
+            std::make_unique<Transformer>(nextcrm::test::nextcrm_mapping(),
+                                          *nextcrm::test::nextcrm_mapping().collection(collection));
     return *slot;
 }
 
@@ -53,7 +55,7 @@ const char *user_oid = "65a1f0c2e4b0a1b2c3d4e5f6";
 } // namespace
 
 TEST(Mapping, EveryCollectionComesAfterWhatItReferences) {
-    const Mapping &m = Mapping::nextcrm();
+    const Mapping &m = nextcrm::test::nextcrm_mapping();
     EXPECT_EQ(m.collections().size(), 29u);
     EXPECT_EQ(m.junctions().size(), 10u);
     std::map<std::string, std::size_t> position;

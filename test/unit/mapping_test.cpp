@@ -2,6 +2,7 @@
 // be complete before it migrates) and the ones that reference it (which a
 // restart of it empties too), read from the mapping's references.
 #include "core/mapping.hpp"
+#include "test_profile.hpp"
 
 #include <gtest/gtest.h>
 
@@ -24,7 +25,7 @@ std::set<std::string> direct_refs(const Mapping &m, const std::string &name) {
 } // namespace
 
 TEST(MappingReferences, TasksNeedUsersBoardsAndSectionsInThatOrder) {
-    const Mapping &m = Mapping::nextcrm();
+    const Mapping &m = nextcrm::test::nextcrm_mapping();
     EXPECT_EQ(m.references_of("Tasks"), (Names{"Users", "Boards", "Sections"}));
     EXPECT_EQ(m.references_of("Sections"), (Names{"Users", "Boards"}));
     EXPECT_EQ(m.references_of("Users"), Names{});
@@ -33,7 +34,7 @@ TEST(MappingReferences, TasksNeedUsersBoardsAndSectionsInThatOrder) {
 }
 
 TEST(MappingReferences, ARestartReachesEveryCollectionThatReferencesIt) {
-    const Mapping &m = Mapping::nextcrm();
+    const Mapping &m = nextcrm::test::nextcrm_mapping();
     EXPECT_EQ(m.dependents_of("TodoList"), Names{"TodoList"});
     EXPECT_EQ(m.dependents_of("Boards"), (Names{"Boards", "Sections", "Tasks", "tasksComments"}));
     EXPECT_EQ(m.dependents_of("NoSuchThing"), Names{});
@@ -47,7 +48,7 @@ TEST(MappingReferences, ARestartReachesEveryCollectionThatReferencesIt) {
 // For every pair: b is among a's references exactly when a is among b's
 // dependents, and both follow the transitive closure of the direct lists.
 TEST(MappingReferences, ReferencesAndDependentsAreTheSameRelation) {
-    const Mapping &m = Mapping::nextcrm();
+    const Mapping &m = nextcrm::test::nextcrm_mapping();
     std::map<std::string, std::set<std::string>> closure;
     for (const auto &c : m.collections()) { // dependency order: references first
         auto &mine = closure[c.name];

@@ -1,7 +1,7 @@
 #include "core/csv.hpp"
-#include "core/embedded_data.hpp"
 #include "core/error.hpp"
-#include "core/nextcrm_schema.hpp"
+#include "core/source_schema.hpp"
+#include "test_profile.hpp"
 
 #include <gtest/gtest.h>
 
@@ -16,14 +16,17 @@ TEST(Csv, QuotesAndLineEnds) {
     EXPECT_THROW(nextcrm::parse_csv("\"open"), nextcrm::Error);
 }
 
-TEST(EmbeddedData, FieldsCsvIsCompiledIn) {
-    std::string_view csv = nextcrm::nextcrm_fields_csv();
-    EXPECT_EQ(csv.substr(0, 18), "model,field,stored");
-    EXPECT_GT(csv.size(), 10000u);
+TEST(Csv, RecordsKnowTheLineTheyStartOn) {
+    std::vector<std::size_t> lines;
+    auto rows = nextcrm::parse_csv("h\r\n\"two\nlines\"\nthird\n", &lines);
+    ASSERT_EQ(rows.size(), 3u);
+    EXPECT_EQ(lines, (std::vector<std::size_t>{1, 2, 4}));
 }
 
-TEST(NextcrmSchema, TwentyNineTypedCollections) {
-    auto tables = nextcrm::nextcrm_tables();
+TEST(SourceSchema, TheNextcrmProfileHasTwentyNineTypedCollections) {
+    const auto &csv = nextcrm::test::nextcrm_profile().source_fields_csv();
+    ASSERT_TRUE(csv);
+    auto tables = nextcrm::source_tables(*csv);
     ASSERT_EQ(tables.size(), 29u);
     std::set<std::string> names;
     for (const auto &t : tables) {
@@ -45,7 +48,7 @@ TEST(NextcrmSchema, TwentyNineTypedCollections) {
     EXPECT_EQ(type_of("__v"), "integer");
     EXPECT_EQ(type_of("createdAt"), "timestamptz");
     EXPECT_EQ(type_of("contacts"), "missing"); // relation fields are not stored
-    auto uuid_tables = nextcrm::nextcrm_tables("uuid");
+    auto uuid_tables = nextcrm::source_tables(*csv, "uuid");
     EXPECT_EQ(uuid_tables.front().columns.front().sql_type, "uuid");
-    EXPECT_THROW(nextcrm::nextcrm_tables("int"), nextcrm::Error);
+    EXPECT_THROW(nextcrm::source_tables(*csv, "int"), nextcrm::Error);
 }

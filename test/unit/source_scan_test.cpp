@@ -1,4 +1,5 @@
 #include "core/mapping.hpp"
+#include "test_profile.hpp"
 #include "core/source_scan.hpp"
 
 #include <gtest/gtest.h>
@@ -17,7 +18,7 @@ namespace {
 using Doc = BsonPtr;
 
 const CollectionMapping &accounts() {
-    return *Mapping::nextcrm().collection("crm_Accounts");
+    return *nextcrm::test::nextcrm_mapping().collection("crm_Accounts");
 }
 
 std::string hex_id(int i) {

@@ -1,5 +1,5 @@
 // The source model as data: the stored fields of the 29 NextCRM collections,
-// read from data/nextcrm/mongo-fields.csv and mongo-enums.csv, plus what the
+// read from profiles/nextcrm/mongo-fields.csv and mongo-enums.csv, plus what the
 // CSV cannot say (targets of the loose refs, the junction relations' labels).
 #pragma once
 

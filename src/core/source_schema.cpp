@@ -1,7 +1,6 @@
-#include "nextcrm_schema.hpp"
+#include "source_schema.hpp"
 
 #include "csv.hpp"
-#include "embedded_data.hpp"
 #include "error.hpp"
 
 #include <map>
@@ -39,19 +38,24 @@ std::string scalar_type(const std::string &prisma_type, const std::string &kind,
 
 } // namespace
 
-std::vector<SchemaTable> nextcrm_tables(const std::string &objectid_type) {
+void check_objectid_type(const std::string &objectid_type) {
     if (objectid_type != "text" && objectid_type != "uuid" && objectid_type != "bytea")
         throw Error("objectid_type must be text, uuid or bytea, not \"" + objectid_type + "\"",
                     sqlstate::fdw_invalid_attribute_value);
-    std::vector<CsvRow> rows = parse_csv(nextcrm_fields_csv());
+}
+
+std::vector<SchemaTable> source_tables(std::string_view fields_csv,
+                                       const std::string &objectid_type) {
+    check_objectid_type(objectid_type);
+    std::vector<CsvRow> rows = parse_csv(fields_csv);
     if (rows.empty())
-        throw Error("the embedded mongo-fields.csv is empty");
+        throw Error("mongo-fields.csv is empty");
     std::map<std::string, std::size_t> col;
     for (std::size_t i = 0; i < rows[0].size(); ++i)
         col[rows[0][i]] = i;
     for (const char *name : {"model", "stored_key", "prisma_type", "list", "objectid", "kind"})
         if (!col.count(name))
-            throw Error(std::string("the embedded mongo-fields.csv has no column ") + name);
+            throw Error(std::string("mongo-fields.csv has no column ") + name);
     std::vector<SchemaTable> tables;
     std::map<std::string, std::size_t> index;
     for (std::size_t r = 1; r < rows.size(); ++r) {

@@ -1,7 +1,7 @@
-// The NextCRM source schema as foreign-table definitions: the 29 collections
-// and their stored fields from the embedded mongo-fields.csv, each with the
-// SQL type that holds it exactly.  PostgreSQL-free; IMPORT FOREIGN SCHEMA
-// nextcrm (src/fdw_import.cpp) writes these as CREATE FOREIGN TABLE.
+// A profile's source schema as foreign-table definitions: the collections
+// and their stored fields from its mongo-fields.csv, each with the SQL type
+// that holds it exactly.  PostgreSQL-free; IMPORT FOREIGN SCHEMA nextcrm
+// (src/fdw_import.cpp) writes these as CREATE FOREIGN TABLE.
 //
 // Types: String -> text, Int -> integer, Boolean -> boolean, DateTime ->
 // timestamptz, Json -> jsonb, enums -> text (MongoDB does not enforce them),
@@ -11,6 +11,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nextcrm {
@@ -25,7 +26,12 @@ struct SchemaTable {
     std::vector<SchemaColumn> columns;
 };
 
-// objectid_type: "text", "uuid" or "bytea".  Tables in CSV order.
-std::vector<SchemaTable> nextcrm_tables(const std::string &objectid_type = "text");
+// fields_csv: a profile's mongo-fields.csv.  objectid_type: "text", "uuid"
+// or "bytea".  Tables in CSV order.
+std::vector<SchemaTable> source_tables(std::string_view fields_csv,
+                                       const std::string &objectid_type = "text");
+
+// Throws unless objectid_type is one source_tables() accepts.
+void check_objectid_type(const std::string &objectid_type);
 
 } // namespace nextcrm
