@@ -22,12 +22,17 @@ constexpr const char *pinned_search_path = "pg_catalog, pg_temp";
 // Runs exec() with search_path pinned; the nest level is popped however
 // exec() ends, keeping a plain SET made by the statement itself (the worker's
 // session settings) only when it succeeded.
+// quiet: the statement's own NOTICEs (the target's DDL saying a schema
+// already exists) are not sent on to the migration's caller.
 template <typename Exec>
-int with_pinned_path(Exec exec, const char *path = pinned_search_path) {
-    int nest = pg_call([path] {
+int with_pinned_path(Exec exec, const char *path = pinned_search_path, bool quiet = false) {
+    int nest = pg_call([path, quiet] {
         int level = NewGUCNestLevel();
         (void)set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
                                 true, 0, false);
+        if (quiet)
+            (void)set_config_option("client_min_messages", "warning", PGC_USERSET,
+                                    PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
         return level;
     });
     int rc = 0;
@@ -44,13 +49,13 @@ int with_pinned_path(Exec exec, const char *path = pinned_search_path) {
 }
 
 int run(const char *sql, int nargs, Oid *types, Datum *values, const char *nulls,
-        const char *path = pinned_search_path) {
+        const char *path = pinned_search_path, bool quiet = false) {
     int rc = with_pinned_path(
         [&] {
             return nargs == 0 ? SPI_execute(sql, false, 0)
                               : SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
         },
-        path);
+        path, quiet);
     if (rc < 0)
         throw Error(std::string("SPI failed (") + SPI_result_code_string(rc) + ") for: " + sql,
                     sqlstate::internal_error);
@@ -90,7 +95,7 @@ uint64 spi_exec(const char *sql, int nargs, Oid *types, Datum *values, const cha
 }
 
 void spi_exec_target_ddl(const char *sql) {
-    run(sql, 0, nullptr, nullptr, nullptr, target_schema);
+    run(sql, 0, nullptr, nullptr, nullptr, target_schema, true);
     free_result();
 }
 
