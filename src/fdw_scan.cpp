@@ -188,7 +188,7 @@ TupleTableSlot *iterate_foreign_scan(ForeignScanState *node) {
         }
         if (filter_matches(s, doc)) {
             // Conversion errors name collection, _id, field and types,
-            // never the value (README, "Secrets").
+            // never the value (docs/REFERENCE.md, "Secrets").
             s.rows->build(doc, slot->tts_values, slot->tts_isnull);
         } else {
             // A document the server's filter would exclude: it is still

@@ -88,7 +88,7 @@ class RowWriter {
     // would compare unequal to NULL).  jsonb_in's error would quote the
     // document's text before the NUL in its CONTEXT, so no error of it is
     // passed on as it is: the message names the row id and SQLSTATE only
-    // (README, "Secrets").
+    // (docs/REFERENCE.md, "Secrets").
     static Datum sample_jsonb(const std::string &collection, const Row &row) {
         const char *text = row.doc->c_str();
         try {

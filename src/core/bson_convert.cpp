@@ -292,7 +292,7 @@ std::string_view to_text(const bson_iter_t *it, const std::string &field) {
 std::int64_t to_integer(const bson_iter_t *it, const std::string &field, Target target) {
     std::int64_t lo, hi, v = 0;
     range_of(target, lo, hi);
-    // Messages never quote the value (README, "Secrets"): it is in the
+    // Messages never quote the value (docs/REFERENCE.md, "Secrets"): it is in the
     // error row's document.
     auto out_of_range = [&] {
         fail(it, field, target,

@@ -136,7 +136,7 @@ check_source() { # label db manifest server-options
           FROM json_array_elements(:'m'::json->'quirks'->'non_objectid_id'->'items') i")
     like "$got" '^([1-9][0-9]*)/\1$' "$label: every non-ObjectId _id is in foreign_ids ($got)"
 
-    # Messages never quote a value (README, "Secrets"): no password hash in
+    # Messages never quote a value (docs/REFERENCE.md, "Secrets"): no password hash in
     # an error's message, while its document keeps the values exactly.
     is "$(q -d "$db" -c "SELECT count(*) FROM nextcrm_migration.errors
                           WHERE message ~ '\\\$2[aby]\\\$' OR detail ~ '\\\$2[aby]\\\$'")" 0 \

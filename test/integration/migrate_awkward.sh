@@ -49,7 +49,7 @@ is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.errors
                      AND length(decode(document->>'bson_base64', 'base64')) > 0")" 2 \
     "documents with no JSON form are kept as their exact BSON bytes"
 # The error table keeps each document exactly, its password hash included
-# (README, "Secrets": it is as private as the target, which holds it too).
+# (docs/REFERENCE.md, "Secrets": it is as private as the target, which holds it too).
 is "$(q -d $db -c "SELECT count(*) FILTER (WHERE position('\\x736563726574736563726574'::bytea IN
                                   coalesce(decode(document->>'bson_base64', 'base64'),
                                            convert_to(document::text, 'UTF8'))) > 0)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The privilege table of README.md ("Privileges"), every cell: what a
+# The privilege table of docs/REFERENCE.md ("Privileges"), every cell: what a
 # superuser, the database's owner, a role granted the documented migration
 # privileges and a role with none can do -- create servers with each kind of
 # option, run a migration, read its progress and errors, validate -- plus the
@@ -21,7 +21,7 @@ for r in crm_owner crm_migrator crm_nobody crm_viewer; do
 done
 q -c "CREATE DATABASE $db OWNER crm_owner" >/dev/null
 q -d $db -c "CREATE EXTENSION nextcrm_mongo_fdw" >/dev/null
-# The documented migration privileges (README.md, "Privileges"), verbatim.
+# The documented migration privileges (docs/REFERENCE.md, "Privileges"), verbatim.
 q -d $db >/dev/null <<'SQL'
 GRANT USAGE ON FOREIGN DATA WRAPPER nextcrm_mongo_fdw TO crm_migrator;
 GRANT pg_read_server_files TO crm_migrator;        -- only to read a mongodump directory

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Secrets by construction (README, "Secrets"; issue 20 item 1): a document's
+# Secrets by construction (docs/REFERENCE.md, "Secrets"; issue 20 item 1): a document's
 # values are stored where the target's own values are -- the target tables
 # and the side tables, exactly -- and never quoted by a message.  A corpus
 # seeded with random canaries under every kind of key
