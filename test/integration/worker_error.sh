@@ -5,7 +5,8 @@
 # the caller's error or the server log: a deferred unique constraint a user
 # added to a target table is checked at COMMIT, after the row-by-row fallback
 # had its chance, and PostgreSQL's detail ("Key (name)=(...) already
-# exists") names the value.
+# exists") names the value.  A worker that fails before it records its run
+# is reported by its error, not by the last run's outcome.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/migrate.sh"
 
@@ -59,6 +60,22 @@ out=$(q -d worker_error -v ON_ERROR_STOP=0 -v VERBOSITY=verbose 2>&1 \
 like "$out" "ERROR:  P0001: users are refused here" "the trigger's error reaches the caller"
 like "$out" "PL/pgSQL function public.refuse_users\(\) line 1 at RAISE" "with the trigger's context"
 like "$out" "nextcrm migration worker" "and the worker named as its origin"
+
+# 3. A worker that fails before it records anything (it may not log in as
+# the calling role) leaves the run table with the last run's outcome: its own
+# error is reported, not that outcome.  The last run is a complete
+# nextcrm_migrate_table(), recorded as stopped (the migration as a whole is
+# not complete).
+q -d worker_error -c 'DROP TRIGGER refuse_users ON "Users"' \
+    -c "SELECT * FROM nextcrm_migrate_table('src', 'Users', restart => true)" >/dev/null 2>&1
+is "$(q -d worker_error -c "SELECT status FROM nextcrm_migration.run")" stopped \
+    "a migration of one collection is recorded as stopped"
+q -c "DROP ROLE IF EXISTS worker_nologin" -c "CREATE ROLE worker_nologin SUPERUSER NOLOGIN" >/dev/null
+out=$(q -d worker_error -v ON_ERROR_STOP=0 -v VERBOSITY=verbose 2>&1 -c "SET ROLE worker_nologin" \
+    -c "SELECT * FROM nextcrm_migrate_table('src', 'Users')")
+like "$out" "ERROR:  28000: role \"worker_nologin\" is not permitted to log in" \
+    "a worker that cannot log in: its error reaches the caller"
+q -c "DROP ROLE worker_nologin" >/dev/null
 
 is "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'nextcrm migration'")" 0 \
     "no worker is left"
