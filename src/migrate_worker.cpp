@@ -81,6 +81,12 @@ ErrorData *copy_error(const ErrorData *e, MemoryContext context) {
               &copy->datatype_name, &copy->constraint_name, &copy->internalquery})
             if (*field)
                 *field = pstrdup(*field);
+        // The location too: it may live in the failed transaction's memory
+        // (an error relayed from a nested handler), not in static storage.
+        if (copy->filename)
+            copy->filename = pstrdup(copy->filename);
+        if (copy->funcname)
+            copy->funcname = pstrdup(copy->funcname);
         copy->assoc_context = context;
         MemoryContextSwitchTo(old);
         return copy;

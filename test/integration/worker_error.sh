@@ -76,6 +76,16 @@ out=$(q -d worker_error -v ON_ERROR_STOP=0 -v VERBOSITY=verbose 2>&1 -c "SET ROL
 like "$out" "ERROR:  28000: role \"worker_nologin\" is not permitted to log in" \
     "a worker that cannot log in: its error reaches the caller"
 q -c "DROP ROLE worker_nologin" >/dev/null
+# A database whose transactions are read-only by default: the worker cannot
+# even record its run.  Its error arrives with its source location intact
+# (the worker keeps a copy that outlives the aborted transaction).
+q -c "ALTER DATABASE worker_error SET default_transaction_read_only = on" >/dev/null
+out=$(q -d worker_error -v ON_ERROR_STOP=0 -v VERBOSITY=verbose 2>&1 \
+    -c "SELECT * FROM nextcrm_migrate_table('src', 'Users')")
+like "$out" "ERROR:  25006: cannot execute INSERT in a read-only transaction" \
+    "a worker that cannot record its run: its error reaches the caller"
+like "$out" "LOCATION:  PreventCommandIfReadOnly, utility.c" "with the location it was raised at"
+q -c "ALTER DATABASE worker_error RESET default_transaction_read_only" >/dev/null
 
 is "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'nextcrm migration'")" 0 \
     "no worker is left"
