@@ -20,6 +20,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 }
 
 #include <cstring>
@@ -50,6 +51,26 @@ std::string run_status(std::string *message) {
     if (message)
         *message = rows.text(0, 2);
     return rows.text(0, 1);
+}
+
+// What the run table says the launched worker did: its status and message,
+// or "unrecorded" when the row still holds an earlier run's outcome (its
+// finished_at before `launched`): a worker that failed before it recorded
+// anything (it could not connect, say) must not be reported by the last
+// run's "stopped" or "complete".  A "running" row is this run's or a
+// crashed one's: either way the worker did not record its end.
+std::string run_outcome(TimestampTz launched, std::string *message) {
+    nextcrm::SpiRows rows;
+    Datum arg = TimestampTzGetDatum(launched);
+    Oid type = TIMESTAMPTZOID;
+    read_unlocked([&] {
+        rows = nextcrm::spi_query("SELECT status, message, status OPERATOR(pg_catalog.=) 'running'"
+                                  "  OR finished_at OPERATOR(pg_catalog.>=) $1"
+                                  " FROM nextcrm_migration.run",
+                                  1, &type, &arg);
+    });
+    *message = rows.text(0, 2);
+    return rows.text(0, 3) == "t" ? rows.text(0, 1) : "unrecorded";
 }
 
 void return_summary(FunctionCallInfo fcinfo, const char *collection) {
@@ -204,10 +225,11 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry, bool 
                              errhint("restart => true starts over.")));
         });
     } else {
+        TimestampTz launched = GetCurrentTimestamp();
         nextcrm::WorkerChannel channel = nextcrm::launch_worker(request, server);
         ErrorData *worker_error = nextcrm::relay_worker(channel);
         nextcrm::close_channel(channel);
-        status = run_status(&message);
+        status = run_outcome(launched, &message);
         // A worker that was stopped (pg_cancel_backend or pg_terminate_backend
         // on its pid, a shutdown) records its run as stopped; whatever error
         // the stop ended its batch with is no failure.

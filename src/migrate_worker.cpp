@@ -73,32 +73,89 @@ void record_outcome(Oid serverid, const char *profile, const char *status, const
     });
 }
 
+// A copy of `e` and of every string it points to in `context`, which
+// outlives the transaction whose memory holds the original.
+ErrorData *copy_error(const ErrorData *e, MemoryContext context) {
+    return nextcrm::pg_call([e, context] {
+        MemoryContext old = MemoryContextSwitchTo(context);
+        auto *copy = static_cast<ErrorData *>(palloc(sizeof(ErrorData)));
+        *copy = *e;
+        for (char **field :
+             {&copy->message, &copy->detail, &copy->detail_log, &copy->hint, &copy->context,
+              &copy->backtrace, &copy->schema_name, &copy->table_name, &copy->column_name,
+              &copy->datatype_name, &copy->constraint_name, &copy->internalquery})
+            if (*field)
+                *field = pstrdup(*field);
+        // The location too: it may live in the failed transaction's memory
+        // (an error relayed from a nested handler), not in static storage.
+        if (copy->filename)
+            copy->filename = pstrdup(copy->filename);
+        if (copy->funcname)
+            copy->funcname = pstrdup(copy->funcname);
+        copy->assoc_context = context;
+        MemoryContextSwitchTo(old);
+        return copy;
+    });
+}
+
+// A data exception (class 22) or an integrity constraint violation (class
+// 23) that reaches the end of the run (a deferred constraint checked at a
+// batch's commit, say) was caused by a document, and PostgreSQL's detail
+// (and a class 22 message) may quote its value: "Key (name)=(...) already
+// exists", "Failing row contains (...)".  The error goes to the server log
+// and the caller, so those parts are withheld; the SQLSTATE, the constraint,
+// table and column names stay.
+void withhold_values(ErrorData *e) {
+    int category = ERRCODE_TO_CATEGORY(e->sqlerrcode);
+    if (category != ERRCODE_DATA_EXCEPTION && category != ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION)
+        return;
+    nextcrm::pg_call([e, category] {
+        MemoryContext old = MemoryContextSwitchTo(e->assoc_context);
+        if (category == ERRCODE_DATA_EXCEPTION)
+            e->message = psprintf("a document's value was refused (SQLSTATE %s)",
+                                  unpack_sql_state(e->sqlerrcode));
+        if (e->detail || e->detail_log)
+            e->detail = pstrdup("PostgreSQL's detail is withheld: it may quote a document's "
+                                "value.");
+        e->detail_log = nullptr;
+        MemoryContextSwitchTo(old);
+    });
+}
+
 // After run_migration() threw: record the outcome, then raise the error,
 // which in a background worker (no handler left) is reported as FATAL with
 // all its fields and ends the process.
 [[noreturn]] void finish_after_error(const nextcrm::MigrationRequest &request,
                                      const nextcrm::CaughtError &caught) {
     // The error's fields live in the transaction's memory, which the abort
-    // below frees: keep copies.
-    const ErrorData *e = caught.pg_error;
-    int code = e ? e->sqlerrcode : caught.sqlstate;
-    std::string message = (e ? e->message : caught.message) ?: "unknown error";
-    std::string detail = (e ? e->detail : caught.detail) ?: "";
-    std::string hint = (e ? e->hint : caught.hint) ?: "";
+    // below frees: keep a whole copy (its context, constraint and table
+    // names too: the caller relays every field).
+    ErrorData *pg_error = caught.pg_error ? copy_error(caught.pg_error, TopMemoryContext) : nullptr;
+    int code = pg_error ? pg_error->sqlerrcode : caught.sqlstate;
+    std::string message = (pg_error ? pg_error->message : caught.message) ?: "unknown error";
+    std::string detail = caught.detail ? caught.detail : "";
+    std::string hint = caught.hint ? caught.hint : "";
     // A stop that ended a wait on the MongoDB server fails the driver call it
     // was in: still a stop.
     bool canceled = code == ERRCODE_QUERY_CANCELED || stop_requested;
+    if (pg_error)
+        withhold_values(pg_error);
     try {
         record_outcome(request.serverid, request.profile, canceled ? "stopped" : "failed",
-                       message.c_str());
+                       pg_error ? pg_error->message : message.c_str());
     } catch (...) {
         // The original error is what the log must show; this one is lost.
     }
     nextcrm::CaughtError copy;
-    copy.sqlstate = code;
-    copy.message = pstrdup(message.c_str());
-    copy.detail = detail.empty() ? nullptr : pstrdup(detail.c_str());
-    copy.hint = hint.empty() ? nullptr : pstrdup(hint.c_str());
+    if (pg_error) {
+        pg_error->elevel = ERROR;
+        copy.pg_error = pg_error;
+    } else {
+        copy.sqlstate = code;
+        copy.message = pstrdup(message.c_str());
+        copy.detail = detail.empty() ? nullptr : pstrdup(detail.c_str());
+        copy.hint = hint.empty() ? nullptr : pstrdup(hint.c_str());
+    }
     nextcrm::raise_caught(copy);
 }
 

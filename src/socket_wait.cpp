@@ -94,13 +94,26 @@ Woke wait_once(WaitSocket *sockets, std::size_t n, long timeout_ms) {
 // At backend exit the clients are destroyed, and libmongoc ends their
 // sessions (endSessions) on the network: a healthy server answers in
 // milliseconds, an unresponsive one must not hold the exit for its
-// socketTimeoutMS.
+// socketTimeoutMS.  The bound is for all of the exit's waits together: a
+// server that sends its reply a byte at a time ends each wait at once and
+// would otherwise hold the exit for as long as it keeps sending.
 constexpr int exit_wait_ms = 1000;
 
+// When the exit's waits must all have ended (0: no exit wait yet).
+TimestampTz exit_deadline = 0;
+
 WaitOutcome latch_wait(WaitSocket *sockets, std::size_t n, int timeout_ms) noexcept {
-    if (proc_exit_inprogress && (timeout_ms < 0 || timeout_ms > exit_wait_ms))
-        timeout_ms = exit_wait_ms;
     try {
+        if (proc_exit_inprogress) {
+            TimestampTz now = GetCurrentTimestamp();
+            if (exit_deadline == 0)
+                exit_deadline = TimestampTzPlusMilliseconds(now, exit_wait_ms);
+            long budget = (exit_deadline - now) / 1000;
+            if (budget <= 0)
+                return WaitOutcome::timed_out;
+            if (timeout_ms < 0 || timeout_ms > budget)
+                timeout_ms = static_cast<int>(budget);
+        }
         TimestampTz start = GetCurrentTimestamp();
         for (;;) {
             if (stop_pending())

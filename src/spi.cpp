@@ -31,8 +31,8 @@ int with_pinned_path(Exec exec, const char *path = pinned_search_path, bool quie
         (void)set_config_option("search_path", path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
                                 true, 0, false);
         if (quiet)
-            (void)set_config_option("client_min_messages", "warning", PGC_USERSET,
-                                    PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+            (void)set_config_option("client_min_messages", "warning", PGC_USERSET, PGC_S_SESSION,
+                                    GUC_ACTION_SAVE, true, 0, false);
         return level;
     });
     int rc = 0;
