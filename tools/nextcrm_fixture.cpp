@@ -15,6 +15,10 @@
 //   long_big       int64 10000000000 (beyond integer)
 //   big            one document of nearly 16 MB
 //   truncated      10 documents, the file cut inside the last one
+//   legacy_uuid    two documents whose _ids are the same 16 bytes as BinData
+//                  subtype 3 and subtype 4, each with a field "g" holding the
+//                  .NET driver's subtype 3 bytes of GUID
+//                  00112233-4455-6677-8899-aabbccddeeff
 //
 //   nextcrm_fixture --nextcrm DIR
 //
@@ -329,6 +333,12 @@ void write_document_kinds(const std::string &dir) {
         BSON_APPEND_DOUBLE(&el, "tiny", 1e-7);
         BSON_APPEND_DOUBLE(&el, "third", 0.1 + 0.2);
         BSON_APPEND_DOUBLE(&el, "neg_zero", -0.0);
+        {
+            bson_t part;
+            BSON_APPEND_DOCUMENT_BEGIN(&el, "part", &part);
+            BSON_APPEND_DOUBLE(&part, "discount", -0.0);
+            bson_append_document_end(&el, &part);
+        }
         BSON_APPEND_DOUBLE(&el, "inf", INFINITY);
         BSON_APPEND_INT64(&el, "big", 9007199254740993LL);
         append_decimal(&el, "exact", "0.1000000000000000000000000000000001");
@@ -506,6 +516,20 @@ int main(int argc, char **argv) {
             bson_append_utf8(b, "s", 1, text.c_str(), static_cast<int>(text.size()));
         }));
         write_collection(dir, "big", one);
+
+        one.clear();
+        const std::uint8_t same[16] = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+                                       0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f};
+        const std::uint8_t guid[16] = {0x33, 0x22, 0x11, 0x00, 0x55, 0x44, 0x77, 0x66,
+                                       0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+        for (bson_subtype_t subtype : {BSON_SUBTYPE_UUID_DEPRECATED, BSON_SUBTYPE_UUID}) {
+            BsonPtr d(bson_new());
+            BSON_APPEND_BINARY(d.get(), "_id", subtype, same, 16);
+            BSON_APPEND_INT32(d.get(), "subtype", subtype);
+            BSON_APPEND_BINARY(d.get(), "g", BSON_SUBTYPE_UUID_DEPRECATED, guid, 16);
+            one.push_back(std::move(d));
+        }
+        write_collection(dir, "legacy_uuid", one);
 
         std::vector<BsonPtr> ten;
         for (int i = 0; i < 10; ++i) {
