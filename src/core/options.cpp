@@ -39,9 +39,9 @@ constexpr OptionSpec catalog[] = {
     {"batch_size", OptionContext::Table},
     {"uuid_representation", OptionContext::Server},
     {"uuid_representation", OptionContext::Table},
-    {"uuid_representation", OptionContext::Column},
     {"field", OptionContext::Column},
     {"document", OptionContext::Column},
+    {"uuid_representation", OptionContext::Column},
 };
 // clang-format on
 
