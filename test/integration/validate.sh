@@ -200,7 +200,7 @@ rules() {
     q -d $live -c "SELECT status || ' | ' || actual || ' | ' || details FROM nextcrm_validate('src', 1, $ALL)
                     WHERE (\"table\", \"check\") IN (('crm_Contracts', 'date range startDate <= endDate'),
                                                     ('Users', 'email format'))
-                    ORDER BY \"table\""
+                    ORDER BY \"check\""
 }
 is "$(rules)" "warn | 1 reversed | 1 held by the source (rows whose startDate is after their endDate, as the source holds them)
 warn | 1 malformed | 1 held by the source (addresses that are not name@domain.tld, kept as the source held them)" \
