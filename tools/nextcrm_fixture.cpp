@@ -29,12 +29,13 @@
 //
 //   nextcrm_fixture --documents DIR
 //
-// writes NextCRM collections (crm_Accounts, crm_Leads, Tasks, Invoices) of
-// documents that cannot be walked whole or that test exactness, to append to
-// a generated dump: NUL characters, keys that are not UTF-8, nesting of 100
-// to 20000 levels, repeated keys (top level, _id, nested), a malformed
-// element after a valid length prefix, doubles in Json, a time given as a
-// string.  test/integration/documents.sh states each one's outcome.
+// writes NextCRM collections (crm_Accounts, crm_Leads, Tasks, Invoices,
+// crm_Contacts) of documents that cannot be walked whole or that test
+// exactness, to append to a generated dump: NUL characters, keys that are not
+// UTF-8, nesting of 100 to 20000 levels, repeated keys (top level, _id,
+// nested), a malformed element after a valid length prefix, doubles in Json,
+// a time given as a string, Symbols.  test/integration/documents.sh states
+// each one's outcome.
 #include <bson/bson.h>
 #include <zlib.h>
 
@@ -340,6 +341,7 @@ void write_document_kinds(const std::string &dir) {
             bson_append_document_end(&el, &part);
         }
         BSON_APPEND_DOUBLE(&el, "inf", INFINITY);
+        BSON_APPEND_SYMBOL(&el, "unit", "pcs");
         BSON_APPEND_INT64(&el, "big", 9007199254740993LL);
         append_decimal(&el, "exact", "0.1000000000000000000000000000000001");
         bson_append_document_end(&arr, &el);
@@ -348,6 +350,21 @@ void write_document_kinds(const std::string &dir) {
     BSON_APPEND_INT32(d.get(), "__v", 0);
     invoices.push_back(std::move(d));
     write_collection(dir, "Invoices", invoices);
+
+    // Symbols (deprecated strings) as text, as a text[] element and in Json.
+    std::vector<BsonPtr> contacts;
+    d = with_id("65a1f0c2e4b0a1b2c3d4a061");
+    BSON_APPEND_SYMBOL(d.get(), "last_name", "Novák");
+    {
+        bson_t arr;
+        BSON_APPEND_ARRAY_BEGIN(d.get(), "tags", &arr);
+        BSON_APPEND_UTF8(&arr, "0", "vip");
+        BSON_APPEND_SYMBOL(&arr, "1", "alpha");
+        bson_append_array_end(d.get(), &arr);
+    }
+    BSON_APPEND_INT32(d.get(), "__v", 0);
+    contacts.push_back(std::move(d));
+    write_collection(dir, "crm_Contacts", contacts);
 }
 
 } // namespace
