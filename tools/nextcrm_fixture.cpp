@@ -424,6 +424,19 @@ void write_nextcrm_awkward(const std::string &dir) {
     // No ObjectId to take a creation time from, so it must carry its own.
     BSON_APPEND_DATE_TIME(str_id.get(), "created_on", 1600000000000);
     users.push_back(std::move(str_id));
+    // Binary _ids with the same 16 bytes as BinData subtype 3 (legacy UUID)
+    // and subtype 4: two users, whose ids the FDW and the migration agree on.
+    const std::uint8_t same[16] = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+                                   0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f};
+    for (bson_subtype_t subtype : {BSON_SUBTYPE_UUID_DEPRECATED, BSON_SUBTYPE_UUID}) {
+        BsonPtr b(bson_new());
+        BSON_APPEND_BINARY(b.get(), "_id", subtype, same, 16);
+        BSON_APPEND_UTF8(b.get(), "expect", "migrated");
+        std::string email = "binary-uuid" + std::to_string(subtype) + "@example.com";
+        BSON_APPEND_UTF8(b.get(), "email", email.c_str());
+        BSON_APPEND_DATE_TIME(b.get(), "created_on", 1600000000000);
+        users.push_back(std::move(b));
+    }
     write_collection(dir, "Users", users);
 
     std::vector<BsonPtr> invoices;
