@@ -1013,7 +1013,8 @@ BEGIN
       msg := 'found';
       EXECUTE format(
         'SELECT count(*) FILTER (WHERE held), count(*) FILTER (WHERE NOT held)
-           FROM (SELECT coalesce(s.doc->>%3$L !~ %4$L, false) AS held
+           FROM (SELECT coalesce(coalesce(s.doc->%3$L->>''$symbol'', s.doc->>%3$L) !~ %4$L,
+                                 false) AS held
                    FROM %1$I t
                    LEFT JOIN nextcrm_v_src s ON s.kind = ''rule'' AND s.collection = %5$L AND s.id = t.id
                   WHERE t.%2$I IS NOT NULL AND t.%2$I !~ %4$L) x',
