@@ -313,17 +313,20 @@ LANGUAGE C STRICT IMMUTABLE;
 -- repeated key, a NUL character) and 'damaged' (a dump file that is
 -- truncated, corrupt or unreadable: documents = those read before the damage,
 -- doc = {"reason": ...}; the collection's other rows stop there); the sample is sample_size documents per
--- collection, the same for the same seed, never an awkward one.
+-- collection, the same for the same seed, never an awkward one; 'rule'
+-- (source_id, id, doc = the values of the keys named in rule_keys, entries
+-- 'collection.key', that the document holds: what the field rules read).
 CREATE FUNCTION nextcrm_validation_source(server name, seed double precision DEFAULT NULL,
                                           sample_size int DEFAULT 100,
                                           profile text DEFAULT 'nextcrm',
+                                          rule_keys text[] DEFAULT NULL,
                                           OUT collection text, OUT kind text,
                                           OUT source_id text, OUT id uuid, OUT a uuid, OUT b uuid,
                                           OUT documents bigint, OUT doc jsonb)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE;
-REVOKE ALL ON FUNCTION nextcrm_validation_source(name, double precision, int, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_validation_source(name, double precision, int, text, text[]) FROM PUBLIC;
 
 -- Helpers reading a relaxed Extended JSON value the way its BSON type means it.
 CREATE FUNCTION nextcrm_migration.json_number(v jsonb) RETURNS numeric
@@ -401,6 +404,9 @@ BEGIN
   ELSIF src ? '$numberInt' OR src ? '$numberLong' THEN
     RETURN jsonb_typeof(tgt) IN ('number', 'object') AND tnum IS NOT NULL
        AND coalesce(src ->> '$numberInt', src ->> '$numberLong')::numeric = tnum::numeric;
+  ELSIF src ? '$symbol' THEN
+    -- A Symbol is stored as the string it holds.
+    RETURN tgt = src -> '$symbol';
   ELSIF src ? '$date' THEN
     RETURN jsonb_typeof(tgt) = 'object' AND tgt ? '$date'
        AND nextcrm_migration.json_time(src) = nextcrm_migration.json_time(tgt);
@@ -459,7 +465,7 @@ BEGIN
   END IF;
   -- Left over when an earlier call in this session was caught mid-way.
   FOR q IN SELECT unnest(ARRAY['nextcrm_v_src', 'nextcrm_v_sample', 'nextcrm_v_map', 'nextcrm_v_cmp',
-                               'nextcrm_v_result', 'nextcrm_v_dangling']) LOOP
+                               'nextcrm_v_result', 'nextcrm_v_dangling', 'nextcrm_v_ranges']) LOOP
     IF to_regclass('pg_temp.' || q) IS NOT NULL THEN
       EXECUTE format('DROP TABLE pg_temp.%I CASCADE', q);
     END IF;
@@ -468,9 +474,24 @@ BEGIN
     status text, expected text, actual text, details text);
   CREATE TEMP TABLE nextcrm_v_map AS SELECT * FROM nextcrm_mapping(profile);
 
-  -- The source, read once; the views only name its parts.
+  -- The date ranges of the field rules: an end is not before its start.
+  CREATE TEMP TABLE nextcrm_v_ranges AS
+    SELECT v.rule_position, v."table" AS tbl, v.first_column AS first, v.second_column AS last,
+           mf.stored_key AS first_key, ml.stored_key AS last_key
+      FROM nextcrm_profile_rules(profile) v
+      JOIN nextcrm_v_map mf ON mf.collection = v."table" AND mf.target_column = v.first_column
+      JOIN nextcrm_v_map ml ON ml.collection = v."table" AND ml.target_column = v.second_column
+     WHERE v.rule = 'date_range';
+
+  -- The source, read once; the views only name its parts.  The field rules'
+  -- keys are read from every document, so that a rule the source itself
+  -- breaks is told apart from one the migration broke.
   CREATE TEMP TABLE nextcrm_v_src AS
-    SELECT * FROM nextcrm_validation_source(server, seed, sample_size, profile);
+    SELECT * FROM nextcrm_validation_source(server, seed, sample_size, profile,
+      ARRAY(SELECT m.collection || '.' || m.stored_key FROM nextcrm_v_map m
+             WHERE m.kind = 'text' AND m.target_column ILIKE '%email%'
+            UNION
+            SELECT r.tbl || '.' || k FROM nextcrm_v_ranges r, unnest(ARRAY[r.first_key, r.last_key]) k));
   CREATE TEMP VIEW nextcrm_v_ids AS
     SELECT s.collection, s.source_id, s.id FROM nextcrm_v_src s WHERE s.kind = 'id';
   CREATE TEMP VIEW nextcrm_v_pairs AS
@@ -754,7 +775,7 @@ BEGIN
     e_expr := CASE f.kind
       WHEN 'text' THEN format('CASE WHEN r.kind IS NOT NULL THEN nullif(r.replacement, ''NULL'')
                                     WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN NULL
-                                    ELSE %1$s #>> ''{}'' END', q)
+                                    ELSE coalesce(%1$s ->> ''$symbol'', %1$s #>> ''{}'') END', q)
       WHEN 'enum' THEN format('CASE WHEN r.kind IS NOT NULL THEN nullif(r.replacement, ''NULL'')
                                     WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN NULL
                                     ELSE %1$s #>> ''{}'' END', q)
@@ -780,7 +801,7 @@ BEGIN
       WHEN 'text_array' THEN format('CASE WHEN r.kind IS NOT NULL THEN ARRAY[r.replacement]
                                     WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN %2$s
                                     WHEN jsonb_typeof(%1$s) = ''array'' THEN
-                                      (SELECT coalesce(array_agg(coalesce(er.replacement, e.v #>> ''{}'') ORDER BY e.i), ''{}'')
+                                      (SELECT coalesce(array_agg(coalesce(er.replacement, e.v ->> ''$symbol'', e.v #>> ''{}'') ORDER BY e.i), ''{}'')
                                          FROM jsonb_array_elements(%1$s) WITH ORDINALITY e(v, i)
                                          LEFT JOIN nextcrm_migration.repairs er
                                            ON er.collection = s.collection AND er.source_id = s.source_id
@@ -998,32 +1019,57 @@ BEGIN
               CASE WHEN n > 0 THEN 'values that are no label of their enum in NextCRM''s schema' END);
     END IF;
 
-    -- Email format: reported, never failed (the data is what the users typed).
-    SELECT string_agg(format(
-             'count(*) FILTER (WHERE %I IS NOT NULL AND %1$I !~ ''^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'')',
-             m.target_column), ' + ')
-      INTO q FROM nextcrm_v_map m
-     WHERE m.collection = c.collection AND m.kind = 'text' AND m.target_column ILIKE '%email%';
-    IF q IS NOT NULL THEN
-      EXECUTE format('SELECT %s FROM %I', q, c.collection) INTO n;
+    -- Email format: a malformed address the source holds is reported (the
+    -- data is what the users typed); one the migration made is a failure.
+    n := 0;
+    m := 0;
+    msg := NULL;
+    FOR f IN SELECT mm.target_column, mm.stored_key FROM nextcrm_v_map mm
+              WHERE mm.collection = c.collection AND mm.kind = 'text'
+                AND mm.target_column ILIKE '%email%' LOOP
+      msg := 'found';
+      EXECUTE format(
+        'SELECT count(*) FILTER (WHERE held), count(*) FILTER (WHERE NOT held)
+           FROM (SELECT coalesce(coalesce(s.doc->%3$L->>''$symbol'', s.doc->>%3$L) !~ %4$L,
+                                 false) AS held
+                   FROM %1$I t
+                   LEFT JOIN nextcrm_v_src s ON s.kind = ''rule'' AND s.collection = %5$L AND s.id = t.id
+                  WHERE t.%2$I IS NOT NULL AND t.%2$I !~ %4$L) x',
+        c.collection, f.target_column, f.stored_key,
+        '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$', c.collection) INTO q, d_fmt;
+      n := n + q::bigint;
+      m := m + d_fmt::bigint;
+    END LOOP;
+    IF msg IS NOT NULL THEN
       INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
       VALUES ('field_rules', c.collection, 'email format',
-              CASE WHEN n = 0 THEN 'pass' ELSE 'warn' END, '0 malformed', n || ' malformed',
-              CASE WHEN n > 0 THEN 'addresses that are not name@domain.tld, kept as the source held them' END);
+              CASE WHEN m > 0 THEN 'fail' WHEN n > 0 THEN 'warn' ELSE 'pass' END,
+              '0 malformed', (n + m) || ' malformed',
+              nullif(concat_ws('; ',
+                CASE WHEN n > 0 THEN n || ' held by the source (addresses that are not name@domain.tld, kept as the source held them)' END,
+                CASE WHEN m > 0 THEN m || ' introduced by the migration' END), ''));
     END IF;
   END LOOP;
 
-  -- Date ranges: an end is not before its start (the profile's rules.csv).
-  FOR f IN SELECT v."table" AS tbl, v.first_column AS first, v.second_column AS last
-             FROM nextcrm_profile_rules(profile) v
-            WHERE v.rule = 'date_range'
-              AND EXISTS (SELECT 1 FROM nextcrm_v_map m WHERE m.collection = v."table")
-            ORDER BY v.rule_position LOOP
-    EXECUTE format('SELECT count(*) FROM %I WHERE %I > %I', f.tbl, f.first, f.last) INTO n;
+  -- Date ranges (the profile's rules.csv): an end is not before its start.
+  -- A reversed range the source holds is a warning; one the migration made
+  -- is a failure.
+  FOR f IN SELECT * FROM nextcrm_v_ranges ORDER BY rule_position LOOP
+    EXECUTE format(
+      'SELECT count(*) FILTER (WHERE held), count(*) FILTER (WHERE NOT held)
+         FROM (SELECT coalesce(nextcrm_migration.json_time(s.doc->%4$L)
+                               > nextcrm_migration.json_time(s.doc->%5$L), false) AS held
+                 FROM %1$I t
+                 LEFT JOIN nextcrm_v_src s ON s.kind = ''rule'' AND s.collection = %1$L AND s.id = t.id
+                WHERE t.%2$I > t.%3$I) x',
+      f.tbl, f.first, f.last, f.first_key, f.last_key) INTO n, m;
     INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
     VALUES ('field_rules', f.tbl, format('date range %s <= %s', f.first, f.last),
-            CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 reversed', n || ' reversed',
-            CASE WHEN n > 0 THEN format('rows whose %s is after their %s', f.first, f.last) END);
+            CASE WHEN m > 0 THEN 'fail' WHEN n > 0 THEN 'warn' ELSE 'pass' END,
+            '0 reversed', (n + m) || ' reversed',
+            nullif(concat_ws('; ',
+              CASE WHEN n > 0 THEN format('%s held by the source (rows whose %s is after their %s, as the source holds them)', n, f.first, f.last) END,
+              CASE WHEN m > 0 THEN format('%s introduced by the migration (rows whose %s is after their %s)', m, f.first, f.last) END), ''));
   END LOOP;
 
   RAISE DEBUG 'nextcrm_validate: field rules after %', clock_timestamp() - t0;

@@ -146,14 +146,16 @@ bool scalar_datum(Target t, bool json_text, int32 typmod, const Slot &s, bool ut
 
 // uuid columns: ObjectIds (and 24-hex strings, as NextCRM reads them) through
 // the ObjectId-UUID mapping of oid_uuid.hpp; for _id, any other id through
-// the same mapping's name-based UUIDs; binary UUIDs and UUID strings as
-// they are.
+// the same mapping's name-based UUIDs, exactly as the migration keys its rows
+// (so a subtype 3 and a subtype 4 _id with the same bytes stay two ids);
+// other binary UUIDs and UUID strings as they are, subtype 3 in the column's
+// uuid_representation.
 Uuid uuid_of(const ColumnSpec &col, const bson_iter_t *it, const std::string &field) {
     bson_type_t type = bson_iter_type(it);
     if (type == BSON_TYPE_OID)
         return *reference_uuid(it);
-    if (type == BSON_TYPE_BINARY)
-        return to_uuid(it, field);
+    if (type == BSON_TYPE_BINARY && !col.is_id)
+        return to_uuid(it, field, col.uuid_representation);
     if (col.is_id) {
         bool is_oid = false;
         return id_to_uuid(*it, &is_oid);

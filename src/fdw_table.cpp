@@ -85,7 +85,7 @@ TableSpec load_table_spec(Oid relid, bool with_source, Oid userid) {
     spec.serverid = ft->serverid;
     spec.relname = pg_call([relid] { return get_rel_name(relid); });
     spec.collection = spec.relname;
-    std::string database, batch_size;
+    std::string database, batch_size, uuid_representation;
     ListCell *lc;
     foreach (lc, ft->options) {
         auto *def = static_cast<DefElem *>(lfirst(lc));
@@ -95,6 +95,8 @@ TableSpec load_table_spec(Oid relid, bool with_source, Oid userid) {
             database = def_string(def);
         else if (strcmp(def->defname, "batch_size") == 0)
             batch_size = def_string(def);
+        else if (strcmp(def->defname, "uuid_representation") == 0)
+            uuid_representation = def_string(def);
     }
     if (with_source) {
         spec.source = source_options(ft->serverid, userid);
@@ -110,8 +112,12 @@ TableSpec load_table_spec(Oid relid, bool with_source, Oid userid) {
                 spec.source.dump_dir = def_string(def);
             else if (strcmp(def->defname, "archive") == 0)
                 spec.source.archive = def_string(def);
+            else if (strcmp(def->defname, "uuid_representation") == 0)
+                spec.source.uuid_representation = def_string(def);
         }
     }
+    if (uuid_representation.empty())
+        uuid_representation = spec.source.uuid_representation;
 
     Relation rel = pg_call([relid] { return table_open(relid, NoLock); });
     TupleDesc desc = RelationGetDescr(rel);
@@ -130,6 +136,7 @@ TableSpec load_table_spec(Oid relid, bool with_source, Oid userid) {
         int32 typmod = col.typmod;
         col.type_name = pg_call([type, typmod] { return format_type_with_typemod(type, typmod); });
         bool document = false;
+        std::string column_uuid = uuid_representation;
         AttrNumber attnum = att->attnum;
         List *options = pg_call([relid, attnum] { return GetForeignColumnOptions(relid, attnum); });
         ListCell *oc;
@@ -139,7 +146,11 @@ TableSpec load_table_spec(Oid relid, bool with_source, Oid userid) {
                 col.field = def_string(def);
             else if (strcmp(def->defname, "document") == 0)
                 document = def_string(def) == "true";
+            else if (strcmp(def->defname, "uuid_representation") == 0)
+                column_uuid = def_string(def);
         }
+        col.uuid_representation =
+            parse_uuid_representation(column_uuid).value_or(UuidRepresentation::Unspecified);
         col.dotted = col.field.find('.') != std::string::npos;
         col.is_id = col.field == "_id";
         Oid elem = pg_call([type] { return get_element_type(type); });

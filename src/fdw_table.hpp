@@ -36,6 +36,9 @@ struct ColumnSpec {
     Target target = Target::Text;
     bool json_text = false; // json rather than jsonb
     bool is_id = false;     // field is _id
+    // BinData subtype 3 into uuid: column option uuid_representation, else
+    // the table's, else the server's; Unspecified refuses it.
+    UuidRepresentation uuid_representation = UuidRepresentation::Unspecified;
     // Arrays: the element type's storage.
     Oid elem_type = InvalidOid;
     int16 elem_len = 0;

@@ -14,16 +14,21 @@
 #include "core/source_scan.hpp"
 
 extern "C" {
+#include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/tuplestore.h"
 #include "utils/uuid.h"
 }
 
+#include <map>
+#include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -125,6 +130,47 @@ std::unique_ptr<nextcrm::DocumentSource> open_collection(const nextcrm::SourceOp
                                                         spec);
 }
 
+// The keys the validator's field rules read, by collection, from the
+// argument rule_keys ("collection.key" entries).
+std::map<std::string, std::vector<std::string>> rule_keys_of(FunctionCallInfo fcinfo) {
+    std::map<std::string, std::vector<std::string>> out;
+    // rule_keys is the fifth argument, after the profile.
+    if (PG_NARGS() < 5 || PG_ARGISNULL(4))
+        return out;
+    ArrayType *arr = PG_GETARG_ARRAYTYPE_P(4);
+    std::vector<std::string> entries;
+    pg_call([arr, &entries] {
+        Datum *elems;
+        bool *nulls;
+        int n;
+        deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+        for (int i = 0; i < n; ++i)
+            if (!nulls[i])
+                entries.push_back(TextDatumGetCString(elems[i]));
+    });
+    for (const auto &e : entries)
+        if (auto dot = e.find('.'); dot != std::string::npos)
+            out[e.substr(0, dot)].push_back(e.substr(dot + 1));
+    return out;
+}
+
+// {key: value, ...} of the rule keys the document holds, as canonical
+// Extended JSON; nothing when a value has no JSON form (the document is
+// reported as awkward).
+std::optional<std::string> rule_values(const bson_t *doc, const std::vector<std::string> &keys) {
+    nextcrm::BsonPtr picked(bson_new());
+    for (const auto &k : keys) {
+        bson_iter_t it;
+        if (bson_iter_init_find(&it, doc, k.c_str()))
+            bson_append_iter(picked.get(), k.c_str(), -1, &it);
+    }
+    try {
+        return nextcrm::document_as_json(picked.get(), nextcrm::JsonMode::Canonical);
+    } catch (const nextcrm::Error &) {
+        return std::nullopt;
+    }
+}
+
 } // namespace
 
 NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
@@ -139,6 +185,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
                              nextcrm::sqlstate::invalid_parameter_value);
 
     const nextcrm::Profile &profile = nextcrm::installed_profile(nextcrm::profile_arg(fcinfo, 3));
+    auto rule_keys = rule_keys_of(fcinfo);
     Oid serverid = nextcrm::server_oid_by_name(server_name);
     nextcrm::SourceOptions opts = nextcrm::source_options(serverid);
     std::shared_ptr<nextcrm::Client> client;
@@ -164,6 +211,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
                           static_cast<std::uint32_t>(name_hash >> 32)};
         std::mt19937_64 mixer(seq);
         nextcrm::CollectionScan scan(c, static_cast<std::size_t>(sample_size), mixer());
+        auto rules = rule_keys.find(c.name);
         // A dump file that is damaged or cannot be read is reported (kind
         // 'damaged', doc = {"reason": ...}) with the documents read before
         // the damage, and validation goes on: nextcrm_validate() fails it.
@@ -192,6 +240,11 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
                 doc,
                 [&](const nextcrm::SourceId &id) {
                     out.put(c.name, {"id", &id.source_id, &id.uuid});
+                    if (rules == rule_keys.end())
+                        return;
+                    if (auto values = rule_values(doc, rules->second))
+                        out.put(c.name, {"rule", &id.source_id, &id.uuid, nullptr, nullptr, nullptr,
+                                         &*values});
                 },
                 [&](const nextcrm::JunctionPair &p) {
                     out.put(p.junction, {"pair", nullptr, nullptr, &p.a, &p.b});

@@ -15,6 +15,10 @@
 //   long_big       int64 10000000000 (beyond integer)
 //   big            one document of nearly 16 MB
 //   truncated      10 documents, the file cut inside the last one
+//   legacy_uuid    two documents whose _ids are the same 16 bytes as BinData
+//                  subtype 3 and subtype 4, each with a field "g" holding the
+//                  .NET driver's subtype 3 bytes of GUID
+//                  00112233-4455-6677-8899-aabbccddeeff
 //
 //   nextcrm_fixture --nextcrm DIR
 //
@@ -31,12 +35,13 @@
 //
 //   nextcrm_fixture --documents DIR
 //
-// writes NextCRM collections (crm_Accounts, crm_Leads, Tasks, Invoices) of
-// documents that cannot be walked whole or that test exactness, to append to
-// a generated dump: NUL characters, keys that are not UTF-8, nesting of 100
-// to 20000 levels, repeated keys (top level, _id, nested), a malformed
-// element after a valid length prefix, doubles in Json, a time given as a
-// string.  test/integration/documents.sh states each one's outcome.
+// writes NextCRM collections (crm_Accounts, crm_Leads, Tasks, Invoices,
+// crm_Contacts) of documents that cannot be walked whole or that test
+// exactness, to append to a generated dump: NUL characters, keys that are not
+// UTF-8, nesting of 100 to 20000 levels, repeated keys (top level, _id,
+// nested), a malformed element after a valid length prefix, doubles in Json,
+// a time given as a string, Symbols.  test/integration/documents.sh states
+// each one's outcome.
 #include <bson/bson.h>
 #include <zlib.h>
 
@@ -336,7 +341,14 @@ void write_document_kinds(const std::string &dir) {
         BSON_APPEND_DOUBLE(&el, "tiny", 1e-7);
         BSON_APPEND_DOUBLE(&el, "third", 0.1 + 0.2);
         BSON_APPEND_DOUBLE(&el, "neg_zero", -0.0);
+        {
+            bson_t part;
+            BSON_APPEND_DOCUMENT_BEGIN(&el, "part", &part);
+            BSON_APPEND_DOUBLE(&part, "discount", -0.0);
+            bson_append_document_end(&el, &part);
+        }
         BSON_APPEND_DOUBLE(&el, "inf", INFINITY);
+        BSON_APPEND_SYMBOL(&el, "unit", "pcs");
         BSON_APPEND_INT64(&el, "big", 9007199254740993LL);
         append_decimal(&el, "exact", "0.1000000000000000000000000000000001");
         bson_append_document_end(&arr, &el);
@@ -345,6 +357,21 @@ void write_document_kinds(const std::string &dir) {
     BSON_APPEND_INT32(d.get(), "__v", 0);
     invoices.push_back(std::move(d));
     write_collection(dir, "Invoices", invoices);
+
+    // Symbols (deprecated strings) as text, as a text[] element and in Json.
+    std::vector<BsonPtr> contacts;
+    d = with_id("65a1f0c2e4b0a1b2c3d4a061");
+    BSON_APPEND_SYMBOL(d.get(), "last_name", "Novák");
+    {
+        bson_t arr;
+        BSON_APPEND_ARRAY_BEGIN(d.get(), "tags", &arr);
+        BSON_APPEND_UTF8(&arr, "0", "vip");
+        BSON_APPEND_SYMBOL(&arr, "1", "alpha");
+        bson_append_array_end(d.get(), &arr);
+    }
+    BSON_APPEND_INT32(d.get(), "__v", 0);
+    contacts.push_back(std::move(d));
+    write_collection(dir, "crm_Contacts", contacts);
 }
 
 } // namespace
@@ -404,6 +431,19 @@ void write_nextcrm_awkward(const std::string &dir) {
     // No ObjectId to take a creation time from, so it must carry its own.
     BSON_APPEND_DATE_TIME(str_id.get(), "created_on", 1600000000000);
     users.push_back(std::move(str_id));
+    // Binary _ids with the same 16 bytes as BinData subtype 3 (legacy UUID)
+    // and subtype 4: two users, whose ids the FDW and the migration agree on.
+    const std::uint8_t same[16] = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+                                   0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f};
+    for (bson_subtype_t subtype : {BSON_SUBTYPE_UUID_DEPRECATED, BSON_SUBTYPE_UUID}) {
+        BsonPtr b(bson_new());
+        BSON_APPEND_BINARY(b.get(), "_id", subtype, same, 16);
+        BSON_APPEND_UTF8(b.get(), "expect", "migrated");
+        std::string email = "binary-uuid" + std::to_string(subtype) + "@example.com";
+        BSON_APPEND_UTF8(b.get(), "email", email.c_str());
+        BSON_APPEND_DATE_TIME(b.get(), "created_on", 1600000000000);
+        users.push_back(std::move(b));
+    }
     write_collection(dir, "Users", users);
 
     std::vector<BsonPtr> invoices;
@@ -546,6 +586,20 @@ int main(int argc, char **argv) {
             bson_append_utf8(b, "s", 1, text.c_str(), static_cast<int>(text.size()));
         }));
         write_collection(dir, "big", one);
+
+        one.clear();
+        const std::uint8_t same[16] = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+                                       0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f};
+        const std::uint8_t guid[16] = {0x33, 0x22, 0x11, 0x00, 0x55, 0x44, 0x77, 0x66,
+                                       0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+        for (bson_subtype_t subtype : {BSON_SUBTYPE_UUID_DEPRECATED, BSON_SUBTYPE_UUID}) {
+            BsonPtr d(bson_new());
+            BSON_APPEND_BINARY(d.get(), "_id", subtype, same, 16);
+            BSON_APPEND_INT32(d.get(), "subtype", subtype);
+            BSON_APPEND_BINARY(d.get(), "g", BSON_SUBTYPE_UUID_DEPRECATED, guid, 16);
+            one.push_back(std::move(d));
+        }
+        write_collection(dir, "legacy_uuid", one);
 
         std::vector<BsonPtr> ten;
         for (int i = 0; i < 10; ++i) {

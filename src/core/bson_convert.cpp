@@ -3,6 +3,7 @@
 #include "extended_json.hpp"
 #include "oid_uuid.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -450,7 +451,20 @@ std::string_view to_bytes(const bson_iter_t *it, const std::string &field) {
     return {reinterpret_cast<const char *>(data), len};
 }
 
-std::array<std::uint8_t, 16> to_uuid(const bson_iter_t *it, const std::string &field) {
+std::optional<UuidRepresentation> parse_uuid_representation(std::string_view name) {
+    if (name == "standard")
+        return UuidRepresentation::Standard;
+    if (name == "csharp_legacy")
+        return UuidRepresentation::CSharpLegacy;
+    if (name == "java_legacy")
+        return UuidRepresentation::JavaLegacy;
+    if (name == "python_legacy")
+        return UuidRepresentation::PythonLegacy;
+    return std::nullopt;
+}
+
+std::array<std::uint8_t, 16> to_uuid(const bson_iter_t *it, const std::string &field,
+                                     UuidRepresentation legacy) {
     std::array<std::uint8_t, 16> out{};
     if (bson_iter_type(it) == BSON_TYPE_BINARY) {
         bson_subtype_t subtype;
@@ -462,6 +476,25 @@ std::array<std::uint8_t, 16> to_uuid(const bson_iter_t *it, const std::string &f
                  "binary subtype " + std::to_string(subtype) + " of " + std::to_string(len) +
                      " bytes is not a UUID");
         std::memcpy(out.data(), data, 16);
+        if (subtype == BSON_SUBTYPE_UUID)
+            return out;
+        switch (legacy) {
+        case UuidRepresentation::Unspecified:
+            fail(it, field, Target::Uuid,
+                 "BinData subtype 3 (legacy UUID) needs the uuid_representation option");
+        case UuidRepresentation::Standard:
+        case UuidRepresentation::PythonLegacy:
+            break;
+        case UuidRepresentation::CSharpLegacy:
+            std::reverse(out.begin(), out.begin() + 4);
+            std::reverse(out.begin() + 4, out.begin() + 6);
+            std::reverse(out.begin() + 6, out.begin() + 8);
+            break;
+        case UuidRepresentation::JavaLegacy:
+            std::reverse(out.begin(), out.begin() + 8);
+            std::reverse(out.begin() + 8, out.end());
+            break;
+        }
         return out;
     }
     if (bson_iter_type(it) == BSON_TYPE_UTF8) {

@@ -20,7 +20,8 @@
 //             PostgreSQL's timestamp range
 //   date      date at midnight UTC, within PostgreSQL's date range
 //   bytea     binary (any subtype), ObjectId (its 12 bytes)
-//   uuid      binary subtype 4 (or 3) of 16 bytes, string in uuid form,
+//   uuid      binary subtype 4 of 16 bytes; subtype 3 (legacy UUID) only with
+//             an explicit UuidRepresentation; string in uuid form,
 //             ObjectId through oid_uuid mapping (done by the caller)
 //   json      any value as canonical Extended JSON (keeps every BSON type)
 #pragma once
@@ -108,9 +109,23 @@ std::int32_t to_date_days(const bson_iter_t *it, const std::string &field);
 // bytea: the bytes stay inside the document.
 std::string_view to_bytes(const bson_iter_t *it, const std::string &field);
 
+// How the 16 bytes of a BinData subtype 3 (legacy UUID) are ordered.  The
+// drivers that wrote them disagreed, so the MongoDB UUID specification decodes
+// subtype 3 only with the representation named; Unspecified refuses it.
+//   standard, python_legacy  the bytes as they are
+//   csharp_legacy            bytes 0-3, 4-5 and 6-7 each reversed
+//   java_legacy              bytes 0-7 and 8-15 each reversed
+enum class UuidRepresentation { Unspecified, Standard, CSharpLegacy, JavaLegacy, PythonLegacy };
+
+// The representation an option value names (standard, csharp_legacy,
+// java_legacy, python_legacy); nullopt for anything else.
+std::optional<UuidRepresentation> parse_uuid_representation(std::string_view name);
+
 // uuid from binary or a uuid string.  ObjectIds are the caller's (they need
-// the mapping in oid_uuid.hpp); this throws for them.
-std::array<std::uint8_t, 16> to_uuid(const bson_iter_t *it, const std::string &field);
+// the mapping in oid_uuid.hpp); this throws for them.  Subtype 3 converts
+// only when `legacy` names its byte order.
+std::array<std::uint8_t, 16> to_uuid(const bson_iter_t *it, const std::string &field,
+                                     UuidRepresentation legacy = UuidRepresentation::Unspecified);
 
 // The UUID a reference maps to (oid_uuid.hpp): an ObjectId, or the 24-hex
 // string NextCRM also stores; nullopt for anything else.  *as_string, when

@@ -116,12 +116,15 @@ std::optional<std::int64_t> parse_integer(const std::string &s) {
 // Relaxed Extended JSON of one value: what Prisma hands the application for
 // a Json field (plain JSON where JSON can say it, {"$oid": ...} and the like
 // where it cannot), doubles in their shortest round-trip form.
-std::string relaxed_json(const bson_iter_t *it, const std::string &field) {
+std::string relaxed_json(const bson_iter_t *it, const std::string &field,
+                         std::vector<std::string> *negative_zero = nullptr) {
     JsonFlags flags;
     std::string value = value_as_json(it, JsonMode::Relaxed, field, &flags);
     if (flags.has_nul)
         throw DocumentError(field, "field \"" + field +
                                        "\" holds a NUL character, which jsonb cannot store");
+    if (negative_zero)
+        *negative_zero = std::move(flags.negative_zero);
     return value;
 }
 
@@ -190,10 +193,11 @@ std::string dropped_original(const bson_iter_t *it, const std::string &field) {
     return to_json(it, field);
 }
 
-// Element text of a text[] that must keep every element: strings as they
-// are, anything else as its JSON (recorded as a repair by the caller).
+// Element text of a text[] that must keep every element: strings (and
+// symbols, the deprecated strings) as they are, anything else as its JSON
+// (recorded as a repair by the caller).
 std::string element_text(const bson_iter_t *it, const std::string &field, bool *converted) {
-    if (BSON_ITER_HOLDS_UTF8(it)) {
+    if (BSON_ITER_HOLDS_UTF8(it) || BSON_ITER_HOLDS_SYMBOL(it)) {
         *converted = false;
         return std::string(to_text(it, field));
     }
@@ -552,9 +556,16 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                 out.values[col] = s;
                 break;
             }
-            case FieldKind::Jsonb:
-                out.values[col] = relaxed_json(&v, f.stored_key);
+            case FieldKind::Jsonb: {
+                // A JSON number (and numeric, hence jsonb) has no -0: the
+                // double stays typed, and each one is recorded where it is.
+                std::vector<std::string> negative_zero;
+                out.values[col] = relaxed_json(&v, f.stored_key, &negative_zero);
+                for (auto &path : negative_zero)
+                    out.repairs.push_back({std::move(path), "negative_zero", "-0.0",
+                                           "{\"$numberDouble\": \"-0.0\"}"});
                 break;
+            }
             case FieldKind::TextArray: {
                 std::vector<std::string> elements;
                 if (BSON_ITER_HOLDS_ARRAY(&v)) {

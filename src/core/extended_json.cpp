@@ -188,9 +188,13 @@ void Writer::value(const bson_iter_t *it, const std::string &path, int depth) {
     case BSON_TYPE_NULL:
         out += "null";
         return;
-    case BSON_TYPE_DOUBLE:
-        dbl(bson_iter_double(it));
+    case BSON_TYPE_DOUBLE: {
+        double d = bson_iter_double(it);
+        if (flags_ && d == 0 && std::signbit(d))
+            flags_->negative_zero.push_back(path);
+        dbl(d);
         return;
+    }
     case BSON_TYPE_UTF8: {
         std::uint32_t len = 0;
         const char *s = bson_iter_utf8(it, &len);
@@ -260,8 +264,15 @@ void Writer::value(const bson_iter_t *it, const std::string &path, int depth) {
         return;
     }
     case BSON_TYPE_SYMBOL: {
+        // A deprecated alias of string: the drivers hand it to applications
+        // as a string, so relaxed JSON (what the migration stores) writes it
+        // as one; canonical keeps the type, as the specification does.
         std::uint32_t len = 0;
         const char *sym = bson_iter_symbol(it, &len);
+        if (mode_ == JsonMode::Relaxed) {
+            string(sym, len, type, path);
+            return;
+        }
         out += "{ \"$symbol\" : ";
         string(sym, len, type, path);
         out += " }";

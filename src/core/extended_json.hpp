@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace nextcrm {
 
@@ -41,6 +42,9 @@ enum class JsonMode {
 // What a written value held that the caller may have to refuse.
 struct JsonFlags {
     bool has_nul = false; // a string holds U+0000 (jsonb cannot store "\u0000")
+    // Dotted paths of the doubles -0.0, written {"$numberDouble": "-0.0"}
+    // where the application read a number: the migration records each.
+    std::vector<std::string> negative_zero;
 };
 
 // The value under `it` as Extended JSON.  `field` is its dotted path, used in

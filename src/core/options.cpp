@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include "bson_convert.hpp"
 #include "error.hpp"
 #include "mongo_client.hpp"
 
@@ -36,8 +37,11 @@ constexpr OptionSpec catalog[] = {
     {"collection", OptionContext::Table},
     {"database", OptionContext::Table},
     {"batch_size", OptionContext::Table},
+    {"uuid_representation", OptionContext::Server},
+    {"uuid_representation", OptionContext::Table},
     {"field", OptionContext::Column},
     {"document", OptionContext::Column},
+    {"uuid_representation", OptionContext::Column},
 };
 // clang-format on
 
@@ -278,6 +282,10 @@ void check_option_value(std::string_view name, std::string_view value) {
                     sqlstate::fdw_invalid_attribute_value);
     else if (name == "collection")
         check_collection_name(value);
+    else if (name == "uuid_representation" && !parse_uuid_representation(value))
+        throw Error("option \"uuid_representation\" must be standard, csharp_legacy, "
+                    "java_legacy or python_legacy",
+                    sqlstate::fdw_invalid_attribute_value);
     else if (name == "document" && value != "true" && value != "false")
         throw Error("option \"document\" must be true or false",
                     sqlstate::fdw_invalid_attribute_value);
@@ -304,6 +312,8 @@ void SourceOptions::set(std::string_view name, std::string_view value) {
         socket_timeout_ms = parse_positive_int(name, value);
     else if (name == "batch_size")
         batch_size = parse_positive_int(name, value);
+    else if (name == "uuid_representation")
+        uuid_representation = std::string(value);
 }
 
 void SourceOptions::check_complete() const {

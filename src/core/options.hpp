@@ -69,6 +69,9 @@ struct SourceOptions {
     int server_selection_timeout_ms = default_server_selection_timeout_ms;
     int socket_timeout_ms = default_socket_timeout_ms;
     int batch_size = 1000; // documents per cursor batch (server or table option)
+    // How BinData subtype 3 reads into uuid (bson_convert.hpp); a table or
+    // column option overrides it.  Empty: refused.
+    std::string uuid_representation;
 
     // True for a mongodump backup (dump_dir or archive), false for a live
     // server.

@@ -113,6 +113,25 @@ is "$(q -d $db -c "SELECT concat_ws(' ', i->'unit_price', i->'vat', i->'qty', i-
                    WHERE id = nextcrm_map_oid('65a1f0c2e4b0a1b2c3d4a051')")" \
     '19.99 0.21 3.0 0.30000000000000004 9007199254740993 {"$numberDecimal": "0.1000000000000000000000000000000001"} {"$numberDouble": "-0.0"} {"$numberDouble": "Infinity"} t t t' \
     "doubles in Json keep their shortest exact form; integers, decimals, -0.0 and Infinity stay exact"
+# A Symbol is the string it holds in text, text[] and Json, with no repair.
+is "$(q -d $db -c "SELECT c.last_name || ' ' || c.tags::text || ' ' || (i->'unit')::text
+                   FROM \"crm_Contacts\" c, \"Invoices\" v, jsonb_array_elements(v.invoice_items) i
+                   WHERE c.id = nextcrm_map_oid('65a1f0c2e4b0a1b2c3d4a061')
+                     AND v.id = nextcrm_map_oid('65a1f0c2e4b0a1b2c3d4a051')")" \
+    'Novák {vip,alpha} "pcs"' "Symbols are their strings in text, text[] and Json"
+is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.repairs
+                   WHERE field IN ('last_name', 'tags.1', 'invoice_items', 'invoice_items.0.unit')")" 0 \
+    "and no repair row records them"
+
+# jsonb has no -0: each -0.0 stays typed and is a repair row at its path.
+is "$(q -d $db -c "SELECT string_agg(field || ' ' || original || ' ' || replacement, '|' ORDER BY field)
+                   FROM nextcrm_migration.repairs
+                   WHERE collection = 'Invoices' AND source_id = '65a1f0c2e4b0a1b2c3d4a051'
+                     AND kind = 'negative_zero'")" \
+    'invoice_items.0.neg_zero -0.0 {"$numberDouble": "-0.0"}|invoice_items.0.part.discount -0.0 {"$numberDouble": "-0.0"}' \
+    "each -0.0 in a Json field is a repair row naming its path"
+is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.repairs WHERE kind = 'negative_zero'")" 2 \
+    "and no other document has one"
 is "$(q -d $db -c "SELECT r.replacement || ' ' || (r.replacement::timestamp = a.\"createdAt\")
                    FROM nextcrm_migration.repairs r JOIN \"crm_Accounts\" a
                      ON a.id = nextcrm_map_oid(r.source_id)

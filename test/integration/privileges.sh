@@ -27,7 +27,7 @@ GRANT USAGE ON FOREIGN DATA WRAPPER nextcrm_mongo_fdw TO crm_migrator;
 GRANT pg_read_server_files TO crm_migrator;        -- only to read a mongodump directory
 GRANT EXECUTE ON FUNCTION nextcrm_migrate_all(name, boolean, text),
     nextcrm_migrate_table(name, text, boolean, text), nextcrm_retry_errors(name, text),
-    nextcrm_validation_source(name, double precision, integer, text),
+    nextcrm_validation_source(name, double precision, integer, text, text[]),
     nextcrm_validate(name, double precision, integer, text),
     nextcrm_validate_strict(name, double precision, integer, text),
     nextcrm_mongo_collections(name) TO crm_migrator;

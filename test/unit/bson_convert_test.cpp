@@ -214,3 +214,41 @@ TEST(BsonConvert, NullAndUndefinedAreNull) {
     BSON_APPEND_INT32(&z.doc, "v", 0);
     EXPECT_FALSE(nextcrm::is_null(z.at()));
 }
+
+// Subtype 3 is decoded only in a named byte order (the MongoDB UUID
+// specification); the .NET driver's GUID 00112233-4455-6677-8899-aabbccddeeff
+// is stored as 33 22 11 00 55 44 77 66 88 99 aa ...
+TEST(BsonConvert, LegacyUuidNeedsItsRepresentation) {
+    using nextcrm::UuidRepresentation;
+    const uint8_t csharp[16] = {0x33, 0x22, 0x11, 0x00, 0x55, 0x44, 0x77, 0x66,
+                                0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+    const uint8_t java[16] = {0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00,
+                              0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88};
+    const uint8_t plain[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                               0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+    Doc want;
+    BSON_APPEND_UTF8(&want.doc, "v", "00112233-4455-6677-8899-aabbccddeeff");
+    auto expected = nextcrm::to_uuid(want.at(), "f");
+
+    Doc c;
+    BSON_APPEND_BINARY(&c.doc, "v", BSON_SUBTYPE_UUID_DEPRECATED, csharp, 16);
+    EXPECT_NE(reason_of([&] {
+                  nextcrm::to_uuid(c.at(), "f");
+              }).find(": BinData subtype 3 (legacy UUID) needs the uuid_representation option"),
+              std::string::npos);
+    EXPECT_EQ(nextcrm::to_uuid(c.at(), "f", UuidRepresentation::CSharpLegacy), expected);
+    EXPECT_NE(nextcrm::to_uuid(c.at(), "f", UuidRepresentation::Standard), expected);
+    Doc j;
+    BSON_APPEND_BINARY(&j.doc, "v", BSON_SUBTYPE_UUID_DEPRECATED, java, 16);
+    EXPECT_EQ(nextcrm::to_uuid(j.at(), "f", UuidRepresentation::JavaLegacy), expected);
+    Doc p;
+    BSON_APPEND_BINARY(&p.doc, "v", BSON_SUBTYPE_UUID_DEPRECATED, plain, 16);
+    EXPECT_EQ(nextcrm::to_uuid(p.at(), "f", UuidRepresentation::PythonLegacy), expected);
+    EXPECT_EQ(nextcrm::to_uuid(p.at(), "f", UuidRepresentation::Standard), expected);
+    // Subtype 4 is RFC 4122 whatever the option says.
+    Doc s4;
+    BSON_APPEND_BINARY(&s4.doc, "v", BSON_SUBTYPE_UUID, plain, 16);
+    EXPECT_EQ(nextcrm::to_uuid(s4.at(), "f", UuidRepresentation::CSharpLegacy), expected);
+    EXPECT_EQ(nextcrm::parse_uuid_representation("java_legacy"), UuidRepresentation::JavaLegacy);
+    EXPECT_FALSE(nextcrm::parse_uuid_representation("Standard").has_value());
+}

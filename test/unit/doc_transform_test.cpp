@@ -161,6 +161,51 @@ TEST(Transform, JsonFieldsStayPlainJsonForTheApplication) {
               "[ { \"qty\" : 2, \"price\" : 10.5, \"tags\" : [ [ 1, 2 ] ] } ]");
 }
 
+// jsonb has no -0: the double stays typed where the application read a
+// number, and each one is a repair row naming its path.
+TEST(Transform, NegativeZeroInJsonIsARepairPerPath) {
+    const Transformer &inv = transformer("Invoices");
+    Doc doc = json(std::string("{\"_id\": {\"$oid\": \"") + user_oid +
+                   "\"}, \"invoice_file_mimeType\": \"application/pdf\", \"invoice_file_url\": "
+                   "\"u\", \"invoice_items\": [{\"qty\": {\"$numberDouble\": \"-0.0\"}, "
+                   "\"price\": {\"$numberDouble\": \"0.0\"}}, {\"d\": {\"x\": "
+                   "{\"$numberDouble\": \"-0.0\"}}}]}");
+    TransformedDocument d = inv.transform(doc.get());
+    EXPECT_EQ(value(inv, d, "invoice_items"),
+              "[ { \"qty\" : { \"$numberDouble\" : \"-0.0\" }, \"price\" : 0.0 }, { \"d\" : { "
+              "\"x\" : { \"$numberDouble\" : \"-0.0\" } } } ]");
+    std::vector<std::string> paths;
+    for (const auto &r : d.repairs)
+        if (r.kind == "negative_zero") {
+            paths.push_back(r.field);
+            EXPECT_EQ(r.original, "-0.0");
+            EXPECT_EQ(r.replacement, "{\"$numberDouble\": \"-0.0\"}");
+        }
+    EXPECT_EQ(paths, (std::vector<std::string>{"invoice_items.0.qty", "invoice_items.1.d.x"}));
+}
+
+// A Symbol is a deprecated string: text, a text[] element and a string in
+// Json alike, with no repair row since nothing changed.
+TEST(Transform, SymbolsAreTheirStringEverywhere) {
+    const Transformer &contacts = transformer("crm_Contacts");
+    Doc c = json(std::string("{\"_id\": {\"$oid\": \"") + user_oid +
+                 "\"}, \"__v\": 0, \"last_name\": {\"$symbol\": \"Novák\"},"
+                 " \"tags\": [\"vip\", {\"$symbol\": \"alpha\"}]}");
+    TransformedDocument cd = contacts.transform(c.get());
+    EXPECT_EQ(value(contacts, cd, "last_name"), "Novák");
+    EXPECT_EQ(value(contacts, cd, "tags"), "{\"vip\",\"alpha\"}");
+    for (const auto &r : cd.repairs)
+        EXPECT_TRUE(r.field != "last_name" && r.field.rfind("tags", 0) != 0) << r.field;
+    const Transformer &inv = transformer("Invoices");
+    Doc doc = json(std::string("{\"_id\": {\"$oid\": \"") + user_oid +
+                   "\"}, \"invoice_file_mimeType\": \"application/pdf\", \"invoice_file_url\": "
+                   "\"u\", \"invoice_items\": [{\"unit\": {\"$symbol\": \"pcs\"}}]}");
+    TransformedDocument d = inv.transform(doc.get());
+    EXPECT_EQ(value(inv, d, "invoice_items"), "[ { \"unit\" : \"pcs\" } ]");
+    for (const auto &r : d.repairs)
+        EXPECT_NE(r.field.rfind("invoice_items", 0), 0u) << r.field;
+}
+
 TEST(Transform, HelpersQuoteForSql) {
     EXPECT_EQ(quote_ident("crm_Accounts"), "\"crm_Accounts\"");
     EXPECT_EQ(quote_ident("a\"b"), "\"a\"\"b\"");

@@ -171,3 +171,12 @@ TEST(JsonbStorable, RewritesOnlyRealNulEscapes) {
         EXPECT_FALSE(run % 2 == 1 && out.compare(i, 5, "u0000") == 0) << out;
     }
 }
+
+// Symbol: its string in relaxed JSON (as drivers give it to applications),
+// typed in canonical JSON.
+TEST(ExtendedJson, SymbolsAreStringsWhenRelaxed) {
+    BsonPtr doc = json("{\"s\": {\"$symbol\": \"alpha\"}}");
+    EXPECT_EQ(document_as_json(doc.get(), JsonMode::Relaxed), "{ \"s\" : \"alpha\" }");
+    EXPECT_EQ(document_as_json(doc.get(), JsonMode::Canonical),
+              "{ \"s\" : { \"$symbol\" : \"alpha\" } }");
+}

@@ -126,3 +126,21 @@ TEST(OidUuid, NameBasedIdsAreRfcVersion3) {
     EXPECT_EQ(nextcrm::uuid_text(nextcrm::text_id_to_uuid("")),
               "4421f957-f607-3c5e-8e9f-8a716e9b1db9");
 }
+
+// A subtype 3 and a subtype 4 _id holding the same bytes are two documents:
+// they map to two ids (the FDW's _id column uses the same mapping).
+TEST(OidUuid, LegacyAndStandardBinaryIdsStayDistinct) {
+    const uint8_t bytes[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    bson_t *legacy = bson_new(), *standard = bson_new();
+    BSON_APPEND_BINARY(legacy, "_id", BSON_SUBTYPE_UUID_DEPRECATED, bytes, 16);
+    BSON_APPEND_BINARY(standard, "_id", BSON_SUBTYPE_UUID, bytes, 16);
+    bson_iter_t a = iter_of(legacy), b = iter_of(standard);
+    bool oid_a = true, oid_b = true;
+    Uuid ua = nextcrm::id_to_uuid(a, &oid_a), ub = nextcrm::id_to_uuid(b, &oid_b);
+    EXPECT_NE(ua, ub);
+    EXPECT_FALSE(oid_a);
+    EXPECT_FALSE(oid_b);
+    EXPECT_EQ(nextcrm::id_to_uuid(a, &oid_a), ua);
+    bson_destroy(legacy);
+    bson_destroy(standard);
+}

@@ -40,7 +40,18 @@ TEST(OptionCatalog, HintListsExactlyTheValidNames) {
     EXPECT_EQ(nextcrm::valid_option_names(OptionContext::UserMapping), "username, password");
     EXPECT_EQ(nextcrm::valid_option_names(OptionContext::Wrapper), "");
     EXPECT_EQ(nextcrm::valid_option_names(OptionContext::Table),
-              "collection, database, batch_size");
+              "collection, database, batch_size, uuid_representation");
+}
+
+TEST(OptionValues, UuidRepresentationIsOneOfFour) {
+    for (const char *v : {"standard", "csharp_legacy", "java_legacy", "python_legacy"})
+        EXPECT_NO_THROW(nextcrm::check_option_value("uuid_representation", v)) << v;
+    EXPECT_EQ(sqlstate_of([] { nextcrm::check_option_value("uuid_representation", "csharp"); }),
+              "HV024");
+    EXPECT_EQ(sqlstate_of([] { nextcrm::check_option_value("uuid_representation", ""); }), "HV024");
+    for (auto ctx : {OptionContext::Server, OptionContext::Table, OptionContext::Column})
+        EXPECT_TRUE(nextcrm::option_is_valid("uuid_representation", ctx));
+    EXPECT_FALSE(nextcrm::option_is_valid("uuid_representation", OptionContext::UserMapping));
 }
 
 TEST(OptionValues, UriMustBeMongoWithoutCredentials) {
