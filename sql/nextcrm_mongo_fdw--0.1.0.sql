@@ -616,9 +616,9 @@ BEGIN
   -- there unchecked), whose internal triggers are enabled (ALTER TABLE ...
   -- DISABLE TRIGGER ALL switches them off), with the ON DELETE action of
   -- schema.prisma: RESTRICT for a required reference, SET NULL for an
-  -- optional one, except tasksComments.task, whose comments go with their
-  -- task (CASCADE, D12).  A key with another action is not the one the
-  -- application was written against.
+  -- optional one, unless the profile's rules.csv names another (on_delete
+  -- rows: NextCRM's tasksComments.task cascades, D12).  A key with another
+  -- action is not the one the application was written against.
   FOR c IN SELECT m.collection FROM nextcrm_v_map m
             WHERE m.kind = 'ref'
             GROUP BY m.collection ORDER BY min(m.collection_position) LOOP
@@ -633,9 +633,14 @@ BEGIN
                 AND k.conkey = ARRAY[(SELECT a.attnum FROM pg_attribute a
                                        WHERE a.attrelid = k.conrelid AND a.attname = m.target_column)]
                 AND k.convalidated
-                AND k.confdeltype = CASE
-                      WHEN m.collection = 'tasksComments' AND m.target_column = 'task' THEN 'c'
-                      WHEN m.required THEN 'r' ELSE 'n' END
+                AND k.confdeltype = coalesce(
+                      (SELECT CASE r.second_column WHEN 'cascade' THEN 'c' WHEN 'restrict' THEN 'r'
+                                WHEN 'set_null' THEN 'n' WHEN 'set_default' THEN 'd'
+                                WHEN 'no_action' THEN 'a' END
+                         FROM nextcrm_profile_rules(profile) r
+                        WHERE r.rule = 'on_delete' AND r."table" = m.collection
+                          AND r.first_column = m.target_column),
+                      CASE WHEN m.required THEN 'r' ELSE 'n' END)
                 AND NOT EXISTS (SELECT 1 FROM pg_trigger g
                                  WHERE g.tgconstraint = k.oid AND g.tgenabled NOT IN ('O', 'A')));
     INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)

@@ -204,7 +204,8 @@ Profile Profile::load(const std::string &dir, const std::string &name) {
                 need(f.route_column, "special");
         }
 
-    // Validation rules: each names mapped timestamp columns of one table.
+    // Validation rules: a date range names two mapped timestamp columns of one
+    // table; an ON DELETE action names a mapped reference column.
     if (std::optional<std::string> rules_csv = read_file(fs::path(dir) / "rules.csv")) {
         std::vector<std::size_t> rule_lines;
         std::vector<CsvRow> rows = parse_csv(*rules_csv, &rule_lines);
@@ -220,13 +221,34 @@ Profile Profile::load(const std::string &dir, const std::string &name) {
                 throw refuse(at("rules.csv", rule_lines[i], columns[r.size()]) +
                              ": missing (the row is short)");
             ProfileRule rule{r[0], r[1], r[2], r[3]};
-            if (rule.rule != "date_range")
+            if (rule.rule != "date_range" && rule.rule != "on_delete")
                 throw refuse(at("rules.csv", rule_lines[i], "rule") + ": unknown rule \"" +
                              rule.rule + "\"");
             const CollectionMapping *c = p.mapping_->collection(rule.table);
             if (!c)
                 throw refuse(at("rules.csv", rule_lines[i], "table") + ": unknown collection \"" +
                              rule.table + "\"");
+            if (rule.rule == "on_delete") {
+                // A reference whose key's ON DELETE action is not the default
+                // the validator expects (RESTRICT when required, SET NULL
+                // when optional): first names the reference's column, second
+                // the action.
+                bool found = false;
+                for (const auto &f : c->fields)
+                    found = found || (f.kind == FieldKind::Ref && f.target_column == rule.first);
+                if (!found)
+                    throw refuse(at("rules.csv", rule_lines[i], "first") + ": \"" + rule.first +
+                                 "\" is not a mapped reference column of \"" + rule.table + "\"");
+                static const char *actions[] = {"cascade", "restrict", "set_null", "set_default",
+                                                "no_action"};
+                if (std::find(std::begin(actions), std::end(actions), rule.second) ==
+                    std::end(actions))
+                    throw refuse(at("rules.csv", rule_lines[i], "second") +
+                                 ": unknown ON DELETE action \"" + rule.second +
+                                 "\" (cascade, restrict, set_null, set_default, no_action)");
+                p.rules_.push_back(std::move(rule));
+                continue;
+            }
             for (const char *which : {"first", "second"}) {
                 const std::string &column = which[0] == 'f' ? rule.first : rule.second;
                 bool found = false;

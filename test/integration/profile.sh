@@ -111,9 +111,11 @@ is "$(q -d "$db" -c "SELECT string_agg(label, ' ' ORDER BY label_position) FROM 
     "open closed" "and nextcrm_mapping_enums(profile) its enums"
 is "$(q -d "$db" -c "SELECT string_agg(concat_ws(':', rule, \"table\", first_column, second_column), ' ' ORDER BY rule_position)
                      FROM nextcrm_profile_rules('nextcrm')")" \
-    "date_range:crm_Contracts:startDate:endDate date_range:crm_Contracts:startDate:renewalReminderDate date_range:Invoices:date_created:date_due" \
-    "the validator's date ranges are rules of the nextcrm profile (rules.csv)"
-is "$(q -d "$db" -c "SELECT count(*) FROM nextcrm_profile_rules('mini')")" 0 "the mini profile has none"
+    "date_range:crm_Contracts:startDate:endDate date_range:crm_Contracts:startDate:renewalReminderDate date_range:Invoices:date_created:date_due on_delete:tasksComments:task:cascade" \
+    "the validator's date ranges and ON DELETE exceptions are rules of the nextcrm profile (rules.csv)"
+is "$(q -d "$db" -c "SELECT string_agg(concat_ws(':', rule, \"table\", first_column, second_column), ' ')
+                     FROM nextcrm_profile_rules('mini')")" "on_delete:notes:project:cascade" \
+    "the mini profile's one rule: a project's notes cascade with it"
 q -d "$db" -c "CREATE SCHEMA src_mini" \
     -c "IMPORT FOREIGN SCHEMA nextcrm FROM SERVER src INTO src_mini OPTIONS (profile 'mini')" >/dev/null
 ok $? "IMPORT FOREIGN SCHEMA takes the profile"

@@ -78,7 +78,7 @@ TEST(Profile, TheNextcrmProfileLoadsFromTheRepository) {
         EXPECT_EQ(nextcrm::sha256_hex(m.sql), m.sha256) << m.name;
     EXPECT_EQ(p.mapping().collections().size(), 29u);
     EXPECT_TRUE(p.source_fields_csv());
-    ASSERT_EQ(p.rules().size(), 3u);
+    ASSERT_EQ(p.rules().size(), 4u);
     EXPECT_EQ(p.rules()[2].table, "Invoices");
     EXPECT_EQ(p.rules()[2].first, "date_created");
     EXPECT_EQ(p.rules()[2].second, "date_due");
