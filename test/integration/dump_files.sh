@@ -56,13 +56,18 @@ for file in Users.metadata.json Users.bson; do
     is "$(q -d "$db" -c "SELECT status FROM nextcrm_migration.run")" failed "$file a pipe: the run ends failed"
 done
 
-# An archive option naming a pipe is refused when the server is created; a
-# pipe put there afterwards fails the call that meets it.
+# An archive option naming a pipe: like file_fdw, CREATE SERVER does not
+# look at the path (restore.sh), and the first call that reads it fails at
+# once naming it; so does a pipe put there after the server was created.
 mkfifo "$work/archive.pipe"
 chmod a+r "$work/archive.pipe"
-out=$(make_target files_pipe_archive "archive '$work/archive.pipe'" 2>&1)
-like "$out" "ERROR:  archive \"$work/archive.pipe\" is not a regular file" \
-    "an archive that is a pipe: the server is refused naming it"
+make_target files_pipe_archive "archive '$work/archive.pipe'"
+out=$(tq -d files_pipe_archive -c "SELECT count(*) FROM nextcrm_mongo_collections('src')" 2>&1)
+rc=$?
+(( rc != 124 && rc != 137 ))
+ok $? "an archive that is a pipe: the call returns"
+like "$out" "ERROR:  archive \"$work/archive.pipe\" is (a named pipe, )?not a regular file" \
+    "an archive that is a pipe: the error names it"
 cp "$fx/nextcrm.archive" "$work/archive.later"
 chmod a+r "$work/archive.later"
 make_target files_pipe_archive "archive '$work/archive.later'"

@@ -47,7 +47,7 @@ is "$(q -d "$db" -c "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
                      WHERE attrelid = 'two.gpt_models'::regclass AND attname = '_id'")" "bytea" \
     "objectid_type 'bytea'"
 out=$(q -d "$db" -c "IMPORT FOREIGN SCHEMA nextcrm FROM SERVER ferret INTO two OPTIONS (sampel_size '5')" 2>&1)
-like "$out" 'invalid option "sampel_size".*Valid options in this context are: objectid_type, sample_size' \
+like "$out" 'invalid option "sampel_size".*Valid options in this context are: objectid_type, profile, sample_size' \
     "an unknown IMPORT option lists the valid ones"
 
 # Another database: tables from sampling.
