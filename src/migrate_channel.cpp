@@ -125,6 +125,20 @@ bool wait_detached(WorkerChannel &channel, int naps) {
 // then stops on its own once it sees its caller gone (caller_gone()).
 constexpr int stop_grace_naps = 25; // of 200 ms each: 5 s
 
+// Asks the worker to stop after its batch (SIGTERM), waits up to 5 s for it
+// to detach, then cancels the batch in flight (SIGINT) and waits as long
+// again.  Never waits longer, never holds interrupts; messages that arrive
+// meanwhile are dropped (the tables keep the record).
+void stop_worker(WorkerChannel &channel) {
+    pg_call([&] { TerminateBackgroundWorker(channel.worker); });
+    if (wait_detached(channel, stop_grace_naps))
+        return;
+    pid_t pid = 0;
+    if (pg_call([&] { return GetBackgroundWorkerPid(channel.worker, &pid); }) == BGWH_STARTED)
+        (void)kill(pid, SIGINT);
+    (void)wait_detached(channel, stop_grace_naps);
+}
+
 } // namespace
 
 WorkerChannel launch_worker(const MigrationRequest &request, const char *server) {
@@ -187,16 +201,6 @@ ErrorData *relay_worker(WorkerChannel &channel) {
     if (interrupted)
         std::rethrow_exception(interrupted);
     return failure;
-}
-
-void stop_worker(WorkerChannel &channel) {
-    pg_call([&] { TerminateBackgroundWorker(channel.worker); });
-    if (wait_detached(channel, stop_grace_naps))
-        return;
-    pid_t pid = 0;
-    if (pg_call([&] { return GetBackgroundWorkerPid(channel.worker, &pid); }) == BGWH_STARTED)
-        (void)kill(pid, SIGINT);
-    (void)wait_detached(channel, stop_grace_naps);
 }
 
 void close_channel(WorkerChannel &channel) {

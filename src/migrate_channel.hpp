@@ -38,12 +38,6 @@ WorkerChannel launch_worker(const MigrationRequest &request, const char *server)
 // is then raised.
 ErrorData *relay_worker(WorkerChannel &channel);
 
-// Asks the worker to stop after its batch (SIGTERM), waits up to 5 s for it
-// to detach, then cancels the batch in flight (SIGINT) and waits as long
-// again.  Never waits longer, never holds interrupts; messages that arrive
-// meanwhile are dropped (the tables keep the record).
-void stop_worker(WorkerChannel &channel);
-
 // Detaches the caller's end once the worker is gone.
 void close_channel(WorkerChannel &channel);
 

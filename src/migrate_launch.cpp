@@ -24,7 +24,6 @@ extern "C" {
 }
 
 #include <cstring>
-#include <exception>
 #include <functional>
 #include <string>
 
