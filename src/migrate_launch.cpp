@@ -30,6 +30,7 @@ extern "C" {
 namespace {
 
 using nextcrm::Error;
+using nextcrm::Message;
 namespace sqlstate = nextcrm::sqlstate;
 
 // Runs read() in a subtransaction that is then rolled back, which releases
@@ -56,7 +57,7 @@ std::string run_status(std::string *message) {
 // or "unrecorded" when the row still holds an earlier run's outcome (its
 // finished_at before `launched`): a worker that failed before it recorded
 // anything (it could not connect, say) must not be reported by the last
-// run's "stopped" or "complete".  A "running" row is this run's or a
+// run's "stopped" or "done".  A "running" row is this run's or a
 // crashed one's: either way the worker did not record its end.
 std::string run_outcome(TimestampTz launched, std::string *message) {
     nextcrm::SpiRows rows;
@@ -77,15 +78,15 @@ void return_summary(FunctionCallInfo fcinfo, const char *collection) {
     auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
     Datum arg = nextcrm::text_datum(collection);
     Oid type = TEXTOID;
-    nextcrm::SpiRows rows =
-        nextcrm::spi_query("SELECT collection, source_total, migrated, failed, repaired,"
-                           "       round(seconds::numeric, 3)::float8,"
-                           "       round((processed / nullif(seconds, 0))::numeric, 0)::float8,"
-                           "       CASE phase WHEN 'failed' THEN 'failed: ' || message"
-                           "                  WHEN 'skipped' THEN message ELSE phase END"
-                           "  FROM nextcrm_migration.checkpoint"
-                           " WHERE $1 = '' OR collection = $1 ORDER BY position",
-                           1, &type, &arg);
+    nextcrm::SpiRows rows = nextcrm::spi_query(
+        "SELECT collection, source_total, migrated, failed, repaired,"
+        "       round(seconds::numeric, 3)::float8,"
+        "       round((processed / nullif(seconds, 0))::numeric, 0)::float8,"
+        "       CASE phase WHEN 'failed' THEN 'failed: ' || message"
+        "                  WHEN 'skipped' THEN message ELSE phase::pg_catalog.text END"
+        "  FROM nextcrm_migration.checkpoint"
+        " WHERE $1 = '' OR collection = $1 ORDER BY position",
+        1, &type, &arg);
     AttInMetadata *meta =
         nextcrm::pg_call([rsinfo] { return TupleDescGetAttInMetadata(rsinfo->setDesc); });
     for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -149,6 +150,22 @@ bool selection_done(const nextcrm::Mapping &mapping, const char *collection, boo
     return true;
 }
 
+// The module writes its own version's record: an extension whose objects are
+// an older version's (make install without ALTER EXTENSION ... UPDATE) would
+// refuse it half-way through a run.
+void refuse_if_not_updated() {
+    std::string installed =
+        nextcrm::spi_query("SELECT extversion FROM pg_catalog.pg_extension"
+                           " WHERE extname OPERATOR(pg_catalog.=) 'nextcrm_mongo_fdw'")
+            .text(0, 1);
+    if (installed != NEXTCRM_VERSION)
+        throw Error(Message(NEXTCRM_MSG("extension nextcrm_mongo_fdw is at version %s, its module "
+                                        "at version %s"),
+                            installed, NEXTCRM_VERSION),
+                    sqlstate::object_not_in_prerequisite_state, {},
+                    "Run ALTER EXTENSION nextcrm_mongo_fdw UPDATE first.");
+}
+
 // The running worker holds the advisory lock for its whole life.
 void refuse_if_running() {
     bool free = false;
@@ -164,10 +181,12 @@ void refuse_if_running() {
             pid = nextcrm::spi_query("SELECT worker_pid FROM nextcrm_migration.run").text(0, 1);
     });
     if (!free)
-        throw Error("a migration of this database is already running (worker pid " + pid + ")",
-                    sqlstate::object_in_use, {},
-                    "Watch it in nextcrm_migration.progress, or stop it with "
-                    "pg_cancel_backend() on its calling session.");
+        throw Error(
+            Message(NEXTCRM_MSG("a migration of this database is already running (worker pid %s)"),
+                    pid),
+            sqlstate::object_in_use, {},
+            "Watch it in nextcrm_migration.progress, or stop it with "
+            "pg_cancel_backend() on its calling session.");
 }
 
 Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry, bool restart,
@@ -183,14 +202,15 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry, bool 
     nextcrm::check_dump_source(serverid, profile);
 
     if (XactIsoLevel != XACT_READ_COMMITTED)
-        throw Error("nextcrm_migrate_all() must run in READ COMMITTED",
+        throw Error(Message(NEXTCRM_MSG("nextcrm_migrate_all() must run in READ COMMITTED")),
                     sqlstate::active_sql_transaction,
                     "Each batch commits in a background worker; a snapshot taken earlier would "
                     "hide its progress.");
     if (IsTransactionBlock())
-        throw Error("nextcrm_migrate_all() cannot run inside a transaction block",
-                    sqlstate::active_sql_transaction, {},
-                    "The migration commits as it goes; run it as a statement of its own.");
+        throw Error(
+            Message(NEXTCRM_MSG("nextcrm_migrate_all() cannot run inside a transaction block")),
+            sqlstate::active_sql_transaction, {},
+            "The migration commits as it goes; run it as a statement of its own.");
 
     nextcrm::MigrationRequest request{};
     request.database = MyDatabaseId;
@@ -199,12 +219,14 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry, bool 
     request.retry = retry;
     request.serverid = serverid;
     if (strlen(collection) >= sizeof request.collection)
-        throw Error("collection name too long", sqlstate::invalid_parameter_value);
+        throw Error(Message(NEXTCRM_MSG("collection name too long")),
+                    sqlstate::invalid_parameter_value);
     static_assert(sizeof request.profile > nextcrm::max_profile_name, "a profile name must fit");
     strcpy(request.collection, collection);
     strcpy(request.profile, profile.name().c_str());
 
     nextcrm::pg_call([] { SPI_connect(); });
+    refuse_if_not_updated();
     refuse_if_running();
     // Refused before a worker starts, with the reason and what to do.
     nextcrm::check_run_profile(profile.name(), restart && !*collection);
@@ -213,12 +235,13 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry, bool 
     std::string message;
     std::string status = run_status(&message);
     if (retry && status == "running")
-        throw Error("the migration is still running", sqlstate::object_in_use);
-    if (retry && status != "complete")
-        throw Error("retry the errors after the migration is complete",
+        throw Error(Message(NEXTCRM_MSG("the migration is still running")),
+                    sqlstate::object_in_use);
+    if (retry && status != "done")
+        throw Error(Message(NEXTCRM_MSG("retry the errors after the migration is complete")),
                     sqlstate::invalid_parameter_value, {},
                     "Run nextcrm_migrate_all() to its end first.");
-    if (status == "complete" && !restart && !retry) {
+    if (status == "done" && !restart && !retry) {
         nextcrm::pg_call([] {
             ereport(NOTICE, (errmsg("the migration is complete; nothing to do"),
                              errhint("restart => true starts over.")));
@@ -256,23 +279,26 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry, bool 
         // or skipped: every collection that could run did, and the rows say
         // the rest.
         if (status == "failed" && warn_failed_collections())
-            status = "complete";
+            status = "done";
         if (status == "stopped" && *collection && message.empty() &&
             selection_done(mapping, collection, restart))
-            status = "complete";
+            status = "done";
         if (status == "failed")
-            throw Error("the migration failed: " + message, sqlstate::fdw_error, {},
+            throw Error(Message(NEXTCRM_MSG("the migration failed: %s"), message),
+                        sqlstate::fdw_error, {},
                         "Fix the cause and run it again; it resumes from the last committed "
                         "batch.");
         if (status == "stopped")
             // Someone else stopped the worker: not complete.
-            throw Error("the migration was stopped before its end", sqlstate::query_canceled,
+            throw Error(Message(NEXTCRM_MSG("the migration was stopped before its end")),
+                        sqlstate::query_canceled,
                         message.empty() ? "" : "The worker reported: " + message + ".",
                         "Run it again; it resumes from the last committed batch.");
-        if (status != "complete")
+        if (status != "done")
             // It died before it could record why (killed, out of memory while
             // recording): the queue's detach says it is gone.
-            throw Error("the migration's worker ended without recording its outcome",
+            throw Error(Message(NEXTCRM_MSG("the migration's worker ended without recording its "
+                                            "outcome")),
                         sqlstate::internal_error, {},
                         "The server log says why, for example out of memory. Run it again; it "
                         "resumes from the last committed batch.");
@@ -298,7 +324,8 @@ NEXTCRM_PG_FUNCTION(nextcrm_migrate_table) {
     text *arg = PG_GETARG_TEXT_PP(1);
     std::string collection(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg));
     if (collection.empty())
-        throw Error("collection must not be empty", sqlstate::invalid_parameter_value);
+        throw Error(Message(NEXTCRM_MSG("collection must not be empty")),
+                    sqlstate::invalid_parameter_value);
     // nextcrm_migrate_table(server, collection, restart, profile)
     return migrate(fcinfo, collection.c_str(), false, PG_GETARG_BOOL(2),
                    nextcrm::profile_arg(fcinfo, 3));

@@ -320,7 +320,8 @@ Checkpoint read_checkpoint(const std::string &collection) {
 void set_outcome(const std::string &collection, const char *phase, const std::string &message) {
     Datum args[3] = {text_datum(collection), text_datum(phase), text_datum(message)};
     Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
-    spi_exec("UPDATE nextcrm_migration.checkpoint SET phase = $2, message = $3,"
+    spi_exec("UPDATE nextcrm_migration.checkpoint SET phase = CAST($2 AS nextcrm_migration.state), "
+             "message = $3,"
              "  finished_at = clock_timestamp()"
              " WHERE collection OPERATOR(pg_catalog.=) $1",
              3, types, args);
@@ -354,8 +355,8 @@ void save_batch(const std::string &collection, int batch, const BatchCounts &cou
              "  repaired = repaired + $6, batches = $2, last_id = coalesce($7, last_id),"
              "  seconds = seconds + $8,"
              "  started_at = coalesce(started_at, clock_timestamp()),"
-             "  phase = CASE WHEN $10 IS NOT NULL THEN 'failed' WHEN $9 THEN 'done'"
-             "               ELSE 'loading' END,"
+             "  phase = CAST(CASE WHEN $10 IS NOT NULL THEN 'failed' WHEN $9 THEN 'done'"
+             "               ELSE 'running' END AS nextcrm_migration.state),"
              "  message = $10,"
              // Once read to its end, a collection's count is what was read.
              "  source_total = CASE WHEN $9 THEN processed + $3"
@@ -676,7 +677,7 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
             report_activity("restoring references");
             restore_references(mapping);
         }
-        spi_exec(complete ? "UPDATE nextcrm_migration.run SET status = 'complete',"
+        spi_exec(complete ? "UPDATE nextcrm_migration.run SET status = 'done',"
                             " finished_at = clock_timestamp(), worker_pid = NULL"
                           : "UPDATE nextcrm_migration.run SET status = 'stopped',"
                             " finished_at = clock_timestamp(), worker_pid = NULL");
@@ -691,7 +692,7 @@ void check_mapped_collection(const Profile &profile, const std::string &collecti
     for (const auto &c : mapping.collections())
         names.push_back(c.name);
     std::sort(names.begin(), names.end());
-    throw Error("\"" + collection + "\" is not a " + profile.title() + " collection",
+    throw Error(Message(NEXTCRM_MSG("\"%s\" is not a %s collection"), collection, profile.title()),
                 sqlstate::invalid_parameter_value, {}, "Valid names are: " + joined(names) + ".");
 }
 
@@ -701,21 +702,22 @@ void check_run_profile(const std::string &profile, bool restart) {
         profile);
     if (current.empty() || restart)
         return;
-    throw Error("this database holds a migration with profile \"" + current + "\"",
-                sqlstate::invalid_parameter_value,
-                "Its checkpoints, errors and target tables are that profile's; resuming it with "
-                "profile \"" +
-                    profile + "\" would mix two mappings.",
-                "Run it with profile => '" + current + "', or start over with restart => true.");
+    throw Error(
+        Message(NEXTCRM_MSG("this database holds a migration with profile \"%s\""), current),
+        sqlstate::invalid_parameter_value,
+        "Its checkpoints, errors and target tables are that profile's; resuming it with "
+        "profile \"" +
+            profile + "\" would mix two mappings.",
+        "Run it with profile => '" + current + "', or start over with restart => true.");
 }
 
 void check_references_complete(const Mapping &mapping, const std::string &collection) {
     std::vector<std::string> missing = incomplete_references(mapping, collection);
     if (missing.empty())
         return;
-    throw Error("collection \"" + collection +
-                    "\" references collections whose migration is not "
-                    "complete",
+    throw Error(Message(NEXTCRM_MSG("collection \"%s\" references collections whose migration "
+                                    "is not complete"),
+                        collection),
                 sqlstate::object_not_in_prerequisite_state,
                 "Not complete: " + joined(missing) +
                     ". Migrated now, its references to their documents would be lost.",

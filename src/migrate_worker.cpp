@@ -57,15 +57,16 @@ void record_outcome(Oid serverid, const char *profile, const char *status, const
                      nextcrm::text_datum(profile)};
     Oid types[4] = {TEXTOID, OIDOID, TEXTOID, TEXTOID};
     // The server by its OID; a dropped one keeps that as its name.
-    nextcrm::spi_exec("INSERT INTO nextcrm_migration.run AS r (server, profile, status, message,"
-                      "  finished_at) VALUES (coalesce((SELECT s.srvname"
-                      "   FROM pg_catalog.pg_foreign_server s WHERE s.oid = $2), $2::text),"
-                      "  $4, $3, $1, pg_catalog.clock_timestamp())"
-                      " ON CONFLICT (singleton) DO UPDATE SET status = $3,"
-                      "  message = $1, finished_at = pg_catalog.clock_timestamp(),"
-                      "  worker_pid = NULL"
-                      " WHERE r.worker_pid = pg_catalog.pg_backend_pid() OR r.status <> 'running'",
-                      4, types, args);
+    nextcrm::spi_exec(
+        "INSERT INTO nextcrm_migration.run AS r (server, profile, status, message,"
+        "  finished_at) VALUES (coalesce((SELECT s.srvname"
+        "   FROM pg_catalog.pg_foreign_server s WHERE s.oid = $2), $2::text),"
+        "  $4, CAST($3 AS nextcrm_migration.state), $1, pg_catalog.clock_timestamp())"
+        " ON CONFLICT (singleton) DO UPDATE SET status = CAST($3 AS nextcrm_migration.state),"
+        "  message = $1, finished_at = pg_catalog.clock_timestamp(),"
+        "  worker_pid = NULL"
+        " WHERE r.worker_pid = pg_catalog.pg_backend_pid() OR r.status <> 'running'",
+        4, types, args);
     nextcrm::pg_call([] {
         SPI_finish();
         PopActiveSnapshot();

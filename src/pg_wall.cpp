@@ -1,5 +1,10 @@
 #include "pg_wall.hpp"
 
+// The wall's errmsg() looks its formats up in the extension's own message
+// catalog (bound in _PG_init), as PostgreSQL's own modules do.
+#undef TEXTDOMAIN
+#define TEXTDOMAIN PG_TEXTDOMAIN("nextcrm_mongo_fdw")
+
 #include <new>
 
 namespace nextcrm {
@@ -30,6 +35,11 @@ CaughtError capture_current_exception() noexcept {
     } catch (const Error &e) {
         out.sqlstate = sqlstate_code(e.sqlstate());
         out.message = copy_text(e.what());
+        if (e.format() && e.args().size() <= 4) {
+            out.format = e.format();
+            for (std::size_t i = 0; i < e.args().size(); ++i)
+                out.args[i] = copy_text(e.args()[i].c_str());
+        }
         out.detail = copy_text(e.detail().c_str());
         out.hint = copy_text(e.hint().c_str());
     } catch (const std::bad_alloc &) {
@@ -51,10 +61,20 @@ void raise_caught(const CaughtError &caught) {
     // error (core/wait_stream.hpp): the pending cancel, timeout or
     // termination is the error to raise, as PostgreSQL would have.
     CHECK_FOR_INTERRUPTS();
-    ereport(ERROR, (errcode(caught.sqlstate),
-                    errmsg("%s", caught.message ? caught.message : "unexpected C++ exception"),
-                    caught.detail ? errdetail("%s", caught.detail) : 0,
-                    caught.hint ? errhint("%s", caught.hint) : 0));
+    // A format from NEXTCRM_MSG is translated by errmsg(); its conversions
+    // are %s only, and arguments past the format's are not read.  Any other
+    // message was built from parts and is raised as it is.
+    auto arg = [&caught](int i) { return caught.args[i] ? caught.args[i] : ""; };
+    if (caught.format)
+        ereport(ERROR,
+                (errcode(caught.sqlstate), errmsg(caught.format, arg(0), arg(1), arg(2), arg(3)),
+                 caught.detail ? errdetail("%s", caught.detail) : 0,
+                 caught.hint ? errhint("%s", caught.hint) : 0));
+    ereport(ERROR,
+            (errcode(caught.sqlstate),
+             errmsg_internal("%s", caught.message ? caught.message : "unexpected C++ exception"),
+             caught.detail ? errdetail("%s", caught.detail) : 0,
+             caught.hint ? errhint("%s", caught.hint) : 0));
     pg_unreachable();
 }
 

@@ -146,6 +146,10 @@ struct CaughtError {
     ErrorData *pg_error = nullptr; // re-raised unchanged when set
     int sqlstate = 0;
     char *message = nullptr;
+    // A translatable message: its format (a string literal, never freed)
+    // and its arguments; message is then the untranslated text.
+    const char *format = nullptr;
+    char *args[4] = {};
     char *detail = nullptr;
     char *hint = nullptr;
 };

@@ -5,7 +5,7 @@
 -- any time; calling it again resumes.  restart => true starts over.
 -- outcome: 'done', 'failed: <why>' (a damaged or unreadable dump file: the
 -- documents before the damage are migrated) or 'skipped: depends on failed
--- <collection>'; other states ('pending', 'loading') when it did not finish.
+-- <collection>'; other states ('pending', 'running') when it did not finish.
 CREATE FUNCTION nextcrm_migrate_all(server name, restart boolean DEFAULT false,
                                     profile text DEFAULT 'nextcrm',
                                     OUT collection text, OUT source_count bigint,

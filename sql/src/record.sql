@@ -6,6 +6,15 @@
 CREATE SCHEMA nextcrm_migration;
 REVOKE ALL ON SCHEMA nextcrm_migration FROM PUBLIC;
 
+-- How far the run and each collection got, one label per outcome: pending
+-- (a collection not started yet), running (the run's worker; a collection
+-- being loaded), stopped (the run was interrupted: calling it again
+-- resumes), done, failed (the run: a collection failed or the worker
+-- stopped on an error; a collection: its dump file is damaged or
+-- unreadable) and skipped (a collection referencing a failed one).
+CREATE TYPE nextcrm_migration.state AS ENUM
+    ('pending', 'running', 'stopped', 'done', 'failed', 'skipped');
+
 -- The one migration of this database: which server it reads and where it is.
 CREATE TABLE nextcrm_migration.run (
     singleton bool PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -13,7 +22,8 @@ CREATE TABLE nextcrm_migration.run (
     -- The profile the run migrates with (share/extension/nextcrm_mongo_fdw/
     -- profiles/<name>); a resume with another one is refused.
     profile text NOT NULL DEFAULT 'nextcrm',
-    status text NOT NULL CHECK (status IN ('running', 'stopped', 'complete', 'failed')),
+    status nextcrm_migration.state NOT NULL
+        CHECK (status IN ('running', 'stopped', 'done', 'failed')),
     started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     finished_at timestamptz,
     worker_pid int,
@@ -32,8 +42,8 @@ CREATE TABLE nextcrm_migration.checkpoint (
     position int NOT NULL UNIQUE,
     -- failed: its dump file is damaged or unreadable (message says where);
     -- skipped: a collection it references failed (message names it).
-    phase text NOT NULL DEFAULT 'pending'
-        CHECK (phase IN ('pending', 'loading', 'done', 'failed', 'skipped')),
+    phase nextcrm_migration.state NOT NULL DEFAULT 'pending'
+        CHECK (phase IN ('pending', 'running', 'done', 'failed', 'skipped')),
     source_total bigint,
     processed bigint NOT NULL DEFAULT 0,
     migrated bigint NOT NULL DEFAULT 0,
@@ -135,24 +145,6 @@ CREATE TABLE nextcrm_migration.junction_stage (
 -- A document's staged elements, for restore_references() and
 -- reset_collections(), which look them up from repair rows.
 CREATE INDEX ON nextcrm_migration.junction_stage (collection, source_id);
-
--- Progress as another session sees it while the migration runs.
-CREATE VIEW nextcrm_migration.progress AS
-SELECT c.collection,
-       c.phase,
-       c.source_total,
-       c.processed,
-       round(100.0 * c.processed / nullif(c.source_total, 0), 1) AS percent,
-       c.migrated,
-       c.failed,
-       c.repaired,
-       round(c.seconds::numeric, 3) AS seconds,
-       round((c.processed / nullif(c.seconds, 0))::numeric, 0) AS docs_per_second,
-       CASE WHEN c.phase = 'loading' AND c.processed > 0
-            THEN make_interval(secs => (c.source_total - c.processed) * c.seconds / c.processed)
-       END AS eta
-  FROM nextcrm_migration.checkpoint c
- ORDER BY c.position;
 
 REVOKE ALL ON ALL TABLES IN SCHEMA nextcrm_migration FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA nextcrm_migration FROM PUBLIC;

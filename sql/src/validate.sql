@@ -7,7 +7,7 @@
 
 -- The parsed mapping of a profile (profiles/<name>/mapping.csv), as the
 -- migration reads it.
-CREATE FUNCTION nextcrm_mapping(profile text DEFAULT 'nextcrm', OUT collection text, OUT stored_key text, OUT field text,
+CREATE OR REPLACE FUNCTION nextcrm_mapping(profile text DEFAULT 'nextcrm', OUT collection text, OUT stored_key text, OUT field text,
                                 OUT kind text, OUT target_table text, OUT target_column text,
                                 OUT owner_column text, OUT pg_type text, OUT ref_model text,
                                 OUT on_missing text, OUT missing_value text,
@@ -20,7 +20,7 @@ LANGUAGE C STRICT IMMUTABLE;
 
 -- The validation rules of a profile (profiles/<name>/rules.csv): date_range
 -- rows say that column first_column of table is not after second_column.
-CREATE FUNCTION nextcrm_profile_rules(profile text DEFAULT 'nextcrm', OUT rule text,
+CREATE OR REPLACE FUNCTION nextcrm_profile_rules(profile text DEFAULT 'nextcrm', OUT rule text,
                                       OUT "table" text, OUT first_column text,
                                       OUT second_column text, OUT rule_position int)
 RETURNS SETOF record
@@ -28,7 +28,7 @@ AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT STABLE;
 
 -- The enums of a profile's MongoDB schema: the labels a value may take.
-CREATE FUNCTION nextcrm_mapping_enums(profile text DEFAULT 'nextcrm', OUT enum_type text, OUT label text, OUT label_position int)
+CREATE OR REPLACE FUNCTION nextcrm_mapping_enums(profile text DEFAULT 'nextcrm', OUT enum_type text, OUT label text, OUT label_position int)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT IMMUTABLE;
@@ -46,7 +46,7 @@ LANGUAGE C STRICT IMMUTABLE;
 -- collection, the same for the same seed, never an awkward one; 'rule'
 -- (source_id, id, doc = the values of the keys named in rule_keys, entries
 -- 'collection.key', that the document holds: what the field rules read).
-CREATE FUNCTION nextcrm_validation_source(server name, seed double precision DEFAULT NULL,
+CREATE OR REPLACE FUNCTION nextcrm_validation_source(server name, seed double precision DEFAULT NULL,
                                           sample_size int DEFAULT 100,
                                           profile text DEFAULT 'nextcrm',
                                           rule_keys text[] DEFAULT NULL,
@@ -59,7 +59,7 @@ LANGUAGE C CALLED ON NULL INPUT VOLATILE;
 REVOKE ALL ON FUNCTION nextcrm_validation_source(name, double precision, int, text, text[]) FROM PUBLIC;
 
 -- Helpers reading a relaxed Extended JSON value the way its BSON type means it.
-CREATE FUNCTION nextcrm_migration.json_number(v jsonb) RETURNS numeric
+CREATE OR REPLACE FUNCTION nextcrm_migration.json_number(v jsonb) RETURNS numeric
 LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE jsonb_typeof(v)
            WHEN 'number' THEN v::text::numeric
@@ -70,7 +70,7 @@ $$;
 
 -- A BSON date: {"$date": "ISO-8601"} or {"$date": {"$numberLong": ms}}, as
 -- the UTC timestamp it is.
-CREATE FUNCTION nextcrm_migration.json_time(v jsonb) RETURNS timestamp
+CREATE OR REPLACE FUNCTION nextcrm_migration.json_time(v jsonb) RETURNS timestamp
 LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE
            WHEN jsonb_typeof(v->'$date') = 'string'
@@ -82,7 +82,7 @@ $$;
 
 -- An id as a reference holds it ({"$oid": hex} or a 24-hex string) mapped to
 -- its UUID.
-CREATE FUNCTION nextcrm_migration.json_ref(v jsonb) RETURNS uuid
+CREATE OR REPLACE FUNCTION nextcrm_migration.json_ref(v jsonb) RETURNS uuid
 LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE
            WHEN jsonb_typeof(v) = 'object' AND v ? '$oid' THEN nextcrm_map_oid(v->>'$oid')
@@ -96,7 +96,7 @@ $$;
 -- (a double by its float8 value and sign, so 19.99 written as 19.99 or as
 -- 19.989999999999998437 is the same double, and 0.1 is not 0.1000000001),
 -- dates as instants, everything else structurally.
-CREATE FUNCTION nextcrm_migration.json_same(src jsonb, tgt jsonb) RETURNS boolean
+CREATE OR REPLACE FUNCTION nextcrm_migration.json_same(src jsonb, tgt jsonb) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -157,7 +157,7 @@ $fn$;
 
 -- Whether a UUID carries the ObjectId marker of src/core/oid_uuid.hpp, so
 -- nextcrm_unmap_oid() can take it back.
-CREATE FUNCTION nextcrm_migration.is_oid_uuid(u uuid) RETURNS boolean
+CREATE OR REPLACE FUNCTION nextcrm_migration.is_oid_uuid(u uuid) RETURNS boolean
 LANGUAGE sql IMMUTABLE AS $$
   SELECT substr(u::text, 15, 1) = '7'
      AND (('x' || right(u::text, 3))::bit(12)::int & 1023) = 634
@@ -165,7 +165,7 @@ $$;
 
 -- One row per check (status pass, fail or warn) and a final summary row.
 -- Families: counts, samples, referential, conversions, field_rules.
-CREATE FUNCTION nextcrm_validate(server name, seed double precision DEFAULT NULL,
+CREATE OR REPLACE FUNCTION nextcrm_validate(server name, seed double precision DEFAULT NULL,
                                  sample_size int DEFAULT 100, profile text DEFAULT 'nextcrm')
 RETURNS TABLE (family text, "table" text, "check" text, status text,
                expected text, actual text, details text)
@@ -347,7 +347,7 @@ BEGIN
   -- DISABLE TRIGGER ALL switches them off), with the ON DELETE action of
   -- schema.prisma: RESTRICT for a required reference, SET NULL for an
   -- optional one, unless the profile's rules.csv names another (on_delete
-  -- rows: NextCRM's tasksComments.task cascades, D12).  A key with another
+  -- rows).  A key with another
   -- action is not the one the application was written against.
   FOR c IN SELECT m.collection FROM nextcrm_v_map m
             WHERE m.kind = 'ref'
@@ -561,8 +561,8 @@ BEGIN
                      WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN NULL
                      ELSE nextcrm_migration.json_number(%1$s) END', q)
     END;
-    -- A column that also receives rerouted references (tasksComments'
-    -- CRM-task comments, D12) holds the other field's id when the migration
+    -- A column that also receives rerouted references (the mapping's
+    -- route=model:column) holds the other field's id when the migration
     -- recorded the reroute.
     SELECT m.stored_key INTO msg FROM nextcrm_v_map m
      WHERE m.collection = f.collection AND m.route_column = f.target_column;
@@ -739,8 +739,8 @@ BEGIN
               CASE WHEN n > 0 THEN 'NULL in a required field (' || msg || ')' END);
     END IF;
 
-    -- Enum values are labels of NextCRM's enums (not merely of whatever the
-    -- PostgreSQL type holds now).
+    -- Enum values are labels of the profile's enums (mongo-enums.csv), not
+    -- merely of whatever the PostgreSQL type holds now.
     SELECT string_agg(format(
              'count(*) FILTER (WHERE %I IS NOT NULL AND %1$I::text NOT IN (SELECT e.label FROM nextcrm_mapping_enums(%L) e WHERE e.enum_type = %L))',
              m.target_column, profile, m.pg_type), ' + ')
@@ -751,7 +751,7 @@ BEGIN
       INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
       VALUES ('field_rules', c.collection, 'enum values',
               CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 outside', n || ' outside',
-              CASE WHEN n > 0 THEN 'values that are no label of their enum in NextCRM''s schema' END);
+              CASE WHEN n > 0 THEN 'values that are no label of their enum in the profile''s schema' END);
     END IF;
 
     -- Email format: a malformed address the source holds is reported (the
@@ -829,7 +829,7 @@ $fn$;
 -- The same report, and an ERROR naming the failed checks when any failed
 -- (for scripts: psql -v ON_ERROR_STOP=1 exits non-zero).  Each failed check
 -- is also a NOTICE, since the rows are lost with the error.
-CREATE FUNCTION nextcrm_validate_strict(server name, seed double precision DEFAULT NULL,
+CREATE OR REPLACE FUNCTION nextcrm_validate_strict(server name, seed double precision DEFAULT NULL,
                                         sample_size int DEFAULT 100,
                                         profile text DEFAULT 'nextcrm')
 RETURNS TABLE (family text, "table" text, "check" text, status text,

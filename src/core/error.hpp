@@ -7,6 +7,8 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace nextcrm {
 
@@ -40,21 +42,71 @@ inline constexpr const char *not_null_violation = "23502";
 inline constexpr const char *foreign_key_violation = "23503";
 } // namespace sqlstate
 
+// Marks a message format for translation without translating it here, as
+// PostgreSQL's gettext_noop() does: the entry wall hands the format to
+// errmsg(), which looks it up in the message catalog.
+#define NEXTCRM_MSG(format) format
+
+// A message as PostgreSQL translates it: a format whose only conversions are
+// %s (and %% for a percent sign), marked with NEXTCRM_MSG, and the values of
+// its %s, at most four.
+struct Message {
+    const char *format;
+    std::vector<std::string> args;
+
+    template <typename... Args>
+    explicit Message(const char *fmt, Args &&...values)
+        : format(fmt), args{std::string(std::forward<Args>(values))...} {
+        static_assert(sizeof...(Args) <= 4, "errmsg() gets at most four arguments here");
+    }
+
+    // The format with its arguments filled in, untranslated.
+    std::string text() const {
+        std::string out;
+        std::size_t next = 0;
+        for (const char *p = format; *p; ++p) {
+            if (p[0] == '%' && p[1] == 's') {
+                out += next < args.size() ? args[next++] : std::string();
+                ++p;
+            } else if (p[0] == '%' && p[1] == '%') {
+                out += '%';
+                ++p;
+            } else {
+                out += *p;
+            }
+        }
+        return out;
+    }
+};
+
 class Error : public std::runtime_error {
   public:
+    // A message built from parts that no translator could read as one
+    // sentence (a driver's text, a path): raised with errmsg_internal().
     explicit Error(const std::string &message, const char *sqlstate = sqlstate::internal_error,
                    std::string detail = {}, std::string hint = {})
         : std::runtime_error(message), sqlstate_(sqlstate), detail_(std::move(detail)),
           hint_(std::move(hint)) {}
 
+    // A message the user reads: raised with errmsg(format, args...), so it is
+    // translated.
+    Error(Message message, const char *sqlstate, std::string detail = {}, std::string hint = {})
+        : std::runtime_error(message.text()), sqlstate_(sqlstate), detail_(std::move(detail)),
+          hint_(std::move(hint)), format_(message.format), args_(std::move(message.args)) {}
+
     const char *sqlstate() const noexcept { return sqlstate_; }
     const std::string &detail() const noexcept { return detail_; }
     const std::string &hint() const noexcept { return hint_; }
+    // The untranslated format, or nullptr for an internal message.
+    const char *format() const noexcept { return format_; }
+    const std::vector<std::string> &args() const noexcept { return args_; }
 
   private:
     const char *sqlstate_;
     std::string detail_;
     std::string hint_;
+    const char *format_ = nullptr;
+    std::vector<std::string> args_;
 };
 
 } // namespace nextcrm

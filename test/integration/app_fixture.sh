@@ -92,7 +92,7 @@ db=app_fixture_$$
 make_target "$db" "uri '$MONGO_URI', database 'app_fixture'"
 q -d "$db" -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
 ok $? "nextcrm_migrate_all() migrates them"
-is "$(q -d "$db" -c "SELECT status FROM nextcrm_migration.run")" complete "the run is complete"
+is "$(q -d "$db" -c "SELECT status FROM nextcrm_migration.run")" done "the run is complete"
 is "$(q -d "$db" -c "SELECT count(*) > 0 FROM \"tasksComments\" WHERE assigned_crm_account_task IS NOT NULL")" t \
     "the generated CRM-task comments arrived in assigned_crm_account_task"
 

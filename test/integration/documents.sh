@@ -26,7 +26,7 @@ db=documents_test
 make_target $db "dump_dir '$work/dump'"
 out=$(q -d $db -c "SELECT * FROM nextcrm_migrate_all('src')" 2>&1)
 ok $? "the migration runs to its end"
-is "$(q -d $db -c "SELECT status FROM nextcrm_migration.run")" complete "and is complete"
+is "$(q -d $db -c "SELECT status FROM nextcrm_migration.run")" done "and is complete"
 is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.checkpoint WHERE phase <> 'done'")" 0 \
     "every collection is done"
 

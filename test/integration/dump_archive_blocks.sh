@@ -86,7 +86,7 @@ q -d blocks_odd -c "SELECT * FROM nextcrm_migrate_all('src')" >"$work/out" 2>&1
 ok $? "nextcrm_migrate_all() succeeds"
 grep -q 'Absent (not empty):.*Boards' "$work/out"
 ok $((!$?)) "Boards is not reported absent"
-is "$(q -d blocks_odd -c "SELECT status FROM nextcrm_migration.run")" complete "the run completes"
+is "$(q -d blocks_odd -c "SELECT status FROM nextcrm_migration.run")" done "the run completes"
 is "$(q -d blocks_odd -c "SELECT processed || '|' || (migrated + failed) || '|' || source_total FROM nextcrm_migration.checkpoint
                            WHERE collection = 'crm_Contacts'")" "444|444|444" \
     "every crm_Contacts document is read and migrated or an error, and the counts agree"

@@ -36,7 +36,7 @@ check_nothing_kept() { # db label message-regex
 check_rerun() { # db label
     q -d "$1" -c "SELECT * FROM nextcrm_migrate_all('src')" >"$work/rerun.out" 2>&1
     ok $? "$2: the re-run after the repair succeeds"
-    is "$(q -d "$1" -c "SELECT status FROM nextcrm_migration.run")" complete "$2: the re-run completes"
+    is "$(q -d "$1" -c "SELECT status FROM nextcrm_migration.run")" done "$2: the re-run completes"
     is "$(q -d "$1" -c "SELECT processed FROM nextcrm_migration.checkpoint WHERE collection = 'crm_Contacts'")" \
         444 "$2: crm_Contacts was read from its first document"
     is "$(digest "$1")" "$clean_digest" "$2: the re-run's target equals a clean run"

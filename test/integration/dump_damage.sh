@@ -94,7 +94,7 @@ check_contained() {
 check_rerun() { # db label
     q -d "$1" -c "SELECT * FROM nextcrm_migrate_all('src')" >"$work/rerun.out" 2>&1
     ok $? "$2: the re-run after the repair succeeds"
-    is "$(q -d "$1" -c "SELECT status FROM nextcrm_migration.run")" complete "$2: the re-run completes"
+    is "$(q -d "$1" -c "SELECT status FROM nextcrm_migration.run")" done "$2: the re-run completes"
     is "$(q -d "$1" -c "SELECT count(*) FROM nextcrm_migration.checkpoint WHERE message IS NOT NULL OR phase <> 'done'")" \
         0 "$2: no collection is left failed or skipped"
     is "$(digest "$1")" "$clean_digest" "$2: the re-run's target equals a clean run"

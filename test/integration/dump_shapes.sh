@@ -52,7 +52,7 @@ for shape in live dir gzip archive archive_gz; do
     make_target "$db" "${shape_options[$shape]}"
     out=$(q -d "$db" -c "SELECT * FROM nextcrm_migrate_all('src')" 2>&1)
     ok $? "$shape: nextcrm_migrate_all() succeeds"
-    is "$(q -d "$db" -c "SELECT status FROM nextcrm_migration.run")" complete "$shape: the run is complete"
+    is "$(q -d "$db" -c "SELECT status FROM nextcrm_migration.run")" done "$shape: the run is complete"
     bad=$(manifest_query "$manifest" "$db" "
         SELECT string_agg(format('%s: source %s, manifest %s', c.collection, c.source_total,
                                  m.value->>'documents'), '; ')

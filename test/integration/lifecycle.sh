@@ -18,7 +18,7 @@ dump_opts="dump_dir '$work/dump'"
 
 make_target life_base "$dump_opts"
 q -d life_base -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
-is "$(q -d life_base -c "SELECT status FROM nextcrm_migration.run")" complete \
+is "$(q -d life_base -c "SELECT status FROM nextcrm_migration.run")" done \
     "an uninterrupted run of $N documents completes"
 base=$(digest life_base)
 base_errors=$(q -d life_base -c "SELECT count(*) FROM nextcrm_migration.errors")

@@ -87,7 +87,7 @@ for bad in 1 10; do
     q -c "ALTER DATABASE $db SET log_min_messages = debug1" >/dev/null
     out=$(q -d $db -c "SELECT * FROM nextcrm_migrate_all('src')" 2>&1)
     ok $? "the migration runs to its end ($bad bad)"
-    is "$(q -d $db -c "SELECT status FROM nextcrm_migration.run")" complete "and is complete"
+    is "$(q -d $db -c "SELECT status FROM nextcrm_migration.run")" done "and is complete"
     is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.errors
                        WHERE collection = 'crm_Accounts' AND field = 'status' AND sqlstate = '54000'
                          AND message LIKE 'index row size % exceeds btree version % maximum %'")" $bad \
@@ -157,7 +157,7 @@ while kill -0 $caller 2>/dev/null; do
 done
 wait $caller
 ok $? "the migration runs to its end"
-is "$(q -d $db -c "SELECT status FROM nextcrm_migration.run")" complete "and is complete"
+is "$(q -d $db -c "SELECT status FROM nextcrm_migration.run")" done "and is complete"
 is "$(q -d $db -c "SELECT count(*) FROM \"Documents\" WHERE document_name LIKE 'big %'
                      AND length(description) = (15.9 * 1024 * 1024)::int")" 66 \
     "all 66 documents are migrated whole"

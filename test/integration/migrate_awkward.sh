@@ -18,7 +18,7 @@ db=migrate_awkward
 make_target $db "dump_dir '$dir'"
 out=$(q -d $db -c "SELECT * FROM nextcrm_migrate_all('src')" 2>&1)
 ok $? "the migration runs to its end"
-is "$(q -d $db -c "SELECT status FROM nextcrm_migration.run")" complete "and is complete"
+is "$(q -d $db -c "SELECT status FROM nextcrm_migration.run")" done "and is complete"
 
 for id in 65b000000000000000000001 65b000000000000000000005 65b000000000000000000006 \
     65b000000000000000000007 legacy-user; do

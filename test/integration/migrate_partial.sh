@@ -37,7 +37,7 @@ failed_checks() { # db
 
 make_target part_base "$dump_opts"
 q -d part_base -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
-is "$(q -d part_base -c "SELECT status FROM nextcrm_migration.run")" complete "the full run completes"
+is "$(q -d part_base -c "SELECT status FROM nextcrm_migration.run")" done "the full run completes"
 base=$(digest part_base)
 base_tables=$(table_digests part_base)
 is "$(failed_checks part_base)" "" "the full run validates"
@@ -82,7 +82,7 @@ is "$(q -d part_order -c "SELECT count(*) FROM nextcrm_migration.repairs
                           WHERE collection = 'Tasks' AND field = 'section' AND kind = 'dangling_ref'")" \
     "Tasks lost no more section references than in one full run"
 q -d part_order -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
-is "$(q -d part_order -c "SELECT status FROM nextcrm_migration.run")" complete \
+is "$(q -d part_order -c "SELECT status FROM nextcrm_migration.run")" done \
     "nextcrm_migrate_all() completes the rest"
 is "$(digest part_order)" "$base" "every table and record equals the one full run"
 
@@ -92,7 +92,7 @@ for c in $(q -d part_base -c "SELECT collection FROM nextcrm_migration.checkpoin
     q -d part_each -c "SELECT * FROM nextcrm_migrate_table('src', '$c')" >/dev/null 2>&1 ||
         echo "# nextcrm_migrate_table($c) failed"
 done
-is "$(q -d part_each -c "SELECT status FROM nextcrm_migration.run")" complete \
+is "$(q -d part_each -c "SELECT status FROM nextcrm_migration.run")" done \
     "29 nextcrm_migrate_table() calls in dependency order complete the migration"
 is "$(digest part_each)" "$base" "and equal the one full run"
 
@@ -115,7 +115,7 @@ is "$(q -d part_todo -c "SELECT count(*) FROM \"TodoList\"")" \
 q -c "CREATE DATABASE part_todo2 TEMPLATE part_base" >/dev/null
 q -d part_todo2 -c "SELECT * FROM nextcrm_migrate_table('src', 'TodoList', restart => true)" >/dev/null 2>&1
 is "$(digest part_todo2)" "$base" "without markers, the result equals the full run"
-is "$(q -d part_todo2 -c "SELECT status FROM nextcrm_migration.run")" complete "and the run is complete"
+is "$(q -d part_todo2 -c "SELECT status FROM nextcrm_migration.run")" done "and the run is complete"
 
 # A collection others reference: Boards (Sections, Tasks and tasksComments
 # reference it, _BoardWatchers joins it with Users).

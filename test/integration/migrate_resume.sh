@@ -16,7 +16,7 @@ dump_opts="dump_dir '$work/dump'"
 
 make_target resume_base "$dump_opts"
 q -d resume_base -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
-is "$(q -d resume_base -c "SELECT status FROM nextcrm_migration.run")" complete \
+is "$(q -d resume_base -c "SELECT status FROM nextcrm_migration.run")" done \
     "an uninterrupted run of $N documents completes"
 base=$(digest resume_base)
 
@@ -36,7 +36,7 @@ done_before=$(q -d resume_kill -c "SELECT sum(processed) FROM nextcrm_migration.
 ((done_before > 0 && done_before < N))
 ok $? "the killed run had committed part of the data ($done_before documents)"
 q -d resume_kill -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
-is "$(q -d resume_kill -c "SELECT status FROM nextcrm_migration.run")" complete "the resumed run completes"
+is "$(q -d resume_kill -c "SELECT status FROM nextcrm_migration.run")" done "the resumed run completes"
 is "$(digest resume_kill)" "$base" "after kill -9 and resume, every table equals the uninterrupted run"
 
 # Ctrl+C in the calling session: the worker stops after its current batch.
@@ -65,7 +65,7 @@ wait_for_batches resume_twice 1
 out=$(q -d resume_twice -c "SELECT * FROM nextcrm_migrate_all('src')" 2>&1)
 like "$out" "already running" "a second migration of the same database is refused"
 wait $caller
-is "$(q -d resume_twice -c "SELECT status FROM nextcrm_migration.run")" complete \
+is "$(q -d resume_twice -c "SELECT status FROM nextcrm_migration.run")" done \
     "the first one finishes undisturbed"
 
 # restart => true starts over and arrives at the same result.
@@ -78,7 +78,7 @@ is "$(digest resume_twice)" "$base" "restart => true starts over to the same res
 live_opts="uri '$MONGO_URI', database 'resume_live', socket_timeout_ms '5000'"
 make_target resume_live_base "$live_opts"
 q -d resume_live_base -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
-is "$(q -d resume_live_base -c "SELECT status FROM nextcrm_migration.run")" complete \
+is "$(q -d resume_live_base -c "SELECT status FROM nextcrm_migration.run")" done \
     "the uninterrupted live run completes"
 live_base=$(digest resume_live_base)
 make_target resume_live "$live_opts"
@@ -95,7 +95,7 @@ like "$(cat "$work/live.out")" "ERROR: .*CONTEXT: .*nextcrm migration worker" \
     "the caller is told why: the worker's own error, relayed"
 is "$(q -d resume_live -c "SELECT status FROM nextcrm_migration.run")" failed "the failure is recorded"
 q -d resume_live -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
-is "$(q -d resume_live -c "SELECT status FROM nextcrm_migration.run")" complete \
+is "$(q -d resume_live -c "SELECT status FROM nextcrm_migration.run")" done \
     "the run resumes once FerretDB answers again"
 is "$(digest resume_live)" "$live_base" "after the outage, every table equals the uninterrupted run"
 

@@ -107,7 +107,7 @@ for ((attempt = 0; attempt < 8 && ${#coll} == 0; attempt++)); do
             AND backend_type = 'client backend'" >/dev/null
     wait $caller
     coll=$(q -d resume_dump -c "SELECT collection FROM nextcrm_migration.checkpoint
-                                WHERE phase = 'loading' AND processed > 1")
+                                WHERE phase = 'running' AND processed > 1")
 done
 if [[ -n $coll ]]; then
     # The same documents in another order: the count alone would not notice.

@@ -16,7 +16,7 @@ chmod -R a+rX "$work/dump"
 
 make_target restore_src "dump_dir '$work/dump'"
 q -d restore_src -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
-is "$(q -d restore_src -c "SELECT status FROM nextcrm_migration.run")" complete "the migration completes"
+is "$(q -d restore_src -c "SELECT status FROM nextcrm_migration.run")" done "the migration completes"
 q -d restore_src >/dev/null <<'SQL'
 CREATE SCHEMA mongo;
 CREATE FOREIGN TABLE mongo.users (_id text) SERVER src OPTIONS (collection 'Users');
