@@ -74,7 +74,7 @@ Oid server_oid_by_name(const char *name) {
     ForeignServer *server = pg_call([name] { return GetForeignServerByName(name, false); });
     ForeignDataWrapper *fdw = pg_call([server] { return GetForeignDataWrapper(server->fdwid); });
     if (strcmp(fdw->fdwname, "nextcrm_mongo_fdw") != 0)
-        throw Error(std::string("server \"") + name + "\" does not use nextcrm_mongo_fdw",
+        throw Error(Message(NEXTCRM_MSG("server \"%s\" does not use nextcrm_mongo_fdw"), name),
                     sqlstate::invalid_parameter_value);
     // dblink's rule: naming a server in a function call needs USAGE on it,
     // as creating a foreign table on it does.  Without the check, a role
@@ -105,7 +105,7 @@ SourceOptions source_options(Oid serverid, Oid userid) {
     // grants the database server's host, which is postgres_fdw's reason to
     // require a password.
     if (!is_superuser && (opts.password.empty() || opts.username.empty()))
-        throw Error("password is required", sqlstate::invalid_authorization,
+        throw Error(Message(NEXTCRM_MSG("password is required")), sqlstate::invalid_authorization,
                     "Non-superusers must give a username and a password in the user mapping.");
     // The validator refused these to a non-superuser who wrote them; a server
     // whose owner has since lost superuser (or was handed over) is checked

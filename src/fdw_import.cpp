@@ -84,14 +84,15 @@ List *import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid) {
         if (strcmp(def->defname, "sample_size") == 0) {
             auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), sample_size);
             if (ec != std::errc() || p != value.data() + value.size() || sample_size < 1)
-                throw Error("option \"sample_size\" must be a positive integer",
-                            sqlstate::fdw_invalid_attribute_value);
+                throw Error(
+                    Message(NEXTCRM_MSG("option \"sample_size\" must be a positive integer")),
+                    sqlstate::fdw_invalid_attribute_value);
         } else if (strcmp(def->defname, "objectid_type") == 0) {
             objectid_type = value;
         } else if (strcmp(def->defname, "profile") == 0) {
             profile_name = value;
         } else {
-            throw Error(std::string("invalid option \"") + def->defname + "\"",
+            throw Error(Message(NEXTCRM_MSG("invalid option \"%s\""), def->defname),
                         sqlstate::fdw_invalid_option_name, {},
                         "Valid options in this context are: objectid_type, profile, sample_size.");
         }
@@ -106,10 +107,11 @@ List *import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid) {
     if (remote == "nextcrm") {
         const Profile &profile = installed_profile(profile_name);
         if (!profile.source_fields_csv())
-            throw Error("profile \"" + profile.name() + "\" has no mongo-fields.csv",
-                        sqlstate::fdw_invalid_attribute_value, {},
-                        "Import the collections of a database by its name instead: their "
-                        "columns are inferred from sample documents.");
+            throw Error(
+                Message(NEXTCRM_MSG("profile \"%s\" has no mongo-fields.csv"), profile.name()),
+                sqlstate::fdw_invalid_attribute_value, {},
+                "Import the collections of a database by its name instead: their "
+                "columns are inferred from sample documents.");
         tables = source_tables(*profile.source_fields_csv(), objectid_type);
     } else {
         check_objectid_type(objectid_type);

@@ -36,6 +36,8 @@ extern "C" void _PG_init(void) {
                              "projected remotely.",
                              &pushdown_setting, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("nextcrm_mongo_fdw");
+    // The catalog of the wall's translatable messages (src/pg_wall.cpp).
+    pg_bindtextdomain(PG_TEXTDOMAIN("nextcrm_mongo_fdw"));
 }
 
 // The running server's version, not the headers' one: a minor upgrade of

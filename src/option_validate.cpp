@@ -73,17 +73,20 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_validator) {
                 hint = "There are no valid options in this context.";
             else
                 hint = "Valid options in this context are: " + valid + ".";
-            throw nextcrm::Error("invalid option \"" + name + "\"",
+            throw nextcrm::Error(nextcrm::Message(NEXTCRM_MSG("invalid option \"%s\""), name),
                                  nextcrm::sqlstate::fdw_invalid_option_name, {}, hint);
         }
         const char *value = nextcrm::pg_call([def] { return defGetString(def); });
         nextcrm::check_option_value(name, value);
         if (nextcrm::option_names_server_path(name) && !may_name_server_files())
-            throw nextcrm::Error("only superuser or a role with privileges of the "
-                                 "pg_read_server_files role may specify the \"" +
-                                     name + "\" option of a nextcrm_mongo_fdw object",
-                                 nextcrm::sqlstate::insufficient_privilege, {},
-                                 "The option names a path on the database server.");
+            throw nextcrm::Error(
+                nextcrm::Message(NEXTCRM_MSG("only superuser or a role with "
+                                             "privileges of the pg_read_server_files "
+                                             "role may specify the \"%s\" option "
+                                             "of a nextcrm_mongo_fdw object"),
+                                 name),
+                nextcrm::sqlstate::insufficient_privilege, {},
+                "The option names a path on the database server.");
         if (!is_superuser) {
             if (name == "uri")
                 nextcrm::check_unprivileged_uri(value);
@@ -94,8 +97,9 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_validator) {
             sources.push_back(name);
     }
     if (sources.size() > 1)
-        throw nextcrm::Error("options \"" + sources[0] + "\" and \"" + sources[1] +
-                                 "\" cannot both be given",
+        throw nextcrm::Error(nextcrm::Message(NEXTCRM_MSG("options \"%s\" and \"%s\" cannot both "
+                                                          "be given"),
+                                              sources[0], sources[1]),
                              nextcrm::sqlstate::fdw_invalid_option_name, {},
                              "A server reads a live MongoDB, a mongodump directory or a "
                              "mongodump archive.");

@@ -56,14 +56,15 @@ const Profile &installed_profile(const std::string &name) {
     if (it != cache.end())
         return *it->second;
     if (!valid_name(name))
-        throw Error("invalid profile name \"" + name + "\"", sqlstate::invalid_parameter_value,
+        throw Error(Message(NEXTCRM_MSG("invalid profile name \"%s\""), name),
+                    sqlstate::invalid_parameter_value,
                     "A profile name is letters, digits, \".\", \"_\" and \"-\", at most " +
                         std::to_string(max_profile_name) + " characters, and not a path.");
     std::string base = profiles_dir();
     std::string dir = base + "/" + name;
     if (!is_directory(dir))
-        throw Error("profile \"" + name + "\" does not exist", sqlstate::invalid_parameter_value,
-                    "Profiles are installed in " + base + ".",
+        throw Error(Message(NEXTCRM_MSG("profile \"%s\" does not exist"), name),
+                    sqlstate::invalid_parameter_value, "Profiles are installed in " + base + ".",
                     "Installed profiles: " + installed_names(base) + ".");
     auto profile = std::make_unique<const Profile>(Profile::load(dir, name));
     return *cache.emplace(name, std::move(profile)).first->second;

@@ -54,8 +54,9 @@ void check_unprivileged_driver_timeouts(const SourceOptions &opts) {
                             MONGOC_URI_SOCKETTIMEOUTMS}) {
         std::int32_t ms = mongoc_uri_get_option_as_int32(uri.get(), key, -1);
         if (ms < 1 || ms > max_unprivileged_timeout_ms)
-            throw Error("timeout \"" + std::string(key) + "\" of the server's MongoDB URI is " +
-                            std::to_string(ms) + " milliseconds",
+            throw Error(Message(NEXTCRM_MSG("timeout \"%s\" of the server's MongoDB URI is %s "
+                                            "milliseconds"),
+                                key, std::to_string(ms)),
                         sqlstate::insufficient_privilege,
                         "A role that is not a superuser runs with driver timeouts between 1 and " +
                             std::to_string(max_unprivileged_timeout_ms) +
@@ -75,7 +76,8 @@ void ensure_driver_initialized() {
 Client::Client(const SourceOptions &opts)
     : streams_(std::make_unique<StreamContext>()), database_(opts.database) {
     if (opts.uri.empty())
-        throw Error("server has no \"uri\"; a dump_dir source is read without a client",
+        throw Error(Message(NEXTCRM_MSG(
+                        "server has no \"uri\"; a dump_dir source is read without a client")),
                     sqlstate::fdw_option_name_not_found);
     ensure_driver_initialized();
     UriPtr uri = driver_uri(opts);

@@ -49,10 +49,14 @@ int parse_positive_int(std::string_view name, std::string_view value) {
     int out = 0;
     auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
     if (ec != std::errc() || ptr != value.data() + value.size() || out <= 0)
-        throw Error("option \"" + std::string(name) + "\" must be a positive integer" +
-                        (name == "batch_size" ? "" : " number of milliseconds") + ", not \"" +
-                        std::string(value) + "\"",
-                    sqlstate::fdw_invalid_attribute_value);
+        throw Error(
+            name == "batch_size"
+                ? Message(NEXTCRM_MSG("option \"%s\" must be a positive integer, not \"%s\""), name,
+                          value)
+                : Message(NEXTCRM_MSG("option \"%s\" must be a positive integer number of "
+                                      "milliseconds, not \"%s\""),
+                          name, value),
+            sqlstate::fdw_invalid_attribute_value);
     return out;
 }
 
@@ -67,17 +71,18 @@ constexpr const char *credential_mechanism_properties[] = {"aws_session_token"};
 void check_uri(std::string_view value) {
     std::string text(value);
     if (text.rfind("mongodb://", 0) != 0 && text.rfind("mongodb+srv://", 0) != 0)
-        throw Error("option \"uri\" must start with mongodb:// or mongodb+srv://",
-                    sqlstate::fdw_invalid_attribute_value);
+        throw Error(
+            Message(NEXTCRM_MSG("option \"uri\" must start with mongodb:// or mongodb+srv://")),
+            sqlstate::fdw_invalid_attribute_value);
     bson_error_t err;
     std::unique_ptr<mongoc_uri_t, UriDeleter> uri(mongoc_uri_new_with_error(text.c_str(), &err));
     if (!uri)
-        throw Error(std::string("invalid MongoDB URI: ") + err.message,
+        throw Error(Message(NEXTCRM_MSG("invalid MongoDB URI: %s"), err.message),
                     sqlstate::fdw_invalid_attribute_value);
     // Credentials in server options would be visible to every user of the
     // server; they belong in a user mapping, as with postgres_fdw.
     if (mongoc_uri_get_username(uri.get()) || mongoc_uri_get_password(uri.get()))
-        throw Error("the MongoDB URI must not contain credentials",
+        throw Error(Message(NEXTCRM_MSG("the MongoDB URI must not contain credentials")),
                     sqlstate::fdw_invalid_attribute_value, {},
                     "Give username and password in a user mapping.");
     // Nor any other credential: a server's options are readable by every
@@ -86,10 +91,12 @@ void check_uri(std::string_view value) {
     // since libmongoc drops an option it does not know (?password=) with no
     // more than a warning.  The error names the option, never its value.
     auto refuse_secret = [](const std::string &option) {
-        throw Error("the MongoDB URI must not contain the credential option \"" + option + "\"",
-                    sqlstate::fdw_invalid_attribute_value,
-                    "The options of a server are visible to every role of the database.",
-                    "Give credentials in a user mapping.");
+        throw Error(
+            Message(NEXTCRM_MSG("the MongoDB URI must not contain the credential option \"%s\""),
+                    option),
+            sqlstate::fdw_invalid_attribute_value,
+            "The options of a server are visible to every role of the database.",
+            "Give credentials in a user mapping.");
     };
     auto lower = [](std::string s) {
         for (char &c : s)
@@ -163,17 +170,17 @@ constexpr const char *uri_timeouts[] = {"connecttimeoutms", "serverselectiontime
                                         "sockettimeoutms"};
 
 [[noreturn]] void refuse_uri_option(const std::string &option) {
-    throw Error("only superusers may use the MongoDB URI option \"" + option + "\"",
-                sqlstate::insufficient_privilege,
-                "The option makes the backend read a file of the database server, act with the "
-                "server's own identity or weaken certificate checks.",
-                "Remove the option from the URI, or ask a superuser to define the server.");
+    throw Error(
+        Message(NEXTCRM_MSG("only superusers may use the MongoDB URI option \"%s\""), option),
+        sqlstate::insufficient_privilege,
+        "The option makes the backend read a file of the database server, act with the "
+        "server's own identity or weaken certificate checks.",
+        "Remove the option from the URI, or ask a superuser to define the server.");
 }
 
 [[noreturn]] void refuse_timeout(const std::string &option, std::int64_t value) {
-    throw Error("timeout \"" + option + "\" must be between 1 and " +
-                    std::to_string(max_unprivileged_timeout_ms) + " milliseconds, not " +
-                    std::to_string(value),
+    throw Error(Message(NEXTCRM_MSG("timeout \"%s\" must be between 1 and %s milliseconds, not %s"),
+                        option, std::to_string(max_unprivileged_timeout_ms), std::to_string(value)),
                 sqlstate::insufficient_privilege,
                 "Zero means no timeout to the MongoDB driver, and a backend without one can wait "
                 "forever.",
@@ -191,7 +198,7 @@ void check_collection_name(std::string_view name) {
     bool bad = name.empty() || name == "." || name.find("..") != std::string_view::npos ||
                name.find_first_of(std::string_view("/\\\0", 3)) != std::string_view::npos;
     if (bad)
-        throw Error("invalid collection name \"" + std::string(name) + "\"",
+        throw Error(Message(NEXTCRM_MSG("invalid collection name \"%s\""), name),
                     sqlstate::fdw_invalid_attribute_value,
                     "A collection name must not be empty and must not contain \"/\", \"\\\", "
                     "NUL or \"..\".",
@@ -204,11 +211,12 @@ void check_unprivileged_uri(std::string_view value) {
     bson_error_t err;
     std::unique_ptr<mongoc_uri_t, UriDeleter> uri(mongoc_uri_new_with_error(text.c_str(), &err));
     if (!uri)
-        throw Error(std::string("invalid MongoDB URI: ") + err.message,
+        throw Error(Message(NEXTCRM_MSG("invalid MongoDB URI: %s"), err.message),
                     sqlstate::fdw_invalid_attribute_value);
     for (const mongoc_host_list_t *h = mongoc_uri_get_hosts(uri.get()); h; h = h->next)
         if (h->family == AF_UNIX)
-            throw Error("only superusers may connect to MongoDB through a Unix-domain socket",
+            throw Error(Message(NEXTCRM_MSG(
+                            "only superusers may connect to MongoDB through a Unix-domain socket")),
                         sqlstate::insufficient_privilege,
                         "Host \"" + std::string(h->host) +
                             "\" is a socket file of the "
@@ -278,16 +286,16 @@ void check_option_value(std::string_view name, std::string_view value) {
     else if ((name == "dump_dir" || name == "archive" || name == "database" ||
               name == "collection" || name == "field") &&
              value.empty())
-        throw Error("option \"" + std::string(name) + "\" must not be empty",
+        throw Error(Message(NEXTCRM_MSG("option \"%s\" must not be empty"), name),
                     sqlstate::fdw_invalid_attribute_value);
     else if (name == "collection")
         check_collection_name(value);
     else if (name == "uuid_representation" && !parse_uuid_representation(value))
-        throw Error("option \"uuid_representation\" must be standard, csharp_legacy, "
-                    "java_legacy or python_legacy",
+        throw Error(Message(NEXTCRM_MSG("option \"uuid_representation\" must be standard, "
+                                        "csharp_legacy, java_legacy or python_legacy")),
                     sqlstate::fdw_invalid_attribute_value);
     else if (name == "document" && value != "true" && value != "false")
-        throw Error("option \"document\" must be true or false",
+        throw Error(Message(NEXTCRM_MSG("option \"document\" must be true or false")),
                     sqlstate::fdw_invalid_attribute_value);
 }
 
@@ -318,11 +326,12 @@ void SourceOptions::set(std::string_view name, std::string_view value) {
 
 void SourceOptions::check_complete() const {
     if (!uri.empty() + !dump_dir.empty() + !archive.empty() != 1)
-        throw Error("a nextcrm_mongo_fdw server needs exactly one of the options \"uri\", "
-                    "\"dump_dir\" and \"archive\"",
+        throw Error(Message(NEXTCRM_MSG("a nextcrm_mongo_fdw server needs exactly one of the "
+                                        "options \"uri\", \"dump_dir\" and \"archive\"")),
                     sqlstate::fdw_option_name_not_found);
     if (!uri.empty() && database.empty())
-        throw Error("a nextcrm_mongo_fdw server with a \"uri\" needs the option \"database\"",
+        throw Error(Message(NEXTCRM_MSG(
+                        "a nextcrm_mongo_fdw server with a \"uri\" needs the option \"database\"")),
                     sqlstate::fdw_option_name_not_found);
 }
 

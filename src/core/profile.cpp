@@ -78,8 +78,8 @@ Profile Profile::load(const std::string &dir, const std::string &name) {
     p.dir_ = dir;
     // Every refusal names the profile, then the file, line and field.
     auto refuse = [&name, &dir](const std::string &what) -> Error {
-        return Error("invalid profile \"" + name + "\": " + what, sqlstate::invalid_parameter_value,
-                     "The profile was read from " + dir + ".");
+        return Error(Message(NEXTCRM_MSG("invalid profile \"%s\": %s"), name, what),
+                     sqlstate::invalid_parameter_value, "The profile was read from " + dir + ".");
     };
     auto at = [](const std::string &file, std::size_t line, const std::string &field) {
         return file + " line " + std::to_string(line) + ", field \"" + field + "\"";
@@ -126,8 +126,9 @@ Profile Profile::load(const std::string &dir, const std::string &name) {
     if (p.title_.empty())
         p.title_ = p.name_;
     if (migrations_from != "profile")
-        throw Error("profile \"" + name + "\" takes its migrations from \"" + migrations_from +
-                        "\", which this version of nextcrm_mongo_fdw does not support",
+        throw Error(Message(NEXTCRM_MSG("profile \"%s\" takes its migrations from \"%s\", which "
+                                        "this version of nextcrm_mongo_fdw does not support"),
+                            name, migrations_from),
                     sqlstate::feature_not_supported);
 
     // The migrations: exactly those listed, in the manifest's order, each

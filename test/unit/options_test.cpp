@@ -212,3 +212,26 @@ TEST(UnprivilegedUri, EffectiveDriverTimeoutsAreChecked) {
     opts.set("socket_timeout_ms", "99999999");
     EXPECT_EQ(sqlstate_of([&] { nextcrm::check_unprivileged_driver_timeouts(opts); }), "42501");
 }
+
+// A refusal the user reads carries its untranslated format and arguments
+// (the wall passes them to errmsg()), and what() is the text they make.
+TEST(OptionMessages, FormatAndArgumentsGoToErrmsg) {
+    try {
+        nextcrm::check_option_value("batch_size", "12%s");
+        FAIL() << "no error";
+    } catch (const nextcrm::Error &e) {
+        ASSERT_NE(e.format(), nullptr);
+        EXPECT_STREQ(e.format(), "option \"%s\" must be a positive integer, not \"%s\"");
+        EXPECT_EQ(e.args(), (std::vector<std::string>{"batch_size", "12%s"}));
+        EXPECT_STREQ(e.what(), "option \"batch_size\" must be a positive integer, not \"12%s\"");
+        EXPECT_STREQ(e.sqlstate(), nextcrm::sqlstate::fdw_invalid_attribute_value);
+    }
+}
+
+TEST(OptionMessages, MessageTextFillsEachConversionOnce) {
+    nextcrm::Message m(NEXTCRM_MSG("%s of %s is 100%%"), "a", std::string("b"));
+    EXPECT_EQ(m.text(), "a of b is 100%");
+    nextcrm::Error internal("built " + std::string("text"));
+    EXPECT_EQ(internal.format(), nullptr);
+    EXPECT_STREQ(internal.what(), "built text");
+}
