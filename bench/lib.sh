@@ -43,7 +43,9 @@ SQL
 # bench_migrate, and prints where the worker's time went: "phase seconds"
 # lines, one per phase the worker reports in pg_stat_activity (counting,
 # batches, junctions, restore; setup for the rest), sampled every 0.1 s, then
-# "total seconds" (wall time).
+# "total seconds" (wall time), then the worker's own figures (w.setup,
+# w.read, w.convert, w.check, w.load, w.commit, w.finish, w.total: the
+# stages nextcrm_migration.checkpoint and .run record).
 bench_phases() { # db server-options
     PGOPTIONS='-c client_min_messages=warning' psql -c "DROP DATABASE IF EXISTS $1"
     psql -c "CREATE DATABASE $1"
@@ -77,4 +79,36 @@ SQL
         echo "$phase ${spent[$phase]:-0}"
     done
     echo "total $(elapsed "$t0")"
+    # The worker's own accounting (monotonic clock, per batch): its stages
+    # summed over the collections, its setup and finish.
+    psql -d "$1" -At -F ' ' -c "
+        SELECT s.stage, round(s.seconds::numeric, 3)
+          FROM (SELECT sum(read_seconds) AS read, sum(convert_seconds) AS convert,
+                       sum(check_seconds) AS check_refs, sum(load_seconds) AS load,
+                       sum(commit_seconds) AS commit FROM nextcrm_migration.checkpoint) c,
+               nextcrm_migration.run r,
+               LATERAL (VALUES ('w.setup', r.setup_seconds), ('w.read', c.read),
+                               ('w.convert', c.convert), ('w.check', c.check_refs),
+                               ('w.load', c.load), ('w.commit', c.commit),
+                               ('w.finish', r.finish_seconds), ('w.total', r.seconds)) s(stage, seconds)"
+}
+
+# Seconds pg_restore -j1 takes to build migrated database $1's target again
+# from its own dump (pg_dump -Fc of schema public, its tables, types,
+# functions, indexes, constraints and data, less _prisma_migrations) into a
+# new database $1_restore whose public schema was dropped first: how fast
+# PostgreSQL builds the same database itself (COPY, then the indexes, then
+# the foreign keys added and validated).  The dump is not timed.
+restore_baseline() { # db
+    local dst=$1_restore t0
+    "$PG_BIN/pg_dump" -h "$PGHOST" -p "$PGPORT" -U postgres -d "$1" -Fc -n public \
+        -T public._prisma_migrations -f "$work/$1.pgdump" || die "pg_dump of $1 failed"
+    PGOPTIONS='-c client_min_messages=warning' psql -c "DROP DATABASE IF EXISTS $dst"
+    psql -c "CREATE DATABASE $dst"
+    psql -d "$dst" -c "DROP SCHEMA public"
+    t0=$(now)
+    "$PG_BIN/pg_restore" -h "$PGHOST" -p "$PGPORT" -U postgres -j1 --exit-on-error -d "$dst" \
+        "$work/$1.pgdump" || die "pg_restore of $1 failed"
+    elapsed "$t0"
+    rm -f "$work/$1.pgdump"
 }

@@ -8,6 +8,10 @@
 #   migrate      SELECT nextcrm_migrate_all(), wall time
 #   copy         a bare COPY of the same final rows into the same schema (same
 #                indexes and constraints), tables in the migration's order
+#   restore      pg_restore -j1 of the migrated database's own pg_dump -Fc
+#                (schema public: tables, types, functions, indexes,
+#                constraints, data) into an empty database, the restore
+#                limit of issue 22 (goal: migrate <= 1.2 x restore)
 #   row_insert   the same rows as one INSERT statement each, autocommit
 #                (pg_dump --inserts replayed by psql); measured on the
 #                100k-document set, against the migration of that set
@@ -31,7 +35,11 @@
 # the worker (counting, batches, junctions, restore, setup: what it reports
 # in pg_stat_activity, sampled every 0.1 s), seconds and seconds per 100000
 # documents: a phase whose cost grows faster than the documents shows as a
-# growing per-100k figure.
+# growing per-100k figure; then each size's migration against pg_restore -j1
+# of its own result (as below).  The rows w.* are the worker's own accounting
+# (nextcrm_migration.checkpoint and .run): setup, each batch stage summed
+# over the collections (read, convert, check references, load, commit),
+# finish (junction tables, restored references) and its total.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/scripts/lib/common.sh"
@@ -55,20 +63,29 @@ if [[ "${1:-}" == --phases ]]; then
         chmod -R a+rX "$work"
         while read -r phase s; do secs[$n.$phase]=$s; done < <(bench_phases "m$n" "dump_dir '$work/dump$n'")
         rm -rf "$work/dump$n"
-        PGOPTIONS='-c client_min_messages=warning' psql -c "DROP DATABASE m$n"
+        log "pg_restore -j1 of the $n-document database's own dump"
+        secs[$n.restore_j1]=$(restore_baseline "m$n")
+        PGOPTIONS='-c client_min_messages=warning' psql -c "DROP DATABASE m$n" -c "DROP DATABASE m${n}_restore"
     done
     echo
     echo "== seconds per phase (and per 100000 documents)"
     printf '%-10s' phase
     for n in "$@"; do printf '%24s' "$n docs"; done
     echo
-    for phase in counting batches junctions restore setup total; do
+    for phase in counting batches junctions restore setup total \
+        w.setup w.read w.convert w.check w.load w.commit w.finish w.total; do
         printf '%-10s' "$phase"
         for n in "$@"; do
             printf '%12s s %7s /100k' "${secs[$n.$phase]}" \
                 "$(awk -v s="${secs[$n.$phase]}" -v n="$n" 'BEGIN { printf "%.2f", s * 100000 / n }')"
         done
         echo
+    done
+    echo
+    echo "== the migration against PostgreSQL's own restore of its result (same run)"
+    for n in "$@"; do
+        printf '%-10s migration %8s s   pg_restore -j1 %8s s   migration/restore = %s (goal <= 1.2)\n' \
+            "$n" "${secs[$n.total]}" "${secs[$n.restore_j1]}" "$(ratio "${secs[$n.total]}" "${secs[$n.restore_j1]}")"
     done
     exit 0
 fi
@@ -129,6 +146,7 @@ insert_baseline() {
 log "migrating 100000 documents from a dump, then COPY and INSERT of the same rows"
 read -r t_100k rss_100k < <(bench_migrate m100k "dump_dir '$work/dump100k'")
 t_copy_100k=$(copy_baseline m100k)
+t_restore_100k=$(restore_baseline m100k)
 t_insert_100k=$(insert_baseline m100k)
 # The foreign keys' row-by-row trigger checks: the same migration with them
 # (and every other trigger) switched off, as the worker once did.
@@ -136,6 +154,7 @@ read -r t_noreplica _ < <(bench_migrate m100k_replica "dump_dir '$work/dump100k'
 log "migrating $n documents from a dump, then COPY of the same rows"
 read -r t_migrate rss_n < <(bench_migrate mbig "dump_dir '$work/dump'")
 t_copy=$(copy_baseline mbig)
+t_restore=$(restore_baseline mbig)
 
 log "FerretDB: loading $n_ferret documents"
 "$gen" --docs "$n_ferret" --seed 3 --uri "$MONGO_URI" --database bench 2>/dev/null || die "load failed"
@@ -192,11 +211,13 @@ echo
 echo "== migration from a mongodump directory, $n documents"
 printf '%-34s %10s s\n' "nextcrm_migrate_all()" "$t_migrate"
 printf '%-34s %10s s   migrate/copy = %s (goal <= 1.3)\n' "bare COPY of the same rows" "$t_copy" "$(ratio "$t_migrate" "$t_copy")"
+printf '%-34s %10s s   migrate/restore = %s (goal <= 1.2)\n' "pg_restore -j1 of its own dump" "$t_restore" "$(ratio "$t_migrate" "$t_restore")"
 printf '%-34s %10s docs/s\n' "throughput" "$(awk -v n="$n" -v t="$t_migrate" 'BEGIN { printf "%.0f", n / t }')"
 echo
 echo "== the same at 100000 documents"
 printf '%-34s %10s s\n' "nextcrm_migrate_all()" "$t_100k"
 printf '%-34s %10s s   migrate/copy = %s (goal <= 1.3)\n' "bare COPY of the same rows" "$t_copy_100k" "$(ratio "$t_100k" "$t_copy_100k")"
+printf '%-34s %10s s   migrate/restore = %s (goal <= 1.2)\n' "pg_restore -j1 of its own dump" "$t_restore_100k" "$(ratio "$t_100k" "$t_restore_100k")"
 printf '%-34s %10s s   insert/migrate = %s (goal >= 10)\n' "row-at-a-time INSERT" "$t_insert_100k" "$(ratio "$t_insert_100k" "$t_100k")"
 printf '%-34s %10s s   migrate/no-FK-checks = %s\n' "same, FK triggers off (replica)" "$t_noreplica" "$(ratio "$t_100k" "$t_noreplica")"
 echo

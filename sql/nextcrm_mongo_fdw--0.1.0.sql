@@ -73,7 +73,13 @@ CREATE TABLE nextcrm_migration.run (
     unmapped_collections text[],
     -- junction_stage rows up to this id are in the junction tables already
     -- (a retry stages more and builds only those).
-    junctions_built_upto bigint NOT NULL DEFAULT 0
+    junctions_built_upto bigint NOT NULL DEFAULT 0,
+    -- Where the workers' time went, summed over the runs (each collection's
+    -- batches: checkpoint.*_seconds): all of it, setting up (schema, the
+    -- source's counts) and finishing (junction tables, restored references).
+    seconds double precision NOT NULL DEFAULT 0,
+    setup_seconds double precision NOT NULL DEFAULT 0,
+    finish_seconds double precision NOT NULL DEFAULT 0
 );
 
 -- One row per source collection: its place in dependency order and how far
@@ -93,6 +99,18 @@ CREATE TABLE nextcrm_migration.checkpoint (
     batches int NOT NULL DEFAULT 0,
     last_id text,
     seconds double precision NOT NULL DEFAULT 0,
+    -- Where its batches' time went (monotonic clock, summed per batch over
+    -- every run): reading the source, converting documents to rows, looking
+    -- up the ids its references name, loading (the INSERTs, with
+    -- PostgreSQL's foreign-key triggers, which fire as each statement ends),
+    -- and each batch's checkpoint and COMMIT.  They add up to at most
+    -- finished_at - started_at.
+    read_seconds double precision NOT NULL DEFAULT 0,
+    convert_seconds double precision NOT NULL DEFAULT 0,
+    check_seconds double precision NOT NULL DEFAULT 0,
+    load_seconds double precision NOT NULL DEFAULT 0,
+    commit_seconds double precision NOT NULL DEFAULT 0,
+    -- From the first time a run opened its source to its last batch's commit.
     started_at timestamptz,
     finished_at timestamptz,
     message text

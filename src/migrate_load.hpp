@@ -2,6 +2,7 @@
 // transaction the worker commits with the batch's checkpoint.
 #pragma once
 
+#include "migrate_stages.hpp"
 #include "pg_wall.hpp"
 
 #include "core/doc_transform.hpp"
@@ -44,6 +45,8 @@ struct BatchCounts {
     // the documents counted here: the error's message, detail included.
     // Empty otherwise.  A live server's failures are thrown instead.
     std::string damage;
+    // Seconds in each stage but the commit (which follows load_batch()).
+    StageSeconds stages;
 };
 
 class CollectionLoader {
@@ -79,9 +82,9 @@ class CollectionLoader {
                             BatchCounts &counts, int batch);
     void insert_rows(std::vector<TransformedDocument> &docs, std::vector<const bson_t *> &raw,
                      std::vector<bool> &ok, BatchCounts &counts, int batch);
-    void reject(const bson_t *doc, const std::string &field, const Error &e,
-                std::vector<TransformedDocument> &docs, std::vector<bool> &ok, BatchCounts &counts,
-                int batch);
+    void reject(std::size_t i, const std::string &field, const Error &e,
+                const std::vector<const bson_t *> &raw, std::vector<TransformedDocument> &docs,
+                std::vector<bool> &ok, BatchCounts &counts, int batch);
     void record_error(const bson_t *doc, const std::string &source_id, const std::string &field,
                       const char *sqlstate, const std::string &message, const std::string &detail,
                       int batch);

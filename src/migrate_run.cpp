@@ -5,6 +5,7 @@
 #include "connection.hpp"
 #include "migrate_load.hpp"
 #include "migrate_schema.hpp"
+#include "migrate_stages.hpp"
 #include "profiles.hpp"
 #include "spi.hpp"
 
@@ -23,6 +24,8 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -161,7 +164,9 @@ void reset_collections(const Mapping &mapping, const std::vector<std::string> &n
                  1, types, args);
     spi_exec("UPDATE nextcrm_migration.checkpoint SET phase = 'pending', source_total = NULL,"
              "  processed = 0, migrated = 0, failed = 0, repaired = 0, batches = 0,"
-             "  last_id = NULL, seconds = 0, started_at = NULL, finished_at = NULL, message = NULL"
+             "  last_id = NULL, seconds = 0, read_seconds = 0, convert_seconds = 0,"
+             "  check_seconds = 0, load_seconds = 0, commit_seconds = 0,"
+             "  started_at = NULL, finished_at = NULL, message = NULL"
              " WHERE collection OPERATOR(pg_catalog.=) ANY ($1)",
              1, types, args);
 }
@@ -333,27 +338,29 @@ std::string progress_line;
 
 void save_batch(const std::string &collection, int batch, const BatchCounts &counts,
                 double seconds) {
-    Datum args[10] = {text_datum(collection),          Int32GetDatum(batch),
+    const StageSeconds &st = counts.stages;
+    Datum args[15] = {text_datum(collection),          Int32GetDatum(batch),
                       Int64GetDatum(counts.documents), Int64GetDatum(counts.migrated),
                       Int64GetDatum(counts.failed),    Int64GetDatum(counts.repaired),
                       text_datum(counts.last_id),      Float8GetDatum(seconds),
-                      BoolGetDatum(counts.exhausted),  text_datum(counts.damage)};
-    Oid types[10] = {TEXTOID, INT4OID, INT8OID,   INT8OID, INT8OID,
-                     INT8OID, TEXTOID, FLOAT8OID, BOOLOID, TEXTOID};
-    const char nulls[10] = {' ',
-                            ' ',
-                            ' ',
-                            ' ',
-                            ' ',
-                            ' ',
-                            counts.last_id.empty() ? 'n' : ' ',
-                            ' ',
-                            ' ',
-                            counts.damage.empty() ? 'n' : ' '};
+                      BoolGetDatum(counts.exhausted),  text_datum(counts.damage),
+                      Float8GetDatum(st.read),         Float8GetDatum(st.convert),
+                      Float8GetDatum(st.check),        Float8GetDatum(st.load),
+                      Float8GetDatum(st.commit)};
+    Oid types[15] = {TEXTOID,   INT4OID,   INT8OID,   INT8OID,   INT8OID,
+                     INT8OID,   TEXTOID,   FLOAT8OID, BOOLOID,   TEXTOID,
+                     FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID};
+    char nulls[15];
+    std::memset(nulls, ' ', sizeof nulls);
+    nulls[6] = counts.last_id.empty() ? 'n' : ' ';
+    nulls[9] = counts.damage.empty() ? 'n' : ' ';
     spi_exec("UPDATE nextcrm_migration.checkpoint SET"
              "  processed = processed + $3, migrated = migrated + $4, failed = failed + $5,"
              "  repaired = repaired + $6, batches = $2, last_id = coalesce($7, last_id),"
              "  seconds = seconds + $8,"
+             "  read_seconds = read_seconds + $11, convert_seconds = convert_seconds + $12,"
+             "  check_seconds = check_seconds + $13, load_seconds = load_seconds + $14,"
+             "  commit_seconds = commit_seconds + $15,"
              "  started_at = coalesce(started_at, clock_timestamp()),"
              "  phase = CAST(CASE WHEN $10 IS NOT NULL THEN 'failed' WHEN $9 THEN 'done'"
              "               ELSE 'running' END AS nextcrm_migration.state),"
@@ -363,7 +370,7 @@ void save_batch(const std::string &collection, int batch, const BatchCounts &cou
              "                      ELSE greatest(source_total, processed + $3) END,"
              "  finished_at = CASE WHEN $9 OR $10 IS NOT NULL THEN clock_timestamp() END"
              " WHERE collection = $1",
-             10, types, args, nulls);
+             15, types, args, nulls);
     if (counts.documents == 0)
         return;
     progress_line =
@@ -414,34 +421,62 @@ void forget_checksummed(const std::string &collection, const std::string &damage
 // How a collection's loading ended.
 enum class Outcome { finished, stopped, failed };
 
+// Seconds this worker spent in each stage of its batches, for the report at
+// the end of its run (the checkpoint keeps each collection's, across runs).
+StageSeconds run_stages;
+
 // The one batch loop: loads batch after batch, each in a transaction of its
 // own that record() completes with the batch's bookkeeping, until the source
 // is exhausted (finished), damaged (failed) or stop() says to stop first.
+// A batch's commit is timed once it is over, so record() saves it with the
+// next batch (counts.stages.commit); the last one's is left in
+// *unsaved_commit for the caller.
 Outcome run_batches(CollectionLoader &loader, const std::string &what, int batch,
                     const StopCheck &stop,
-                    const std::function<void(int, const BatchCounts &, double)> &record) {
+                    const std::function<void(int, const BatchCounts &, double)> &record,
+                    double *unsaved_commit) {
+    double commit = 0;
     for (;;) {
+        *unsaved_commit = commit;
         if (stop())
             return Outcome::stopped;
         ++batch;
         report_activity(what + ", batch " + std::to_string(batch));
         bool exhausted = false;
         bool damaged = false;
+        StageClock clock;
         in_transaction([&] {
-            auto started = std::chrono::steady_clock::now();
+            clock.lap();
             BatchCounts counts = loader.load_batch(batch);
-            double seconds =
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            double seconds = clock.lap();
+            counts.stages.commit = commit;
+            run_stages.add(counts.stages);
             record(batch, counts, seconds);
             exhausted = counts.exhausted;
             damaged = !counts.damage.empty();
         });
+        // The bookkeeping and the COMMIT (its WAL flush).
+        commit = clock.lap();
+        *unsaved_commit = commit;
         announce_batch();
         if (damaged)
             return Outcome::failed;
         if (exhausted)
             return Outcome::finished;
     }
+}
+
+// Adds the commit of a collection's last batch in this run to its
+// checkpoint; a collection that ended has its finished_at moved past it,
+// so that its stages add up to at most finished_at - started_at.
+void save_last_commit(const std::string &collection, double seconds) {
+    run_stages.commit += seconds;
+    Datum args[2] = {text_datum(collection), Float8GetDatum(seconds)};
+    Oid types[2] = {TEXTOID, FLOAT8OID};
+    spi_exec("UPDATE nextcrm_migration.checkpoint SET commit_seconds = commit_seconds + $2,"
+             "  finished_at = CASE WHEN finished_at IS NOT NULL THEN clock_timestamp() END"
+             " WHERE collection OPERATOR(pg_catalog.=) $1",
+             2, types, args);
 }
 
 // Loads one collection batch by batch.
@@ -454,6 +489,14 @@ Outcome migrate_collection(Oid serverid, const SourceOptions &opts,
         cp = read_checkpoint(collection.name);
         if (cp.phase == "done")
             return;
+        // Its wall time starts here, before the source is opened (a dump
+        // is read up to the checkpoint's position).
+        Datum arg = text_datum(collection.name);
+        Oid type = TEXTOID;
+        spi_exec("UPDATE nextcrm_migration.checkpoint"
+                 " SET started_at = coalesce(started_at, clock_timestamp())"
+                 " WHERE collection OPERATOR(pg_catalog.=) $1",
+                 1, &type, &arg);
         try {
             loader = CollectionLoader::resume(serverid, opts, collection, cp.processed, cp.last_id);
         } catch (const Error &e) {
@@ -472,11 +515,15 @@ Outcome migrate_collection(Oid serverid, const SourceOptions &opts,
     if (!loader)
         return Outcome::finished;
     std::string damage;
-    Outcome outcome = run_batches(*loader, "migrating " + collection.name, cp.batches, stop,
-                                  [&](int batch, const BatchCounts &counts, double seconds) {
-                                      save_batch(collection.name, batch, counts, seconds);
-                                      damage = counts.damage;
-                                  });
+    double last_commit = 0;
+    Outcome outcome = run_batches(
+        *loader, "migrating " + collection.name, cp.batches, stop,
+        [&](int batch, const BatchCounts &counts, double seconds) {
+            save_batch(collection.name, batch, counts, seconds);
+            damage = counts.damage;
+        },
+        &last_commit);
+    in_transaction([&] { save_last_commit(collection.name, last_commit); });
     if (outcome == Outcome::failed && is_checksum_failure(damage))
         in_transaction([&] { forget_checksummed(collection.name, damage); });
     return outcome;
@@ -504,19 +551,23 @@ Outcome retry_collection(Oid serverid, const SourceOptions &opts,
     });
     if (!loader)
         return Outcome::finished;
-    return run_batches(*loader, "retrying " + collection.name, batch, stop,
-                       [&](int done_batch, const BatchCounts &counts, double) {
-                           // These documents were counted as failed; count
-                           // them again.
-                           Datum args[4] = {
-                               text_datum(collection.name), Int64GetDatum(counts.documents),
-                               Int64GetDatum(counts.migrated), Int32GetDatum(done_batch)};
-                           Oid types[4] = {TEXTOID, INT8OID, INT8OID, INT4OID};
-                           spi_exec("UPDATE nextcrm_migration.checkpoint SET"
-                                    " migrated = migrated + $3, failed = failed - $3,"
-                                    " batches = $4 WHERE collection = $1",
-                                    4, types, args);
-                       });
+    double last_commit = 0; // a retry's stages are not the collection's migration
+    Outcome outcome = run_batches(
+        *loader, "retrying " + collection.name, batch, stop,
+        [&](int done_batch, const BatchCounts &counts, double) {
+            // These documents were counted as failed; count
+            // them again.
+            Datum args[4] = {text_datum(collection.name), Int64GetDatum(counts.documents),
+                             Int64GetDatum(counts.migrated), Int32GetDatum(done_batch)};
+            Oid types[4] = {TEXTOID, INT8OID, INT8OID, INT4OID};
+            spi_exec("UPDATE nextcrm_migration.checkpoint SET"
+                     " migrated = migrated + $3, failed = failed - $3,"
+                     " batches = $4 WHERE collection = $1",
+                     4, types, args);
+        },
+        &last_commit);
+    run_stages.commit += last_commit;
+    return outcome;
 }
 
 // The junction tables from the union of both sides' lists: duplicates
@@ -564,12 +615,71 @@ void build_junctions(const Mapping &mapping) {
              " WHERE d.collection = c.collection");
 }
 
+// The worker's run, in its three parts: setting up (the schema, the
+// source's counts), the batches, finishing (the junction tables, restored
+// references, the run's outcome).
+struct RunSeconds {
+    double setup = 0, batches = 0, finish = 0;
+    double total() const { return setup + batches + finish; }
+};
+
+void save_run_seconds(const RunSeconds &seconds) {
+    Datum args[3] = {Float8GetDatum(seconds.total()), Float8GetDatum(seconds.setup),
+                     Float8GetDatum(seconds.finish)};
+    Oid types[3] = {FLOAT8OID, FLOAT8OID, FLOAT8OID};
+    spi_exec("UPDATE nextcrm_migration.run SET seconds = seconds + $1,"
+             "  setup_seconds = setup_seconds + $2, finish_seconds = finish_seconds + $3",
+             3, types, args);
+}
+
+std::string seconds_text(double s) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.2f s", s);
+    return buf;
+}
+
+// Tells the caller where this run's time went: its total against its
+// slowest stage, then every stage.
+void report_stages(const RunSeconds &seconds) {
+    const StageSeconds &st = run_stages;
+    double batches_other = std::max(0.0, seconds.batches - st.sum());
+    std::vector<std::pair<const char *, double>> stages = {
+        {"setting up and counting", seconds.setup},
+        {"reading", st.read},
+        {"converting", st.convert},
+        {"checking references", st.check},
+        {"loading", st.load},
+        {"committing batches", st.commit},
+        {"finishing (junction tables, references)", seconds.finish},
+    };
+    auto slowest = std::max_element(stages.begin(), stages.end(), [](const auto &a, const auto &b) {
+        return a.second < b.second;
+    });
+    double total = seconds.total();
+    char share[16];
+    snprintf(share, sizeof share, "%.0f%%", total > 0 ? 100 * slowest->second / total : 0.0);
+    std::string message = "the migration took " + seconds_text(total) + "; its slowest stage, " +
+                          slowest->first + ", took " + seconds_text(slowest->second) + " (" +
+                          share + ")";
+    std::string detail;
+    for (const auto &[name, s] : stages)
+        detail += (detail.empty() ? "" : ", ") + std::string(name) + " " + seconds_text(s);
+    detail[0] = static_cast<char>(toupper(detail[0]));
+    detail += ", between batches " + seconds_text(batches_other) + ".";
+    pg_call([&] {
+        ereport(NOTICE, (errmsg("%s", message.c_str()), errdetail("%s", detail.c_str()),
+                         errhint("Each collection's stages are in nextcrm_migration.checkpoint.")));
+    });
+}
+
 } // namespace
 
 void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_requested) {
     StopCheck stop = [&request, stop_requested] {
         return migration_should_stop(request, stop_requested);
     };
+    StageClock clock;
+    run_stages = StageSeconds();
     set_run_profile(request.profile);
     const Profile &profile = run_profile();
     const Mapping &mapping = profile.mapping();
@@ -613,6 +723,8 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
         }
         plan_collections(mapping, serverid, opts, stop);
     });
+    RunSeconds seconds;
+    seconds.setup = clock.lap();
 
     // Collections that failed in this run, and those skipped because they
     // reference one (directly or through a skipped one): in dependency
@@ -650,6 +762,7 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
         }
     }
 
+    seconds.batches = clock.lap();
     in_transaction([&] {
         if (!failed_names.empty() && !stopped && !stop()) {
             // Every collection that could run did; the junction tables wait
@@ -682,6 +795,9 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
                           : "UPDATE nextcrm_migration.run SET status = 'stopped',"
                             " finished_at = clock_timestamp(), worker_pid = NULL");
     });
+    seconds.finish = clock.lap();
+    in_transaction([&] { save_run_seconds(seconds); });
+    report_stages(seconds);
 }
 
 void check_mapped_collection(const Profile &profile, const std::string &collection) {

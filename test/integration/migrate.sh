@@ -148,6 +148,37 @@ check_source() { # label db manifest server-options
     notices=$(grep -c 'NOTICE: .*: batch [0-9]*, [0-9]*/[0-9]* ([0-9.]*%), overall [0-9.]*%, [0-9]* docs/s, ETA ' <<<"$out")
     is "$notices" "$batches" "$label: one progress NOTICE per committed batch"
 
+    # Where the time went: every collection's stages are recorded, none is
+    # negative, and together they fit in its wall time (the accounting, not
+    # a time limit); the run's report names its slowest stage.
+    bad=$(q -d "$db" -c "
+        SELECT string_agg(format('%s: read %s, convert %s, check %s, load %s, commit %s, wall %s',
+                                 collection, read_seconds, convert_seconds, check_seconds,
+                                 load_seconds, commit_seconds,
+                                 extract(epoch FROM finished_at - started_at)), '; ')
+          FROM nextcrm_migration.checkpoint
+         WHERE least(read_seconds, convert_seconds, check_seconds, load_seconds,
+                     commit_seconds) < 0
+            OR started_at IS NULL OR finished_at IS NULL
+            OR read_seconds + convert_seconds + check_seconds + load_seconds + commit_seconds
+               > extract(epoch FROM finished_at - started_at)")
+    is "$bad" "" "$label: each collection's stages are non-negative and fit in its wall time"
+    is "$(q -d "$db" -c "SELECT count(*) FROM nextcrm_migration.checkpoint
+                          WHERE processed > 0 AND (read_seconds = 0 OR convert_seconds = 0
+                                OR load_seconds = 0 OR commit_seconds = 0)")" 0 \
+        "$label: every collection with documents spent time reading, converting, loading, committing"
+    is "$(q -d "$db" -c "SELECT seconds >= setup_seconds + finish_seconds
+                                AND seconds >= (SELECT sum(read_seconds + convert_seconds
+                                      + check_seconds + load_seconds + commit_seconds)
+                                                  FROM nextcrm_migration.checkpoint)
+                                AND setup_seconds > 0 AND finish_seconds > 0
+                           FROM nextcrm_migration.run")" t \
+        "$label: the run's seconds hold its setup, its batches' stages and its finish"
+    like "$out" "NOTICE: .*the migration took [0-9.]+ s; its slowest stage, [a-z (),]+, took [0-9.]+ s \\([0-9]+%\\)" \
+        "$label: the run's report gives its total against its slowest stage"
+    like "$out" "DETAIL: .*Setting up and counting [0-9.]+ s, reading [0-9.]+ s, converting [0-9.]+ s, checking references [0-9.]+ s, loading [0-9.]+ s, committing batches [0-9.]+ s, finishing" \
+        "$label: and every stage"
+
     # A second call changes nothing.
     local before after
     before=$(digest "$db")
