@@ -2,6 +2,7 @@
 // is owned by a memory context of its own whose reset callback deletes it:
 // EndForeignScan deletes the context, and when a query fails PostgreSQL
 // deletes it with the query's memory, so no driver object outlives its query.
+#include "pg/memory.hpp"
 #include "fdw.hpp"
 
 #include "fdw_row.hpp"
@@ -219,7 +220,7 @@ void end_foreign_scan(ForeignScanState *node) {
         return;
     node->fdw_state = nullptr;
     MemoryContext cxt = holder->context;
-    pg_call([cxt] { MemoryContextDelete(cxt); });
+    pg::MemoryContextDelete(cxt);
 }
 
 } // namespace nextcrm

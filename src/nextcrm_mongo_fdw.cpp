@@ -1,4 +1,5 @@
 // Module entry: magic block, settings and the version function.
+#include "pg/text.hpp"
 #include "pg_wall.hpp"
 
 #include "fdw_table.hpp"
@@ -46,5 +47,5 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_version) {
     std::string text = std::string("nextcrm_mongo_fdw ") + NEXTCRM_VERSION + " (libmongoc " +
                        mongoc_get_version() + ", libbson " + bson_get_version() + ", PostgreSQL " +
                        server + ")";
-    PG_RETURN_TEXT_P(nextcrm::pg_call([&text] { return cstring_to_text(text.c_str()); }));
+    PG_RETURN_DATUM(nextcrm::pg::text_datum(text));
 }
