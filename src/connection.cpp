@@ -1,6 +1,6 @@
+#include "connection.hpp"
 #include "pg/foreign.hpp"
 #include "pg/roles.hpp"
-#include "connection.hpp"
 #include "pg_compat.hpp"
 
 extern "C" {

@@ -1,9 +1,9 @@
 // Functions that exercise the two walls from SQL.  They are not part of the
 // extension's SQL API: the regression test creates them by symbol name.
+#include "pg_wall.hpp"
 #include "pg/lsyscache.hpp"
 #include "pg/text.hpp"
 #include "pg/types.hpp"
-#include "pg_wall.hpp"
 
 extern "C" {
 #include "utils/builtins.h"

@@ -1,8 +1,8 @@
 // ANALYZE: reads the whole collection once, keeps a reservoir sample of
 // targrows rows (Vitter's algorithm, as PostgreSQL's own samplers) and
 // reports the document count, so the planner sees realistic row counts.
-#include "pg/memory.hpp"
 #include "fdw.hpp"
+#include "pg/memory.hpp"
 
 #include "fdw_row.hpp"
 #include "pg_compat.hpp"

@@ -11,11 +11,11 @@
 // Options: sample_size (default 100), objectid_type (text | uuid | bytea,
 // default text), profile (an installed profile, default nextcrm).  LIMIT TO and EXCEPT filter by
 // collection name.
+#include "fdw.hpp"
 #include "pg/foreign.hpp"
 #include "pg/lists.hpp"
 #include "pg/memory.hpp"
 #include "pg/text.hpp"
-#include "fdw.hpp"
 
 #include "connection.hpp"
 #include "profiles.hpp"

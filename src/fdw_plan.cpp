@@ -1,10 +1,10 @@
 // Planning a scan: which clauses MongoDB evaluates, row estimates, the
 // unsorted and the sorted path (ORDER BY sent to MongoDB), a LIMIT sent along
 // when nothing above the scan could drop rows, and the plan's fdw_private.
+#include "fdw.hpp"
 #include "pg/lists.hpp"
 #include "pg/lsyscache.hpp"
 #include "pg/memory.hpp"
-#include "fdw.hpp"
 #include "pg_compat.hpp"
 
 extern "C" {

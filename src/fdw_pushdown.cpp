@@ -18,10 +18,10 @@
 //     UUID's string and its binary form.
 // Everything else is evaluated locally.  NULL handling follows
 // query_builder.hpp (three-valued logic).
+#include "fdw.hpp"
 #include "pg/arrays.hpp"
 #include "pg/lsyscache.hpp"
 #include "pg/text.hpp"
-#include "fdw.hpp"
 
 #include "core/oid_uuid.hpp"
 

@@ -1,7 +1,7 @@
+#include "fdw_table.hpp"
 #include "pg/foreign.hpp"
 #include "pg/lsyscache.hpp"
 #include "pg/relations.hpp"
-#include "fdw_table.hpp"
 
 #include "connection.hpp"
 

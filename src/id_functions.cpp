@@ -1,7 +1,7 @@
 // SQL access to the ObjectId -> UUID mapping of core/oid_uuid.hpp.
+#include "pg_compat.hpp"
 #include "pg/memory.hpp"
 #include "pg/text.hpp"
-#include "pg_compat.hpp"
 #include "pg_wall.hpp"
 
 #include "core/oid_uuid.hpp"

@@ -1,9 +1,9 @@
 // The parsed mapping of a profile (profiles/<name>/mapping.csv) as SQL rows, so the
 // validator's set-based checks read the same mapping as the migration.
+#include "pg_wall.hpp"
 #include "pg/memory.hpp"
 #include "pg/srf.hpp"
 #include "pg/text.hpp"
-#include "pg_wall.hpp"
 #include "profiles.hpp"
 
 #include "core/mapping.hpp"

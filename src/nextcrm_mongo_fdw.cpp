@@ -1,6 +1,6 @@
 // Module entry: magic block, settings and the version function.
-#include "pg/text.hpp"
 #include "pg_wall.hpp"
+#include "pg/text.hpp"
 
 #include "fdw_table.hpp"
 

@@ -1,8 +1,8 @@
 // The wrapper's validator: checks every CREATE/ALTER ... OPTIONS against the
 // catalogue in options.cpp, and who may set them; never the file system.
+#include "pg_wall.hpp"
 #include "pg/foreign.hpp"
 #include "pg/roles.hpp"
-#include "pg_wall.hpp"
 
 #include "core/options.hpp"
 

@@ -2,9 +2,9 @@
 // read from the MongoDB source itself (a live server or a dump directory) in
 // one pass per collection.  The set-based comparisons are SQL
 // (nextcrm_validate() in the install script); this only reads the source.
+#include "pg_wall.hpp"
 #include "pg/arrays.hpp"
 #include "pg/types.hpp"
-#include "pg_wall.hpp"
 
 #include "connection.hpp"
 #include "profiles.hpp"
