@@ -5,7 +5,7 @@ EXTENSION = nextcrm_mongo_fdw
 MODULE_big = nextcrm_mongo_fdw
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
 
-SRCS = $(wildcard src/*.cpp src/core/*.cpp)
+SRCS = $(wildcard src/*.cpp src/pg/*.cpp src/core/*.cpp)
 OBJS = $(SRCS:.cpp=.o)
 
 # The install script of the current version is generated from its sources in
@@ -106,7 +106,7 @@ uninstall-profiles:
 
 .PHONY: format format-check
 format:
-	clang-format -i src/*.cpp src/*.hpp src/core/*.cpp src/core/*.hpp test/unit/*.cpp tools/*.cpp
+	clang-format -i src/*.cpp src/*.hpp src/pg/*.cpp src/pg/*.hpp src/core/*.cpp src/core/*.hpp test/unit/*.cpp tools/*.cpp
 
 format-check:
-	clang-format --dry-run --Werror src/*.cpp src/*.hpp src/core/*.cpp src/core/*.hpp test/unit/*.cpp tools/*.cpp
+	clang-format --dry-run --Werror src/*.cpp src/*.hpp src/pg/*.cpp src/pg/*.hpp src/core/*.cpp src/core/*.hpp test/unit/*.cpp tools/*.cpp

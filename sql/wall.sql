@@ -39,6 +39,27 @@ SELECT caught($$SELECT debug_pg_error_under_cpp()$$);
 SELECT debug_pg_error_under_cpp();
 SELECT debug_destructor_runs() AS runs_after_pg_errors;
 
+-- Soft-error input: a value the type refuses is a SQLSTATE, not an ERROR,
+-- and leaves nothing behind (on 15 a rolled-back subtransaction), so the
+-- transaction goes on and commits.
+CREATE FUNCTION debug_input_soft(regtype, text) RETURNS text
+  AS 'nextcrm_mongo_fdw', 'nextcrm_debug_input_soft' LANGUAGE C STRICT;
+BEGIN;
+SELECT debug_input_soft('jsonb', '{"a": [1, "x"]}');
+SELECT debug_input_soft('jsonb', '{"a": "nul \u0000 here"}');
+SELECT debug_input_soft('jsonb', '{"a": ');
+SELECT debug_input_soft('int4', '99999999999');
+SELECT debug_input_soft('uuid', 'not a uuid');
+SELECT debug_input_soft('timestamp', '2024-02-30 10:00');
+SELECT count(*) AS refused FROM generate_series(1, 200) i
+ WHERE debug_input_soft('jsonb', '{' || i) LIKE 'refused: 22P02';
+SAVEPOINT after_refusals;
+SELECT debug_input_soft('int4', '42');
+ROLLBACK TO SAVEPOINT after_refusals;
+COMMIT;
+SELECT 'transaction committed' AS status;
+DROP FUNCTION debug_input_soft(regtype, text);
+
 DROP FUNCTION caught(text);
 DROP FUNCTION debug_throw(text);
 DROP FUNCTION debug_pg_error_under_cpp();

@@ -1,4 +1,6 @@
 #include "connection.hpp"
+#include "pg/foreign.hpp"
+#include "pg/roles.hpp"
 #include "pg_compat.hpp"
 
 extern "C" {
@@ -63,7 +65,7 @@ void apply_options(SourceOptions &opts, List *options) {
     ListCell *lc;
     foreach (lc, options) {
         auto *def = static_cast<DefElem *>(lfirst(lc));
-        const char *value = pg_call([def] { return defGetString(def); });
+        const char *value = pg::defGetString(def);
         opts.set(def->defname, value);
     }
 }
@@ -71,8 +73,8 @@ void apply_options(SourceOptions &opts, List *options) {
 } // namespace
 
 Oid server_oid_by_name(const char *name) {
-    ForeignServer *server = pg_call([name] { return GetForeignServerByName(name, false); });
-    ForeignDataWrapper *fdw = pg_call([server] { return GetForeignDataWrapper(server->fdwid); });
+    ForeignServer *server = pg::GetForeignServerByName(name);
+    ForeignDataWrapper *fdw = pg::GetForeignDataWrapper(server->fdwid);
     if (strcmp(fdw->fdwname, "nextcrm_mongo_fdw") != 0)
         throw Error(Message(NEXTCRM_MSG("server \"%s\" does not use nextcrm_mongo_fdw"), name),
                     sqlstate::invalid_parameter_value);
@@ -80,26 +82,22 @@ Oid server_oid_by_name(const char *name) {
     // as creating a foreign table on it does.  Without the check, a role
     // allowed to run migrations could read any server's dump directory, or
     // connect with a PUBLIC user mapping of a server it was never granted.
-    pg_call([server] {
-        AclResult acl = foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
-        if (acl != ACLCHECK_OK)
-            aclcheck_error(acl, OBJECT_FOREIGN_SERVER, server->servername);
-    });
+    pg::check_foreign_server_acl(server->serverid, server->servername, pg::GetUserId(), ACL_USAGE);
     return server->serverid;
 }
 
 SourceOptions source_options(Oid serverid, Oid userid) {
-    ForeignServer *server = pg_call([serverid] { return GetForeignServer(serverid); });
-    Oid user = OidIsValid(userid) ? userid : pg_call([] { return GetUserId(); });
+    ForeignServer *server = pg::GetForeignServer(serverid);
+    Oid user = OidIsValid(userid) ? userid : pg::GetUserId();
     // A dump_dir server needs no user mapping; a live one does.
     SourceOptions opts;
     apply_options(opts, server->options);
     opts.check_complete();
     if (opts.uri.empty())
         return opts;
-    UserMapping *mapping = pg_call([user, serverid] { return GetUserMapping(user, serverid); });
+    UserMapping *mapping = pg::GetUserMapping(user, serverid);
     apply_options(opts, mapping->options);
-    bool is_superuser = pg_call([user] { return superuser_arg(user); });
+    bool is_superuser = pg::superuser_arg(user);
     // A password is used only with a user name (driver_uri): without one the
     // backend would connect unauthenticated, as whatever the MongoDB server
     // grants the database server's host, which is postgres_fdw's reason to
@@ -113,7 +111,7 @@ SourceOptions source_options(Oid serverid, Oid userid) {
     // never lets a non-superuser run without timeouts.
     if (!is_superuser) {
         Oid owner = server->owner;
-        if (!pg_call([owner] { return superuser_arg(owner); }))
+        if (!pg::superuser_arg(owner))
             check_unprivileged_uri(opts.uri);
         check_unprivileged_driver_timeouts(opts);
     }
@@ -128,7 +126,7 @@ std::shared_ptr<Client> client_for(Oid serverid, Oid userid) {
         clients->clear();
         clients_stale = false;
     }
-    ClientKey key(serverid, OidIsValid(userid) ? userid : pg_call([] { return GetUserId(); }));
+    ClientKey key(serverid, OidIsValid(userid) ? userid : pg::GetUserId());
     auto it = clients->find(key);
     if (it != clients->end() && !it->second->interrupted())
         return it->second;

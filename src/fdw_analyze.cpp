@@ -2,6 +2,7 @@
 // targrows rows (Vitter's algorithm, as PostgreSQL's own samplers) and
 // reports the document count, so the planner sees realistic row counts.
 #include "fdw.hpp"
+#include "pg/memory.hpp"
 
 #include "fdw_row.hpp"
 #include "pg_compat.hpp"
@@ -90,7 +91,7 @@ int acquire(Relation rel, int elevel, HeapTuple *rows, int targrows, double *tot
         });
         seen += 1;
     }
-    pg_call([sc] { MemoryContextDelete(sc->row_cxt); });
+    pg::MemoryContextDelete(sc->row_cxt);
     *totalrows = seen;
     *totaldeadrows = 0;
     const char *name = table.relname.c_str();

@@ -12,6 +12,10 @@
 // default text), profile (an installed profile, default nextcrm).  LIMIT TO and EXCEPT filter by
 // collection name.
 #include "fdw.hpp"
+#include "pg/foreign.hpp"
+#include "pg/lists.hpp"
+#include "pg/memory.hpp"
+#include "pg/text.hpp"
 
 #include "connection.hpp"
 #include "profiles.hpp"
@@ -37,7 +41,7 @@ namespace {
 
 std::string quote_literal(const std::string &s) {
     const char *c = s.c_str();
-    return pg_call([c] { return quote_literal_cstr(c); });
+    return pg::quote_literal_cstr(c);
 }
 
 bool wanted(ImportForeignSchemaStmt *stmt, const std::string &name) {
@@ -80,7 +84,7 @@ List *import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid) {
     ListCell *lc;
     foreach (lc, stmt->options) {
         auto *def = static_cast<DefElem *>(lfirst(lc));
-        std::string value = pg_call([def] { return defGetString(def); });
+        std::string value = pg::defGetString(def);
         if (strcmp(def->defname, "sample_size") == 0) {
             auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), sample_size);
             if (ec != std::errc() || p != value.data() + value.size() || sample_size < 1)
@@ -97,7 +101,7 @@ List *import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid) {
                         "Valid options in this context are: objectid_type, profile, sample_size.");
         }
     }
-    ForeignServer *server = pg_call([serverOid] { return GetForeignServer(serverOid); });
+    ForeignServer *server = pg::GetForeignServer(serverOid);
     std::string server_name = server->servername;
     SourceOptions source = source_options(serverOid);
     std::string remote = stmt->remote_schema;
@@ -160,7 +164,7 @@ List *import_foreign_schema(ImportForeignSchemaStmt *stmt, Oid serverOid) {
             continue;
         std::string sql = create_table(stmt, server_name, t, database);
         const char *c = sql.c_str();
-        out = pg_call([out, c] { return lappend(out, pstrdup(c)); });
+        out = pg::lappend(out, pg::pstrdup(c));
     }
     return out;
 }

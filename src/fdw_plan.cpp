@@ -2,6 +2,9 @@
 // unsorted and the sorted path (ORDER BY sent to MongoDB), a LIMIT sent along
 // when nothing above the scan could drop rows, and the plan's fdw_private.
 #include "fdw.hpp"
+#include "pg/lists.hpp"
+#include "pg/lsyscache.hpp"
+#include "pg/memory.hpp"
 #include "pg_compat.hpp"
 
 extern "C" {
@@ -35,7 +38,7 @@ struct RelPlan {
 
 char *pstr(const std::string &s) {
     const char *c = s.c_str();
-    return pg_call([c] { return pstrdup(c); });
+    return pg::pstrdup(c);
 }
 
 double clauses_selectivity(PlannerInfo *root, List *clauses) {
@@ -95,10 +98,7 @@ std::vector<std::pair<std::string, bool>> remote_sort(PlannerInfo *root, RelOptI
             return {};
         // Only the type's default ordering.
         Oid type = col->type;
-        Oid family = pg_call([type] {
-            Oid opclass = GetDefaultOpClass(type, BTREE_AM_OID);
-            return OidIsValid(opclass) ? get_opclass_family(opclass) : InvalidOid;
-        });
+        Oid family = pg::default_btree_opfamily(type);
         if (family != pk->pk_opfamily)
             return {};
         if (!column_sorts_remotely(*col, ascending, pk->pk_nulls_first))
@@ -116,7 +116,7 @@ std::string limit_text(std::int64_t limit) {
 
 void get_foreign_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid relid) {
     TableSpec table = load_table_spec(relid, false);
-    auto *plan = pg_call([] { return static_cast<RelPlan *>(palloc0(sizeof(RelPlan))); });
+    auto *plan = static_cast<RelPlan *>(pg::palloc0(sizeof(RelPlan)));
     plan->remote = !table.dump();
     bool push = plan->remote && pushdown_enabled();
 
@@ -127,7 +127,7 @@ void get_foreign_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid relid) {
         Condition cond;
         if (push && clause_to_condition(ri->clause, baserel->relid, table, cond)) {
             conds.push_back(std::move(cond));
-            plan->remote_conds = pg_call([plan, ri] { return lappend(plan->remote_conds, ri); });
+            plan->remote_conds = pg::lappend(plan->remote_conds, ri);
         } else {
             // A dump has no server to push to: the scan evaluates the same
             // filter on each document's BSON (fdw_scan.cpp) so that a
@@ -136,7 +136,7 @@ void get_foreign_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid relid) {
             if (!plan->remote && pushdown_enabled() &&
                 clause_to_condition(ri->clause, baserel->relid, table, cond))
                 conds.push_back(std::move(cond));
-            plan->local_conds = pg_call([plan, ri] { return lappend(plan->local_conds, ri); });
+            plan->local_conds = pg::lappend(plan->local_conds, ri);
         }
     }
     plan->filter_json = pstr(conds.empty() ? std::string() : to_json(build_filter(conds).get()));

@@ -19,6 +19,9 @@
 // Everything else is evaluated locally.  NULL handling follows
 // query_builder.hpp (three-valued logic).
 #include "fdw.hpp"
+#include "pg/arrays.hpp"
+#include "pg/lsyscache.hpp"
+#include "pg/text.hpp"
 
 #include "core/oid_uuid.hpp"
 
@@ -143,8 +146,7 @@ std::vector<OwnedValue> bson_values(Datum value, Oid type, Family family, bool a
     case VARCHAROID: {
         if (family != Family::Text)
             return out;
-        char *s = pg_call([value] { return TextDatumGetCString(value); });
-        std::string text(s);
+        std::string text = pg::text_datum_string(value);
         v.value_type = BSON_TYPE_UTF8;
         v.value.v_utf8.str = text.data();
         v.value.v_utf8.len = static_cast<std::uint32_t>(text.size());
@@ -201,14 +203,14 @@ std::vector<OwnedValue> bson_values(Datum value, Oid type, Family family, bool a
 bool op_is(Oid opno, const char *name) {
     if (opno >= FirstNormalObjectId) // only built-in operators
         return false;
-    char *opname = pg_call([opno] { return get_opname(opno); });
+    char *opname = pg::get_opname(opno);
     return opname && strcmp(opname, name) == 0;
 }
 
 bool collation_is_deterministic(Oid collid) {
     if (!OidIsValid(collid))
         return true;
-    return pg_call([collid] { return get_collation_isdeterministic(collid); });
+    return pg::get_collation_isdeterministic(collid);
 }
 
 bool op_expr(OpExpr *op, Index relid, const TableSpec &table, Condition &out) {
@@ -281,21 +283,14 @@ bool array_op(ScalarArrayOpExpr *op, Index relid, const TableSpec &table, Condit
         return false;
     if (family == Family::Text && !collation_is_deterministic(op->inputcollid))
         return false;
-    Oid elem_type = pg_call([c] { return get_element_type(c->consttype); });
+    Oid elem_type = pg::get_element_type(c->consttype);
     if (family == Family::Time && col->type != elem_type &&
         !(elem_type == DATEOID || col->type == DATEOID))
         return false;
     Datum *elems = nullptr;
     bool *nulls = nullptr;
     int n = 0;
-    pg_call([c, elem_type, &elems, &nulls, &n] {
-        int16 len;
-        bool byval;
-        char align;
-        get_typlenbyvalalign(elem_type, &len, &byval, &align);
-        ArrayType *arr = DatumGetArrayTypeP(c->constvalue);
-        deconstruct_array(arr, elem_type, len, byval, align, &elems, &nulls, &n);
-    });
+    pg::deconstruct_array(pg::detoast_array(c->constvalue), elem_type, &elems, &nulls, &n);
     std::vector<OwnedValue> values;
     bool had_null = false;
     for (int i = 0; i < n; ++i) {

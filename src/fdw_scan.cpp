@@ -3,10 +3,12 @@
 // EndForeignScan deletes the context, and when a query fails PostgreSQL
 // deletes it with the query's memory, so no driver object outlives its query.
 #include "fdw.hpp"
+#include "pg/memory.hpp"
 
 #include "fdw_row.hpp"
 #include "profiles.hpp"
 
+#include "core/bson_filter.hpp"
 #include "core/mapping.hpp"
 
 extern "C" {
@@ -23,20 +25,11 @@ namespace nextcrm {
 
 namespace {
 
-// The filter a live server would apply, evaluated on a dump's documents
-// (libmongoc's matcher; deprecated by libmongoc but the only matcher it has).
-struct MatcherDeleter {
-    void operator()(mongoc_matcher_t *m) const {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-        mongoc_matcher_destroy(m);
-#pragma GCC diagnostic pop
-    }
-};
-
 struct ScanState {
     TableSpec table;
-    std::unique_ptr<mongoc_matcher_t, MatcherDeleter> matcher;
+    // The filter a live server would apply, evaluated on a dump's
+    // documents.
+    std::unique_ptr<BsonFilter> dump_filter;
     QuerySpec query;
     std::string filter, projection, sort;
     std::vector<AttrNumber> attnums;
@@ -62,45 +55,6 @@ std::string list_string(List *l, int n) {
     return strVal(list_nth(l, n));
 }
 
-// A copy of a find filter in the dialect libmongoc's matcher reads: it has
-// no $eq, so {f: {$eq: v}} becomes the equivalent {f: {$in: [v]}}.
-void copy_for_matcher(const bson_t *in, bson_t *out) {
-    bson_iter_t it;
-    if (!bson_iter_init(&it, in))
-        return;
-    while (bson_iter_next(&it)) {
-        const char *key = bson_iter_key(&it);
-        if (strcmp(key, "$eq") == 0) {
-            bson_t list;
-            bson_append_array_begin(out, "$in", -1, &list);
-            bson_append_iter(&list, "0", -1, &it);
-            bson_append_array_end(out, &list);
-        } else if (BSON_ITER_HOLDS_DOCUMENT(&it) || BSON_ITER_HOLDS_ARRAY(&it)) {
-            bool array = BSON_ITER_HOLDS_ARRAY(&it);
-            const uint8_t *data;
-            uint32_t len;
-            if (array)
-                bson_iter_array(&it, &len, &data);
-            else
-                bson_iter_document(&it, &len, &data);
-            bson_t sub_in, sub_out;
-            if (!bson_init_static(&sub_in, data, len))
-                continue;
-            if (array)
-                bson_append_array_begin(out, key, -1, &sub_out);
-            else
-                bson_append_document_begin(out, key, -1, &sub_out);
-            copy_for_matcher(&sub_in, &sub_out);
-            if (array)
-                bson_append_array_end(out, &sub_out);
-            else
-                bson_append_document_end(out, &sub_out);
-        } else {
-            bson_append_iter(out, key, -1, &it);
-        }
-    }
-}
-
 // Builds the query from the plan's documents and opens the source.
 void open_source(ScanState &s) {
     QuerySpec &q = s.query;
@@ -112,27 +66,17 @@ void open_source(ScanState &s) {
     // Let the server give up when PostgreSQL would.
     q.max_time_ms = StatementTimeout > 0 ? StatementTimeout : 0;
     s.source = open_table_source(s.table, q);
-    if (s.table.dump() && q.filter) {
-        BsonPtr filter(bson_new());
-        copy_for_matcher(q.filter.get(), filter.get());
-        bson_error_t err;
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-        // A filter the matcher cannot compile means no pre-filter: every
-        // document is converted, as before.
-        s.matcher.reset(mongoc_matcher_new(filter.get(), &err));
-#pragma GCC diagnostic pop
-    }
+    // Compiled before the first document is read: a filter the evaluator
+    // cannot follow exactly is an error, not a scan without a filter.
+    if (s.table.dump() && q.filter)
+        s.dump_filter = std::make_unique<BsonFilter>(q.filter.get());
 }
 
-// Whether the live server's filter would return doc (true without one).
+// Whether the live server's filter would (or may) return doc: true without
+// a filter and when the evaluator cannot be sure (FilterMatch::unknown), so
+// a document the server would return is never taken for one it excludes.
 bool filter_matches(const ScanState &s, const bson_t *doc) {
-    if (!s.matcher)
-        return true;
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    return mongoc_matcher_match(s.matcher.get(), doc);
-#pragma GCC diagnostic pop
+    return !s.dump_filter || s.dump_filter->match(doc) != FilterMatch::no;
 }
 
 } // namespace
@@ -193,7 +137,7 @@ TupleTableSlot *iterate_foreign_scan(ForeignScanState *node) {
         } else {
             // A document the server's filter would exclude: it is still
             // returned when it converts (the executor checks the clauses,
-            // so no row depends on the matcher agreeing with the server to
+            // so no row depends on the evaluator agreeing with the server to
             // the last detail), and only a conversion error is dropped with
             // it, as a live server would never have sent it.
             try {
@@ -219,7 +163,7 @@ void end_foreign_scan(ForeignScanState *node) {
         return;
     node->fdw_state = nullptr;
     MemoryContext cxt = holder->context;
-    pg_call([cxt] { MemoryContextDelete(cxt); });
+    pg::MemoryContextDelete(cxt);
 }
 
 } // namespace nextcrm

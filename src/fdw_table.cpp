@@ -1,4 +1,7 @@
 #include "fdw_table.hpp"
+#include "pg/foreign.hpp"
+#include "pg/lsyscache.hpp"
+#include "pg/relations.hpp"
 
 #include "connection.hpp"
 
@@ -72,7 +75,7 @@ bool target_of(Oid type, int32 typmod, Target &out, bool &json_text) {
 }
 
 std::string def_string(DefElem *def) {
-    return pg_call([def] { return defGetString(def); });
+    return pg::defGetString(def);
 }
 
 } // namespace
@@ -81,9 +84,9 @@ TableSpec load_table_spec(Oid relid, bool with_source, Oid userid) {
     TableSpec spec;
     spec.relid = relid;
     spec.userid = userid;
-    ForeignTable *ft = pg_call([relid] { return GetForeignTable(relid); });
+    ForeignTable *ft = pg::GetForeignTable(relid);
     spec.serverid = ft->serverid;
-    spec.relname = pg_call([relid] { return get_rel_name(relid); });
+    spec.relname = pg::get_rel_name(relid);
     spec.collection = spec.relname;
     std::string database, batch_size, uuid_representation;
     ListCell *lc;
@@ -105,7 +108,7 @@ TableSpec load_table_spec(Oid relid, bool with_source, Oid userid) {
         if (!batch_size.empty())
             spec.source.set("batch_size", batch_size);
     } else {
-        ForeignServer *server = pg_call([ft] { return GetForeignServer(ft->serverid); });
+        ForeignServer *server = pg::GetForeignServer(ft->serverid);
         foreach (lc, server->options) {
             auto *def = static_cast<DefElem *>(lfirst(lc));
             if (strcmp(def->defname, "dump_dir") == 0)
@@ -119,7 +122,7 @@ TableSpec load_table_spec(Oid relid, bool with_source, Oid userid) {
     if (uuid_representation.empty())
         uuid_representation = spec.source.uuid_representation;
 
-    Relation rel = pg_call([relid] { return table_open(relid, NoLock); });
+    Relation rel = pg::table_open(relid, NoLock);
     TupleDesc desc = RelationGetDescr(rel);
     spec.columns.resize(desc->natts);
     for (int i = 0; i < desc->natts; ++i) {
@@ -134,11 +137,11 @@ TableSpec load_table_spec(Oid relid, bool with_source, Oid userid) {
         col.typmod = att->atttypmod;
         Oid type = col.type;
         int32 typmod = col.typmod;
-        col.type_name = pg_call([type, typmod] { return format_type_with_typemod(type, typmod); });
+        col.type_name = pg::format_type_with_typemod(type, typmod);
         bool document = false;
         std::string column_uuid = uuid_representation;
         AttrNumber attnum = att->attnum;
-        List *options = pg_call([relid, attnum] { return GetForeignColumnOptions(relid, attnum); });
+        List *options = pg::GetForeignColumnOptions(relid, attnum);
         ListCell *oc;
         foreach (oc, options) {
             auto *def = static_cast<DefElem *>(lfirst(oc));
@@ -153,10 +156,10 @@ TableSpec load_table_spec(Oid relid, bool with_source, Oid userid) {
             parse_uuid_representation(column_uuid).value_or(UuidRepresentation::Unspecified);
         col.dotted = col.field.find('.') != std::string::npos;
         col.is_id = col.field == "_id";
-        Oid elem = pg_call([type] { return get_element_type(type); });
+        Oid elem = pg::get_element_type(type);
         if (document) {
             if (type != JSONBOID && type != JSONOID) {
-                pg_call([rel] { table_close(rel, NoLock); });
+                pg::table_close(rel, NoLock);
                 throw Error("column \"" + col.name + "\" has option document 'true' but type " +
                                 col.type_name,
                             sqlstate::datatype_mismatch, {},
@@ -170,23 +173,19 @@ TableSpec load_table_spec(Oid relid, bool with_source, Oid userid) {
         } else if (OidIsValid(elem) && target_of(elem, typmod, col.target, col.json_text)) {
             col.kind = ColumnSpec::Kind::Array;
             col.elem_type = elem;
-            int16 len;
-            bool byval;
-            char align;
-            pg_call(
-                [elem, &len, &byval, &align] { get_typlenbyvalalign(elem, &len, &byval, &align); });
-            col.elem_len = len;
-            col.elem_byval = byval;
-            col.elem_align = align;
+            pg::TypeStorage storage = pg::typlenbyvalalign(elem);
+            col.elem_len = storage.len;
+            col.elem_byval = storage.byval;
+            col.elem_align = storage.align;
         } else {
             col.kind = ColumnSpec::Kind::Input;
             Oid func, ioparam;
-            pg_call([type, &func, &ioparam] { getTypeInputInfo(type, &func, &ioparam); });
+            pg::getTypeInputInfo(type, &func, &ioparam);
             col.input_func = func;
             col.input_ioparam = ioparam;
         }
     }
-    pg_call([rel] { table_close(rel, NoLock); });
+    pg::table_close(rel, NoLock);
     return spec;
 }
 

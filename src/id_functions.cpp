@@ -1,5 +1,7 @@
 // SQL access to the ObjectId -> UUID mapping of core/oid_uuid.hpp.
 #include "pg_compat.hpp"
+#include "pg/memory.hpp"
+#include "pg/text.hpp"
 #include "pg_wall.hpp"
 
 #include "core/oid_uuid.hpp"
@@ -16,7 +18,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_map_oid) {
     text *arg = PG_GETARG_TEXT_PP(0);
     std::string id(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg));
     nextcrm::Uuid u = nextcrm::text_id_to_uuid(id);
-    auto *out = static_cast<pg_uuid_t *>(nextcrm::pg_call([] { return palloc(UUID_LEN); }));
+    auto *out = static_cast<pg_uuid_t *>(nextcrm::pg::palloc(UUID_LEN));
     std::memcpy(out->data, u.data(), UUID_LEN);
     PG_RETURN_UUID_P(out);
 }
@@ -31,5 +33,5 @@ NEXTCRM_PG_FUNCTION(nextcrm_unmap_oid) {
                              nextcrm::sqlstate::invalid_parameter_value, {},
                              "UUIDs of non-ObjectId _ids are listed in the migration's id map.");
     std::string hex = nextcrm::object_id_hex(*oid);
-    PG_RETURN_TEXT_P(nextcrm::pg_call([&hex] { return cstring_to_text(hex.c_str()); }));
+    PG_RETURN_DATUM(nextcrm::pg::text_datum(hex));
 }

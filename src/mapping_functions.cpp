@@ -1,18 +1,15 @@
 // The parsed mapping of a profile (profiles/<name>/mapping.csv) as SQL rows, so the
 // validator's set-based checks read the same mapping as the migration.
 #include "pg_wall.hpp"
+#include "pg/memory.hpp"
+#include "pg/srf.hpp"
+#include "pg/text.hpp"
 #include "profiles.hpp"
 
 #include "core/mapping.hpp"
 
-extern "C" {
-#include "funcapi.h"
-#include "utils/builtins.h"
-#include "utils/tuplestore.h"
-}
-
 #include <algorithm>
-#include <memory>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -66,28 +63,37 @@ const char *on_missing_name(nextcrm::OnMissing m) {
     return "?";
 }
 
-void put_row(ReturnSetInfo *rsinfo, const std::vector<const std::string *> &texts,
-             const std::vector<int> &ints, const std::vector<bool> &bools) {
-    nextcrm::pg_call([&] {
-        std::vector<Datum> values;
-        std::vector<bool> nulls;
-        for (const std::string *t : texts) {
-            nulls.push_back(t == nullptr || t->empty());
-            values.push_back(nulls.back() ? (Datum)0 : CStringGetTextDatum(t->c_str()));
-        }
-        for (int i : ints) {
-            nulls.push_back(false);
-            values.push_back(Int32GetDatum(i));
-        }
-        for (bool b : bools) {
-            nulls.push_back(false);
-            values.push_back(BoolGetDatum(b));
-        }
-        std::unique_ptr<bool[]> n(new bool[nulls.size()]);
-        for (std::size_t i = 0; i < nulls.size(); ++i)
-            n[i] = nulls[i];
-        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values.data(), n.get());
-    });
+// Columns of the widest row: 14 texts, an int and a bool.
+constexpr std::size_t max_columns = 16;
+
+// One row of texts (an empty text is NULL), then ints, then bools.  The
+// Datums are made one wall-crossing at a time into plain arrays, so no C++
+// object is alive inside a PostgreSQL call that can fail.
+void put_row(ReturnSetInfo *rsinfo, std::initializer_list<const std::string *> texts,
+             std::initializer_list<int> ints, std::initializer_list<bool> bools) {
+    if (texts.size() + ints.size() + bools.size() > max_columns)
+        throw nextcrm::Error("a mapping row has more columns than the function returns",
+                             nextcrm::sqlstate::internal_error);
+    Datum values[max_columns];
+    bool nulls[max_columns];
+    std::size_t n = 0;
+    for (const std::string *t : texts) {
+        nulls[n] = t == nullptr || t->empty();
+        values[n] = nulls[n] ? (Datum)0 : nextcrm::pg::text_datum(*t);
+        ++n;
+    }
+    for (int i : ints) {
+        nulls[n] = false;
+        values[n++] = Int32GetDatum(i);
+    }
+    for (bool b : bools) {
+        nulls[n] = false;
+        values[n++] = BoolGetDatum(b);
+    }
+    nextcrm::pg::put_values(rsinfo, values, nulls);
+    for (std::size_t i = 0; i < texts.size(); ++i)
+        if (!nulls[i])
+            nextcrm::pg::pfree(DatumGetPointer(values[i]));
 }
 
 } // namespace
@@ -96,8 +102,7 @@ void put_row(ReturnSetInfo *rsinfo, const std::vector<const std::string *> &text
 //  target_column, owner_column, pg_type, ref_model, required, on_missing,
 //  missing_value, mongo_default, route_model, route_column)
 NEXTCRM_PG_FUNCTION(nextcrm_mapping) {
-    nextcrm::pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
-    auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    ReturnSetInfo *rsinfo = nextcrm::pg::InitMaterializedSRF(fcinfo);
     const auto &mapping = nextcrm::installed_profile(nextcrm::profile_arg(fcinfo, 0)).mapping();
     int position = 0;
     for (const auto &c : mapping.collections()) {
@@ -116,8 +121,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_mapping) {
 
 // (enum type, label, position): the enums of the profile's source schema.
 NEXTCRM_PG_FUNCTION(nextcrm_mapping_enums) {
-    nextcrm::pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
-    auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    ReturnSetInfo *rsinfo = nextcrm::pg::InitMaterializedSRF(fcinfo);
     const auto &mapping = nextcrm::installed_profile(nextcrm::profile_arg(fcinfo, 0)).mapping();
     std::vector<std::string> types;
     for (const auto &c : mapping.collections())
@@ -137,8 +141,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_mapping_enums) {
 // (rules.csv), which nextcrm_validate checks.
 NEXTCRM_PG_FUNCTION(nextcrm_profile_rules) {
     const auto &rules = nextcrm::installed_profile(nextcrm::profile_arg(fcinfo, 0)).rules();
-    nextcrm::pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
-    auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    ReturnSetInfo *rsinfo = nextcrm::pg::InitMaterializedSRF(fcinfo);
     int position = 0;
     for (const auto &r : rules)
         put_row(rsinfo, {&r.rule, &r.table, &r.first, &r.second}, {++position}, {});

@@ -7,6 +7,7 @@
 #include "migrate_channel.hpp"
 
 #include "connection.hpp"
+#include "pg/srf.hpp"
 #include "pg_compat.hpp"
 #include "profiles.hpp"
 #include "source_check.hpp"
@@ -74,8 +75,7 @@ std::string run_outcome(TimestampTz launched, std::string *message) {
 }
 
 void return_summary(FunctionCallInfo fcinfo, const char *collection) {
-    nextcrm::pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
-    auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    ReturnSetInfo *rsinfo = nextcrm::pg::InitMaterializedSRF(fcinfo);
     Datum arg = nextcrm::text_datum(collection);
     Oid type = TEXTOID;
     nextcrm::SpiRows rows = nextcrm::spi_query(
@@ -87,18 +87,14 @@ void return_summary(FunctionCallInfo fcinfo, const char *collection) {
         "  FROM nextcrm_migration.checkpoint"
         " WHERE $1 = '' OR collection = $1 ORDER BY position",
         1, &type, &arg);
-    AttInMetadata *meta =
-        nextcrm::pg_call([rsinfo] { return TupleDescGetAttInMetadata(rsinfo->setDesc); });
+    AttInMetadata *meta = nextcrm::pg::TupleDescGetAttInMetadata(rsinfo->setDesc);
     for (std::size_t i = 0; i < rows.size(); ++i) {
         char *values[8];
         for (int c = 0; c < 8; ++c) {
             const auto &v = rows.at(i, c + 1);
             values[c] = v ? const_cast<char *>(v->c_str()) : nullptr;
         }
-        nextcrm::pg_call([&] {
-            HeapTuple tuple = BuildTupleFromCStrings(meta, values);
-            tuplestore_puttuple(rsinfo->setResult, tuple);
-        });
+        nextcrm::pg::put_cstrings(rsinfo, meta, values);
     }
 }
 

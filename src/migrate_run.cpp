@@ -6,6 +6,7 @@
 #include "migrate_load.hpp"
 #include "migrate_schema.hpp"
 #include "migrate_stages.hpp"
+#include "pg/arrays.hpp"
 #include "profiles.hpp"
 #include "spi.hpp"
 
@@ -103,16 +104,6 @@ void reset(const Mapping &mapping) {
         spi_exec((std::string("DELETE FROM nextcrm_migration.") + table).c_str());
 }
 
-Datum text_array_datum(const std::vector<std::string> &values) {
-    return pg_call([&values] {
-        std::vector<Datum> elems;
-        for (const auto &v : values)
-            elems.push_back(PointerGetDatum(cstring_to_text_with_len(v.data(), v.size())));
-        return PointerGetDatum(construct_array(elems.data(), static_cast<int>(elems.size()),
-                                               TEXTOID, -1, false, TYPALIGN_INT));
-    });
-}
-
 // Empties the given collections (a collection and every collection that
 // references it) and their part of the migration's record; every other
 // collection keeps its rows, errors and repairs.  Junction tables with a
@@ -134,7 +125,7 @@ void reset_collections(const Mapping &mapping, const std::vector<std::string> &n
         }
     spi_exec(("TRUNCATE " + tables).c_str());
 
-    Datum args[2] = {text_array_datum(names), text_array_datum(junctions)};
+    Datum args[2] = {pg::construct_text_array(names), pg::construct_text_array(junctions)};
     Oid types[2] = {TEXTARRAYOID, TEXTARRAYOID};
     spi_exec("DELETE FROM nextcrm_migration.repairs r USING nextcrm_migration.junction_stage s"
              " WHERE s.junction OPERATOR(pg_catalog.=) ANY ($2)"
@@ -176,7 +167,7 @@ std::vector<std::string> incomplete_references(const Mapping &mapping, const std
     std::vector<std::string> refs = mapping.references_of(name);
     if (refs.empty())
         return refs;
-    Datum arg = text_array_datum(refs);
+    Datum arg = pg::construct_text_array(refs);
     Oid type = TEXTARRAYOID;
     SpiRows rows = spi_query("SELECT c.collection FROM nextcrm_migration.checkpoint c"
                              " WHERE c.collection OPERATOR(pg_catalog.=) ANY ($1)"
@@ -255,7 +246,7 @@ void record_unmapped(const Mapping &mapping, const SourceOptions &opts) {
             if (e.state != DumpEntry::State::Skipped && !mapping.collection(e.name))
                 unmapped.push_back(e.name);
     }
-    Datum arg = text_array_datum(unmapped);
+    Datum arg = pg::construct_text_array(unmapped);
     Oid type = TEXTARRAYOID;
     spi_exec("UPDATE nextcrm_migration.run SET unmapped_collections = $1", 1, &type, &arg);
 }

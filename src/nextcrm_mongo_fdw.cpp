@@ -1,5 +1,6 @@
 // Module entry: magic block, settings and the version function.
 #include "pg_wall.hpp"
+#include "pg/text.hpp"
 
 #include "fdw_table.hpp"
 
@@ -48,5 +49,5 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_version) {
     std::string text = std::string("nextcrm_mongo_fdw ") + NEXTCRM_VERSION + " (libmongoc " +
                        mongoc_get_version() + ", libbson " + bson_get_version() + ", PostgreSQL " +
                        server + ")";
-    PG_RETURN_TEXT_P(nextcrm::pg_call([&text] { return cstring_to_text(text.c_str()); }));
+    PG_RETURN_DATUM(nextcrm::pg::text_datum(text));
 }

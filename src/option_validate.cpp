@@ -1,6 +1,8 @@
 // The wrapper's validator: checks every CREATE/ALTER ... OPTIONS against the
 // catalogue in options.cpp, and who may set them; never the file system.
 #include "pg_wall.hpp"
+#include "pg/foreign.hpp"
+#include "pg/roles.hpp"
 
 #include "core/options.hpp"
 
@@ -45,8 +47,8 @@ OptionContext context_of(Oid catalog) {
 // file_fdw's rule: naming a file of the database server is for those who
 // may read any of them.
 bool may_name_server_files() {
-    return nextcrm::pg_call(
-        [] { return superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES); });
+    return nextcrm::pg::superuser() ||
+           nextcrm::pg::has_privs_of_role(nextcrm::pg::GetUserId(), ROLE_PG_READ_SERVER_FILES);
 }
 
 } // namespace
@@ -60,7 +62,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_validator) {
     std::vector<std::string> sources; // uri, dump_dir, archive as given
     // postgres_fdw's rule for connection options: what makes the backend read
     // its own files or act with its own identity is for superusers.
-    bool is_superuser = nextcrm::pg_call([] { return superuser(); });
+    bool is_superuser = nextcrm::pg::superuser();
     ListCell *lc;
     foreach (lc, options) {
         auto *def = static_cast<DefElem *>(lfirst(lc));
@@ -76,7 +78,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_fdw_validator) {
             throw nextcrm::Error(nextcrm::Message(NEXTCRM_MSG("invalid option \"%s\""), name),
                                  nextcrm::sqlstate::fdw_invalid_option_name, {}, hint);
         }
-        const char *value = nextcrm::pg_call([def] { return defGetString(def); });
+        const char *value = nextcrm::pg::defGetString(def);
         nextcrm::check_option_value(name, value);
         if (nextcrm::option_names_server_path(name) && !may_name_server_files())
             throw nextcrm::Error(

@@ -13,6 +13,12 @@ extern "C" {
 #include "nodes/pathnodes.h"
 #include "optimizer/pathnode.h"
 #include "utils/acl.h"
+#include "access/xact.h"
+#include "fmgr.h"
+#include "utils/resowner.h"
+#if PG_VERSION_NUM >= 160000
+#include "nodes/miscnodes.h"
+#endif
 // 16 moved the varlena macros (VARDATA_ANY, VARSIZE_ANY_EXHDR, ...) out of
 // postgres.h.
 #if PG_VERSION_NUM >= 160000
@@ -84,6 +90,61 @@ inline AclResult foreign_server_aclcheck(Oid serverid, Oid roleid, AclMode mode)
     return object_aclcheck(ForeignServerRelationId, serverid, roleid, mode);
 #else
     return pg_foreign_server_aclcheck(serverid, roleid, mode);
+#endif
+}
+
+/// Reads str with a type's input function without raising the input's own
+/// error: true and *result on success; false and *sqlstate when the input
+/// function refused str.  16 gave input functions soft errors (an
+/// ErrorSaveContext); on 15 the call runs in an internal subtransaction that
+/// is rolled back when it fails, so nothing the failed call did survives.
+/// Any other error (out of memory, an interrupt) is raised as PgException.
+/// Calls pg_call() itself.
+inline bool input_function_call_safe(FmgrInfo *flinfo, char *str, Oid typioparam, int32 typmod,
+                                     Datum *result, int *sqlstate) {
+#if PG_VERSION_NUM >= 160000
+    return pg_call([=] {
+        ErrorSaveContext escontext = {T_ErrorSaveContext};
+        escontext.details_wanted = true;
+        if (InputFunctionCallSafe(flinfo, str, typioparam, typmod,
+                                  reinterpret_cast<Node *>(&escontext), result))
+            return true;
+        *sqlstate = escontext.error_data->sqlerrcode;
+        return false;
+    });
+#else
+    MemoryContext context = CurrentMemoryContext;
+    ResourceOwner owner = CurrentResourceOwner;
+    pg_call([context] {
+        BeginInternalSubTransaction(nullptr);
+        MemoryContextSwitchTo(context);
+    });
+    int code = 0;
+    try {
+        *result = pg_call([=] { return InputFunctionCall(flinfo, str, typioparam, typmod); });
+    } catch (const PgException &e) {
+        code = e.data()->sqlerrcode;
+    } catch (...) {
+        // Not an error of PostgreSQL's: roll back and let it go on.
+        pg_call([context, owner] {
+            RollbackAndReleaseCurrentSubTransaction();
+            MemoryContextSwitchTo(context);
+            CurrentResourceOwner = owner;
+        });
+        throw;
+    }
+    pg_call([context, owner, code] {
+        if (code == 0)
+            ReleaseCurrentSubTransaction();
+        else
+            RollbackAndReleaseCurrentSubTransaction();
+        MemoryContextSwitchTo(context);
+        CurrentResourceOwner = owner;
+    });
+    if (code == 0)
+        return true;
+    *sqlstate = code;
+    return false;
 #endif
 }
 

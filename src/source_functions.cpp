@@ -2,6 +2,8 @@
 #include "pg_wall.hpp"
 
 #include "connection.hpp"
+#include "pg/srf.hpp"
+#include "pg/text.hpp"
 #include "source_check.hpp"
 
 #include "core/profile.hpp"
@@ -100,8 +102,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_collections) {
         std::sort(names.begin(), names.end());
     }
 
-    nextcrm::pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
-    auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    ReturnSetInfo *rsinfo = nextcrm::pg::InitMaterializedSRF(fcinfo);
     for (const std::string &name : names) {
         std::int64_t count = 0;
         if (client) {
@@ -109,12 +110,9 @@ NEXTCRM_PG_FUNCTION(nextcrm_mongo_collections) {
         } else {
             count = dump->count(name, [] { nextcrm::check_for_interrupts(); });
         }
-        const char *cname = name.c_str();
-        nextcrm::pg_call([rsinfo, cname, count] {
-            Datum values[2] = {CStringGetTextDatum(cname), Int64GetDatum(count)};
-            bool nulls[2] = {false, false};
-            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-        });
+        Datum values[2] = {nextcrm::pg::text_datum(name), Int64GetDatum(count)};
+        bool nulls[2] = {false, false};
+        nextcrm::pg::put_values(rsinfo, values, nulls);
         nextcrm::check_for_interrupts();
     }
     return (Datum)0;

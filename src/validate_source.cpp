@@ -3,6 +3,8 @@
 // one pass per collection.  The set-based comparisons are SQL
 // (nextcrm_validate() in sql/src/validate.sql); this only reads the source.
 #include "pg_wall.hpp"
+#include "pg/arrays.hpp"
+#include "pg/types.hpp"
 
 #include "connection.hpp"
 #include "profiles.hpp"
@@ -19,6 +21,7 @@ extern "C" {
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/jsonb.h"
 #include "utils/tuplestore.h"
 #include "utils/uuid.h"
@@ -90,23 +93,22 @@ class RowWriter {
     // cannot hold it: a string with a NUL byte, which the migration cannot
     // store either (the document is in the error table, where the
     // validator's sample check looks; were it in the target, its fields
-    // would compare unequal to NULL).  jsonb_in's error would quote the
-    // document's text before the NUL in its CONTEXT, so no error of it is
-    // passed on as it is: the message names the row id and SQLSTATE only
-    // (docs/REFERENCE.md, "Secrets").
+    // would compare unequal to NULL).  jsonb_in runs with soft-error input,
+    // so a refusal is a SQLSTATE, not an error to catch (its text would
+    // quote the document before the NUL); the message names the row id and
+    // SQLSTATE only (docs/REFERENCE.md, "Secrets").
     static Datum sample_jsonb(const std::string &collection, const Row &row) {
-        const char *text = row.doc->c_str();
-        try {
-            return pg_call([text] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(text)); });
-        } catch (const nextcrm::PgException &e) {
-            if (e.data()->sqlerrcode == ERRCODE_UNTRANSLATABLE_CHARACTER)
-                return (Datum)0;
-            throw nextcrm::Error("the sampled document with id " + (row.id ? *row.id : "(none)") +
-                                     " of collection \"" + collection +
-                                     "\" cannot be read as jsonb (SQLSTATE " +
-                                     nextcrm::sqlstate_text(e.data()->sqlerrcode) + ")",
-                                 nextcrm::sqlstate::fdw_error);
-        }
+        nextcrm::pg::InputResult in =
+            nextcrm::pg::input_soft(F_JSONB_IN, row.doc->c_str(), InvalidOid, -1);
+        if (in.ok)
+            return in.value;
+        if (in.sqlstate == ERRCODE_UNTRANSLATABLE_CHARACTER)
+            return (Datum)0;
+        throw nextcrm::Error("the sampled document with id " + (row.id ? *row.id : "(none)") +
+                                 " of collection \"" + collection +
+                                 "\" cannot be read as jsonb (SQLSTATE " +
+                                 nextcrm::sqlstate_text(in.sqlstate) + ")",
+                             nextcrm::sqlstate::fdw_error);
     }
 
     ReturnSetInfo *rsinfo_;
@@ -139,15 +141,9 @@ std::map<std::string, std::vector<std::string>> rule_keys_of(FunctionCallInfo fc
         return out;
     ArrayType *arr = PG_GETARG_ARRAYTYPE_P(4);
     std::vector<std::string> entries;
-    pg_call([arr, &entries] {
-        Datum *elems;
-        bool *nulls;
-        int n;
-        deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-        for (int i = 0; i < n; ++i)
-            if (!nulls[i])
-                entries.push_back(TextDatumGetCString(elems[i]));
-    });
+    for (auto &e : nextcrm::pg::deconstruct_text_array(arr))
+        if (e)
+            entries.push_back(std::move(*e));
     for (const auto &e : entries)
         if (auto dot = e.find('.'); dot != std::string::npos)
             out[e.substr(0, dot)].push_back(e.substr(dot + 1));
