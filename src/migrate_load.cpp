@@ -344,7 +344,8 @@ std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const S
         spec.sort.reset(BCON_NEW("_id", BCON_INT32(1)));
         spec.batch_size = migration_batch_size;
         if (resume_position > 0) {
-            auto last = id_value(last_id);
+            // Read back in the database's encoding: UTF-8 again to parse.
+            auto last = id_value(TargetEncoding().to_utf8(last_id));
             if (!last)
                 throw Error("the checkpoint of " + collection.name + " holds an unreadable _id",
                             sqlstate::internal_error, {},
@@ -364,7 +365,7 @@ std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const S
     std::unique_ptr<DocumentSource> source = open_dump(opts, collection.name, skip);
     if (resume_position > 0) {
         const bson_t *doc = source ? source->next() : nullptr;
-        std::string found = doc ? source_id_of(doc) : "(end of data)";
+        std::string found = doc ? TargetEncoding().escaped(source_id_of(doc)) : "(end of data)";
         if (found != last_id)
             throw Error("the source of " + collection.name + " changed since the last checkpoint",
                         sqlstate::fdw_error,
@@ -378,7 +379,12 @@ std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const S
 
 std::unique_ptr<CollectionLoader> CollectionLoader::retry(Oid serverid, const SourceOptions &opts,
                                                           const CollectionMapping &collection,
-                                                          const std::vector<std::string> &ids) {
+                                                          const std::vector<std::string> &read) {
+    // The error rows' ids are in the database's encoding; the source's UTF-8.
+    TargetEncoding encoding;
+    std::vector<std::string> ids;
+    for (const auto &id : read)
+        ids.push_back(encoding.to_utf8(id));
     std::shared_ptr<Client> client;
     std::unique_ptr<DocumentSource> source;
     if (!opts.is_dump()) {
@@ -416,14 +422,76 @@ CollectionLoader::~CollectionLoader() = default;
 void CollectionLoader::record_error(const bson_t *doc, const std::string &source_id,
                                     const std::string &field, const char *state,
                                     const std::string &message, const std::string &detail,
-                                    int batch) {
+                                    int batch, bool server_text) {
     // The row holds the document exactly, and PostgreSQL's own message
     // whole (it may quote a value): the table is as private as the target.
-    side_->errors.add({collection_.name, source_id,
-                       field.empty() ? std::nullopt : std::optional<std::string>(field),
-                       std::string(state), message,
-                       detail.empty() ? std::nullopt : std::optional<std::string>(detail),
-                       jsonb_storable(transformer_.document_json(doc)), std::to_string(batch)});
+    // A document holding a character the database's encoding lacks has no
+    // jsonb form there: it is kept as its BSON bytes, as a document with no
+    // JSON form at all is.
+    std::string json = jsonb_storable(transformer_.document_json(doc));
+    std::optional<std::string> document = encoding_.convert(json);
+    if (!document)
+        document = unrepresentable_json(
+            doc, "holds a character (" + encoding_.first_unrepresentable(json) +
+                     ") with no equivalent in the database's encoding " + encoding_.name());
+    auto text = [&](const std::string &t) { return server_text ? t : encoding_.escaped(t); };
+    side_->errors.add(
+        {collection_.name, encoding_.escaped(source_id),
+         field.empty() ? std::nullopt : std::optional<std::string>(encoding_.escaped(field)),
+         std::string(state), text(message),
+         detail.empty() ? std::nullopt : std::optional<std::string>(text(detail)),
+         std::move(document), std::to_string(batch)});
+}
+
+std::optional<std::pair<std::string, std::string>>
+CollectionLoader::encode(TransformedDocument &d, const bson_t *doc) const {
+    if (encoding_.identity())
+        return std::nullopt;
+    bool lost = false;
+    auto convert = [&](std::string &t) {
+        if (lost)
+            return;
+        if (auto c = encoding_.convert(t))
+            t = std::move(*c);
+        else
+            lost = true;
+    };
+    // Everything of the document that reaches a table: its columns (text,
+    // arrays' literals, Json with its keys), its repairs, its unknown keys,
+    // a non-ObjectId _id, and the originals of references and list
+    // elements.  source_id stays UTF-8 (record_error and the side rows
+    // convert it) but must convert too.
+    for (auto &v : d.values)
+        if (v)
+            convert(*v);
+    for (auto &r : d.repairs) {
+        convert(r.field);
+        convert(r.original);
+        convert(r.replacement);
+    }
+    convert(d.extra_keys);
+    convert(d.id_json);
+    for (auto &r : d.refs)
+        convert(r.original);
+    for (auto &j : d.junction)
+        convert(j.original);
+    if (!lost && !encoding_.convert(d.source_id))
+        lost = true;
+    if (!lost)
+        return std::nullopt;
+    // Which top-level field holds it: the first whose key or value (as
+    // Extended JSON, nested keys and strings included) does not convert.
+    bson_iter_t it;
+    if (bson_iter_init(&it, doc))
+        while (bson_iter_next(&it)) {
+            bson_t one = BSON_INITIALIZER;
+            bson_append_iter(&one, nullptr, 0, &it);
+            std::string c = encoding_.first_unrepresentable(transformer_.document_json(&one));
+            bson_destroy(&one);
+            if (!c.empty())
+                return std::make_pair(std::string(bson_iter_key(&it)), c);
+        }
+    return std::make_pair(std::string("(document)"), std::string());
 }
 
 void CollectionLoader::reject(const bson_t *doc, const std::string &field, const Error &e,
@@ -561,7 +629,7 @@ void CollectionLoader::insert_rows(std::vector<TransformedDocument> &docs,
                                 : failure_field(collection_.name, transformer_.columns(), rows,
                                                 from, e->constraint);
         record_error(raw[i], docs[i].source_id, field, sqlstate_text(e->sqlerrcode), e->message,
-                     e->detail, batch);
+                     e->detail, batch, true);
         ++refused;
     }
     if (refused)
@@ -614,7 +682,7 @@ BatchCounts CollectionLoader::load_batch(int batch) {
             break;
         }
         ++counts.documents;
-        counts.last_id = source_id_of(doc);
+        counts.last_id = encoding_.escaped(source_id_of(doc));
         if (doc->len > migration_batch_bytes) {
             // Never held for the batch: recorded (with its BSON) and gone.
             reject(doc, "(document)",
@@ -635,6 +703,17 @@ BatchCounts CollectionLoader::load_batch(int batch) {
         try {
             docs.push_back(transformer_.transform(doc));
             ok.push_back(true);
+            if (auto lost = encode(docs.back(), doc)) {
+                docs.pop_back();
+                ok.pop_back();
+                reject(doc, lost->first,
+                       Error("field \"" + lost->first + "\" holds a character (" + lost->second +
+                                 ") with no equivalent in encoding \"" + encoding_.name() + "\"",
+                             sqlstate::untranslatable_character, {},
+                             "The target database's encoding cannot represent it; migrate into "
+                             "a UTF8 database to keep it."),
+                       docs, ok, counts, batch);
+            }
         } catch (const DocumentError &e) {
             reject(doc, e.field(), e, docs, ok, counts, batch);
         } catch (const ConversionError &e) {
@@ -646,7 +725,7 @@ BatchCounts CollectionLoader::load_batch(int batch) {
         // A retried document's old error rows give way to its new outcome.
         std::vector<std::optional<std::string>> ids;
         for (const auto &d : docs)
-            ids.emplace_back(d.source_id);
+            ids.emplace_back(encoding_.escaped(d.source_id));
         Datum args[2] = {text_datum(collection_.name), text_array(ids, 0, ids.size())};
         Oid types[2] = {TEXTOID, TEXTARRAYOID};
         spi_exec("DELETE FROM nextcrm_migration.errors WHERE collection = $1"
@@ -659,7 +738,8 @@ BatchCounts CollectionLoader::load_batch(int batch) {
     for (std::size_t i = 0; i < docs.size(); ++i) {
         if (!ok[i])
             continue;
-        const TransformedDocument &d = docs[i];
+        TransformedDocument &d = docs[i];
+        d.source_id = encoding_.escaped(d.source_id); // converts: encode() checked
         ++counts.migrated;
         if (!d.repairs.empty() || !d.extra_keys.empty())
             ++counts.repaired;

@@ -6,6 +6,7 @@
 
 #include "connection.hpp"
 #include "profiles.hpp"
+#include "target_encoding.hpp"
 
 #include "core/extended_json.hpp"
 #include "core/document_source.hpp"
@@ -54,7 +55,13 @@ class RowWriter {
     };
 
     void put(const std::string &collection, const Row &row) {
-        Datum doc = row.doc ? sample_jsonb(collection, row) : (Datum)0;
+        // In the database's encoding, as the migration writes them: a
+        // document with a character the encoding lacks has no jsonb form
+        // here (a null doc: the migration recorded it as an error), and an
+        // _id is spelled as the error table spells it.
+        std::optional<std::string> text = row.doc ? encoding_.convert(*row.doc) : std::nullopt;
+        Datum doc = text ? sample_jsonb(collection, row, *text) : (Datum)0;
+        std::string source_id = row.source_id ? encoding_.escaped(*row.source_id) : std::string();
         pg_call([&] {
             check_stack_depth();
             Datum values[8] = {};
@@ -69,7 +76,7 @@ class RowWriter {
             values[0] = CStringGetTextDatum(collection.c_str());
             values[1] = CStringGetTextDatum(row.kind);
             if (row.source_id)
-                values[2] = CStringGetTextDatum(row.source_id->c_str());
+                values[2] = CStringGetTextDatum(source_id.c_str());
             const std::string *uuids[3] = {row.id, row.a, row.b};
             for (int i = 0; i < 3; ++i)
                 if (uuids[i])
@@ -94,8 +101,9 @@ class RowWriter {
     // document's text before the NUL in its CONTEXT, so no error of it is
     // passed on as it is: the message names the row id and SQLSTATE only
     // (docs/REFERENCE.md, "Secrets").
-    static Datum sample_jsonb(const std::string &collection, const Row &row) {
-        const char *text = row.doc->c_str();
+    static Datum sample_jsonb(const std::string &collection, const Row &row,
+                              const std::string &converted) {
+        const char *text = converted.c_str();
         try {
             return pg_call([text] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(text)); });
         } catch (const nextcrm::PgException &e) {
@@ -110,6 +118,7 @@ class RowWriter {
     }
 
     ReturnSetInfo *rsinfo_;
+    nextcrm::TargetEncoding encoding_;
 };
 
 // The collection's documents: file order for a dump, _id order for a live
