@@ -6,6 +6,7 @@
 
 #include "connection.hpp"
 #include "profiles.hpp"
+#include "source_count.hpp"
 #include "target_encoding.hpp"
 
 #include "core/extended_json.hpp"
@@ -272,6 +273,17 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
         }
         std::int64_t count = scan.count();
         out.put(c.name, {"count", nullptr, nullptr, nullptr, nullptr, &count});
+        // What the source holds counted without the reader above (kind
+        // 'independent', doc = {"where", "bytes", "damaged"}).
+        for (const auto &ic : nextcrm::independent_counts(opts, client.get(), c.name)) {
+            nextcrm::BsonPtr info(bson_new());
+            BSON_APPEND_UTF8(info.get(), "where", ic.where.c_str());
+            BSON_APPEND_INT64(info.get(), "bytes", ic.bytes);
+            BSON_APPEND_BOOL(info.get(), "damaged", ic.damaged);
+            std::string doc = nextcrm::document_as_json(info.get(), nextcrm::JsonMode::Relaxed);
+            out.put(c.name,
+                    {"independent", nullptr, nullptr, nullptr, nullptr, &ic.documents, &doc});
+        }
         if (!damage.empty()) {
             nextcrm::BsonPtr reason(bson_new());
             BSON_APPEND_UTF8(reason.get(), "reason", damage.c_str());
