@@ -12,6 +12,7 @@
 #include "profiles.hpp"
 #include "source_check.hpp"
 #include "spi.hpp"
+#include "target_encoding.hpp"
 
 #include "core/mapping.hpp"
 
@@ -221,6 +222,7 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry, bool 
     strcpy(request.collection, collection);
     strcpy(request.profile, profile.name().c_str());
 
+    nextcrm::refuse_sql_ascii_target();
     nextcrm::pg_call([] { SPI_connect(); });
     refuse_if_not_updated();
     refuse_if_running();

@@ -328,16 +328,29 @@ class SelectedSource : public DocumentSource {
 // A document's row of the error table.  It holds the document exactly, and
 // PostgreSQL's own message whole (it may quote a value): the table is as
 // private as the target.
-TextRow error_row(const Transformer &transformer, const std::string &collection, const bson_t *doc,
-                  const std::string &source_id, const std::string &field, const char *state,
-                  const std::string &message, const std::string &detail, int batch) {
+// An error row: the document exactly, and PostgreSQL's own message whole (it
+// may quote a value): the table is as private as the target.  A document
+// holding a character the database's encoding lacks has no jsonb form
+// there: it is kept as its BSON bytes, as a document with no JSON form at
+// all is.  `message` and `detail` are UTF-8 (ours) unless `server_text`.
+TextRow error_row(const Transformer &transformer, const TargetEncoding &encoding,
+                  const std::string &collection, const bson_t *doc, const std::string &source_id,
+                  const std::string &field, const char *state, const std::string &message,
+                  const std::string &detail, int batch, bool server_text) {
+    std::string json = jsonb_storable(transformer.document_json(doc));
+    std::optional<std::string> document = encoding.convert(json);
+    if (!document)
+        document = unrepresentable_json(
+            doc, "holds a character (" + encoding.first_unrepresentable(json) +
+                     ") with no equivalent in the database's encoding " + encoding.name());
+    auto text = [&](const std::string &t) { return server_text ? t : encoding.escaped(t); };
     return {collection,
-            source_id,
-            field.empty() ? std::nullopt : std::optional<std::string>(field),
+            encoding.escaped(source_id),
+            field.empty() ? std::nullopt : std::optional<std::string>(encoding.escaped(field)),
             std::string(state),
-            message,
-            detail.empty() ? std::nullopt : std::optional<std::string>(detail),
-            jsonb_storable(transformer.document_json(doc)),
+            text(message),
+            detail.empty() ? std::nullopt : std::optional<std::string>(text(detail)),
+            std::move(document),
             std::to_string(batch)};
 }
 
@@ -360,7 +373,8 @@ std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const S
         spec.sort.reset(BCON_NEW("_id", BCON_INT32(1)));
         spec.batch_size = migration_batch_size;
         if (resume_position > 0) {
-            auto last = id_value(last_id);
+            // Read back in the database's encoding: UTF-8 again to parse.
+            auto last = id_value(TargetEncoding().to_utf8(last_id));
             if (!last)
                 throw Error("the checkpoint of " + collection.name + " holds an unreadable _id",
                             sqlstate::internal_error, {},
@@ -380,7 +394,7 @@ std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const S
     std::unique_ptr<DocumentSource> source = open_dump(opts, collection.name, skip);
     if (resume_position > 0) {
         const bson_t *doc = source ? source->next() : nullptr;
-        std::string found = doc ? source_id_of(doc) : "(end of data)";
+        std::string found = doc ? TargetEncoding().escaped(source_id_of(doc)) : "(end of data)";
         if (found != last_id)
             throw Error("the source of " + collection.name + " changed since the last checkpoint",
                         sqlstate::fdw_error,
@@ -394,7 +408,12 @@ std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const S
 
 std::unique_ptr<CollectionLoader> CollectionLoader::retry(Oid serverid, const SourceOptions &opts,
                                                           const CollectionMapping &collection,
-                                                          const std::vector<std::string> &ids) {
+                                                          const std::vector<std::string> &read) {
+    // The error rows' ids are in the database's encoding; the source's UTF-8.
+    TargetEncoding encoding;
+    std::vector<std::string> ids;
+    for (const auto &id : read)
+        ids.push_back(encoding.to_utf8(id));
     std::shared_ptr<Client> client;
     std::unique_ptr<DocumentSource> source;
     if (!opts.is_dump()) {
@@ -432,9 +451,60 @@ CollectionLoader::~CollectionLoader() = default;
 void CollectionLoader::record_error(const bson_t *doc, const std::string &source_id,
                                     const std::string &field, const char *state,
                                     const std::string &message, const std::string &detail,
-                                    int batch) {
-    side_->errors.add(error_row(transformer_, collection_.name, doc, source_id, field, state,
-                                message, detail, batch));
+                                    int batch, bool server_text) {
+    side_->errors.add(error_row(transformer_, encoding_, collection_.name, doc, source_id, field,
+                                state, message, detail, batch, server_text));
+}
+
+std::optional<std::pair<std::string, std::string>>
+CollectionLoader::encode(TransformedDocument &d, const bson_t *doc) const {
+    if (encoding_.identity())
+        return std::nullopt;
+    bool lost = false;
+    auto convert = [&](std::string &t) {
+        if (lost)
+            return;
+        if (auto c = encoding_.convert(t))
+            t = std::move(*c);
+        else
+            lost = true;
+    };
+    // Everything of the document that reaches a table: its columns (text,
+    // arrays' literals, Json with its keys), its repairs, its unknown keys,
+    // a non-ObjectId _id, and the originals of references and list
+    // elements.  source_id stays UTF-8 (record_error and the side rows
+    // convert it) but must convert too.
+    for (auto &v : d.values)
+        if (v)
+            convert(*v);
+    for (auto &r : d.repairs) {
+        convert(r.field);
+        convert(r.original);
+        convert(r.replacement);
+    }
+    convert(d.extra_keys);
+    convert(d.id_json);
+    for (auto &r : d.refs)
+        convert(r.original);
+    for (auto &j : d.junction)
+        convert(j.original);
+    if (!lost && !encoding_.convert(d.source_id))
+        lost = true;
+    if (!lost)
+        return std::nullopt;
+    // Which top-level field holds it: the first whose key or value (as
+    // Extended JSON, nested keys and strings included) does not convert.
+    bson_iter_t it;
+    if (bson_iter_init(&it, doc))
+        while (bson_iter_next(&it)) {
+            bson_t one = BSON_INITIALIZER;
+            bson_append_iter(&one, nullptr, 0, &it);
+            std::string c = encoding_.first_unrepresentable(transformer_.document_json(&one));
+            bson_destroy(&one);
+            if (!c.empty())
+                return std::make_pair(std::string(bson_iter_key(&it)), c);
+        }
+    return std::make_pair(std::string("(document)"), std::string());
 }
 
 // Document i of the batch, read but refused by its conversion.
@@ -574,7 +644,7 @@ void CollectionLoader::insert_rows(std::vector<TransformedDocument> &docs,
                                 : failure_field(collection_.name, transformer_.columns(), rows,
                                                 from, e->constraint);
         record_error(raw[i], docs[i].source_id, field, sqlstate_text(e->sqlerrcode), e->message,
-                     e->detail, batch);
+                     e->detail, batch, true);
         ++refused;
     }
     if (refused)
@@ -633,7 +703,7 @@ BatchCounts CollectionLoader::load_batch(int batch) {
             break;
         }
         ++counts.documents;
-        counts.last_id = source_id_of(doc);
+        counts.last_id = encoding_.escaped(source_id_of(doc));
         if (doc->len > migration_batch_bytes) {
             // Never held for the batch: its error row (with its BSON) is
             // made now and added in its turn while converting.
@@ -644,10 +714,11 @@ BatchCounts CollectionLoader::load_batch(int batch) {
                     "BSON documents are at most 16 MB; this one is damaged or was not "
                     "written by MongoDB.");
             oversized.emplace(raw.size(),
-                              error_row(transformer_, collection_.name, doc, counts.last_id,
-                                        "(document)", e.sqlstate(), e.what(), e.detail(), batch));
+                              error_row(transformer_, encoding_, collection_.name, doc,
+                                        source_id_of(doc), "(document)", e.sqlstate(), e.what(),
+                                        e.detail(), batch, false));
             docs.emplace_back();
-            docs.back().source_id = counts.last_id;
+            docs.back().source_id = source_id_of(doc);
             ok.push_back(false);
             ++counts.failed;
             raw.push_back(nullptr);
@@ -671,6 +742,14 @@ BatchCounts CollectionLoader::load_batch(int batch) {
             check_for_interrupts();
         try {
             docs[i] = transformer_.transform(raw[i]);
+            if (auto lost = encode(docs[i], raw[i]))
+                reject(i, lost->first,
+                       Error("field \"" + lost->first + "\" holds a character (" + lost->second +
+                                 ") with no equivalent in encoding \"" + encoding_.name() + "\"",
+                             sqlstate::untranslatable_character, {},
+                             "The target database's encoding cannot represent it; migrate into "
+                             "a UTF8 database to keep it."),
+                       raw, docs, ok, counts, batch);
         } catch (const DocumentError &e) {
             reject(i, e.field(), e, raw, docs, ok, counts, batch);
         } catch (const ConversionError &e) {
@@ -683,7 +762,7 @@ BatchCounts CollectionLoader::load_batch(int batch) {
         // A retried document's old error rows give way to its new outcome.
         std::vector<std::optional<std::string>> ids;
         for (const auto &d : docs)
-            ids.emplace_back(d.source_id);
+            ids.emplace_back(encoding_.escaped(d.source_id));
         Datum args[2] = {text_datum(collection_.name), text_array(ids, 0, ids.size())};
         Oid types[2] = {TEXTOID, TEXTARRAYOID};
         spi_exec("DELETE FROM nextcrm_migration.errors WHERE collection = $1"
@@ -699,7 +778,8 @@ BatchCounts CollectionLoader::load_batch(int batch) {
     for (std::size_t i = 0; i < docs.size(); ++i) {
         if (!ok[i])
             continue;
-        const TransformedDocument &d = docs[i];
+        TransformedDocument &d = docs[i];
+        d.source_id = encoding_.escaped(d.source_id); // converts: encode() checked
         ++counts.migrated;
         if (!d.repairs.empty() || !d.extra_keys.empty())
             ++counts.repaired;

@@ -4,12 +4,15 @@
 
 #include "migrate_stages.hpp"
 #include "pg_wall.hpp"
+#include "target_encoding.hpp"
 
 #include "core/doc_transform.hpp"
 #include "core/document_source.hpp"
 #include "core/options.hpp"
 
 #include <memory>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -85,13 +88,21 @@ class CollectionLoader {
     void reject(std::size_t i, const std::string &field, const Error &e,
                 const std::vector<const bson_t *> &raw, std::vector<TransformedDocument> &docs,
                 std::vector<bool> &ok, BatchCounts &counts, int batch);
+    // `message` and `detail` are UTF-8 (ours) unless `server_text` (an
+    // error PostgreSQL raised, already in the database's encoding).
     void record_error(const bson_t *doc, const std::string &source_id, const std::string &field,
                       const char *sqlstate, const std::string &message, const std::string &detail,
-                      int batch);
+                      int batch, bool server_text = false);
+    // Puts a transformed document's text in the database's encoding;
+    // returns the source field holding a character the encoding lacks
+    // (and the character), or nothing when all of it converts.
+    std::optional<std::pair<std::string, std::string>> encode(TransformedDocument &d,
+                                                              const bson_t *doc) const;
     void flush_side_tables();
 
     const CollectionMapping &collection_;
     Transformer transformer_;
+    TargetEncoding encoding_;
     std::shared_ptr<Client> client_;
     std::unique_ptr<DocumentSource> source_;
     std::string insert_sql_;

@@ -8,6 +8,8 @@
 
 #include "connection.hpp"
 #include "profiles.hpp"
+#include "source_count.hpp"
+#include "target_encoding.hpp"
 
 #include "core/extended_json.hpp"
 #include "core/document_source.hpp"
@@ -57,7 +59,13 @@ class RowWriter {
     };
 
     void put(const std::string &collection, const Row &row) {
-        Datum doc = row.doc ? sample_jsonb(collection, row) : (Datum)0;
+        // In the database's encoding, as the migration writes them: a
+        // document with a character the encoding lacks has no jsonb form
+        // here (a null doc: the migration recorded it as an error), and an
+        // _id is spelled as the error table spells it.
+        std::optional<std::string> text = row.doc ? encoding_.convert(*row.doc) : std::nullopt;
+        Datum doc = text ? sample_jsonb(collection, row, *text) : (Datum)0;
+        std::string source_id = row.source_id ? encoding_.escaped(*row.source_id) : std::string();
         pg_call([&] {
             check_stack_depth();
             Datum values[8] = {};
@@ -72,7 +80,7 @@ class RowWriter {
             values[0] = CStringGetTextDatum(collection.c_str());
             values[1] = CStringGetTextDatum(row.kind);
             if (row.source_id)
-                values[2] = CStringGetTextDatum(row.source_id->c_str());
+                values[2] = CStringGetTextDatum(source_id.c_str());
             const std::string *uuids[3] = {row.id, row.a, row.b};
             for (int i = 0; i < 3; ++i)
                 if (uuids[i])
@@ -97,9 +105,10 @@ class RowWriter {
     // so a refusal is a SQLSTATE, not an error to catch (its text would
     // quote the document before the NUL); the message names the row id and
     // SQLSTATE only (docs/REFERENCE.md, "Secrets").
-    static Datum sample_jsonb(const std::string &collection, const Row &row) {
+    static Datum sample_jsonb(const std::string &collection, const Row &row,
+                              const std::string &converted) {
         nextcrm::pg::InputResult in =
-            nextcrm::pg::input_soft(F_JSONB_IN, row.doc->c_str(), InvalidOid, -1);
+            nextcrm::pg::input_soft(F_JSONB_IN, converted.c_str(), InvalidOid, -1);
         if (in.ok)
             return in.value;
         if (in.sqlstate == ERRCODE_UNTRANSLATABLE_CHARACTER)
@@ -112,6 +121,7 @@ class RowWriter {
     }
 
     ReturnSetInfo *rsinfo_;
+    nextcrm::TargetEncoding encoding_;
 };
 
 // The collection's documents: file order for a dump, _id order for a live
@@ -259,6 +269,17 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
         }
         std::int64_t count = scan.count();
         out.put(c.name, {"count", nullptr, nullptr, nullptr, nullptr, &count});
+        // What the source holds counted without the reader above (kind
+        // 'independent', doc = {"where", "bytes", "damaged"}).
+        for (const auto &ic : nextcrm::independent_counts(opts, client.get(), c.name)) {
+            nextcrm::BsonPtr info(bson_new());
+            BSON_APPEND_UTF8(info.get(), "where", ic.where.c_str());
+            BSON_APPEND_INT64(info.get(), "bytes", ic.bytes);
+            BSON_APPEND_BOOL(info.get(), "damaged", ic.damaged);
+            std::string doc = nextcrm::document_as_json(info.get(), nextcrm::JsonMode::Relaxed);
+            out.put(c.name,
+                    {"independent", nullptr, nullptr, nullptr, nullptr, &ic.documents, &doc});
+        }
         if (!damage.empty()) {
             nextcrm::BsonPtr reason(bson_new());
             BSON_APPEND_UTF8(reason.get(), "reason", damage.c_str());

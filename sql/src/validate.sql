@@ -188,6 +188,9 @@ DECLARE
   e_expr text;
   a_expr text;
   fam text;
+  ind_n bigint;
+  ind_ok boolean;
+  ind_msg text;
   t0 timestamptz := clock_timestamp();
 BEGIN
   IF server IS NULL THEN
@@ -252,6 +255,30 @@ BEGIN
             c.source_count::text, (n + m)::text,
             format('source %s documents; target %s rows + %s in the error table',
                    c.source_count, n, m));
+    -- The same count from a source of truth the reader does not touch: the
+    -- collection's file in the dump folder walked by its length prefixes,
+    -- or countDocuments on a live server.  A reader that misreads the
+    -- dump's layout or passes over a file yields fewer documents, and the
+    -- migration and the row count above agree with it; this does not.  It
+    -- passes when one such count equals both what the reader yielded and
+    -- what the migration accounts for (target rows + error rows).
+    SELECT count(*),
+           coalesce(bool_or(s.documents = n + m AND s.documents = coalesce(c.source_count, 0)
+                            AND NOT (s.doc ->> 'damaged')::boolean), false),
+           string_agg(format('%s holds %s documents%s', s.doc ->> 'where', s.documents,
+                             CASE WHEN (s.doc ->> 'damaged')::boolean
+                                  THEN format(' (and is damaged after them, %s bytes in all)',
+                                              s.doc ->> 'bytes') END), '; ')
+      INTO ind_n, ind_ok, ind_msg
+      FROM nextcrm_v_src s WHERE s.kind = 'independent' AND s.collection = c.collection;
+    IF ind_n > 0 THEN
+      INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+      VALUES ('counts', c.collection, 'independent count',
+              CASE WHEN ind_ok THEN 'pass' ELSE 'fail' END,
+              ind_msg, format('%s read, %s accounted', coalesce(c.source_count, 0), n + m),
+              format('%s; the source read yielded %s documents, the migration accounts for %s (%s rows + %s in the error table)',
+                     ind_msg, coalesce(c.source_count, 0), n + m, n, m));
+    END IF;
     -- A dump file damaged or unreadable now (source counted up to the
     -- damage), and a collection the migration recorded as failed or skipped:
     -- each a failing check naming it.

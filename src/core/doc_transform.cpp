@@ -305,6 +305,18 @@ Transformer::Transformer(const Mapping &mapping, const CollectionMapping &collec
             columns_.push_back(&f);
 }
 
+std::string unrepresentable_json(const bson_t *doc, const std::string &reason) {
+    // Keep the exact bytes so the document is still all there to fix and
+    // retry.
+    bson_t wrapper = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&wrapper, "$nextcrm_unrepresentable", reason.c_str());
+    std::string b64 = base64(bson_get_data(doc), doc->len);
+    BSON_APPEND_UTF8(&wrapper, "bson_base64", b64.c_str());
+    std::string out = document_as_json(&wrapper, JsonMode::Canonical);
+    bson_destroy(&wrapper);
+    return out;
+}
+
 std::string Transformer::document_json(const bson_t *doc) const {
     // A damaged document is kept exactly as it was read: a copy would be
     // cut short where the damage starts.
@@ -324,17 +336,8 @@ std::string Transformer::document_json(const bson_t *doc) const {
             reason = e.what();
         }
     }
-    if (out.empty()) {
-        // Keep the exact bytes so the document is still all there to fix
-        // and retry.
-        const bson_t *kept = doc;
-        bson_t wrapper = BSON_INITIALIZER;
-        BSON_APPEND_UTF8(&wrapper, "$nextcrm_unrepresentable", reason.c_str());
-        std::string b64 = base64(bson_get_data(kept), kept->len);
-        BSON_APPEND_UTF8(&wrapper, "bson_base64", b64.c_str());
-        out = document_as_json(&wrapper, JsonMode::Canonical);
-        bson_destroy(&wrapper);
-    }
+    if (out.empty())
+        out = unrepresentable_json(doc, reason);
     return out;
 }
 

@@ -94,6 +94,11 @@ class Transformer {
     std::vector<const FieldMapping *> columns_;
 };
 
+// A document whose JSON cannot be stored (`reason` says why) as the error
+// table keeps it: {"$nextcrm_unrepresentable": reason, "bson_base64": its
+// exact bytes}.
+std::string unrepresentable_json(const bson_t *doc, const std::string &reason);
+
 // The SQL expression that turns the text value `param` (a text[] element
 // unnested as column `name`) into the column's type.
 std::string column_cast(const FieldMapping &field, const std::string &name);

@@ -40,6 +40,50 @@ for source in dump live; do
     is "$(q -d "validate_$source" -c "SELECT count(DISTINCT family) FROM nextcrm_validate('src', 1, 10)
                                        WHERE family <> 'summary'")" 5 \
         "$source: the report covers the five families"
+    # Counted without the migration's reader: the dump's files walked by
+    # their length prefixes, countDocuments on the live server.
+    is "$(q -d "validate_$source" -c "SELECT count(*) >= 20 AND bool_and(status = 'pass')
+                                       FROM nextcrm_validate('src', 1, 10)
+                                      WHERE \"check\" = 'independent count'")" t \
+        "$source: each collection's independent count agrees with the migration"
+done
+
+# The reader misreads the source (issue 19 item 7): the migration and the
+# counts above would agree on nothing; the independent count does not.
+# (1) A whole-server folder taken for one database's: no prelude.json and
+# a stray collection file at the top, so nextcrm/ is never opened.
+# (2) One collection whose metadata calls it a view: the reader skips its
+# 444 documents as a view's.
+fx=$NEXTCRM_ROOT/test/fixtures/mongodump/dir
+cp -r "$fx" "$work/misread" && rm "$work/misread/prelude.json" &&
+    cp "$fx/nextcrm/gpt_models.bson" "$work/misread/gpt_models.bson"
+ok $? "a whole-server folder the reader takes for one database's"
+cp -r "$fx" "$work/view" &&
+    sed -i 's/"type":"collection"/"type":"view"/' "$work/view/nextcrm/crm_Contacts.metadata.json"
+ok $? "a collection of 444 documents whose metadata says view"
+chmod -R a+rX "$work/misread" "$work/view"
+for planted in misread view; do
+    make_target validate_$planted "dump_dir '$work/$planted'"
+    q -d validate_$planted -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
+    ok $? "$planted: the migration ends without an error"
+done
+is "$(q -d validate_misread -c "SELECT status || ' ' || actual FROM nextcrm_validate('src')
+                                 WHERE \"table\" = 'crm_Accounts' AND \"check\" IN ('row count', 'independent count')
+                                 ORDER BY \"check\"")" "fail 0 read, 0 accounted
+pass 0" "misread: the row count agrees with the reader; the independent count fails"
+like "$(q -d validate_misread -c "SELECT details FROM nextcrm_validate('src')
+                                   WHERE \"table\" = 'crm_Accounts' AND \"check\" = 'independent count'")" \
+    "/misread/nextcrm/crm_Accounts\.bson holds 237 documents; the source read yielded 0 documents, the migration accounts for 0" \
+    "misread: the check names the file and both counts"
+is "$(q -d validate_misread -c "SELECT count(*) FROM nextcrm_validate('src')
+                                 WHERE \"check\" = 'independent count' AND status = 'fail'")" 28 \
+    "misread: every NextCRM collection of the dump fails it"
+is "$(q -d validate_view -c "SELECT string_agg(\"table\" || ' ' || actual, ', ') FROM nextcrm_validate('src')
+                              WHERE status = 'fail' AND family = 'counts'")" "crm_Contacts 0 read, 0 accounted" \
+    "view: only that collection fails, on its independent count"
+for planted in misread view; do
+    is "$(q -d validate_$planted -c "SELECT status FROM nextcrm_validate('src') WHERE family = 'summary'")" fail \
+        "$planted: the summary fails"
 done
 
 db=validate_dump
