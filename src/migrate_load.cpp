@@ -1,6 +1,7 @@
 #include "migrate_load.hpp"
 
 #include "connection.hpp"
+#include "migrate_oplog.hpp"
 #include "profiles.hpp"
 #include "spi.hpp"
 
@@ -248,7 +249,8 @@ std::string failure_field(const std::string &table,
 
 std::unique_ptr<DocumentSource> open_dump(const SourceOptions &opts, const std::string &collection,
                                           int64 skip) {
-    auto source = Dump(opts, [] { check_for_interrupts(); }).open(collection);
+    Dump dump(opts, [] { check_for_interrupts(); });
+    auto source = with_oplog(dump, dump.open(collection), collection);
     if (!source)
         return nullptr;
     for (int64 i = 0; i < skip; ++i) {
@@ -257,6 +259,10 @@ std::unique_ptr<DocumentSource> open_dump(const SourceOptions &opts, const std::
         if ((i & 1023) == 0)
             check_for_interrupts();
     }
+    // The outcomes of the oplog's entries on the documents skipped were
+    // committed with the batches that read them.
+    if (auto *replayed = dynamic_cast<ReplayedSource *>(source.get()))
+        replayed->take_records();
     return source;
 }
 
@@ -362,6 +368,7 @@ std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const S
     // document.
     int64 skip = resume_position > 0 ? resume_position - 1 : 0;
     std::unique_ptr<DocumentSource> source = open_dump(opts, collection.name, skip);
+    auto *replayed = dynamic_cast<ReplayedSource *>(source.get());
     if (resume_position > 0) {
         const bson_t *doc = source ? source->next() : nullptr;
         std::string found = doc ? source_id_of(doc) : "(end of data)";
@@ -373,7 +380,9 @@ std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const S
                         "Start this collection over with nextcrm_migrate_table(server, '" +
                             collection.name + "', restart => true).");
     }
-    return std::make_unique<CollectionLoader>(collection, nullptr, std::move(source), false);
+    auto loader = std::make_unique<CollectionLoader>(collection, nullptr, std::move(source), false);
+    loader->watch_oplog(replayed);
+    return loader;
 }
 
 std::unique_ptr<CollectionLoader> CollectionLoader::retry(Oid serverid, const SourceOptions &opts,
@@ -381,6 +390,7 @@ std::unique_ptr<CollectionLoader> CollectionLoader::retry(Oid serverid, const So
                                                           const std::vector<std::string> &ids) {
     std::shared_ptr<Client> client;
     std::unique_ptr<DocumentSource> source;
+    ReplayedSource *replayed = nullptr;
     if (!opts.is_dump()) {
         client = client_for(serverid);
         QuerySpec spec;
@@ -389,11 +399,17 @@ std::unique_ptr<CollectionLoader> CollectionLoader::retry(Oid serverid, const So
         spec.filter = id_filter(ids);
         source = std::make_unique<MongoCursorSource>(client->raw(), opts.database, collection.name,
                                                      spec);
-    } else if (auto file = Dump(opts, [] { check_for_interrupts(); }).open(collection.name)) {
-        source = std::make_unique<SelectedSource>(std::move(file),
-                                                  std::set<std::string>(ids.begin(), ids.end()));
+    } else {
+        Dump dump(opts, [] { check_for_interrupts(); });
+        if (auto file = with_oplog(dump, dump.open(collection.name), collection.name)) {
+            replayed = dynamic_cast<ReplayedSource *>(file.get());
+            source = std::make_unique<SelectedSource>(
+                std::move(file), std::set<std::string>(ids.begin(), ids.end()));
+        }
     }
-    return std::make_unique<CollectionLoader>(collection, client, std::move(source), true);
+    auto loader = std::make_unique<CollectionLoader>(collection, client, std::move(source), true);
+    loader->watch_oplog(replayed);
+    return loader;
 }
 
 CollectionLoader::CollectionLoader(const CollectionMapping &collection,
@@ -615,6 +631,16 @@ BatchCounts CollectionLoader::load_batch(int batch) {
         }
         ++counts.documents;
         counts.last_id = source_id_of(doc);
+        if (replay_ && !replay_->failure().empty()) {
+            // An oplog entry on it could not be applied: the document's
+            // state is not known, so it is an error row, never an older
+            // state.
+            copies.emplace_back(bson_copy(doc));
+            raw.push_back(copies.back().get());
+            reject(doc, "(oplog)", Error(replay_->failure(), sqlstate::feature_not_supported), docs,
+                   ok, counts, batch);
+            continue;
+        }
         if (doc->len > migration_batch_bytes) {
             // Never held for the batch: recorded (with its BSON) and gone.
             reject(doc, "(document)",
@@ -678,6 +704,8 @@ BatchCounts CollectionLoader::load_batch(int batch) {
         }
     }
     flush_side_tables();
+    if (replay_)
+        record_oplog(replay_->take_records(), batch);
     return counts;
 }
 

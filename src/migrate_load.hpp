@@ -6,6 +6,7 @@
 
 #include "core/doc_transform.hpp"
 #include "core/document_source.hpp"
+#include "core/oplog_apply.hpp"
 #include "core/options.hpp"
 
 #include <memory>
@@ -67,6 +68,11 @@ class CollectionLoader {
                      std::unique_ptr<DocumentSource> source, bool replace_errors);
     ~CollectionLoader();
 
+    // The source's oplog replay (it is, or is inside, the loader's source):
+    // a document whose entries could not be applied is an error row, and
+    // the entries' outcomes are written with the batch that read them.
+    void watch_oplog(ReplayedSource *replay) { replay_ = replay; }
+
     // Reads, converts and writes up to one batch.  Needs SPI to be connected.
     // A dump's damage ends the batch early: the documents read before it are
     // written and BatchCounts::damage says what failed (never exhausted).
@@ -91,6 +97,7 @@ class CollectionLoader {
     Transformer transformer_;
     std::shared_ptr<Client> client_;
     std::unique_ptr<DocumentSource> source_;
+    ReplayedSource *replay_ = nullptr;
     std::string insert_sql_;
     bool replace_errors_;
 

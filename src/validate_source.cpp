@@ -5,6 +5,7 @@
 #include "pg_wall.hpp"
 
 #include "connection.hpp"
+#include "migrate_oplog.hpp"
 #include "profiles.hpp"
 
 #include "core/extended_json.hpp"
@@ -120,8 +121,8 @@ std::unique_ptr<nextcrm::DocumentSource> open_collection(const nextcrm::SourceOp
                                                          std::shared_ptr<nextcrm::Client> &client,
                                                          const nextcrm::Dump *dump,
                                                          const std::string &collection) {
-    if (dump)
-        return dump->open(collection);
+    if (dump) // as the migration reads it: with the dump's oplog applied
+        return nextcrm::with_oplog(*dump, dump->open(collection), collection);
     if (!client)
         client = nextcrm::client_for(serverid);
     nextcrm::QuerySpec spec;
