@@ -400,11 +400,79 @@ BsonPtr apply_update(const bson_t *base, const bson_value_t *id, const bson_t *u
     return document_of(doc);
 }
 
-void OplogReplay::add(const bson_t *entry) {
-    add_op(entry, timestamp_text(entry));
+// The transaction an entry belongs to (its lsid and txnNumber), or empty.
+std::string transaction_of(const bson_t *entry) {
+    bson_iter_t lsid, number;
+    if (!bson_iter_init_find(&lsid, entry, "lsid") ||
+        !bson_iter_init_find(&number, entry, "txnNumber"))
+        return {};
+    const bson_value_t *l = bson_iter_value(&lsid);
+    std::string key;
+    if (l->value_type == BSON_TYPE_DOCUMENT)
+        key.assign(reinterpret_cast<const char *>(l->value.v_doc.data), l->value.v_doc.data_len);
+    return key + "/" + std::to_string(bson_iter_as_int64(&number));
 }
 
-void OplogReplay::add_op(const bson_t *entry, const std::string &ts) {
+bool flag_set(const bson_t *o, const char *key) {
+    bson_iter_t it;
+    return bson_iter_init_find(&it, o, key) && bson_iter_as_bool(&it);
+}
+
+void OplogReplay::add(const bson_t *entry) {
+    std::string ts = timestamp_text(entry);
+    bson_t o;
+    if (utf8_field(entry, "op") == "c" && subdocument(entry, "o", &o)) {
+        // A transaction written over several entries (4.2+) is applied at
+        // its commit, as mongorestore's transaction buffer applies it: the
+        // entries flagged partialTxn (and a prepared one) hold its operations
+        // until the applyOps without the flag, or the commitTransaction
+        // command, commits them; abortTransaction drops them.
+        std::string txn = transaction_of(entry);
+        bson_iter_t ops, child;
+        bool is_apply_ops = bson_iter_init_find(&ops, &o, "applyOps") &&
+                            BSON_ITER_HOLDS_ARRAY(&ops) && bson_iter_recurse(&ops, &child);
+        if (is_apply_ops && !txn.empty() &&
+            (flag_set(&o, "partialTxn") || flag_set(&o, "prepare"))) {
+            auto &held = pending_[txn];
+            while (bson_iter_next(&child))
+                if (BSON_ITER_HOLDS_DOCUMENT(&child)) {
+                    std::uint32_t len = 0;
+                    const std::uint8_t *data = nullptr;
+                    bson_iter_document(&child, &len, &data);
+                    held.emplace_back(bson_new_from_data(data, len));
+                }
+            return;
+        }
+        bson_iter_t command;
+        bool commit = bson_iter_init_find(&command, &o, "commitTransaction");
+        bool abort = bson_iter_init_find(&command, &o, "abortTransaction");
+        if (commit || abort || (is_apply_ops && !txn.empty())) {
+            auto held = pending_.find(txn);
+            if (held != pending_.end()) {
+                if (commit || is_apply_ops)
+                    for (const auto &op : held->second)
+                        if (op)
+                            add_op(op.get(), ts);
+                pending_.erase(held);
+            }
+            if (commit || abort)
+                return;
+        }
+    }
+    add_op(entry, ts);
+}
+
+void OplogReplay::end() {
+    // What no commit reached had not happened when the oplog ends: like
+    // mongorestore, not applied; recorded as such.
+    for (auto &[txn, held] : pending_)
+        for (const auto &op : held)
+            if (op)
+                add_op(op.get(), "(not committed)", true);
+    pending_.clear();
+}
+
+void OplogReplay::add_op(const bson_t *entry, const std::string &ts, bool uncommitted) {
     std::string op = utf8_field(entry, "op");
     std::string ns = utf8_field(entry, "ns");
     if (op == "n")
@@ -415,13 +483,6 @@ void OplogReplay::add_op(const bson_t *entry, const std::string &ts) {
         bson_iter_t ops, child;
         if (bson_iter_init_find(&ops, &o, "applyOps") && BSON_ITER_HOLDS_ARRAY(&ops) &&
             bson_iter_recurse(&ops, &child)) {
-            // A transaction split over several entries (4.2+: partialTxn,
-            // prepare) applies at its commit, which this replay does not
-            // follow: its operations on the database are not applied.
-            bson_iter_t flag;
-            bool partial = (bson_iter_init_find(&flag, &o, "partialTxn") ||
-                            bson_iter_init_find(&flag, &o, "prepare")) &&
-                           bson_iter_as_bool(&flag);
             while (bson_iter_next(&child)) {
                 if (!BSON_ITER_HOLDS_DOCUMENT(&child))
                     continue;
@@ -429,15 +490,8 @@ void OplogReplay::add_op(const bson_t *entry, const std::string &ts) {
                 const std::uint8_t *data = nullptr;
                 bson_iter_document(&child, &len, &data);
                 bson_t inner;
-                if (!bson_init_static(&inner, data, len))
-                    continue;
-                std::size_t before = ops_.size();
-                add_op(&inner, ts);
-                if (partial)
-                    for (std::size_t i = before; i < ops_.size(); ++i)
-                        if (ops_[i].problem.empty())
-                            ops_[i].problem = "it is part of a transaction that spans several "
-                                              "oplog entries, which is not applied";
+                if (bson_init_static(&inner, data, len))
+                    add_op(&inner, ts, uncommitted);
             }
             return;
         }
@@ -474,6 +528,10 @@ void OplogReplay::add_op(const bson_t *entry, const std::string &ts) {
     } else {
         rec.problem = "the operation \"" + op + "\" is not one mongodump writes";
     }
+    if (uncommitted) {
+        rec.uncommitted = true;
+        rec.problem = "its transaction had not committed when the oplog ends";
+    }
     ops_.push_back(std::move(rec));
     const OplogOp &added = ops_.back();
     if (added.problem.empty()) {
@@ -487,6 +545,7 @@ void OplogReplay::add_op(const bson_t *entry, const std::string &ts) {
 std::shared_ptr<const OplogReplay> OplogReplay::read(const Dump &dump) {
     auto replay = std::make_shared<OplogReplay>(dump.database());
     dump.for_each_oplog_entry([&replay](const bson_t *entry) { replay->add(entry); });
+    replay->end();
     if (replay->ops().empty())
         return nullptr;
     return replay;

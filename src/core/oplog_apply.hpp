@@ -11,9 +11,11 @@
 // $v:2 `diff` form with d/u/i/s<field> subdiffs and array diffs; applyOps'
 // alwaysUpsert, on by default, makes an update to an _id the dump lacks
 // create {_id} and apply the update to it), `d` (a delete by _id); `n` is
-// ignored; `c` commands are flattened when they are applyOps (a transaction)
-// and otherwise recorded as not applied (drop, create, createIndexes ... change
-// no document the migration can express exactly).  Entries on other
+// ignored; `c` commands are flattened when they are applyOps (a transaction;
+// one written over several entries, partialTxn or prepared, is applied at its
+// commit, and not at all if the oplog ends before it commits or it aborts) and
+// otherwise recorded as failed, not applied (drop, create, createIndexes ...
+// change no one document).  Entries on other
 // databases are not this migration's and are skipped without a record.
 //
 // Because no entry we apply reads another document, applying the entries
@@ -60,6 +62,9 @@ struct OplogOp {
     BsonPtr o; // i: the document, u: the update (a copy)
     // Non-empty when the entry is not applied, with why (a command, no _id).
     std::string problem;
+    // Not applied because its transaction had not committed when the oplog
+    // ends: the source never held its effect, so it is skipped, not failed.
+    bool uncommitted = false;
 };
 
 // What became of one entry: outcome "applied", "failed" (with reason), or
@@ -84,8 +89,12 @@ class OplogReplay {
     // dump has no operation on its database.
     static std::shared_ptr<const OplogReplay> read(const Dump &dump);
 
-    // Adds one oplog entry (an applyOps is flattened).
+    // Adds one oplog entry (an applyOps is flattened; a transaction's
+    // operations are added at its commit).
     void add(const bson_t *entry);
+    // After the last entry: the operations of transactions that had not
+    // committed are added, not to be applied.
+    void end();
 
     // Every operation on the database, in oplog order.
     const std::deque<OplogOp> &ops() const noexcept { return ops_; }
@@ -97,8 +106,10 @@ class OplogReplay {
     const std::vector<std::string> &touched(const std::string &collection) const;
 
   private:
-    void add_op(const bson_t *op, const std::string &ts);
+    void add_op(const bson_t *op, const std::string &ts, bool uncommitted = false);
     std::string database_;
+    // Operations of transactions not yet committed, by lsid and txnNumber.
+    std::map<std::string, std::vector<BsonPtr>> pending_;
     std::deque<OplogOp> ops_;
     std::map<std::string, std::vector<std::string>> touched_;
     // ops_ is a deque: by_doc_ points into it.

@@ -38,6 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         }
     } catch (const nextcrm::Error &) {
     }
+    oplog->end();
     std::set<std::string> collections;
     for (const auto &op : oplog->ops())
         collections.insert(op.collection);

@@ -135,6 +135,56 @@ TEST(OplogReplay, FlattensTransactionsAndKeepsOnlyTheDatabase) {
     EXPECT_EQ(r->touched("U"), std::vector<std::string>{one});
 }
 
+// A transaction written over several entries (4.2+) is applied at its
+// commit, as mongorestore's transaction buffer applies it.
+TEST(OplogReplay, TransactionsOverSeveralEntriesApplyAtTheirCommit) {
+    const std::string lsid = R"("lsid": {"id": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAAAA==",
+        "subType": "04"}}})";
+    auto r = oplog({
+        // Committed over three entries, with a write between them.
+        R"({"op": "c", "ns": "admin.$cmd", "txnNumber": 1, )" + lsid +
+            R"(, "ts": {"$timestamp": {"t": 1, "i": 1}}, "o": {"applyOps": [
+            {"op": "i", "ns": "crm.U", "o": {"_id": 1}}], "partialTxn": true}})",
+        R"({"op": "i", "ns": "crm.U", "o": {"_id": 9}, "ts": {"$timestamp": {"t": 2, "i": 1}}})",
+        R"({"op": "c", "ns": "admin.$cmd", "txnNumber": 1, )" + lsid +
+            R"(, "ts": {"$timestamp": {"t": 3, "i": 1}}, "o": {"applyOps": [
+            {"op": "u", "ns": "crm.U", "o2": {"_id": 1}, "o": {"$set": {"a": 1}}}],
+            "count": 2}})",
+        // Prepared, then committed by a command.
+        R"({"op": "c", "ns": "admin.$cmd", "txnNumber": 2, )" + lsid +
+            R"(, "o": {"applyOps": [{"op": "i", "ns": "crm.U", "o": {"_id": 2}}],
+            "prepare": true}})",
+        R"({"op": "c", "ns": "admin.$cmd", "txnNumber": 2, )" + lsid +
+            R"(, "ts": {"$timestamp": {"t": 5, "i": 1}}, "o": {"commitTransaction": 1}})",
+        // Prepared, then aborted: nothing.
+        R"({"op": "c", "ns": "admin.$cmd", "txnNumber": 3, )" + lsid +
+            R"(, "o": {"applyOps": [{"op": "i", "ns": "crm.U", "o": {"_id": 3}}],
+            "prepare": true}})",
+        R"({"op": "c", "ns": "admin.$cmd", "txnNumber": 3, )" + lsid +
+            R"(, "o": {"abortTransaction": 1}})",
+        // Not committed when the oplog ends.
+        R"({"op": "c", "ns": "admin.$cmd", "txnNumber": 4, )" + lsid +
+            R"(, "o": {"applyOps": [{"op": "i", "ns": "crm.U", "o": {"_id": 4}}],
+            "partialTxn": true}})",
+    });
+    r->end();
+    ASSERT_EQ(r->ops().size(), 5u);
+    EXPECT_EQ(r->ops()[0].source_id, nextcrm::source_id_of(json(R"({"_id": 9})").get()));
+    EXPECT_EQ(r->ops()[1].ts, "Timestamp(3, 1)");
+    EXPECT_EQ(r->ops()[1].op, "i");
+    EXPECT_EQ(r->ops()[2].op, "u");
+    EXPECT_EQ(r->ops()[3].ts, "Timestamp(5, 1)");
+    for (int i = 0; i < 4; ++i)
+        EXPECT_EQ(r->ops()[i].problem, "") << i;
+    EXPECT_TRUE(r->ops()[4].uncommitted);
+    EXPECT_EQ(r->ops()[4].problem, "its transaction had not committed when the oplog ends");
+    std::vector<std::string> touched;
+    for (int id : {9, 1, 2})
+        touched.push_back(
+            nextcrm::source_id_of(json("{\"_id\": " + std::to_string(id) + "}").get()));
+    EXPECT_EQ(r->touched("U"), touched);
+}
+
 std::vector<std::string> replayed(nextcrm::ReplayedSource &s) {
     std::vector<std::string> out;
     while (const bson_t *d = s.next())
