@@ -173,6 +173,25 @@ CREATE INDEX ON nextcrm_migration.repairs (collection, source_id);
 CREATE INDEX ON nextcrm_migration.repairs (collection, source_id)
     WHERE kind = 'dangling_ref' AND resolved_at IS NULL;
 
+-- Every operation of a mongodump --oplog backup's oplog on the migrated
+-- database (applyOps' operations one by one), with what became of it:
+-- applied (the document's final state was migrated, or it was deleted),
+-- failed (reason; the document it names is an error row), or skipped (its
+-- collection is not migrated, or a command).  Written with the batch that
+-- reads the document, so a resumed run records nothing twice.  The _id is
+-- exact, as in errors: as private as the target.
+CREATE TABLE nextcrm_migration.oplog_applied (
+    position bigint PRIMARY KEY,
+    ts text NOT NULL,
+    op text NOT NULL,
+    collection text NOT NULL,
+    source_id text,
+    outcome text NOT NULL CHECK (outcome IN ('applied', 'failed', 'skipped')),
+    reason text,
+    batch int,
+    at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
 -- Keys found in documents that the schema does not know (legacy keys).
 CREATE TABLE nextcrm_migration.extra_keys (
     collection text NOT NULL,
@@ -234,6 +253,7 @@ SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.errors', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.repairs', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.extra_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.foreign_ids', '');
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.oplog_applied', '');
 
 -- Migrates every collection of the server's database into the schema of a
 -- profile (profile => name of an installed profile, default 'nextcrm';

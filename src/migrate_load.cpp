@@ -1,6 +1,7 @@
 #include "migrate_load.hpp"
 
 #include "connection.hpp"
+#include "migrate_oplog.hpp"
 #include "profiles.hpp"
 #include "spi.hpp"
 
@@ -248,7 +249,8 @@ std::string failure_field(const std::string &table,
 
 std::unique_ptr<DocumentSource> open_dump(const SourceOptions &opts, const std::string &collection,
                                           int64 skip) {
-    auto source = Dump(opts, [] { check_for_interrupts(); }).open(collection);
+    Dump dump(opts, [] { check_for_interrupts(); });
+    auto source = with_oplog(dump, dump.open(collection), collection);
     if (!source)
         return nullptr;
     for (int64 i = 0; i < skip; ++i) {
@@ -257,6 +259,10 @@ std::unique_ptr<DocumentSource> open_dump(const SourceOptions &opts, const std::
         if ((i & 1023) == 0)
             check_for_interrupts();
     }
+    // The outcomes of the oplog's entries on the documents skipped were
+    // committed with the batches that read them.
+    if (auto *replayed = dynamic_cast<ReplayedSource *>(source.get()))
+        replayed->take_records();
     return source;
 }
 
@@ -392,6 +398,7 @@ std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const S
     // document.
     int64 skip = resume_position > 0 ? resume_position - 1 : 0;
     std::unique_ptr<DocumentSource> source = open_dump(opts, collection.name, skip);
+    auto *replayed = dynamic_cast<ReplayedSource *>(source.get());
     if (resume_position > 0) {
         const bson_t *doc = source ? source->next() : nullptr;
         std::string found = doc ? TargetEncoding().escaped(source_id_of(doc)) : "(end of data)";
@@ -403,7 +410,9 @@ std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const S
                         "Start this collection over with nextcrm_migrate_table(server, '" +
                             collection.name + "', restart => true).");
     }
-    return std::make_unique<CollectionLoader>(collection, nullptr, std::move(source), false);
+    auto loader = std::make_unique<CollectionLoader>(collection, nullptr, std::move(source), false);
+    loader->watch_oplog(replayed);
+    return loader;
 }
 
 std::unique_ptr<CollectionLoader> CollectionLoader::retry(Oid serverid, const SourceOptions &opts,
@@ -416,6 +425,7 @@ std::unique_ptr<CollectionLoader> CollectionLoader::retry(Oid serverid, const So
         ids.push_back(encoding.to_utf8(id));
     std::shared_ptr<Client> client;
     std::unique_ptr<DocumentSource> source;
+    ReplayedSource *replayed = nullptr;
     if (!opts.is_dump()) {
         client = client_for(serverid);
         QuerySpec spec;
@@ -424,11 +434,17 @@ std::unique_ptr<CollectionLoader> CollectionLoader::retry(Oid serverid, const So
         spec.filter = id_filter(ids);
         source = std::make_unique<MongoCursorSource>(client->raw(), opts.database, collection.name,
                                                      spec);
-    } else if (auto file = Dump(opts, [] { check_for_interrupts(); }).open(collection.name)) {
-        source = std::make_unique<SelectedSource>(std::move(file),
-                                                  std::set<std::string>(ids.begin(), ids.end()));
+    } else {
+        Dump dump(opts, [] { check_for_interrupts(); });
+        if (auto file = with_oplog(dump, dump.open(collection.name), collection.name)) {
+            replayed = dynamic_cast<ReplayedSource *>(file.get());
+            source = std::make_unique<SelectedSource>(
+                std::move(file), std::set<std::string>(ids.begin(), ids.end()));
+        }
     }
-    return std::make_unique<CollectionLoader>(collection, client, std::move(source), true);
+    auto loader = std::make_unique<CollectionLoader>(collection, client, std::move(source), true);
+    loader->watch_oplog(replayed);
+    return loader;
 }
 
 CollectionLoader::CollectionLoader(const CollectionMapping &collection,
@@ -678,9 +694,10 @@ BatchCounts CollectionLoader::load_batch(int batch) {
     // The batch is read whole, then converted whole, so that each stage's
     // time is two clock reads per batch rather than per document.
     StageClock clock;
-    // A document too large for any batch, refused while reading: its error
-    // row, added in its turn (source order) while converting.
-    std::map<std::size_t, TextRow> oversized;
+    // A document refused while reading (too large for any batch, or one an
+    // oplog entry could not be applied to): its error row, added in its turn
+    // (source order) while converting.
+    std::map<std::size_t, TextRow> refused_reading;
     std::size_t bytes = 0;
     while (counts.documents < migration_batch_size && bytes < migration_batch_bytes) {
         check_for_interrupts();
@@ -704,6 +721,23 @@ BatchCounts CollectionLoader::load_batch(int batch) {
         }
         ++counts.documents;
         counts.last_id = encoding_.escaped(source_id_of(doc));
+        if (replay_ && !replay_->failure().empty()) {
+            // An oplog entry on it could not be applied: the document's
+            // state is not known, so it is an error row, never an older
+            // state.
+            Error e(replay_->failure(), sqlstate::feature_not_supported);
+            refused_reading.emplace(raw.size(),
+                              error_row(transformer_, encoding_, collection_.name, doc,
+                                        source_id_of(doc), "(oplog)", e.sqlstate(), e.what(),
+                                        e.detail(), batch, false));
+            docs.emplace_back();
+            docs.back().source_id = source_id_of(doc);
+            ok.push_back(false);
+            ++counts.failed;
+            raw.push_back(nullptr);
+            copies.emplace_back(nullptr);
+            continue;
+        }
         if (doc->len > migration_batch_bytes) {
             // Never held for the batch: its error row (with its BSON) is
             // made now and added in its turn while converting.
@@ -713,7 +747,7 @@ BatchCounts CollectionLoader::load_batch(int batch) {
                     sqlstate::program_limit_exceeded, {},
                     "BSON documents are at most 16 MB; this one is damaged or was not "
                     "written by MongoDB.");
-            oversized.emplace(raw.size(),
+            refused_reading.emplace(raw.size(),
                               error_row(transformer_, encoding_, collection_.name, doc,
                                         source_id_of(doc), "(document)", e.sqlstate(), e.what(),
                                         e.detail(), batch, false));
@@ -735,7 +769,7 @@ BatchCounts CollectionLoader::load_batch(int batch) {
 
     for (std::size_t i = 0; i < raw.size(); ++i) {
         if (!raw[i]) {
-            side_->errors.add(std::move(oversized.at(i))); // refused while reading
+            side_->errors.add(std::move(refused_reading.at(i))); // refused while reading
             continue;
         }
         if ((i & 127) == 0)
@@ -799,6 +833,8 @@ BatchCounts CollectionLoader::load_batch(int batch) {
     }
     counts.stages.convert += clock.lap();
     flush_side_tables();
+    if (replay_)
+        record_oplog(replay_->take_records(), batch);
     counts.stages.load += clock.lap();
     return counts;
 }

@@ -8,6 +8,7 @@
 
 #include "core/doc_transform.hpp"
 #include "core/document_source.hpp"
+#include "core/oplog_apply.hpp"
 #include "core/options.hpp"
 
 #include <memory>
@@ -73,6 +74,11 @@ class CollectionLoader {
                      std::unique_ptr<DocumentSource> source, bool replace_errors);
     ~CollectionLoader();
 
+    // The source's oplog replay (it is, or is inside, the loader's source):
+    // a document whose entries could not be applied is an error row, and
+    // the entries' outcomes are written with the batch that read them.
+    void watch_oplog(ReplayedSource *replay) { replay_ = replay; }
+
     // Reads, converts and writes up to one batch.  Needs SPI to be connected.
     // A dump's damage ends the batch early: the documents read before it are
     // written and BatchCounts::damage says what failed (never exhausted).
@@ -105,6 +111,7 @@ class CollectionLoader {
     TargetEncoding encoding_;
     std::shared_ptr<Client> client_;
     std::unique_ptr<DocumentSource> source_;
+    ReplayedSource *replay_ = nullptr;
     std::string insert_sql_;
     bool replace_errors_;
 

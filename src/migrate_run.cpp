@@ -4,6 +4,7 @@
 
 #include "connection.hpp"
 #include "migrate_load.hpp"
+#include "migrate_oplog.hpp"
 #include "migrate_schema.hpp"
 #include "migrate_stages.hpp"
 #include "pg/arrays.hpp"
@@ -100,7 +101,7 @@ void reset(const Mapping &mapping) {
     // DELETE, not TRUNCATE: the calling session holds share locks on these
     // tables until its statement ends, and waits for this worker.
     for (const char *table : {"run", "checkpoint", "batch_log", "errors", "repairs", "extra_keys",
-                              "foreign_ids", "junction_stage"})
+                              "foreign_ids", "junction_stage", "oplog_applied"})
         spi_exec((std::string("DELETE FROM nextcrm_migration.") + table).c_str());
 }
 
@@ -147,8 +148,8 @@ void reset_collections(const Mapping &mapping, const std::vector<std::string> &n
              "   FROM moved m ORDER BY m.collection, m.source_id",
              2, types, args);
     // DELETE, not TRUNCATE, as in reset().
-    for (const char *table :
-         {"errors", "repairs", "extra_keys", "foreign_ids", "junction_stage", "batch_log"})
+    for (const char *table : {"errors", "repairs", "extra_keys", "foreign_ids", "junction_stage",
+                              "batch_log", "oplog_applied"})
         spi_exec((std::string("DELETE FROM nextcrm_migration.") + table +
                   " WHERE collection OPERATOR(pg_catalog.=) ANY ($1)")
                      .c_str(),
@@ -188,32 +189,6 @@ std::string joined(const std::vector<std::string> &names) {
     for (const auto &n : names)
         out += (out.empty() ? "" : ", ") + n;
     return out;
-}
-
-// A dump made with mongodump --oplog holds, besides the collections, the
-// changes made to them while it ran; the collections alone are a state the
-// source never had.  This version does not replay them: a run over such a
-// dump ends failed saying how many there are, never complete.
-bool fail_for_oplog(const SourceOptions &opts) {
-    if (!opts.is_dump())
-        return false;
-    Dump dump(opts, [] { check_for_interrupts(); });
-    report_activity("reading the dump's oplog");
-    std::int64_t entries = dump.oplog_entries();
-    if (entries == 0)
-        return false;
-    std::string message = "the dump's oplog (" +
-                          (dump.is_archive() ? "in \"" + dump.location() + "\""
-                                             : "\"" + dump.oplog_location() + "\"") +
-                          ") holds " + std::to_string(entries) + " operations on database \"" +
-                          dump.database() +
-                          "\" made while mongodump ran, which this version does not apply";
-    Datum arg = text_datum(message);
-    Oid type = TEXTOID;
-    spi_exec("UPDATE nextcrm_migration.run SET status = 'failed', message = $1,"
-             " finished_at = clock_timestamp(), worker_pid = NULL",
-             1, &type, &arg);
-    return true;
 }
 
 void begin_run(const MigrationRequest &request) {
@@ -754,6 +729,7 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
     }
 
     seconds.batches = clock.lap();
+    std::string oplog;
     in_transaction([&] {
         if (!failed_names.empty() && !stopped && !stop()) {
             // Every collection that could run did; the junction tables wait
@@ -772,23 +748,33 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
             spi_query("SELECT count(*) FROM nextcrm_migration.checkpoint WHERE phase <> 'done'")
                     .int8(0, 1) == 0 &&
             !stop();
-        if (complete && fail_for_oplog(opts))
-            return;
         if (complete) {
+            // The oplog's entries were applied as their documents were read
+            // (migrate_oplog.hpp); those no collection applies are recorded
+            // now, and the run's record says how many of each.
+            report_activity("recording the dump's oplog");
+            oplog = finish_oplog(mapping, opts);
             build_junctions(mapping);
             // References lost as dangling to documents that have arrived
             // since (a retried document) are put back.
             report_activity("restoring references");
             restore_references(mapping);
         }
-        spi_exec(complete ? "UPDATE nextcrm_migration.run SET status = 'done',"
+        Datum arg = text_datum(oplog);
+        Oid type = TEXTOID;
+        const char null = oplog.empty() ? 'n' : ' ';
+        spi_exec(complete ? "UPDATE nextcrm_migration.run SET status = 'done', message = $1,"
                             " finished_at = clock_timestamp(), worker_pid = NULL"
                           : "UPDATE nextcrm_migration.run SET status = 'stopped',"
-                            " finished_at = clock_timestamp(), worker_pid = NULL");
+                            " finished_at = clock_timestamp(), worker_pid = NULL",
+                 complete ? 1 : 0, complete ? &type : nullptr, complete ? &arg : nullptr,
+                 complete ? &null : nullptr);
     });
     seconds.finish = clock.lap();
     in_transaction([&] { save_run_seconds(seconds); });
     report_stages(seconds);
+    if (!oplog.empty())
+        pg_call([&oplog] { ereport(NOTICE, (errmsg("%s", oplog.c_str()))); });
 }
 
 void check_mapped_collection(const Profile &profile, const std::string &collection) {

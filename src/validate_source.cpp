@@ -7,6 +7,7 @@
 #include "pg/types.hpp"
 
 #include "connection.hpp"
+#include "migrate_oplog.hpp"
 #include "profiles.hpp"
 #include "source_count.hpp"
 #include "target_encoding.hpp"
@@ -132,8 +133,8 @@ std::unique_ptr<nextcrm::DocumentSource> open_collection(const nextcrm::SourceOp
                                                          std::shared_ptr<nextcrm::Client> &client,
                                                          const nextcrm::Dump *dump,
                                                          const std::string &collection) {
-    if (dump)
-        return dump->open(collection);
+    if (dump) // as the migration reads it: with the dump's oplog applied
+        return nextcrm::with_oplog(*dump, dump->open(collection), collection);
     if (!client)
         client = nextcrm::client_for(serverid);
     nextcrm::QuerySpec spec;

@@ -370,7 +370,14 @@ void Dump::read_archive(const std::string &path, const std::string &database) {
 }
 
 std::int64_t Dump::oplog_entries() const {
-    std::int64_t n = 0, seen = 0;
+    std::int64_t n = 0;
+    for_each_oplog_entry(
+        [this, &n](const bson_t *entry) { n += oplog_entries_for(entry, database_); });
+    return n;
+}
+
+void Dump::for_each_oplog_entry(const std::function<void(const bson_t *)> &fn) const {
+    std::int64_t seen = 0;
     if (archive_) {
         // Read whether or not the prelude lists it: its blocks are what
         // counts.
@@ -388,13 +395,13 @@ std::int64_t Dump::oplog_entries() const {
                 if (!bson_init_static(&entry, data, length) ||
                     !bson_validate(&entry, BSON_VALIDATE_NONE, nullptr))
                     reader.fail("an oplog entry is not valid BSON");
-                n += oplog_entries_for(&entry, database_);
+                fn(&entry);
             }
         }
-        return n;
+        return;
     }
     if (oplog_name_.empty())
-        return 0;
+        return;
     DumpFileSource source(open_dump_file(*top_, oplog_name_, oplog_shown_), oplog_shown_);
     while (const bson_t *entry = source.next()) {
         if ((source.count() & 1023) == 0 && between_)
@@ -403,9 +410,8 @@ std::int64_t Dump::oplog_entries() const {
             throw Error("oplog \"" + oplog_shown_ + "\" holds a corrupt entry after " +
                             std::to_string(source.count() - 1) + " entries",
                         sqlstate::fdw_error);
-        n += oplog_entries_for(entry, database_);
+        fn(entry);
     }
-    return n;
 }
 
 const DumpEntry *Dump::find(const std::string &collection) const {

@@ -89,6 +89,9 @@ class Dump {
     // not counted.  0 when the dump has no oplog.  Reads the whole oplog;
     // damage is an Error naming the file.
     std::int64_t oplog_entries() const;
+    // Calls fn with every entry of the dump's oplog, in order (nothing when
+    // there is none); damage is an Error naming the file.
+    void for_each_oplog_entry(const std::function<void(const bson_t *)> &fn) const;
     // Where the oplog is (empty when there is none).
     const std::string &oplog_location() const noexcept { return oplog_shown_; }
 

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # mongodump --oplog (issue 19, item 1): a whole-server folder with oplog.bson
-# beside prelude.json is read as the whole-server dump it is (the database's
-# folder, not the top folder as one database), and the archive's oplog
-# namespace is no database.  The oplog's operations on the migrated database
-# are not applied by this version: the run migrates every collection, then
-# ends failed saying how many operations the oplog holds -- never complete.
+# beside prelude.json is read as the whole-server dump it is, the archive's
+# oplog namespace is no database, and the oplog's operations on the migrated
+# database are applied as mongorestore --oplogReplay applies them: a user
+# deleted while mongodump ran is not migrated (the references to it dangle
+# and are recorded as any dangling reference is), a user and an account
+# created meanwhile are, updates ($set, $v:2 diff, an update of an _id the
+# dump lacks, which upserts) give the documents their new values, an update
+# form not applied makes its document an error row, a command and an entry
+# for a collection the profile does not map are recorded, entries on other
+# databases are ignored.  Folder, archive and gzip archive alike; validation
+# passes and counts the oplog's effect; a run killed with kill -9 resumes
+# without recording (or applying) an entry twice.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/migrate.sh"
 
@@ -13,11 +20,18 @@ chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 fx=$NEXTCRM_ROOT/test/fixtures/mongodump
 
-# An oplog as mongodump --oplog writes it: three operations on nextcrm, one
-# more inside a transaction's applyOps, and entries that are not nextcrm's.
-python3 - "$work/oplog.bson" <<'PY'
-import struct, sys
+# BSON written and read without a driver: the types the oplog needs.
+cat >"$work/bsonlib.py" <<'PY'
+import struct
+class Oid(bytes): pass
+class Ts(tuple): pass
 def enc(v):
+    if isinstance(v, Oid):
+        return 7, bytes(v)
+    if isinstance(v, Ts):
+        return 0x11, struct.pack("<II", v[1], v[0])
+    if isinstance(v, bool):
+        return 8, bytes([1 if v else 0])
     if isinstance(v, str):
         b = v.encode() + b"\0"
         return 2, struct.pack("<i", len(b)) + b
@@ -32,54 +46,219 @@ def doc(d):
         t, b = enc(v)
         body += bytes([t]) + k.encode() + b"\0" + b
     return struct.pack("<i", len(body) + 5) + body + b"\0"
+FIXED = {1: 8, 7: 12, 8: 1, 9: 8, 10: 0, 16: 4, 17: 8, 18: 8, 19: 16, 0x7F: 0, 0xFF: 0}
+def top(d):
+    """A document's top-level fields: name -> (type, raw bytes)."""
+    out, i = {}, 4
+    while d[i] != 0:
+        t = d[i]; j = d.index(b"\0", i + 1); name = d[i + 1:j].decode(); i = j + 1
+        if t in FIXED: n = FIXED[t]
+        elif t in (2, 13, 14): n = 4 + struct.unpack_from("<i", d, i)[0]
+        elif t in (3, 4, 15): n = struct.unpack_from("<i", d, i)[0]
+        elif t == 5: n = 5 + struct.unpack_from("<i", d, i)[0]
+        elif t == 11: k = d.index(b"\0", i); n = d.index(b"\0", k + 1) + 1 - i
+        else: raise ValueError("type %d" % t)
+        out[name] = (t, d[i:i + n]); i += n
+    return out
+def docs(path):
+    data = open(path, "rb").read(); i = 0
+    while i < len(data):
+        n = struct.unpack_from("<i", data, i)[0]; yield top(data[i:i + n]); i += n
+PY
+
+# Ids from the fixture: a user accounts are assigned to (deleted while
+# mongodump ran), three more users (renamed, diffed, $inc-ed) and new ids.
+WORK=$work python3 - "$fx/dir/nextcrm" >"$work/ids" <<'PY'
+import os, sys
+sys.path.insert(0, os.environ["WORK"])
+from bsonlib import docs
+d = sys.argv[1]
+users = [u["_id"][1].hex() for u in docs(d + "/Users.bson") if u["_id"][0] == 7]
+assigned = [a["assigned_to"][1].hex() for a in docs(d + "/crm_Accounts.bson")
+            if a.get("assigned_to", (0,))[0] == 7]
+deleted = next(u for u in users if u in assigned)
+others = [u for u in users if u != deleted][:3]
+print("DEL=%s UPD=%s DIFF=%s INC=%s" % (deleted, others[0], others[1], others[2]))
+PY
+ok $? "ids picked from the fixture"
+. "$work/ids"
+NEW_USER=65f000000000000000000001
+NEW_ACC=65f000000000000000000002
+UPSERT=65f000000000000000000003
+
+# The oplog as mongodump --oplog writes it: 9 operations on nextcrm (one
+# inside a transaction's applyOps), a no-op and entries of other databases.
+WORK=$work python3 - "$work/oplog.bson" "$DEL" "$UPD" "$DIFF" "$INC" "$NEW_USER" "$NEW_ACC" "$UPSERT" <<'PY'
+import os, sys
+sys.path.insert(0, os.environ["WORK"])
+from bsonlib import Oid, Ts, doc
+out, dele, upd, diff, inc, new_user, new_acc, upsert = sys.argv[1:]
+o = lambda h: Oid(bytes.fromhex(h))
 entries = [
-    {"op": "i", "ns": "nextcrm.Boards", "o": {"_id": "late-board", "title": "x"}},
-    {"op": "u", "ns": "nextcrm.Boards", "o": {"$set": {"title": "y"}}, "o2": {"_id": "late-board"}},
-    {"op": "d", "ns": "nextcrm.Boards", "o": {"_id": "late-board"}},
+    {"op": "i", "ns": "nextcrm.Users", "o": {"_id": o(new_user), "__v": 0,
+     "email": "late.user@example.com", "name": "Late User"}},
+    {"op": "u", "ns": "nextcrm.Users", "o": {"$v": 1, "$set": {"name": "Renamed"}}, "o2": {"_id": o(upd)}},
+    {"op": "d", "ns": "nextcrm.Users", "o": {"_id": o(dele)}},
     {"op": "n", "ns": "", "o": {"msg": "periodic noop"}},
     {"op": "i", "ns": "other.Users", "o": {"_id": 2}},
     {"op": "c", "ns": "admin.$cmd", "o": {"applyOps": [
-        {"op": "i", "ns": "nextcrm.Tasks", "o": {"_id": 3}},
+        {"op": "i", "ns": "nextcrm.crm_Accounts", "o": {"_id": o(new_acc), "__v": 0,
+         "name": "Late account", "assigned_to": o(new_user)}},
         {"op": "i", "ns": "other.x", "o": {"_id": 4}}]}},
+    {"op": "u", "ns": "nextcrm.Users", "o": {"$v": 2, "diff": {"u": {"username": "diffed"}}},
+     "o2": {"_id": o(diff)}},
+    {"op": "u", "ns": "nextcrm.Users", "o": {"$v": 1, "$set": {"email": "upserted@example.com",
+     "name": "Upserted"}}, "o2": {"_id": o(upsert)}},
+    {"op": "i", "ns": "nextcrm.notAModel", "o": {"_id": 1}},
+    {"op": "u", "ns": "nextcrm.Users", "o": {"$inc": {"__v": 1}}, "o2": {"_id": o(inc)}},
+    {"op": "c", "ns": "nextcrm.$cmd", "o": {"createIndexes": "Users", "indexes": []}},
 ]
-open(sys.argv[1], "wb").write(b"".join(doc(e) for e in entries))
+for n, e in enumerate(entries):
+    e["ts"] = Ts((1700000000, n + 1))
+open(out, "wb").write(b"".join(doc(e) for e in entries))
 PY
-ok $? "an oplog of 4 operations on nextcrm written"
+ok $? "an oplog of 9 operations on nextcrm written"
 
 cp -r "$fx/dir" "$work/server"
 cp "$work/oplog.bson" "$work/server/oplog.bson"
-"$BUILD_DIR/nextcrm_archive" "$fx/dir/nextcrm" "$work/oplog.archive" --oplog "$work/oplog.bson"
-ok $? "an archive with the oplog written"
+"$BUILD_DIR/nextcrm_archive" "$fx/dir/nextcrm" "$work/oplog.archive" --oplog "$work/oplog.bson" &&
+    "$BUILD_DIR/nextcrm_archive" "$fx/dir/nextcrm" "$work/oplog.archive.gz" --gzip --oplog "$work/oplog.bson"
+ok $? "archives (plain and gzip) with the oplog written"
 chmod -R a+rX "$work"
 
+uid() { echo "nextcrm_map_oid('$1')"; }
 make_target oplog_clean "dump_dir '$fx/dir'"
 q -d oplog_clean -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
 ok $? "clean: the dump without an oplog migrates"
+assigned_to_deleted=$(q -d oplog_clean -c "SELECT count(*) FROM \"crm_Accounts\" WHERE assigned_to = nextcrm_map_oid('$DEL')")
+((assigned_to_deleted > 0))
+ok $? "the user deleted during the dump is assigned $assigned_to_deleted accounts in the dump"
+# Users after the oplog: the dump's migrated users, less the deleted one and
+# the one whose update is not applied (when they migrate from the dump), plus
+# the inserted and the upserted one.
+users_after=$(q -d oplog_clean -c "SELECT count(*) + 2 - count(*) FILTER (WHERE id IN ($(uid "$DEL"), $(uid "$INC")))
+                                    FROM \"Users\"")
+failing=$(q -d oplog_clean -c "SELECT count(*) FROM nextcrm_validate('src', 1, 100000) WHERE status = 'fail'")
 
-for shape in "folder:dump_dir '$work/server'" "archive:archive '$work/oplog.archive'"; do
+for shape in "folder:dump_dir '$work/server'" "archive:archive '$work/oplog.archive'" \
+    "gzip archive:archive '$work/oplog.archive.gz'"; do
     label=${shape%%:*}
-    db=oplog_$label
+    db=oplog_${label// /_}
     make_target "$db" "${shape#*:}"
     is "$(q -d "$db" -c "SELECT count(*) FILTER (WHERE documents > 0) || '|' || sum(documents)
                           FROM nextcrm_mongo_collections('src')")" \
         "$(q -d oplog_clean -c "SELECT count(*) FILTER (WHERE documents > 0) || '|' || sum(documents)
                                  FROM nextcrm_mongo_collections('src')")" \
-        "$label: the collections and their counts are the database's"
-    is "$(q -d "$db" -c "SELECT count(*) FROM nextcrm_mongo_collections('src') WHERE collection = 'oplog'")" \
-        0 "$label: the oplog is not listed as a collection"
+        "$label: the collections and their counts are the dump's"
     out=$(q -d "$db" -c "SELECT * FROM nextcrm_migrate_all('src')" 2>&1)
-    like "$out" "ERROR:  the migration failed: the dump's oplog \\(.*\\) holds 4 operations on database \"nextcrm\" made while mongodump ran, which this version does not apply" \
-        "$label: the caller's error says the oplog's operations are not applied"
-    is "$(q -d "$db" -c "SELECT status FROM nextcrm_migration.run")" failed "$label: the run ends failed"
-    like "$(q -d "$db" -c "SELECT message FROM nextcrm_migration.run")" "holds 4 operations on database \"nextcrm\"" \
-        "$label: the run's record says how many"
-    per_collection="SELECT string_agg(collection || '=' || phase || '/' || migrated || '/' || failed, ','
-                            ORDER BY collection) FROM nextcrm_migration.checkpoint"
-    is "$(q -d "$db" -c "$per_collection")" "$(q -d oplog_clean -c "$per_collection")" \
-        "$label: every collection is migrated, as from the dump without its oplog"
+    ok $? "$label: the migration succeeds"
+    summary='oplog: 9 operations on database "nextcrm" made while mongodump ran: 6 applied, 2 failed, 1 skipped'
+    like "$out" "NOTICE:  $summary" "$label: the caller is told how many operations were applied"
+    is "$(q -d "$db" -c "SELECT status || ': ' || message FROM nextcrm_migration.run")" \
+        "complete: $summary (nextcrm_migration.oplog_applied)" "$label: the run is complete and its record says so"
+
+    is "$(q -d "$db" -c "SELECT count(*) FROM \"Users\" WHERE id = $(uid "$DEL")")" 0 \
+        "$label: the user deleted while mongodump ran is not migrated"
+    is "$(q -d "$db" -c "SELECT count(*) FROM \"crm_Accounts\" WHERE assigned_to IS NULL
+                          AND id IN (SELECT r.id FROM nextcrm_migration.repairs p
+                                     JOIN \"crm_Accounts\" r ON r.id = nextcrm_map_oid(p.source_id)
+                                     WHERE p.collection = 'crm_Accounts' AND p.field = 'assigned_to'
+                                       AND p.kind = 'dangling_ref' AND p.original LIKE '%$DEL%')")" \
+        "$assigned_to_deleted" "$label: its accounts lose the reference, each recorded as a dangling reference"
+    is "$(q -d "$db" -c "SELECT name || '|' || email FROM \"Users\" WHERE id = $(uid "$NEW_USER")")" \
+        "Late User|late.user@example.com" "$label: the user created while mongodump ran is migrated"
+    is "$(q -d "$db" -c "SELECT name FROM \"crm_Accounts\" WHERE id = $(uid "$NEW_ACC")
+                          AND assigned_to = $(uid "$NEW_USER")")" \
+        "Late account" "$label: so is the account created (in a transaction), assigned to the new user"
+    is "$(q -d "$db" -c "SELECT name FROM \"Users\" WHERE id = $(uid "$UPD")")" Renamed \
+        "$label: a \$set update gives the field its new value"
+    is "$(q -d "$db" -c "SELECT username FROM \"Users\" WHERE id = $(uid "$DIFF")")" diffed \
+        "$label: a \$v:2 diff update gives the field its new value"
+    is "$(q -d "$db" -c "SELECT name || '|' || email FROM \"Users\" WHERE id = $(uid "$UPSERT")")" \
+        "Upserted|upserted@example.com" "$label: an update of an _id the dump lacks upserts it, as applyOps does"
+    is "$(q -d "$db" -c "SELECT count(*) FROM \"Users\" WHERE id = $(uid "$INC")")" 0 \
+        "$label: the user whose update cannot be applied is not migrated in an older state"
+    like "$(q -d "$db" -c "SELECT field || ' ' || sqlstate || ' ' || message FROM nextcrm_migration.errors
+                            WHERE collection = 'Users' AND source_id = '$INC'")" \
+        '^\(oplog\) 0A000 oplog entry 8 \(Timestamp\(1700000000, 10\), op u\) cannot be applied: the update operator "\$inc" is not applied$' \
+        "$label: it is an error row naming the collection, the _id and the reason"
+    is "$(q -d "$db" -c 'SELECT count(*) FROM "Users"')" "$users_after" \
+        "$label: Users holds the dump's users, less the deleted and the failed one, plus two ($users_after)"
+    is "$(q -d "$db" -c "SELECT string_agg(position || ' ' || op || ' ' || collection || ' ' || outcome, ', '
+                                           ORDER BY position) FROM nextcrm_migration.oplog_applied")" \
+        "1 i Users applied, 2 u Users applied, 3 d Users applied, 4 i crm_Accounts applied, 5 u Users applied, 6 u Users applied, 7 i notAModel skipped, 8 u Users failed, 9 c Users failed" \
+        "$label: every operation on nextcrm is recorded once with its outcome; other databases' are not"
+    like "$(q -d "$db" -c "SELECT reason FROM nextcrm_migration.oplog_applied WHERE position = 9")" \
+        'the command "createIndexes" is not applied' "$label: the command's record says why"
+    like "$(q -d "$db" -c "SELECT reason FROM nextcrm_migration.oplog_applied WHERE position = 7")" \
+        'collection "notAModel" is not migrated' "$label: the unknown collection's record says why"
+    is "$(q -d "$db" -c "SELECT count(*) FROM nextcrm_validate('src', 1, 100000) WHERE status = 'fail'")" \
+        "$failing" "$label: validation fails no more checks than on the dump without an oplog ($failing)"
+    is "$(q -d "$db" -c "SELECT count(*) FROM nextcrm_validate('src', 1, 100000)
+                          WHERE \"table\" = 'Users' AND status = 'fail'")" 0 \
+        "$label: validation fails no check of Users, which the oplog changed: it reads the source with the oplog applied"
     out=$(q -d "$db" -c "SELECT * FROM nextcrm_migrate_all('src')" 2>&1)
-    like "$out" "ERROR:  the migration failed: the dump's oplog" "$label: a re-run ends the same way"
-    is "$(q -d "$db" -c "SELECT status FROM nextcrm_migration.run")" failed "$label: and is not complete"
+    like "$out" "the migration is complete; nothing to do" "$label: a re-run has nothing to do"
 done
+
+# kill -9 of the worker between batches: the resumed run applies and
+# records every entry once, and ends as an uninterrupted run does.  The
+# oplog touches the first and the last documents of Tasks, which are read
+# in different batches, and Users, read earlier.
+N=6000
+mkdir "$work/gen"
+"$BUILD_DIR/nextcrm_gen" --docs $N --seed 5 --dump-dir "$work/gen/nextcrm" 2>/dev/null
+cp "$fx/dir/prelude.json" "$work/gen/"
+WORK=$work python3 - "$work/gen" <<'PY'
+import os, sys
+sys.path.insert(0, os.environ["WORK"])
+from bsonlib import Oid, Ts, docs, doc
+d = sys.argv[1]
+tasks = [t["_id"][1] for t in docs(d + "/nextcrm/Tasks.bson") if t["_id"][0] == 7]
+users = [u["_id"][1] for u in docs(d + "/nextcrm/Users.bson") if u["_id"][0] == 7]
+assert len(tasks) > 1000, len(tasks)
+entries = [
+    {"op": "u", "ns": "nextcrm.Tasks", "o": {"$set": {"title": "first, renamed"}}, "o2": {"_id": Oid(tasks[0])}},
+    {"op": "d", "ns": "nextcrm.Tasks", "o": {"_id": Oid(tasks[1])}},
+    {"op": "u", "ns": "nextcrm.Tasks", "o": {"$v": 2, "diff": {"u": {"title": "last, diffed"}}},
+     "o2": {"_id": Oid(tasks[-1])}},
+    {"op": "u", "ns": "nextcrm.Users", "o": {"$set": {"name": "Renamed"}}, "o2": {"_id": Oid(users[0])}},
+]
+for n, e in enumerate(entries):
+    e["ts"] = Ts((1700000000, n + 1))
+open(d + "/oplog.bson", "wb").write(b"".join(doc(e) for e in entries))
+PY
+ok $? "a generated dump of $N documents with an oplog written"
+chmod -R a+rX "$work/gen"
+make_target oplog_base "dump_dir '$work/gen'"
+q -d oplog_base -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
+is "$(q -d oplog_base -c "SELECT status FROM nextcrm_migration.run")" complete "an uninterrupted run completes"
+applied="SELECT string_agg(position || ' ' || outcome, ', ' ORDER BY position) FROM nextcrm_migration.oplog_applied"
+is "$(q -d oplog_base -c "$applied")" "1 applied, 2 applied, 3 applied, 4 applied" "and applies the 4 operations"
+is "$(q -d oplog_base -c "SELECT count(DISTINCT batch) FROM nextcrm_migration.oplog_applied
+                          WHERE collection = 'Tasks'")" 2 "the Tasks operations are recorded by two batches"
+base=$(digest oplog_base)
+
+make_target oplog_kill "dump_dir '$work/gen'"
+q -d oplog_kill -c "SELECT * FROM nextcrm_migrate_all('src')" >"$work/kill.out" 2>&1 &
+caller=$!
+wait_for_batches oplog_kill 3
+worker=$(q -d oplog_kill -c "SELECT worker_pid FROM nextcrm_migration.run")
+expect_kill "$worker"
+kill -9 "$worker"
+wait $caller
+wait_for_server
+ok $? "the server is back after kill -9 of the worker ($worker)"
+done_before=$(q -d oplog_kill -c "SELECT sum(processed) FROM nextcrm_migration.checkpoint")
+((done_before > 0 && done_before < N))
+ok $? "the killed run had committed part of the data ($done_before documents)"
+q -d oplog_kill -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
+is "$(q -d oplog_kill -c "SELECT status FROM nextcrm_migration.run")" complete "the resumed run completes"
+is "$(q -d oplog_kill -c "$applied")" "1 applied, 2 applied, 3 applied, 4 applied" \
+    "after kill -9 and resume, each operation is recorded once"
+is "$(digest oplog_kill)" "$base" "after kill -9 and resume, every table equals the uninterrupted run"
+is "$(q -d oplog_kill -c "SELECT string_agg(title, ', ' ORDER BY title) FROM \"Tasks\"
+                          WHERE title IN ('first, renamed', 'last, diffed')")" "first, renamed, last, diffed" \
+    "the updates of the first and the last Tasks are applied"
 
 done_testing

@@ -1,0 +1,228 @@
+// The oplog's updates applied to BSON documents as MongoDB applies them, and
+// a collection's documents with the oplog replayed over them.
+#include "bson_json.hpp"
+
+#include "core/doc_transform.hpp"
+#include "core/error.hpp"
+#include "core/extended_json.hpp"
+#include "core/oplog_apply.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using nextcrm::BsonPtr;
+
+std::string text(const bson_t *doc) {
+    char *s = bson_as_relaxed_extended_json(doc, nullptr);
+    std::string out = s;
+    bson_free(s);
+    return out;
+}
+
+std::string text(const BsonPtr &doc) {
+    return doc ? text(doc.get()) : "(absent)";
+}
+
+bson_value_t int_id(int v) {
+    bson_value_t id{};
+    id.value_type = BSON_TYPE_INT32;
+    id.value.v_int32 = v;
+    return id;
+}
+
+std::string updated(const std::string &base, const std::string &update) {
+    bson_value_t id = int_id(1);
+    BsonPtr b = base.empty() ? nullptr : json(base);
+    return text(nextcrm::apply_update(b.get(), &id, json(update).get()));
+}
+
+TEST(OplogApply, SetAndUnsetWithDottedPaths) {
+    EXPECT_EQ(
+        updated(R"({"_id": 1, "a": 1, "b": {"c": 2}})",
+                R"({"$v": 1, "$set": {"a": 5, "b.d": "x", "n.m": true}, "$unset": {"b.c": 1}})"),
+        R"({ "_id" : 1, "a" : 5, "b" : { "d" : "x" }, "n" : { "m" : true } })");
+    EXPECT_EQ(updated(R"({"_id": 1, "l": [1, 2]})", R"({"$set": {"l.3": 9}})"),
+              R"({ "_id" : 1, "l" : [ 1, 2, null, 9 ] })");
+    EXPECT_EQ(updated(R"({"_id": 1, "l": [1, 2]})", R"({"$unset": {"l.0": ""}})"),
+              R"({ "_id" : 1, "l" : [ null, 2 ] })");
+    // Unsetting what is not there changes nothing.
+    EXPECT_EQ(updated(R"({"_id": 1})", R"({"$unset": {"x.y": 1}})"), R"({ "_id" : 1 })");
+}
+
+TEST(OplogApply, ReplacementKeepsTheId) {
+    EXPECT_EQ(updated(R"({"_id": 1, "a": 1})", R"({"b": 2})"), R"({ "_id" : 1, "b" : 2 })");
+    EXPECT_EQ(updated(R"({"_id": 1, "a": 1})", R"({"_id": 1, "b": 2})"),
+              R"({ "_id" : 1, "b" : 2 })");
+    EXPECT_THROW(updated(R"({"_id": 1})", R"({"_id": 2, "b": 2})"), nextcrm::Error);
+}
+
+TEST(OplogApply, DiffV2) {
+    EXPECT_EQ(updated(R"({"_id": 1, "a": 1, "b": 2, "o": {"x": 1, "y": 2}, "l": [1, 2, 3]})",
+                      R"({"$v": 2, "diff": {"d": {"b": false}, "u": {"a": 10},
+                          "i": {"new": "n"}, "so": {"u": {"x": 5}, "d": {"y": false}},
+                          "sl": {"a": true, "l": 2, "u1": 20}}})"),
+              R"({ "_id" : 1, "a" : 10, "o" : { "x" : 5 }, "l" : [ 1, 20 ], "new" : "n" })");
+    // A subdiff of an array element that is an object, and an array grown.
+    EXPECT_EQ(updated(R"({"_id": 1, "l": [{"k": 1}]})",
+                      R"({"$v": 2, "diff": {"sl": {"a": true, "s0": {"u": {"k": 2}}, "u2": 7}}})"),
+              R"({ "_id" : 1, "l" : [ { "k" : 2 }, null, 7 ] })");
+}
+
+TEST(OplogApply, FormsNotImplementedAreErrors) {
+    EXPECT_THROW(updated(R"({"_id": 1, "n": 1})", R"({"$inc": {"n": 1}})"), nextcrm::Error);
+    EXPECT_THROW(updated(R"({"_id": 1})", R"({"$v": 2, "diff": {"sx": {"u": {"a": 1}}}})"),
+                 nextcrm::Error);
+    EXPECT_THROW(updated(R"({"_id": 1})", R"({"$v": 2, "diff": {"z": {}}})"), nextcrm::Error);
+    EXPECT_THROW(updated(R"({"_id": 1})", R"({"$v": 3, "diff": {}})"), nextcrm::Error);
+    EXPECT_THROW(updated(R"({"_id": 1, "s": "t"})", R"({"$set": {"s.x": 1}})"), nextcrm::Error);
+    EXPECT_THROW(updated(R"({"_id": 1})", R"({"$set": {"_id": 2}})"), nextcrm::Error);
+}
+
+TEST(OplogApply, UpdateOfAnAbsentIdUpserts) {
+    EXPECT_EQ(updated("", R"({"$set": {"a": 1}})"), R"({ "_id" : 1, "a" : 1 })");
+    EXPECT_EQ(updated("", R"({"$v": 2, "diff": {"i": {"a": 1}}})"), R"({ "_id" : 1, "a" : 1 })");
+}
+
+// A collection source of fixed documents.
+class ListSource : public nextcrm::DocumentSource {
+  public:
+    explicit ListSource(const std::vector<std::string> &docs) {
+        for (const auto &d : docs)
+            docs_.push_back(json(d));
+    }
+    const bson_t *next() override {
+        if (next_ == docs_.size())
+            return nullptr;
+        ++count_;
+        return docs_[next_++].get();
+    }
+
+  private:
+    std::vector<BsonPtr> docs_;
+    std::size_t next_ = 0;
+};
+
+std::shared_ptr<nextcrm::OplogReplay> oplog(const std::vector<std::string> &entries) {
+    auto r = std::make_shared<nextcrm::OplogReplay>("crm");
+    for (const auto &e : entries)
+        r->add(json(e).get());
+    return r;
+}
+
+TEST(OplogReplay, FlattensTransactionsAndKeepsOnlyTheDatabase) {
+    auto r = oplog({
+        R"({"op": "i", "ns": "crm.U", "o": {"_id": 1}, "ts": {"$timestamp": {"t": 5, "i": 1}}})",
+        R"({"op": "n", "ns": "", "o": {"msg": "noop"}})",
+        R"({"op": "i", "ns": "other.U", "o": {"_id": 2}})",
+        R"({"op": "i", "ns": "crmx.U", "o": {"_id": 2}})",
+        R"({"op": "c", "ns": "admin.$cmd", "o": {"applyOps": [
+            {"op": "d", "ns": "crm.U", "o": {"_id": 1}},
+            {"op": "i", "ns": "other.U", "o": {"_id": 3}}]}})",
+        R"({"op": "c", "ns": "crm.$cmd", "o": {"drop": "U"}})",
+        R"({"op": "u", "ns": "crm.U", "o": {"$set": {"a": 1}}})",
+    });
+    ASSERT_EQ(r->ops().size(), 4u);
+    EXPECT_EQ(r->ops()[0].ts, "Timestamp(5, 1)");
+    EXPECT_EQ(r->ops()[1].op, "d");
+    EXPECT_EQ(r->ops()[1].position, 2);
+    EXPECT_EQ(r->ops()[2].problem, "the command \"drop\" is not applied");
+    EXPECT_EQ(r->ops()[2].collection, "U");
+    EXPECT_EQ(r->ops()[3].problem, "the entry names no _id");
+    std::string one = nextcrm::source_id_of(json(R"({"_id": 1})").get());
+    ASSERT_NE(r->ops_of("U", one), nullptr);
+    EXPECT_EQ(r->ops_of("U", one)->size(), 2u);
+    EXPECT_EQ(r->touched("U"), std::vector<std::string>{one});
+}
+
+// A transaction written over several entries (4.2+) is applied at its
+// commit, as mongorestore's transaction buffer applies it.
+TEST(OplogReplay, TransactionsOverSeveralEntriesApplyAtTheirCommit) {
+    const std::string lsid = R"("lsid": {"id": {"$binary": {"base64": "AAAAAAAAAAAAAAAAAAAAAA==",
+        "subType": "04"}}})";
+    auto r = oplog({
+        // Committed over three entries, with a write between them.
+        R"({"op": "c", "ns": "admin.$cmd", "txnNumber": 1, )" + lsid +
+            R"(, "ts": {"$timestamp": {"t": 1, "i": 1}}, "o": {"applyOps": [
+            {"op": "i", "ns": "crm.U", "o": {"_id": 1}}], "partialTxn": true}})",
+        R"({"op": "i", "ns": "crm.U", "o": {"_id": 9}, "ts": {"$timestamp": {"t": 2, "i": 1}}})",
+        R"({"op": "c", "ns": "admin.$cmd", "txnNumber": 1, )" + lsid +
+            R"(, "ts": {"$timestamp": {"t": 3, "i": 1}}, "o": {"applyOps": [
+            {"op": "u", "ns": "crm.U", "o2": {"_id": 1}, "o": {"$set": {"a": 1}}}],
+            "count": 2}})",
+        // Prepared, then committed by a command.
+        R"({"op": "c", "ns": "admin.$cmd", "txnNumber": 2, )" + lsid +
+            R"(, "o": {"applyOps": [{"op": "i", "ns": "crm.U", "o": {"_id": 2}}],
+            "prepare": true}})",
+        R"({"op": "c", "ns": "admin.$cmd", "txnNumber": 2, )" + lsid +
+            R"(, "ts": {"$timestamp": {"t": 5, "i": 1}}, "o": {"commitTransaction": 1}})",
+        // Prepared, then aborted: nothing.
+        R"({"op": "c", "ns": "admin.$cmd", "txnNumber": 3, )" + lsid +
+            R"(, "o": {"applyOps": [{"op": "i", "ns": "crm.U", "o": {"_id": 3}}],
+            "prepare": true}})",
+        R"({"op": "c", "ns": "admin.$cmd", "txnNumber": 3, )" + lsid +
+            R"(, "o": {"abortTransaction": 1}})",
+        // Not committed when the oplog ends.
+        R"({"op": "c", "ns": "admin.$cmd", "txnNumber": 4, )" + lsid +
+            R"(, "o": {"applyOps": [{"op": "i", "ns": "crm.U", "o": {"_id": 4}}],
+            "partialTxn": true}})",
+    });
+    r->end();
+    ASSERT_EQ(r->ops().size(), 5u);
+    EXPECT_EQ(r->ops()[0].source_id, nextcrm::source_id_of(json(R"({"_id": 9})").get()));
+    EXPECT_EQ(r->ops()[1].ts, "Timestamp(3, 1)");
+    EXPECT_EQ(r->ops()[1].op, "i");
+    EXPECT_EQ(r->ops()[2].op, "u");
+    EXPECT_EQ(r->ops()[3].ts, "Timestamp(5, 1)");
+    for (int i = 0; i < 4; ++i)
+        EXPECT_EQ(r->ops()[i].problem, "") << i;
+    EXPECT_TRUE(r->ops()[4].uncommitted);
+    EXPECT_EQ(r->ops()[4].problem, "its transaction had not committed when the oplog ends");
+    std::vector<std::string> touched;
+    for (int id : {9, 1, 2})
+        touched.push_back(
+            nextcrm::source_id_of(json("{\"_id\": " + std::to_string(id) + "}").get()));
+    EXPECT_EQ(r->touched("U"), touched);
+}
+
+std::vector<std::string> replayed(nextcrm::ReplayedSource &s) {
+    std::vector<std::string> out;
+    while (const bson_t *d = s.next())
+        out.push_back(text(d) + (s.failure().empty() ? "" : " FAILED"));
+    return out;
+}
+
+TEST(OplogReplay, SourceAppliesDeletesUpdatesAndAppendsInserts) {
+    auto r = oplog({
+        R"({"op": "i", "ns": "crm.U", "o": {"_id": 10, "n": "new"}})",
+        R"({"op": "d", "ns": "crm.U", "o": {"_id": 2}})",
+        R"({"op": "u", "ns": "crm.U", "o": {"$v": 2, "diff": {"u": {"n": "b"}}}, "o2": {"_id": 3}})",
+        R"({"op": "u", "ns": "crm.U", "o": {"$set": {"n": "up"}}, "o2": {"_id": 11}})",
+        R"({"op": "i", "ns": "crm.U", "o": {"_id": 12}})",
+        R"({"op": "d", "ns": "crm.U", "o": {"_id": 12}})",
+        R"({"op": "u", "ns": "crm.U", "o": {"$inc": {"k": 1}}, "o2": {"_id": 1}})",
+        R"({"op": "i", "ns": "crm.V", "o": {"_id": 1}})",
+    });
+    nextcrm::ReplayedSource s(
+        std::make_unique<ListSource>(std::vector<std::string>{
+            R"({"_id": 1, "n": "a"})", R"({"_id": 2})", R"({"_id": 3, "n": "c"})"}),
+        r, "U");
+    EXPECT_EQ(replayed(s), (std::vector<std::string>{
+                               R"({ "_id" : 1, "n" : "a" } FAILED)",
+                               R"({ "_id" : 3, "n" : "b" })",
+                               R"({ "_id" : 10, "n" : "new" })",
+                               R"({ "_id" : 11, "n" : "up" })",
+                           }));
+    EXPECT_EQ(s.count(), 4);
+    auto records = s.take_records();
+    ASSERT_EQ(records.size(), 7u); // the entry on V is not this collection's
+    std::map<std::int64_t, std::string> outcome;
+    for (const auto &rec : records)
+        outcome[rec.position] = rec.outcome;
+    EXPECT_EQ(outcome[7], "failed");
+    EXPECT_EQ(outcome[2], "applied");
+    EXPECT_EQ(outcome[6], "applied");
+    EXPECT_TRUE(s.take_records().empty());
+}
+
+} // namespace
