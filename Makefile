@@ -14,6 +14,8 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql) test/pgtap/validation/$(EXTENSION)_va
 
 # pg_regress suites: every sql/*.sql except the install scripts.
 REGRESS = $(filter-out $(EXTENSION)--%,$(patsubst sql/%.sql,%,$(wildcard sql/*.sql)))
+# Isolation specs (pg_isolation_regress): specs/*.spec against expected/*.out.
+ISOLATION = $(patsubst specs/%.spec,%,$(wildcard specs/*.spec))
 
 # libmongoc 1.x's pkg-config name, else 2.x's (mongoc2; libmongoc-2.0 in
 # some distributions).
@@ -50,6 +52,12 @@ override autodepend = yes
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# The suites (REGRESS, ISOLATION) read the small mongodump fixture by its
+# absolute path, which every test session gets as the placeholder setting
+# nextcrm_test.fixture_dir (specs have no psql variables; the server reads
+# the folder).
+installcheck: export PGOPTIONS := $(PGOPTIONS) -c nextcrm_test.fixture_dir=$(abspath test/fixtures/regress_dump)
 
 # PGXS builds in the source tree and its dependency files do not notice a
 # different PostgreSQL: .pgxs-target names the installation the objects were
