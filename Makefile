@@ -26,6 +26,8 @@ DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql)) \
 
 # pg_regress suites: every sql/*.sql except the install scripts.
 REGRESS = $(filter-out $(EXTENSION)--%,$(patsubst sql/%.sql,%,$(wildcard sql/*.sql)))
+# Isolation specs (pg_isolation_regress): specs/*.spec against expected/*.out.
+ISOLATION = $(patsubst specs/%.spec,%,$(wildcard specs/*.spec))
 
 # libmongoc 1.x's pkg-config name, else 2.x's (mongoc2; libmongoc-2.0 in
 # some distributions).
@@ -70,6 +72,12 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_SOURCES)
 	$(call JOIN_SOURCES,$^)
 sql/$(EXTENSION)--$(UPDATE_FROM)--$(EXTVERSION).sql: $(UPDATE_SOURCES)
 	$(call JOIN_SOURCES,$^)
+
+# The suites (REGRESS, ISOLATION) read the small mongodump fixture by its
+# absolute path, which every test session gets as the placeholder setting
+# nextcrm_test.fixture_dir (specs have no psql variables; the server reads
+# the folder).
+installcheck: export PGOPTIONS := $(PGOPTIONS) -c nextcrm_test.fixture_dir=$(abspath test/fixtures/regress_dump)
 
 # PGXS builds in the source tree and its dependency files do not notice a
 # different PostgreSQL: .pgxs-target names the installation the objects were

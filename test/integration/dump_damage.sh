@@ -56,8 +56,7 @@ check_contained() {
     message=$(q -d "$db" -c "SELECT message FROM nextcrm_migration.checkpoint WHERE collection = 'crm_Contacts'")
     processed=$(q -d "$db" -c "SELECT processed FROM nextcrm_migration.checkpoint WHERE collection = 'crm_Contacts'")
     like "$message" "$msg_re" "$label: the message names the file, the byte offset and the documents read"
-    (( processed > 0 && processed < 444 ))
-    ok $? "$label: $processed of 444 documents read before the damage"
+    holds "processed > 0 && processed < 444" "$label: $processed of 444 documents read before the damage"
     is "$(q -d "$db" -c "SELECT migrated + failed FROM nextcrm_migration.checkpoint WHERE collection = 'crm_Contacts'")" \
         "$processed" "$label: each document read is migrated or an error"
     row_md5s "$db" crm_Contacts >"$work/got"

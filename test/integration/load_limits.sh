@@ -102,8 +102,7 @@ for bad in 1 10; do
     read -r rows subs <<<"$sub"
     # Bisection: at most 1 + 2 * bad * ceil(log2(rows)); one per row was rows + 1.
     bound=$(awk -v n="${rows:-0}" -v k=$bad 'BEGIN { d = 0; while (2 ^ d < n) d++; print 1 + 2 * k * d }')
-    ((${subs:-99999} <= bound && ${subs:-99999} < rows))
-    ok $? "the batch of ${rows:-?} rows isolated $bad refused rows with ${subs:-?} subtransactions (bound $bound)"
+    holds "${subs:-99999} <= bound && ${subs:-99999} < rows" "the batch of ${rows:-?} rows isolated $bad refused rows with ${subs:-?} subtransactions (bound $bound)"
     q -c "DROP DATABASE $db" >/dev/null
 done
 
@@ -163,8 +162,7 @@ is "$(q -d $db -c "SELECT count(*) FROM \"Documents\" WHERE document_name LIKE '
     "all 66 documents are migrated whole"
 is "$(q -d $db -c "SELECT count(*) FROM nextcrm_migration.errors")" 0 "none is an error"
 echo "# worker peak resident memory (VmHWM): $hwm kB"
-((hwm > 0 && hwm < 1024 * 1024))
-ok $? "the worker's peak resident memory ($((hwm / 1024)) MB) stays under 1 GB (batches of 64 MB)"
+holds "hwm > 0 && hwm < 1024 * 1024" "the worker's peak resident memory ($((hwm / 1024)) MB) stays under 1 GB (batches of 64 MB)"
 q -c "DROP DATABASE $db" >/dev/null
 rm -rf "$dir"
 

@@ -33,8 +33,7 @@ wait $caller
 wait_for_server
 ok $? "the server is back after kill -9 of the worker ($worker)"
 done_before=$(q -d resume_kill -c "SELECT sum(processed) FROM nextcrm_migration.checkpoint")
-((done_before > 0 && done_before < N))
-ok $? "the killed run had committed part of the data ($done_before documents)"
+holds "done_before > 0 && done_before < N" "the killed run had committed part of the data ($done_before documents)"
 q -d resume_kill -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
 is "$(q -d resume_kill -c "SELECT status FROM nextcrm_migration.run")" done "the resumed run completes"
 is "$(digest resume_kill)" "$base" "after kill -9 and resume, every table equals the uninterrupted run"
@@ -89,8 +88,7 @@ kill -STOP "$RIG_FERRETDB_PID"
 wait $caller
 status=$?
 kill -CONT "$RIG_FERRETDB_PID"
-((status != 0))
-ok $? "the run fails while FerretDB does not answer"
+holds "status != 0" "the run fails while FerretDB does not answer"
 like "$(cat "$work/live.out")" "ERROR: .*CONTEXT: .*nextcrm migration worker" \
     "the caller is told why: the worker's own error, relayed"
 is "$(q -d resume_live -c "SELECT status FROM nextcrm_migration.run")" failed "the failure is recorded"

@@ -36,6 +36,23 @@ vocab=$(bash -c 'TAP_N=0; TAP_FAILED=0; . <(sed -n "/^ok()/,\$p" "$1/test/lib/ta
     grep -E '^(not )?ok' | sed -E 's/ [0-9]+ - / /' | tr '\n' ' ')
 is "$vocab" "ok a not ok b not ok c not ok d ok e ok f not ok g " "holds, fails and ok pass and fail the right way round"
 
+# One assertion vocabulary (test/lib/tap.sh): arithmetic is asserted with
+# holds, never passed to ok (ok $((x < 10)) reads the status the other way
+# round and passes when x >= 10), nor as a bare (( … )) followed by ok $?.
+# Prints FILE:LINE of each such line.
+arith_idioms() { # file...
+    grep -nHE '^[^#]*(^|[^[:alnum:]_])ok [$][(][(]' "$@" | cut -d: -f1,2
+    awk 'prev ~ /^[[:space:]]*[(][(].*[)][)][[:space:]]*$/ && /^[[:space:]]*ok [$][?]/ {
+        print FILENAME ":" FNR } { prev = $0 }' "$@"
+}
+planted=$(mktemp)
+# (The first line is split so that this file does not hold it.)
+printf '%s\n' 'ok $''((n < 10)) "n below 10"' '((n < 10))' 'ok $? "n below 10"' 'holds "n < 10" "n below 10"' >"$planted"
+is "$(arith_idioms "$planted" | sed 's/.*://' | tr '\n' ' ')" "1 3 " "the check finds both arithmetic idioms and passes holds"
+rm -f "$planted"
+is "$(arith_idioms "$ROOT"/test/integration/*.sh "$ROOT"/test/lib/*.sh)" "" \
+    "no test script asserts arithmetic with ok"
+
 # Every integration script has a tier, and every tier names a script: a new
 # script would otherwise run where nobody decided, a removed one leave a stale line.
 listed=$(awk '!/^#/ && NF { print $1 }' "$ROOT/test/integration/versions" | sort)

@@ -12,7 +12,8 @@ TAP_FAILED=0
 #   fails STATUS DESC     passes when STATUS is not 0 (a command that must fail)
 #   holds 'EXPR' DESC     passes when the arithmetic expression EXPR is true,
 #                         e.g. holds "errors >= 10" (never ok $((…)), whose
-#                         0/1 reads the other way round)
+#                         0/1 reads the other way round, nor (( … )); ok $?:
+#                         test_scripts.sh fails on both)
 #   is GOT EXPECTED DESC, like GOT REGEX DESC
 ok() { # condition-status description
     TAP_N=$((TAP_N + 1))
