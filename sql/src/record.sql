@@ -32,7 +32,13 @@ CREATE TABLE nextcrm_migration.run (
     unmapped_collections text[],
     -- junction_stage rows up to this id are in the junction tables already
     -- (a retry stages more and builds only those).
-    junctions_built_upto bigint NOT NULL DEFAULT 0
+    junctions_built_upto bigint NOT NULL DEFAULT 0,
+    -- Where the workers' time went, summed over the runs (each collection's
+    -- batches: checkpoint.*_seconds): all of it, setting up (schema, the
+    -- source's counts) and finishing (junction tables, restored references).
+    seconds double precision NOT NULL DEFAULT 0,
+    setup_seconds double precision NOT NULL DEFAULT 0,
+    finish_seconds double precision NOT NULL DEFAULT 0
 );
 
 -- One row per source collection: its place in dependency order and how far
@@ -52,6 +58,18 @@ CREATE TABLE nextcrm_migration.checkpoint (
     batches int NOT NULL DEFAULT 0,
     last_id text,
     seconds double precision NOT NULL DEFAULT 0,
+    -- Where its batches' time went (monotonic clock, summed per batch over
+    -- every run): reading the source, converting documents to rows, looking
+    -- up the ids its references name, loading (the INSERTs, with
+    -- PostgreSQL's foreign-key triggers, which fire as each statement ends),
+    -- and each batch's checkpoint and COMMIT.  They add up to at most
+    -- finished_at - started_at.
+    read_seconds double precision NOT NULL DEFAULT 0,
+    convert_seconds double precision NOT NULL DEFAULT 0,
+    check_seconds double precision NOT NULL DEFAULT 0,
+    load_seconds double precision NOT NULL DEFAULT 0,
+    commit_seconds double precision NOT NULL DEFAULT 0,
+    -- From the first time a run opened its source to its last batch's commit.
     started_at timestamptz,
     finished_at timestamptz,
     message text
@@ -146,6 +164,25 @@ CREATE TABLE nextcrm_migration.junction_stage (
 -- reset_collections(), which look them up from repair rows.
 CREATE INDEX ON nextcrm_migration.junction_stage (collection, source_id);
 
+-- Every operation of a mongodump --oplog backup's oplog on the migrated
+-- database (applyOps' operations one by one), with what became of it:
+-- applied (the document's final state was migrated, or it was deleted),
+-- failed (reason; the document it names is an error row), or skipped (its
+-- collection is not migrated, or a command).  Written with the batch that
+-- reads the document, so a resumed run records nothing twice.  The _id is
+-- exact, as in errors: as private as the target.
+CREATE TABLE nextcrm_migration.oplog_applied (
+    position bigint PRIMARY KEY,
+    ts text NOT NULL,
+    op text NOT NULL,
+    collection text NOT NULL,
+    source_id text,
+    outcome text NOT NULL CHECK (outcome IN ('applied', 'failed', 'skipped')),
+    reason text,
+    batch int,
+    at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
 REVOKE ALL ON ALL TABLES IN SCHEMA nextcrm_migration FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA nextcrm_migration FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.junction_stage', '');
@@ -154,6 +191,7 @@ SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.junction_stage', '
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.run', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.checkpoint', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.errors', '');
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.oplog_applied', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.repairs', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.extra_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.foreign_ids', '');

@@ -29,3 +29,36 @@ ALTER TABLE nextcrm_migration.checkpoint ALTER COLUMN phase SET DEFAULT 'pending
 ALTER TABLE nextcrm_migration.checkpoint
     ADD CONSTRAINT checkpoint_phase_check
         CHECK (phase IN ('pending', 'running', 'done', 'failed', 'skipped'));
+
+-- Where the time goes (checkpoint.*_seconds, run.*_seconds).
+ALTER TABLE nextcrm_migration.run
+    ADD COLUMN seconds double precision NOT NULL DEFAULT 0,
+    ADD COLUMN setup_seconds double precision NOT NULL DEFAULT 0,
+    ADD COLUMN finish_seconds double precision NOT NULL DEFAULT 0;
+ALTER TABLE nextcrm_migration.checkpoint
+    ADD COLUMN read_seconds double precision NOT NULL DEFAULT 0,
+    ADD COLUMN convert_seconds double precision NOT NULL DEFAULT 0,
+    ADD COLUMN check_seconds double precision NOT NULL DEFAULT 0,
+    ADD COLUMN load_seconds double precision NOT NULL DEFAULT 0,
+    ADD COLUMN commit_seconds double precision NOT NULL DEFAULT 0;
+
+-- Every operation of a mongodump --oplog backup's oplog on the migrated
+-- database (applyOps' operations one by one), with what became of it:
+-- applied (the document's final state was migrated, or it was deleted),
+-- failed (reason; the document it names is an error row), or skipped (its
+-- collection is not migrated, or a command).  Written with the batch that
+-- reads the document, so a resumed run records nothing twice.  The _id is
+-- exact, as in errors: as private as the target.
+CREATE TABLE nextcrm_migration.oplog_applied (
+    position bigint PRIMARY KEY,
+    ts text NOT NULL,
+    op text NOT NULL,
+    collection text NOT NULL,
+    source_id text,
+    outcome text NOT NULL CHECK (outcome IN ('applied', 'failed', 'skipped')),
+    reason text,
+    batch int,
+    at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+REVOKE ALL ON nextcrm_migration.oplog_applied FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.oplog_applied', '');
