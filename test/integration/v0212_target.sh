@@ -156,7 +156,7 @@ is "$(q -d "$db" -c "SELECT count(*) FROM pg_type t WHERE t.typnamespace = 'publ
 is "$(q -d "$db" -c "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relowner <> '$owner'::regrole AND relkind IN ('r', 'i', 'S')")" 0 \
     "every table, index and sequence belongs to the owner who ran the migration"
 expected_history=$(for d in "$app"/prisma/migrations/*/; do
-    printf '%s|%s|1|t\n' "$(basename "$d")" "$(sha256sum "$d/migration.sql" | cut -d' ' -f1)"
+    printf '%s|%s|1|true\n' "$(basename "$d")" "$(sha256sum "$d/migration.sql" | cut -d' ' -f1)"
 done)
 is "$(q -d "$db" -c "SELECT migration_name || '|' || checksum || '|' || applied_steps_count || '|' || (finished_at IS NOT NULL AND rolled_back_at IS NULL AND logs IS NULL)
                      FROM _prisma_migrations ORDER BY migration_name")" "$expected_history" \
@@ -178,14 +178,14 @@ for m in "$app"/prisma/migrations/*/migration.sql; do
 done
 ok $? "the reference database is built from the 44 files with psql"
 schema_of() { # db → pg_dump -s of public without the history table, ownership and ACLs
-    "$PG_BIN/pg_dump" -s -O -x -n public -T public._prisma_migrations "$1" |
+    pg_dump -s -O -x -n public -T public._prisma_migrations "$1" |
         grep -vE '^(--|\\restrict|\\unrestrict|SET |SELECT pg_catalog.set_config)' | grep .
 }
 schema_of "$ref" >"$work/ref.sql" && schema_of "$db" >"$work/migrated.sql"
 ok $? "pg_dump -s of both"
 is "$(diff "$work/ref.sql" "$work/migrated.sql" | head -20)" "" \
     "the migrated database's schema is exactly the one the migrations build"
-is "$(wc -l <"$work/migrated.sql" | awk '{ print ($1 > 2000) }')" 1 "(and that schema is not empty)"
+is "$(wc -l <"$work/migrated.sql" | awk '{ print ($1 > 1000) }')" 1 "(and that schema is not empty)"
 
 # Prisma's view: v0.21.2's schema.prisma and migrations, through this
 # repository's pinned Prisma 6.19.3 and its offline configuration (Prisma
