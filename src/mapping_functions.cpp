@@ -44,6 +44,16 @@ const char *kind_name(nextcrm::FieldKind k) {
         return "ref_array";
     case nextcrm::FieldKind::Junction:
         return "junction";
+    case nextcrm::FieldKind::Numeric:
+        return "numeric";
+    case nextcrm::FieldKind::Lookup:
+        return "lookup";
+    case nextcrm::FieldKind::Derive:
+        return "derive";
+    case nextcrm::FieldKind::Merged:
+        return "merged";
+    case nextcrm::FieldKind::Kept:
+        return "kept";
     }
     return "?";
 }
