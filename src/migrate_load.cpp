@@ -629,8 +629,7 @@ void CollectionLoader::resolve_lookups(std::vector<TransformedDocument> &docs,
                     continue;
                 if (f->lookup_unknown == LookupUnknown::Add) {
                     docs[i].repairs.push_back(
-                        {f->stored_key, "lookup_row_added", l.original,
-                         f->lookup_table + " " + f->lookup_match + " " + l.name});
+                        {f->stored_key, "lookup_row_added", l.original, l.name});
                 } else {
                     docs[i].values[l.column].reset();
                     docs[i].repairs.push_back(

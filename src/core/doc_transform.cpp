@@ -620,9 +620,10 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                     if (!present) {
                         v = other;
                         present = true;
-                        out.repairs.push_back({f.stored_key, "merged",
-                                               f.fallback_key + ": " + iter_description(&other),
-                                               iter_description(&other)});
+                        // Recorded on the merged key: the field itself holds
+                        // the value as its own would be converted.
+                        out.repairs.push_back(
+                            {f.fallback_key, "merged", iter_description(&other), f.stored_key});
                     } else if (!same_value(&v, &other))
                         out.repairs.push_back(
                             {f.fallback_key, "merge_conflict",
@@ -728,8 +729,9 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                     throw DocumentError(f.stored_key, "field \"" + f.stored_key +
                                                           "\" holds a blank name, which names no " +
                                                           f.lookup_table + " row");
-                out.repairs.push_back({f.stored_key, "lookup", original,
-                                       f.lookup_table + " " + f.lookup_match + " " + name});
+                // The replacement is the name looked up (case folded) in the
+                // lookup table's match column.
+                out.repairs.push_back({f.stored_key, "lookup", original, name});
                 out.values[col] = name;
                 out.lookups.push_back({col, &f, name, original});
                 break;

@@ -130,7 +130,7 @@ TEST_F(Kinds, AMergedKeyFillsAMissingValueAndAConflictKeepsTheOther) {
                                    " \"created_by\": {\"$oid\": \"65a1f0c2e4b0a1b2c3d4e5f6\"}}")
                                   .get());
     EXPECT_EQ(value(t, filled, "createdBy"), "018d0094-75d0-7e4b-8286-cb0f5397da7a");
-    EXPECT_TRUE(has_repair(filled, "createdBy", "merged"));
+    EXPECT_TRUE(has_repair(filled, "created_by", "merged"));
     auto conflict = t.transform(json("{\"_id\": {\"$oid\": \"65a1f0c2e4b0a1b2c3d4e502\"},"
                                      " \"createdBy\": {\"$oid\": \"65a1f0c2e4b0a1b2c3d4e5f6\"},"
                                      " \"created_by\": {\"$oid\": \"65a1f0c2e4b0a1b2c3d4e5f7\"}}")
