@@ -572,7 +572,7 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
     StopCheck stop = [&request, stop_requested] {
         return migration_should_stop(request, stop_requested);
     };
-    set_run_profile(request.profile);
+    set_run_profile(request.profile, request.app_dir);
     const Profile &profile = run_profile();
     const Mapping &mapping = profile.mapping();
     bool locked = false;

@@ -178,8 +178,8 @@ TEST_F(MiniCopy, TheManifestNamesItsDirectory) {
                          "profile \"maxi\", not the directory's name");
 }
 
-TEST_F(MiniCopy, MigrationsFromTheAppAreNotSupportedYet) {
-    replace("profile.conf", "migrations_from = profile", "migrations_from = app_dir");
+TEST_F(MiniCopy, AnUnknownMigrationsSourceIsNotSupported) {
+    replace("profile.conf", "migrations_from = profile", "migrations_from = git");
     EXPECT_NE(refusal().find("does not support"), std::string::npos);
 }
 
