@@ -353,10 +353,6 @@ Mapping::Mapping(std::string_view mapping_csv, std::string_view enums_csv,
                 refuse(place, "ref_model",
                        "collection \"" + f.ref_model +
                            "\" is kept whole and has no rows to reference");
-            if (!f.value_map.empty() && !value_maps_.count(f.value_map))
-                refuse(place, "special",
-                       "unknown value map \"" + f.value_map + "\" (not in " + value_maps_file +
-                           ")");
             const CollectionMapping &coll = by_name[name];
             if (!f.fallback_key.empty()) {
                 const FieldMapping *other = coll.find(f.fallback_key);
@@ -380,6 +376,18 @@ Mapping::Mapping(std::string_view mapping_csv, std::string_view enums_csv,
                            "derive reads \"" + c.key + "\", which is not a field of \"" + name +
                                "\"");
         }
+    // A map of value-maps.csv that no lookup names is a typo (a lookup may
+    // name a map without rows: the operator's value_map may fill it).
+    for (const auto &[map, rows] : value_maps_) {
+        bool named = false;
+        for (const auto &[name, coll] : by_name)
+            for (const auto &f : coll.fields)
+                named = named || f.value_map == map;
+        if (!named)
+            throw Error(value_maps_file + ": map \"" + map +
+                            "\" is named by no lookup (map=" + map + " in " + mapping_file + ")",
+                        sqlstate::invalid_parameter_value);
+    }
     std::set<std::string> done, active;
     for (const auto &name : file_order)
         visit(name, by_name, done, active, collections_);

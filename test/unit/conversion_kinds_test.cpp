@@ -232,8 +232,7 @@ TEST(KindRefusals, EachMisuseNamesFileLineAndField) {
               "mapping.csv line 11, field \"special\": lookup needs "
               "table:match_column:result_column, not \"lookup=Statuses\"");
     EXPECT_EQ(with("map=status", "map=stage"),
-              "mapping.csv line 11, field \"special\": unknown value map \"stage\" (not in "
-              "value-maps.csv)");
+              "value-maps.csv: map \"status\" is named by no lookup (map=status in mapping.csv)");
     EXPECT_EQ(with("|*:user", ""),
               "mapping.csv line 5, field \"special\": a derive table ends with its otherwise "
               "case *:value");
