@@ -572,7 +572,9 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
     StopCheck stop = [&request, stop_requested] {
         return migration_should_stop(request, stop_requested);
     };
-    set_run_profile(request.profile, request.app_dir);
+    // In a transaction: the profile's app_dir is checked against the
+    // catalog (the run's role may read the server's files).
+    in_transaction([&] { set_run_profile(request.profile, request.app_dir); });
     const Profile &profile = run_profile();
     const Mapping &mapping = profile.mapping();
     bool locked = false;

@@ -48,6 +48,6 @@ LANGUAGE C STRICT VOLATILE;
 
 -- Only superusers and roles granted these functions run a migration; they
 -- also need the privileges to write the target tables.
-REVOKE ALL ON FUNCTION nextcrm_migrate_all(name, boolean, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION nextcrm_migrate_table(name, text, boolean, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION nextcrm_retry_errors(name, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_migrate_all(name, boolean, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_migrate_table(name, text, boolean, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION nextcrm_retry_errors(name, text, text) FROM PUBLIC;

@@ -27,7 +27,7 @@ const std::string profile_dir = NEXTCRM_SOURCE_DIR "/profiles/nextcrm-v0.21.2";
 fs::path app_fixture() {
     if (const char *env = std::getenv("NEXTCRM_APP_V0212"))
         return env;
-    return "/work/shared/fixtures/nextcrm-app-v0.21.2";
+    return fs::path(NEXTCRM_SOURCE_DIR) / ".." / "shared" / "fixtures" / "nextcrm-app-v0.21.2";
 }
 
 const Profile &v0212() {
