@@ -44,6 +44,16 @@ const char *kind_name(nextcrm::FieldKind k) {
         return "ref_array";
     case nextcrm::FieldKind::Junction:
         return "junction";
+    case nextcrm::FieldKind::Numeric:
+        return "numeric";
+    case nextcrm::FieldKind::Lookup:
+        return "lookup";
+    case nextcrm::FieldKind::Derive:
+        return "derive";
+    case nextcrm::FieldKind::Merged:
+        return "merged";
+    case nextcrm::FieldKind::Kept:
+        return "kept";
     }
     return "?";
 }
@@ -94,7 +104,8 @@ void put_row(ReturnSetInfo *rsinfo, const std::vector<const std::string *> &text
 
 // (collection, position, stored_key, field, kind, target_table,
 //  target_column, owner_column, pg_type, ref_model, required, on_missing,
-//  missing_value, mongo_default, route_model, route_column)
+//  missing_value, mongo_default, route_model, route_column, lookup_table,
+//  lookup_match, lookup_result, fallback_key)
 NEXTCRM_PG_FUNCTION(nextcrm_mapping) {
     nextcrm::pg_call([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
     auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
@@ -107,7 +118,8 @@ NEXTCRM_PG_FUNCTION(nextcrm_mapping) {
             put_row(rsinfo,
                     {&c.name, &f.stored_key, &f.field, &kind, &f.target_table, &f.target_column,
                      &f.owner_column, &f.pg_type, &f.ref_model, &missing, &f.missing_value,
-                     &f.mongo_default, &f.route_model, &f.route_column},
+                     &f.mongo_default, &f.route_model, &f.route_column, &f.lookup_table,
+                     &f.lookup_match, &f.lookup_result, &f.fallback_key},
                     {position}, {f.required});
         }
     }

@@ -79,6 +79,8 @@ class CollectionLoader {
                             BatchCounts &counts, int batch);
     void insert_rows(std::vector<TransformedDocument> &docs, std::vector<const bson_t *> &raw,
                      std::vector<bool> &ok, BatchCounts &counts, int batch);
+    void resolve_lookups(std::vector<TransformedDocument> &docs, const std::vector<bool> &ok);
+    void read_value_overrides();
     void reject(const bson_t *doc, const std::string &field, const Error &e,
                 std::vector<TransformedDocument> &docs, std::vector<bool> &ok, BatchCounts &counts,
                 int batch);
@@ -93,6 +95,7 @@ class CollectionLoader {
     std::unique_ptr<DocumentSource> source_;
     std::string insert_sql_;
     bool replace_errors_;
+    bool overrides_read_ = false;
 
     // Rows for the side tables, written once per batch.
     struct SideRows;

@@ -72,7 +72,8 @@ void check_shape(const Profile &profile) {
     };
     for (const auto &c : mapping.collections())
         for (const auto &f : c.fields) {
-            if (f.kind == FieldKind::Junction)
+            if (f.kind == FieldKind::Junction || f.kind == FieldKind::Kept ||
+                f.kind == FieldKind::Merged)
                 continue;
             std::string found = type_of(f.target_table, f.target_column);
             if (found != f.pg_type)
@@ -80,7 +81,7 @@ void check_shape(const Profile &profile) {
                                    (found.empty() ? "missing" : found) + ", expected " + f.pg_type);
         }
     for (const auto &j : mapping.junctions())
-        for (const char *col : {"A", "B"})
+        for (const std::string &col : {j.a_column, j.b_column})
             if (type_of(j.table, col) != "uuid")
                 problems.push_back(j.table + "." + col + " is not a uuid column");
     if (problems.empty())

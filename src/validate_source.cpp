@@ -1,7 +1,7 @@
 // nextcrm_validation_source(): what the validator compares the target with,
 // read from the MongoDB source itself (a live server or a dump directory) in
 // one pass per collection.  The set-based comparisons are SQL
-// (nextcrm_validate() in the install script); this only reads the source.
+// (nextcrm_validate() in sql/src/validate.sql); this only reads the source.
 #include "pg_wall.hpp"
 
 #include "connection.hpp"

@@ -193,10 +193,13 @@ Profile Profile::load(const std::string &dir, const std::string &name) {
 
     std::optional<std::string> mapping_csv = read_file(fs::path(dir) / "mapping.csv");
     std::optional<std::string> enums_csv = read_file(fs::path(dir) / "mongo-enums.csv");
+    // Optional: the value maps lookups apply (value-maps.csv: map,from,to).
+    std::optional<std::string> maps_csv = read_file(fs::path(dir) / "value-maps.csv");
     if (!mapping_csv)
         throw refuse("mapping.csv is missing or unreadable");
     try {
-        p.mapping_.emplace(*mapping_csv, enums_csv.value_or("enum,values\n"));
+        p.mapping_.emplace(*mapping_csv, enums_csv.value_or("enum,values\n"), maps_csv.value_or(""),
+                           "mapping.csv", "mongo-enums.csv", "value-maps.csv");
     } catch (const Error &e) {
         throw refuse(e.what());
     }
@@ -295,6 +298,8 @@ void Profile::check_mapped_columns() const {
                                  "\" of table \"" + f.target_table +
                                  "\" is not created by the profile's migrations");
             };
+            if (f.kind == FieldKind::Kept || f.kind == FieldKind::Merged)
+                continue; // no target
             if (f.kind != FieldKind::Junction && f.target_table != c.name)
                 throw refuse(at("mapping.csv", f.line, "target_table") + ": \"" + f.target_table +
                              "\" is not the collection's own table \"" + c.name + "\"");
@@ -303,6 +308,12 @@ void Profile::check_mapped_columns() const {
                 need(f.owner_column, "owner_column");
             if (!f.route_column.empty())
                 need(f.route_column, "special");
+            if (f.kind == FieldKind::Lookup)
+                for (const std::string *column : {&f.lookup_match, &f.lookup_result})
+                    if (!ddl.has_column(f.lookup_table, *column))
+                        throw refuse(at("mapping.csv", f.line, "special") + ": lookup column \"" +
+                                     *column + "\" of table \"" + f.lookup_table +
+                                     "\" is not created by the profile's migrations");
         }
 }
 

@@ -86,13 +86,15 @@ TEST(Profile, TheNextcrmProfileLoadsFromTheRepository) {
 
 TEST(Profile, TheMiniProfileLoadsInDependencyOrder) {
     Profile p = Profile::load(mini_dir, "mini");
-    EXPECT_EQ(p.migrations().size(), 1u);
+    EXPECT_EQ(p.migrations().size(), 2u);
     std::vector<std::string> order;
     for (const auto &c : p.mapping().collections())
         order.push_back(c.name);
     // notes comes first in mapping.csv but references projects, which
-    // references people.
-    EXPECT_EQ(order, (std::vector<std::string>{"people", "projects", "notes"}));
+    // references people; secrets (kept whole) references nothing.
+    EXPECT_EQ(order, (std::vector<std::string>{"people", "projects", "notes", "secrets"}));
+    EXPECT_TRUE(p.mapping().collection("secrets")->kept_whole);
+    EXPECT_EQ(p.mapping().value_maps().at("stage").at("in_progress"), "Active");
     ASSERT_EQ(p.mapping().junctions().size(), 1u);
     EXPECT_EQ(p.mapping().junctions()[0].a_model, "people");
     EXPECT_EQ(p.mapping().junctions()[0].b_model, "projects");

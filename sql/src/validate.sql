@@ -1,276 +1,3 @@
--- complain if script is sourced in psql, rather than via CREATE EXTENSION
-\echo Use "CREATE EXTENSION nextcrm_mongo_fdw" to load this file. \quit
-
-CREATE FUNCTION nextcrm_mongo_fdw_handler()
-RETURNS fdw_handler
-AS 'MODULE_PATHNAME'
-LANGUAGE C STRICT;
-
-CREATE FUNCTION nextcrm_mongo_fdw_validator(text[], oid)
-RETURNS void
-AS 'MODULE_PATHNAME'
-LANGUAGE C STRICT;
-
-CREATE FOREIGN DATA WRAPPER nextcrm_mongo_fdw
-  HANDLER nextcrm_mongo_fdw_handler
-  VALIDATOR nextcrm_mongo_fdw_validator;
-
-CREATE FUNCTION nextcrm_mongo_fdw_version()
-RETURNS text
-AS 'MODULE_PATHNAME'
-LANGUAGE C STRICT STABLE;
-
-COMMENT ON FUNCTION nextcrm_mongo_fdw_version() IS
-  'versions of the extension, libmongoc, libbson and the PostgreSQL server';
-
--- Lists the collections of a live MongoDB server or a dump directory with their
--- document counts.
-CREATE FUNCTION nextcrm_mongo_collections(server name,
-                                          OUT collection text, OUT documents bigint)
-RETURNS SETOF record
-AS 'MODULE_PATHNAME'
-LANGUAGE C STRICT VOLATILE;
-
--- Reaching the source runs with the caller's user mapping; the function itself
--- is no secret, but keep it to roles that were granted it.
-REVOKE ALL ON FUNCTION nextcrm_mongo_collections(name) FROM PUBLIC;
-
--- ObjectId -> UUID, deterministic and reversible (layout in src/core/oid_uuid.hpp):
--- a UUIDv7 whose time is the ObjectId's creation second.  24 hex digits are an
--- ObjectId; any other text is taken as a string _id (name-based UUID).
-CREATE FUNCTION nextcrm_map_oid(text)
-RETURNS uuid
-AS 'MODULE_PATHNAME'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
--- The inverse for ObjectId-derived UUIDs; an error for any other UUID.
-CREATE FUNCTION nextcrm_unmap_oid(uuid)
-RETURNS text
-AS 'MODULE_PATHNAME'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
--------------------------------------------------------------------------------
--- Migration state.  Everything the migration records about itself lives in
--- schema nextcrm_migration, readable only by the migration's owner and the
--- roles it grants (the error table holds customer documents).
--------------------------------------------------------------------------------
-CREATE SCHEMA nextcrm_migration;
-REVOKE ALL ON SCHEMA nextcrm_migration FROM PUBLIC;
-
--- The one migration of this database: which server it reads and where it is.
-CREATE TABLE nextcrm_migration.run (
-    singleton bool PRIMARY KEY DEFAULT true CHECK (singleton),
-    server name NOT NULL,
-    -- The profile the run migrates with (share/extension/nextcrm_mongo_fdw/
-    -- profiles/<name>); a resume with another one is refused.
-    profile text NOT NULL DEFAULT 'nextcrm',
-    status text NOT NULL CHECK (status IN ('running', 'stopped', 'complete', 'failed')),
-    started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-    finished_at timestamptz,
-    worker_pid int,
-    message text,
-    -- Collections of a dump that are not NextCRM collections: not migrated.
-    unmapped_collections text[],
-    -- junction_stage rows up to this id are in the junction tables already
-    -- (a retry stages more and builds only those).
-    junctions_built_upto bigint NOT NULL DEFAULT 0
-);
-
--- One row per source collection: its place in dependency order and how far
--- the migration got.  Updated in the same transaction as each batch.
-CREATE TABLE nextcrm_migration.checkpoint (
-    collection text PRIMARY KEY,
-    position int NOT NULL UNIQUE,
-    -- failed: its dump file is damaged or unreadable (message says where);
-    -- skipped: a collection it references failed (message names it).
-    phase text NOT NULL DEFAULT 'pending'
-        CHECK (phase IN ('pending', 'loading', 'done', 'failed', 'skipped')),
-    source_total bigint,
-    processed bigint NOT NULL DEFAULT 0,
-    migrated bigint NOT NULL DEFAULT 0,
-    failed bigint NOT NULL DEFAULT 0,
-    repaired bigint NOT NULL DEFAULT 0,
-    batches int NOT NULL DEFAULT 0,
-    last_id text,
-    seconds double precision NOT NULL DEFAULT 0,
-    started_at timestamptz,
-    finished_at timestamptz,
-    message text
-);
-
--- One row per committed batch; the calling session turns each into a NOTICE.
-CREATE TABLE nextcrm_migration.batch_log (
-    id bigserial PRIMARY KEY,
-    collection text NOT NULL,
-    batch int NOT NULL,
-    documents int NOT NULL,
-    processed bigint NOT NULL,
-    total bigint NOT NULL,
-    failed bigint NOT NULL,
-    overall_processed bigint NOT NULL,
-    overall_total bigint NOT NULL,
-    docs_per_second double precision NOT NULL,
-    eta_seconds double precision NOT NULL,
-    at timestamptz NOT NULL DEFAULT clock_timestamp()
-);
-
--- Every document that did not arrive, with why and the document itself,
--- exactly (canonical Extended JSON; README, "Secrets").
-CREATE TABLE nextcrm_migration.errors (
-    id bigserial PRIMARY KEY,
-    collection text NOT NULL,
-    source_id text NOT NULL,
-    field text,
-    sqlstate text NOT NULL,
-    message text NOT NULL,
-    detail text,
-    context text,
-    document jsonb,
-    batch int,
-    at timestamptz NOT NULL DEFAULT clock_timestamp()
-);
-CREATE INDEX ON nextcrm_migration.errors (collection, source_id);
-
--- Every value the migration changed to make a document fit: a dangling
--- reference set to NULL, a dropped list element, a default filled in, a
--- legacy value converted, a comment routed to its CRM task.
-CREATE TABLE nextcrm_migration.repairs (
-    id bigserial PRIMARY KEY,
-    collection text NOT NULL,
-    source_id text NOT NULL,
-    field text NOT NULL,
-    kind text NOT NULL,
-    original text,
-    replacement text,
-    batch int,
-    at timestamptz NOT NULL DEFAULT clock_timestamp(),
-    -- A dangling reference (kind dangling_ref) whose target arrived later
-    -- (nextcrm_retry_errors) and was put back: when.  NULL: still as
-    -- recorded.
-    resolved_at timestamptz
-);
-CREATE INDEX ON nextcrm_migration.repairs (collection, source_id);
--- The dangling references not put back yet, which restore_references()
--- reads at the end of every complete run: most runs have few or none.
-CREATE INDEX ON nextcrm_migration.repairs (collection, source_id)
-    WHERE kind = 'dangling_ref' AND resolved_at IS NULL;
-
--- Keys found in documents that the schema does not know (legacy keys).
-CREATE TABLE nextcrm_migration.extra_keys (
-    collection text NOT NULL,
-    source_id text NOT NULL,
-    keys jsonb NOT NULL,
-    PRIMARY KEY (collection, source_id)
-);
-
--- `_id`s that are not ObjectIds, whose UUIDs cannot be reversed by layout.
-CREATE TABLE nextcrm_migration.foreign_ids (
-    collection text NOT NULL,
-    id uuid NOT NULL,
-    source_id jsonb NOT NULL,
-    PRIMARY KEY (collection, id)
-);
-
--- Elements of list-backed relations, staged per batch and turned into the
--- junction tables once both sides are loaded.
-CREATE TABLE nextcrm_migration.junction_stage (
-    id bigserial PRIMARY KEY,
-    junction text NOT NULL,
-    a uuid NOT NULL,
-    b uuid NOT NULL,
-    collection text NOT NULL,
-    source_id text NOT NULL,
-    field text NOT NULL,
-    element text NOT NULL
-);
--- A document's staged elements, for restore_references() and
--- reset_collections(), which look them up from repair rows.
-CREATE INDEX ON nextcrm_migration.junction_stage (collection, source_id);
-
--- Progress as another session sees it while the migration runs.
-CREATE VIEW nextcrm_migration.progress AS
-SELECT c.collection,
-       c.phase,
-       c.source_total,
-       c.processed,
-       round(100.0 * c.processed / nullif(c.source_total, 0), 1) AS percent,
-       c.migrated,
-       c.failed,
-       c.repaired,
-       round(c.seconds::numeric, 3) AS seconds,
-       round((c.processed / nullif(c.seconds, 0))::numeric, 0) AS docs_per_second,
-       CASE WHEN c.phase = 'loading' AND c.processed > 0
-            THEN make_interval(secs => (c.source_total - c.processed) * c.seconds / c.processed)
-       END AS eta
-  FROM nextcrm_migration.checkpoint c
- ORDER BY c.position;
-
-REVOKE ALL ON ALL TABLES IN SCHEMA nextcrm_migration FROM PUBLIC;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA nextcrm_migration FROM PUBLIC;
-SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.junction_stage', '');
-
--- pg_dump keeps the migration's record with the data.
-SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.run', '');
-SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.checkpoint', '');
-SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.errors', '');
-SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.repairs', '');
-SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.extra_keys', '');
-SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.foreign_ids', '');
-
--- Migrates every collection of the server's database into the schema of a
--- profile (profile => name of an installed profile, default 'nextcrm';
--- created from the profile's migrations when the database has none; a
--- profile that runs the application's own migrations reads them from its
--- checkout, app_dir => the directory holding prisma/, or prisma/ itself),
--- in batches of 1000 that each commit with their checkpoint.  Interrupt it at
--- any time; calling it again resumes.  restart => true starts over.
--- outcome: 'done', 'failed: <why>' (a damaged or unreadable dump file: the
--- documents before the damage are migrated) or 'skipped: depends on failed
--- <collection>'; other states ('pending', 'loading') when it did not finish.
-CREATE FUNCTION nextcrm_migrate_all(server name, restart boolean DEFAULT false,
-                                    profile text DEFAULT 'nextcrm', app_dir text DEFAULT '',
-                                    OUT collection text, OUT source_count bigint,
-                                    OUT migrated bigint, OUT failed bigint, OUT repaired bigint,
-                                    OUT seconds double precision,
-                                    OUT docs_per_second double precision,
-                                    OUT outcome text)
-RETURNS SETOF record
-AS 'MODULE_PATHNAME'
-LANGUAGE C STRICT VOLATILE;
-
--- The same for one collection.
-CREATE FUNCTION nextcrm_migrate_table(server name, source_collection text,
-                                      restart boolean DEFAULT false,
-                                      profile text DEFAULT 'nextcrm', app_dir text DEFAULT '',
-                                      OUT collection text, OUT source_count bigint,
-                                      OUT migrated bigint, OUT failed bigint, OUT repaired bigint,
-                                      OUT seconds double precision,
-                                      OUT docs_per_second double precision,
-                                      OUT outcome text)
-RETURNS SETOF record
-AS 'MODULE_PATHNAME'
-LANGUAGE C STRICT VOLATILE;
-
--- After a complete migration: migrates again only the documents listed in the
--- error table (after the data or the mapping was fixed), replacing their
--- error rows with the new outcome.
-CREATE FUNCTION nextcrm_retry_errors(server name, profile text DEFAULT 'nextcrm',
-                                     app_dir text DEFAULT '',
-                                     OUT collection text, OUT source_count bigint,
-                                     OUT migrated bigint, OUT failed bigint, OUT repaired bigint,
-                                     OUT seconds double precision,
-                                     OUT docs_per_second double precision,
-                                     OUT outcome text)
-RETURNS SETOF record
-AS 'MODULE_PATHNAME'
-LANGUAGE C STRICT VOLATILE;
-
--- Only superusers and roles granted these functions run a migration; they
--- also need the privileges to write the target tables.
-REVOKE ALL ON FUNCTION nextcrm_migrate_all(name, boolean, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION nextcrm_migrate_table(name, text, boolean, text, text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION nextcrm_retry_errors(name, text, text) FROM PUBLIC;
-
 -------------------------------------------------------------------------------
 -- Validation.  nextcrm_validate() compares the target with the MongoDB source
 -- read again through the extension (nextcrm_validation_source(), one pass per
@@ -285,7 +12,9 @@ CREATE FUNCTION nextcrm_mapping(profile text DEFAULT 'nextcrm', OUT collection t
                                 OUT owner_column text, OUT pg_type text, OUT ref_model text,
                                 OUT on_missing text, OUT missing_value text,
                                 OUT mongo_default text, OUT route_model text,
-                                OUT route_column text, OUT collection_position int,
+                                OUT route_column text, OUT lookup_table text,
+                                OUT lookup_match text, OUT lookup_result text,
+                                OUT fallback_key text, OUT collection_position int,
                                 OUT required boolean)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME'
@@ -468,7 +197,8 @@ BEGIN
   END IF;
   -- Left over when an earlier call in this session was caught mid-way.
   FOR q IN SELECT unnest(ARRAY['nextcrm_v_src', 'nextcrm_v_sample', 'nextcrm_v_map', 'nextcrm_v_cmp',
-                               'nextcrm_v_result', 'nextcrm_v_dangling', 'nextcrm_v_ranges']) LOOP
+                               'nextcrm_v_result', 'nextcrm_v_dangling', 'nextcrm_v_ranges',
+                               'nextcrm_v_kept']) LOOP
     IF to_regclass('pg_temp.' || q) IS NOT NULL THEN
       EXECUTE format('DROP TABLE pg_temp.%I CASCADE', q);
     END IF;
@@ -476,6 +206,15 @@ BEGIN
   CREATE TEMP TABLE nextcrm_v_result (seq serial, family text, "table" text, "check" text,
     status text, expected text, actual text, details text);
   CREATE TEMP TABLE nextcrm_v_map AS SELECT * FROM nextcrm_mapping(profile);
+  -- What has no column: fields kept aside or merged into another, and whole
+  -- collections kept aside (their _id is of kind kept, they have no table).
+  -- They are checked against nextcrm_migration.kept_aside (family "kept
+  -- aside" below), every other check reads the rest of the mapping.
+  CREATE TEMP TABLE nextcrm_v_kept AS
+    SELECT m.*, EXISTS (SELECT 1 FROM nextcrm_v_map w WHERE w.collection = m.collection
+                          AND w.stored_key = '_id' AND w.kind = 'kept') AS whole
+      FROM nextcrm_v_map m WHERE m.kind IN ('kept', 'merged');
+  DELETE FROM nextcrm_v_map m WHERE m.kind IN ('kept', 'merged');
 
   -- The date ranges of the field rules: an end is not before its start.
   CREATE TEMP TABLE nextcrm_v_ranges AS
@@ -700,31 +439,38 @@ BEGIN
   -- Junction tables: no orphans, and exactly the union of both sides' lists
   -- as the source holds them (pairs whose other end was not migrated are
   -- dropped, as the mapping says).
+  -- A junction's columns: A and B, or two named ones; a is the first of
+  -- the two in byte order, as the migration stages them.
   FOR c IN SELECT m.target_table AS junction,
-                  max(CASE WHEN m.target_column = 'A' THEN m.ref_model ELSE m.collection END) AS a_model,
-                  max(CASE WHEN m.target_column = 'B' THEN m.ref_model ELSE m.collection END) AS b_model
+                  max(least(m.target_column COLLATE "C", m.owner_column COLLATE "C")) AS a_column,
+                  max(greatest(m.target_column COLLATE "C", m.owner_column COLLATE "C")) AS b_column,
+                  max(CASE WHEN m.owner_column COLLATE "C" < m.target_column COLLATE "C"
+                           THEN m.collection ELSE m.ref_model END) AS a_model,
+                  max(CASE WHEN m.owner_column COLLATE "C" < m.target_column COLLATE "C"
+                           THEN m.ref_model ELSE m.collection END) AS b_model
              FROM nextcrm_v_map m WHERE m.kind = 'junction'
             GROUP BY m.target_table ORDER BY m.target_table LOOP
-    EXECUTE format('SELECT count(*) FROM %I j WHERE NOT EXISTS (SELECT 1 FROM %I a WHERE a.id = j."A")
-                       OR NOT EXISTS (SELECT 1 FROM %I b WHERE b.id = j."B")',
-                   c.junction, c.a_model, c.b_model) INTO n;
+    EXECUTE format('SELECT count(*) FROM %I j WHERE NOT EXISTS (SELECT 1 FROM %I a WHERE a.id = j.%I)
+                       OR NOT EXISTS (SELECT 1 FROM %I b WHERE b.id = j.%I)',
+                   c.junction, c.a_model, c.a_column, c.b_model, c.b_column) INTO n;
     INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
     VALUES ('referential', c.junction, 'junction orphans',
             CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 orphans', n || ' orphans',
-            CASE WHEN n > 0 THEN format('rows whose A is no %s or whose B is no %s', c.a_model, c.b_model) END);
+            CASE WHEN n > 0 THEN format('rows whose %s is no %s or whose %s is no %s',
+                                        c.a_column, c.a_model, c.b_column, c.b_model) END);
     EXECUTE format(
       'WITH expected AS (
          SELECT p.a, p.b FROM nextcrm_v_pairs p WHERE p.junction = $1
             AND EXISTS (SELECT 1 FROM %2$I a WHERE a.id = p.a)
             AND EXISTS (SELECT 1 FROM %3$I b WHERE b.id = p.b)),
-       actual AS (SELECT DISTINCT j."A" AS a, j."B" AS b FROM %1$I j)
+       actual AS (SELECT DISTINCT j.%4$I AS a, j.%5$I AS b FROM %1$I j)
        SELECT (SELECT count(*) FROM expected),
               (SELECT count(*) FROM expected e WHERE NOT EXISTS
                  (SELECT 1 FROM actual x WHERE x.a = e.a AND x.b = e.b))
             + (SELECT count(*) FROM actual x WHERE NOT EXISTS
                  (SELECT 1 FROM expected e WHERE x.a = e.a AND x.b = e.b)),
               (SELECT count(*) FROM %1$I)',
-      c.junction, c.a_model, c.b_model) INTO n, m USING c.junction;
+      c.junction, c.a_model, c.b_model, c.a_column, c.b_column) INTO n, m USING c.junction;
     EXECUTE format('SELECT count(*) FROM %I', c.junction) INTO q;
     INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
     VALUES ('referential', c.junction, 'junction union',
@@ -779,6 +525,12 @@ BEGIN
     -- field's on_missing value), so it is compared as null.
     q := format('(CASE WHEN s.doc->%1$L = ''{"$undefined": true}''::jsonb THEN ''null''::jsonb
                       ELSE s.doc->%1$L END)', f.stored_key);
+    IF f.fallback_key IS NOT NULL THEN
+      -- A key merged into this field (special or=): read when the field's
+      -- own is missing or null.
+      q := format('(CASE WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null''
+                         THEN s.doc->%2$L ELSE %1$s END)', q, f.fallback_key);
+    END IF;
     a_expr := format('t.%I', f.target_column);
     e_expr := CASE f.kind
       WHEN 'text' THEN format('CASE WHEN r.kind IS NOT NULL THEN nullif(r.replacement, ''NULL'')
@@ -802,6 +554,13 @@ BEGIN
                                     WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN NULL
                                     WHEN nextcrm_migration.json_same(%1$s, t.%2$I) THEN t.%2$I
                                     ELSE %1$s END', q, f.target_column)
+      -- A derived field (no key of its own): the value its repair records.
+      WHEN 'derive' THEN 'r.replacement'
+      -- A lookup: the name looked up, case folded, as the migration recorded
+      -- it (the value map applied); compared with the name of the row the
+      -- column points at.
+      WHEN 'lookup' THEN 'CASE WHEN r.replacement = ''NULL'' THEN NULL
+                               WHEN r.kind IS NOT NULL THEN lower(r.replacement) END'
       WHEN 'ref' THEN format('CASE WHEN r.kind = ''rerouted'' OR r.replacement = ''NULL'' THEN NULL
                                     WHEN r.kind IS NOT NULL THEN r.replacement::uuid
                                     WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN NULL
@@ -845,9 +604,12 @@ BEGIN
                                      AND rr.field = %L AND rr.kind = ''rerouted'')
                              THEN nextcrm_migration.json_ref(s.doc->%1$L) ELSE %s END', msg, e_expr);
     END IF;
-    IF f.kind IN ('int4', 'version') THEN
+    IF f.kind IN ('int4', 'version', 'numeric') THEN
       a_expr := a_expr || '::numeric';
-    ELSIF f.kind = 'enum' THEN
+    ELSIF f.kind = 'lookup' THEN
+      a_expr := format('(SELECT lower(l.%I) FROM %I l WHERE l.%I = %s)',
+                       f.lookup_match, f.lookup_table, f.lookup_result, a_expr);
+    ELSIF f.kind IN ('enum', 'derive') THEN
       a_expr := a_expr || '::text';
     END IF;
     d_fmt := '(%s)::text';
@@ -862,7 +624,8 @@ BEGIN
                                AND r.field = %1$L AND r.resolved_at IS NULL
                              ORDER BY r.id DESC LIMIT 1) r ON true
         WHERE s.collection = %6$L',
-      f.stored_key, f.kind, a_expr, e_expr, f.target_table, f.collection);
+      CASE WHEN f.kind = 'derive' THEN f.field ELSE f.stored_key END, f.kind, a_expr, e_expr,
+      f.target_table, f.collection);
   END LOOP;
 
   RAISE DEBUG 'nextcrm_validate: sample fields after %', clock_timestamp() - t0;
@@ -937,7 +700,9 @@ BEGIN
     -- 4. Conversions, per kind, over the same sample.
     FOR f IN SELECT k.label, k.kinds FROM (VALUES
                ('dates', ARRAY['timestamp']), ('arrays', ARRAY['text_array', 'ref_array']),
-               ('jsonb', ARRAY['jsonb']), ('enums', ARRAY['enum']), ('booleans', ARRAY['bool']))
+               ('jsonb', ARRAY['jsonb']), ('enums', ARRAY['enum']), ('booleans', ARRAY['bool']),
+               ('numerics', ARRAY['numeric']), ('lookups', ARRAY['lookup']),
+               ('derived', ARRAY['derive']))
                k(label, kinds)
               WHERE EXISTS (SELECT 1 FROM nextcrm_v_map mm
                              WHERE mm.collection = c.collection AND mm.kind = ANY (k.kinds)) LOOP
@@ -959,6 +724,79 @@ BEGIN
   END LOOP;
 
   RAISE DEBUG 'nextcrm_validate: sample reports after %', clock_timestamp() - t0;
+  ---------------------------------------------------------------------------
+  -- Kept aside: a collection kept whole has each document in kept_aside or
+  -- in the error table, sampled ones exactly as the source holds them; a
+  -- field kept aside is there, exactly, for each sampled document holding it.
+  ---------------------------------------------------------------------------
+  FOR c IN SELECT k.collection, bool_or(k.whole) AS whole, max(s.documents) AS source_count
+             FROM nextcrm_v_kept k
+             LEFT JOIN nextcrm_v_src s ON s.kind = 'count' AND s.collection = k.collection
+            WHERE k.kind = 'kept' GROUP BY k.collection ORDER BY k.collection LOOP
+    IF c.whole THEN
+      SELECT count(DISTINCT a.source_id) INTO n FROM nextcrm_migration.kept_aside a
+       WHERE a.collection = c.collection AND a.field IS NULL;
+      SELECT count(DISTINCT e.source_id) INTO m FROM nextcrm_migration.errors e
+       WHERE e.collection = c.collection;
+      INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+      VALUES ('counts', c.collection, 'row count',
+              CASE WHEN c.source_count = n + m THEN 'pass' ELSE 'fail' END,
+              c.source_count::text, (n + m)::text,
+              format('source %s documents; %s kept aside whole + %s in the error table',
+                     c.source_count, n, m));
+      SELECT count(*), string_agg(x, ', ') INTO n, msg FROM (
+        SELECT s.source_id AS x FROM nextcrm_v_ids s WHERE s.collection = c.collection
+           AND NOT EXISTS (SELECT 1 FROM nextcrm_migration.kept_aside a
+                            WHERE a.collection = s.collection AND a.source_id = s.source_id
+                              AND a.field IS NULL)
+           AND NOT EXISTS (SELECT 1 FROM nextcrm_migration.errors e
+                            WHERE e.collection = s.collection AND e.source_id = s.source_id)) l;
+      INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+      VALUES ('counts', c.collection, 'documents accounted',
+              CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 missing', n || ' missing',
+              CASE WHEN n > 0 THEN 'source documents neither kept aside nor in the error table: '
+                                   || left(msg, 500) END);
+      SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (
+               SELECT 1 FROM nextcrm_migration.kept_aside a
+                WHERE a.collection = s.collection AND a.source_id = s.source_id
+                  AND a.field IS NULL AND a.document = s.doc)),
+             string_agg(s.source_id, ', ') FILTER (WHERE NOT EXISTS (
+               SELECT 1 FROM nextcrm_migration.kept_aside a
+                WHERE a.collection = s.collection AND a.source_id = s.source_id
+                  AND a.field IS NULL AND a.document = s.doc))
+        INTO n, m, msg
+        FROM nextcrm_v_sample s
+       WHERE s.collection = c.collection
+         AND NOT EXISTS (SELECT 1 FROM nextcrm_migration.errors e
+                          WHERE e.collection = s.collection AND e.source_id = s.source_id);
+      INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+      VALUES ('kept_aside', c.collection, 'documents kept whole',
+              CASE WHEN m = 0 THEN 'pass' ELSE 'fail' END, n || ' exact', (n - m) || ' exact',
+              CASE WHEN m > 0 THEN 'sampled documents not kept exactly: ' || left(msg, 500) END);
+    ELSE
+      SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (
+               SELECT 1 FROM nextcrm_migration.kept_aside a
+                WHERE a.collection = s.collection AND a.source_id = s.source_id
+                  AND a.field = k.stored_key
+                  AND a.document = jsonb_build_object(k.stored_key, s.doc -> k.stored_key))),
+             string_agg(s.source_id || '.' || k.stored_key, ', ') FILTER (WHERE NOT EXISTS (
+               SELECT 1 FROM nextcrm_migration.kept_aside a
+                WHERE a.collection = s.collection AND a.source_id = s.source_id
+                  AND a.field = k.stored_key
+                  AND a.document = jsonb_build_object(k.stored_key, s.doc -> k.stored_key)))
+        INTO n, m, msg
+        FROM nextcrm_v_sample s
+        JOIN nextcrm_v_kept k ON k.collection = s.collection AND k.kind = 'kept'
+                             AND s.doc ? k.stored_key
+       WHERE s.collection = c.collection
+         AND NOT EXISTS (SELECT 1 FROM nextcrm_migration.errors e
+                          WHERE e.collection = s.collection AND e.source_id = s.source_id);
+      INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+      VALUES ('kept_aside', c.collection, 'fields kept aside',
+              CASE WHEN m = 0 THEN 'pass' ELSE 'fail' END, n || ' exact', (n - m) || ' exact',
+              CASE WHEN m > 0 THEN 'sampled fields not kept exactly: ' || left(msg, 500) END);
+    END IF;
+  END LOOP;
   ---------------------------------------------------------------------------
   -- 4. Conversions visible in the catalog and the data: every column has the
   --    mapping's type, and timestamps hold whole milliseconds (BSON's unit).
