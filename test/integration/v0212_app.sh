@@ -18,6 +18,10 @@ trap 'rm -rf "$gen"' EXIT
 
 make_target "$db" "dump_dir '$NEXTCRM_ROOT/test/fixtures/mongodump/dir/nextcrm'"
 q -d "$db" -c "CREATE EXTENSION vector" >/dev/null
+# The operator's value map, read when the run starts, takes precedence over
+# the profile's value-maps.csv (which maps IN_PROGRESS to a new "In Progress").
+q -d "$db" -c "INSERT INTO nextcrm_migration.value_map (map, from_value, to_value)
+               VALUES ('lead_status', 'in_progress', 'Contacted')" >/dev/null
 out=$(q -d "$db" -c "SET client_min_messages = warning" \
     -c "SELECT collection, source_count, migrated, failed, outcome
         FROM nextcrm_migrate_all('src', profile => 'nextcrm-v0.21.2', app_dir => '$app')" 2>&1)
@@ -35,6 +39,32 @@ is "$(q -d "$db" -c "SELECT count(*) FROM nextcrm_migration.kept_aside WHERE rea
 is "$(q -d "$db" -c "SELECT count(DISTINCT source_id) > 0 FROM nextcrm_migration.kept_aside
                      WHERE collection = 'Users' AND field IN ('is_admin', 'is_account_admin')")" t \
     "the users' dropped admin flags are kept aside field by field"
+
+is "$(q -d "$db" -c "SELECT count(DISTINCT source_id) > 0 FROM nextcrm_migration.kept_aside
+                     WHERE collection = 'Documents' AND field = 'invoiceIDs'")" t \
+    "the documents' links to the legacy invoices are kept aside field by field"
+
+# Lookups: names found case folded through the value maps, new names added
+# as rows and recorded, unknown currencies NULL with the original recorded.
+is "$(q -d "$db" -c "SELECT string_agg(name, ',' ORDER BY name COLLATE \"C\") FROM \"crm_Lead_Statuses\"")" \
+    "Completed,Contacted,Lost,New,Qualified" \
+    "lead statuses: the chain's four, COMPLETED added as Completed (value-maps.csv), no In Progress (the operator's map)"
+is "$(q -d "$db" -c "SELECT string_agg(original || '>' || replacement, ',' ORDER BY original COLLATE \"C\")
+                     FROM nextcrm_migration.repairs WHERE kind = 'lookup_row_added' AND field = 'status'")" \
+    "COMPLETED>Completed" "the added status is recorded with the source's value"
+is "$(q -d "$db" -c "SELECT count(*) FROM \"crm_Leads\" l JOIN \"crm_Lead_Statuses\" s ON s.id = l.lead_status_id
+                     WHERE s.name = 'Contacted'")" \
+    "$(q -d "$db" -c "SELECT count(*) FROM nextcrm_migration.repairs WHERE collection = 'crm_Leads' AND field = 'status'
+                      AND original IN ('IN_PROGRESS', 'CONTACTED')")" \
+    "the leads of status IN_PROGRESS (the operator's map) and CONTACTED (case folded) point at Contacted"
+unmatched=$(q -d "$db" -c "SELECT count(*) FROM nextcrm_migration.repairs WHERE kind = 'lookup_unmatched' AND field = 'currency'")
+holds "$unmatched > 0" "the fixture has opportunity currencies that are no Currency code ($unmatched)"
+is "$(q -d "$db" -c "SELECT count(*) FROM nextcrm_migration.repairs r WHERE r.kind = 'lookup_unmatched' AND r.field = 'currency'
+                     AND (r.replacement <> 'NULL' OR r.original IS NULL
+                          OR EXISTS (SELECT FROM \"Currency\" c WHERE lower(c.code) = lower(r.original)))")" 0 \
+    "each is recorded with its original value, replaced by NULL"
+holds "$(q -d "$db" -c "SELECT count(*) FROM \"crm_Opportunities\" WHERE currency IS NULL") >= $unmatched" \
+    "and the opportunities' currency is NULL"
 
 # The client: v0.21.2's schema.prisma with the generator asking for the
 # engine-less client, and the datasource url 6.19 wants.
