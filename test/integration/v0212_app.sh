@@ -40,6 +40,19 @@ is "$(q -d "$db" -c "SELECT count(DISTINCT source_id) > 0 FROM nextcrm_migration
                      WHERE collection = 'Users' AND field IN ('is_admin', 'is_account_admin')")" t \
     "the users' dropped admin flags are kept aside field by field"
 
+# Each user's role follows from the kept flags: is_admin -> admin,
+# is_account_admin -> manager, else user.
+roles=$(q -d "$db" -c "SELECT string_agg(u.role || '=' || CASE WHEN coalesce((a.document->>'is_admin')::boolean, false) THEN 'admin'
+                                      WHEN coalesce((m.document->>'is_account_admin')::boolean, false) THEN 'manager'
+                                      ELSE 'user' END, ' ' ORDER BY u.id)
+    FROM \"Users\" u
+    LEFT JOIN nextcrm_migration.kept_aside a ON a.collection = 'Users' AND a.field = 'is_admin' AND nextcrm_map_oid(a.source_id) = u.id
+    LEFT JOIN nextcrm_migration.kept_aside m ON m.collection = 'Users' AND m.field = 'is_account_admin' AND nextcrm_map_oid(m.source_id) = u.id")
+printf '# %s\n' "$roles"
+is "$(tr ' ' '\n' <<<"$roles" | awk -F= '$1 != $2' | wc -l)" 0 "each user's role is derived from the kept flags"
+like "$roles" "admin=admin" "(the fixture has admins)"
+like "$roles" "manager=manager" "(account admins)"
+like "$roles" "user=user" "(and plain users)"
 is "$(q -d "$db" -c "SELECT count(DISTINCT source_id) > 0 FROM nextcrm_migration.kept_aside
                      WHERE collection = 'Documents' AND field = 'invoiceIDs'")" t \
     "the documents' links to the legacy invoices are kept aside field by field"
