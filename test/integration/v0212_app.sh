@@ -28,6 +28,20 @@ out=$(q -d "$db" -c "SET client_min_messages = warning" \
 ok $? "the fixture dump migrates into v0.21.2's schema"
 printf '%s\n' "$out" | sed 's/^/# /'
 
+# The other entry points take the same app_dir, and need it.
+out=$(q -d "$db" -c "SELECT count(*) FROM nextcrm_retry_errors('src', profile => 'nextcrm-v0.21.2')" 2>&1)
+like "$out" 'ERROR:  profile "nextcrm-v0.21.2" needs app_dir' "nextcrm_retry_errors without app_dir is refused"
+out=$(q -d "$db" -c "SET client_min_messages = warning" \
+    -c "SELECT count(*) FROM nextcrm_retry_errors('src', profile => 'nextcrm-v0.21.2', app_dir => '$app')" 2>&1)
+st=$?
+ok $st "nextcrm_retry_errors runs with it"
+((st == 0)) || printf '%s\n' "$out" | sed 's/^/# /'
+before=$(q -d "$db" -c 'SELECT count(*) FROM "TodoList"')
+out=$(q -d "$db" -c "SET client_min_messages = warning" \
+    -c "SELECT collection || '|' || migrated || '|' || outcome FROM nextcrm_migrate_table('src', 'TodoList', restart => true,
+                profile => 'nextcrm-v0.21.2', app_dir => '$app/prisma')" 2>&1)
+is "$out" "TodoList|$before|done" "nextcrm_migrate_table migrates a collection again with it ($before documents)"
+
 # What v0.21.2 has no place for is kept whole, with the profile's reason.
 is "$(q -d "$db" -c "SELECT string_agg(collection || ':' || n, ' ' ORDER BY collection COLLATE \"C\")
                      FROM (SELECT collection, count(*) n FROM nextcrm_migration.kept_aside
