@@ -83,7 +83,14 @@ void return_summary(FunctionCallInfo fcinfo, const char *collection) {
                            "       round((processed / nullif(seconds, 0))::numeric, 0)::float8,"
                            "       CASE phase WHEN 'failed' THEN 'failed: ' || message"
                            "                  WHEN 'skipped' THEN message ELSE phase END"
-                           "  FROM nextcrm_migration.checkpoint"
+                           // A profile may keep documents aside whole (kind
+                           // kept): they are neither migrated nor failed, so
+                           // the outcome counts them.
+                           "       || coalesce(': ' || nullif((SELECT count(*)"
+                           "            FROM nextcrm_migration.kept_aside k"
+                           "           WHERE k.collection = c.collection AND k.field IS NULL),"
+                           "          0) || ' kept aside', '')"
+                           "  FROM nextcrm_migration.checkpoint c"
                            " WHERE $1 = '' OR collection = $1 ORDER BY position",
                            1, &type, &arg);
     AttInMetadata *meta =

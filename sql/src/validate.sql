@@ -359,7 +359,8 @@ BEGIN
   -- DISABLE TRIGGER ALL switches them off), with the ON DELETE action of
   -- schema.prisma: RESTRICT for a required reference, SET NULL for an
   -- optional one, unless the profile's rules.csv names another (on_delete
-  -- rows: NextCRM's tasksComments.task cascades, D12).  A key with another
+  -- rows: NextCRM's tasksComments.task cascades, D12; "none" for a loose
+  -- reference the target declares without a key).  A key with another
   -- action is not the one the application was written against.
   FOR c IN SELECT m.collection FROM nextcrm_v_map m
             WHERE m.kind = 'ref'
@@ -368,6 +369,11 @@ BEGIN
       INTO n, msg
       FROM nextcrm_v_map m
      WHERE m.collection = c.collection AND m.kind = 'ref'
+       -- A loose reference of the target (rules.csv on_delete ... none): no
+       -- foreign key to look for; the migration resolved it or recorded it.
+       AND NOT EXISTS (SELECT 1 FROM nextcrm_profile_rules(profile) r
+                        WHERE r.rule = 'on_delete' AND r."table" = m.collection
+                          AND r.first_column = m.target_column AND r.second_column = 'none')
        AND NOT EXISTS (
              SELECT 1 FROM pg_constraint k
               WHERE k.contype = 'f' AND k.conrelid = to_regclass(format('%I', m.collection))

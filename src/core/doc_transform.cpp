@@ -709,6 +709,13 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                 } else
                     text = to_numeric(&v, f.stored_key);
                 auto exact = exact_numeric(text, f.numeric_precision, f.numeric_scale);
+                // A legacy string that is no number at all ("approx. 20k")
+                // says so; any number fits an unbounded numeric.
+                if (!exact && legacy && !exact_numeric(text, 1 << 20, 1 << 19))
+                    throw DocumentError(f.stored_key,
+                                        "field \"" + f.stored_key + "\" holds the string \"" +
+                                            text + "\", which is not a number",
+                                        sqlstate::invalid_text_representation);
                 if (!exact)
                     throw DocumentError(f.stored_key,
                                         "field \"" + f.stored_key + "\" holds " + text +

@@ -243,13 +243,15 @@ Profile Profile::load(const std::string &dir, const std::string &name) {
                 if (!found)
                     throw refuse(at("rules.csv", rule_lines[i], "first") + ": \"" + rule.first +
                                  "\" is not a mapped reference column of \"" + rule.table + "\"");
-                static const char *actions[] = {"cascade", "restrict", "set_null", "set_default",
-                                                "no_action"};
+                // none: the target declares no foreign key for it (a loose
+                // reference; the migration still resolves it or records it).
+                static const char *actions[] = {"cascade",     "restrict",  "set_null",
+                                                "set_default", "no_action", "none"};
                 if (std::find(std::begin(actions), std::end(actions), rule.second) ==
                     std::end(actions))
                     throw refuse(at("rules.csv", rule_lines[i], "second") +
                                  ": unknown ON DELETE action \"" + rule.second +
-                                 "\" (cascade, restrict, set_null, set_default, no_action)");
+                                 "\" (cascade, restrict, set_null, set_default, no_action, none)");
                 p.rules_.push_back(std::move(rule));
                 continue;
             }

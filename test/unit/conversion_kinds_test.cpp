@@ -167,6 +167,13 @@ TEST_F(Kinds, NumericsAreExactOrAnErrorNamingTheField) {
                             "{\"$numberDecimal\": \"NaN\"}", "\"12,5\"", "1e300"})
         EXPECT_EQ(error_of(t, (std::string(id) + bad + "}").c_str()).rfind("budget: ", 0), 0u)
             << bad;
+    // A legacy string says whether it is no number or a number too wide.
+    EXPECT_NE(error_of(t, (std::string(id) + "\"approx. 20k\"}").c_str())
+                  .find("holds the string \"approx. 20k\", which is not a number"),
+              std::string::npos);
+    EXPECT_NE(error_of(t, (std::string(id) + "\"100000000000000000\"}").c_str())
+                  .find("holds 100000000000000000, which numeric("),
+              std::string::npos);
     EXPECT_EQ(exact_numeric("0.10", 18, 2), "0.1");
     EXPECT_EQ(exact_numeric("-0", 18, 2), "0");
     EXPECT_EQ(exact_numeric("12E-2", 18, 2), "0.12");

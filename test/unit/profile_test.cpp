@@ -198,6 +198,16 @@ TEST_F(MiniCopy, ARuleOnAColumnThatIsNoMappedTimestampIsRefused) {
                          "collection \"project\"");
 }
 
+TEST_F(MiniCopy, AnOnDeleteRuleNamesAKnownAction) {
+    // none: a reference the target declares without a foreign key.
+    spill(file("rules.csv"), "rule,table,first,second\non_delete,notes,project,none\n");
+    EXPECT_EQ(refusal(), "");
+    spill(file("rules.csv"), "rule,table,first,second\non_delete,notes,project,nothing\n");
+    EXPECT_EQ(refusal(), "invalid profile \"mini\": rules.csv line 2, field \"second\": unknown "
+                         "ON DELETE action \"nothing\" (cascade, restrict, set_null, set_default, "
+                         "no_action, none)");
+}
+
 TEST(DdlColumns, FollowsCreateAlterRenameAndDrop) {
     nextcrm::DdlColumns ddl;
     ddl.apply(R"(

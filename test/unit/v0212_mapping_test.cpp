@@ -110,3 +110,19 @@ TEST(V0212Mapping, TheReshapedFieldsAreRulesOfTheProfile) {
         }
     EXPECT_TRUE(role);
 }
+
+TEST(V0212Mapping, TheLooseReferencesWithoutAForeignKeyAreRules) {
+    // v0.21.2 keeps createdBy, updatedBy, last_activity_by, crm_Contacts.account
+    // and crm_Opportunities.contact as plain uuids: the validator must not
+    // look for a foreign key there, and tasksComments.task still cascades.
+    int none = 0;
+    bool task_cascades = false;
+    for (const ProfileRule &r : profile().rules()) {
+        if (r.rule == "on_delete" && r.second == "none")
+            ++none;
+        if (r.rule == "on_delete" && r.table == "tasksComments" && r.first == "task")
+            task_cascades = r.second == "cascade";
+    }
+    EXPECT_EQ(none, 19);
+    EXPECT_TRUE(task_cascades);
+}
