@@ -28,6 +28,9 @@ out=$(q -d "$db" -c "SET client_min_messages = warning" \
 ok $? "the fixture dump migrates into v0.21.2's schema"
 printf '%s\n' "$out" | sed 's/^/# /'
 
+is "$(grep -E '^(Invoices|openAi_keys)\|' <<<"$out" | LC_ALL=C sort | tr '\n' ' ')" \
+    "Invoices|119|0|0|done: 119 kept aside openAi_keys|5|0|0|done: 5 kept aside " \
+    "the result counts the documents kept aside whole"
 # The other entry points take the same app_dir, and need it.
 out=$(q -d "$db" -c "SELECT count(*) FROM nextcrm_retry_errors('src', profile => 'nextcrm-v0.21.2')" 2>&1)
 like "$out" 'ERROR:  profile "nextcrm-v0.21.2" needs app_dir' "nextcrm_retry_errors without app_dir is refused"
