@@ -41,6 +41,16 @@ const char *kind_name(nextcrm::FieldKind k) {
         return "ref_array";
     case nextcrm::FieldKind::Junction:
         return "junction";
+    case nextcrm::FieldKind::Numeric:
+        return "numeric";
+    case nextcrm::FieldKind::Lookup:
+        return "lookup";
+    case nextcrm::FieldKind::Derive:
+        return "derive";
+    case nextcrm::FieldKind::Merged:
+        return "merged";
+    case nextcrm::FieldKind::Kept:
+        return "kept";
     }
     return "?";
 }
@@ -100,7 +110,8 @@ void put_row(ReturnSetInfo *rsinfo, std::initializer_list<const std::string *> t
 
 // (collection, position, stored_key, field, kind, target_table,
 //  target_column, owner_column, pg_type, ref_model, required, on_missing,
-//  missing_value, mongo_default, route_model, route_column)
+//  missing_value, mongo_default, route_model, route_column, lookup_table,
+//  lookup_match, lookup_result, fallback_key)
 NEXTCRM_PG_FUNCTION(nextcrm_mapping) {
     ReturnSetInfo *rsinfo = nextcrm::pg::InitMaterializedSRF(fcinfo);
     const auto &mapping = nextcrm::installed_profile(nextcrm::profile_arg(fcinfo, 0)).mapping();
@@ -112,7 +123,8 @@ NEXTCRM_PG_FUNCTION(nextcrm_mapping) {
             put_row(rsinfo,
                     {&c.name, &f.stored_key, &f.field, &kind, &f.target_table, &f.target_column,
                      &f.owner_column, &f.pg_type, &f.ref_model, &missing, &f.missing_value,
-                     &f.mongo_default, &f.route_model, &f.route_column},
+                     &f.mongo_default, &f.route_model, &f.route_column, &f.lookup_table,
+                     &f.lookup_match, &f.lookup_result, &f.fallback_key},
                     {position}, {f.required});
         }
     }

@@ -32,6 +32,7 @@ struct MigrationRequest {
     bool retry;                   // only the documents in the error table
     char collection[NAMEDATALEN]; // empty: every collection
     char profile[48];             // an installed profile (profiles.hpp)
+    char app_dir[MAXPGPATH];      // its migrations' checkout, or empty
 };
 
 // Advisory lock key held by the running worker for its whole life, so a

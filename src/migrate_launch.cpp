@@ -79,15 +79,22 @@ void return_summary(FunctionCallInfo fcinfo, const char *collection) {
     ReturnSetInfo *rsinfo = nextcrm::pg::InitMaterializedSRF(fcinfo);
     Datum arg = nextcrm::text_datum(collection);
     Oid type = TEXTOID;
-    nextcrm::SpiRows rows = nextcrm::spi_query(
-        "SELECT collection, source_total, migrated, failed, repaired,"
-        "       round(seconds::numeric, 3)::float8,"
-        "       round((processed / nullif(seconds, 0))::numeric, 0)::float8,"
-        "       CASE phase WHEN 'failed' THEN 'failed: ' || message"
-        "                  WHEN 'skipped' THEN message ELSE phase::pg_catalog.text END"
-        "  FROM nextcrm_migration.checkpoint"
-        " WHERE $1 = '' OR collection = $1 ORDER BY position",
-        1, &type, &arg);
+    nextcrm::SpiRows rows =
+        nextcrm::spi_query("SELECT collection, source_total, migrated, failed, repaired,"
+                           "       round(seconds::numeric, 3)::float8,"
+                           "       round((processed / nullif(seconds, 0))::numeric, 0)::float8,"
+                           "       CASE phase WHEN 'failed' THEN 'failed: ' || message"
+                           "                  WHEN 'skipped' THEN message ELSE phase::pg_catalog.text END"
+                           // A profile may keep documents aside whole (kind
+                           // kept): they are neither migrated nor failed, so
+                           // the outcome counts them.
+                           "       || coalesce(': ' || nullif((SELECT count(*)"
+                           "            FROM nextcrm_migration.kept_aside k"
+                           "           WHERE k.collection = c.collection AND k.field IS NULL),"
+                           "          0) || ' kept aside', '')"
+                           "  FROM nextcrm_migration.checkpoint c"
+                           " WHERE $1 = '' OR collection = $1 ORDER BY position",
+                           1, &type, &arg);
     AttInMetadata *meta = nextcrm::pg::TupleDescGetAttInMetadata(rsinfo->setDesc);
     for (std::size_t i = 0; i < rows.size(); ++i) {
         char *values[8];
@@ -187,11 +194,11 @@ void refuse_if_running() {
 }
 
 Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry, bool restart,
-              const std::string &profile_name) {
+              const std::string &profile_name, const std::string &app_dir) {
     const char *server = NameStr(*PG_GETARG_NAME(0));
     // The profile must be installed and consistent, the server must exist
     // and be ours, and a backup must be what it says.
-    const nextcrm::Profile &profile = nextcrm::installed_profile(profile_name);
+    const nextcrm::Profile &profile = nextcrm::profile_with_migrations(profile_name, app_dir);
     const nextcrm::Mapping &mapping = profile.mapping();
     Oid serverid = nextcrm::server_oid_by_name(server);
     if (*collection)
@@ -221,12 +228,16 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry, bool 
     static_assert(sizeof request.profile > nextcrm::max_profile_name, "a profile name must fit");
     strcpy(request.collection, collection);
     strcpy(request.profile, profile.name().c_str());
+    if (app_dir.size() >= sizeof request.app_dir)
+        throw Error("app_dir is too long", sqlstate::invalid_parameter_value);
+    strcpy(request.app_dir, app_dir.c_str());
 
     nextcrm::refuse_sql_ascii_target();
     nextcrm::pg_call([] { SPI_connect(); });
     refuse_if_not_updated();
     refuse_if_running();
     // Refused before a worker starts, with the reason and what to do.
+    nextcrm::check_server_requirements(profile);
     nextcrm::check_run_profile(profile.name(), restart && !*collection);
     if (*collection)
         nextcrm::check_references_complete(mapping, collection);
@@ -308,14 +319,16 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry, bool 
 
 } // namespace
 
-// nextcrm_migrate_all(server, restart, profile)
+// nextcrm_migrate_all(server, restart, profile, app_dir)
 NEXTCRM_PG_FUNCTION(nextcrm_migrate_all) {
-    return migrate(fcinfo, "", false, PG_GETARG_BOOL(1), nextcrm::profile_arg(fcinfo, 2));
+    return migrate(fcinfo, "", false, PG_GETARG_BOOL(1), nextcrm::profile_arg(fcinfo, 2),
+                   nextcrm::app_dir_arg(fcinfo, 3));
 }
 
-// nextcrm_retry_errors(server, profile)
+// nextcrm_retry_errors(server, profile, app_dir)
 NEXTCRM_PG_FUNCTION(nextcrm_retry_errors) {
-    return migrate(fcinfo, "", true, false, nextcrm::profile_arg(fcinfo, 1));
+    return migrate(fcinfo, "", true, false, nextcrm::profile_arg(fcinfo, 1),
+                   nextcrm::app_dir_arg(fcinfo, 2));
 }
 
 NEXTCRM_PG_FUNCTION(nextcrm_migrate_table) {
@@ -324,7 +337,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_migrate_table) {
     if (collection.empty())
         throw Error(Message(NEXTCRM_MSG("collection must not be empty")),
                     sqlstate::invalid_parameter_value);
-    // nextcrm_migrate_table(server, collection, restart, profile)
+    // nextcrm_migrate_table(server, collection, restart, profile, app_dir)
     return migrate(fcinfo, collection.c_str(), false, PG_GETARG_BOOL(2),
-                   nextcrm::profile_arg(fcinfo, 3));
+                   nextcrm::profile_arg(fcinfo, 3), nextcrm::app_dir_arg(fcinfo, 4));
 }

@@ -189,6 +189,10 @@ const std::string repairs_sql =
                  {"", "", "", "", "", "", "::int4"});
 const std::string extra_keys_sql = plain_insert(
     "nextcrm_migration.extra_keys", {"collection", "source_id", "keys"}, {"", "", "::jsonb"});
+const std::string kept_aside_sql =
+    plain_insert("nextcrm_migration.kept_aside",
+                 {"collection", "source_id", "field", "reason", "document", "batch"},
+                 {"", "", "", "", "::jsonb", "::int4"});
 const std::string foreign_ids_sql = plain_insert(
     "nextcrm_migration.foreign_ids", {"collection", "id", "source_id"}, {"", "::uuid", "::jsonb"});
 const std::string junction_sql =
@@ -363,7 +367,7 @@ TextRow error_row(const Transformer &transformer, const TargetEncoding &encoding
 } // namespace
 
 struct CollectionLoader::SideRows {
-    TextColumns errors{8}, repairs{7}, extra_keys{3}, foreign_ids{3}, junction{7};
+    TextColumns errors{8}, repairs{7}, extra_keys{3}, kept_aside{6}, foreign_ids{3}, junction{7};
 };
 
 std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const SourceOptions &opts,
@@ -459,7 +463,9 @@ CollectionLoader::CollectionLoader(const CollectionMapping &collection,
         columns.push_back(quote_ident(fields[i]->target_column));
         casts.push_back(column_cast(*fields[i], "p" + std::to_string(i + 1)));
     }
-    insert_sql_ = unnest_insert(target_table(collection.name), columns, casts);
+    // A collection kept whole has no table: its documents go to kept_aside.
+    if (!collection.kept_whole)
+        insert_sql_ = unnest_insert(target_table(collection.name), columns, casts);
 }
 
 CollectionLoader::~CollectionLoader() = default;
@@ -676,13 +682,82 @@ void CollectionLoader::flush_side_tables() {
     exec_all(errors_sql, side_->errors);
     exec_all(repairs_sql, side_->repairs);
     exec_all(extra_keys_sql, side_->extra_keys);
+    exec_all(kept_aside_sql, side_->kept_aside);
     exec_all(foreign_ids_sql, side_->foreign_ids);
     exec_all(junction_sql, side_->junction);
     side_ = std::make_unique<SideRows>();
 }
 
+void CollectionLoader::resolve_lookups(std::vector<TransformedDocument> &docs,
+                                       const std::vector<bool> &ok) {
+    // Per lookup column: the names of this batch its table lacks.  With
+    // unknown=add they become rows (the table's other columns take their
+    // defaults), recorded on the documents that named them; with
+    // unknown=null the value is NULL, the original in the repair row.
+    std::map<const FieldMapping *, std::set<std::string>> names;
+    for (std::size_t i = 0; i < docs.size(); ++i)
+        if (ok[i])
+            for (const auto &l : docs[i].lookups)
+                names[l.field].insert(l.name);
+    for (const auto &[f, wanted] : names) {
+        std::vector<std::optional<std::string>> list(wanted.begin(), wanted.end());
+        Datum arg = text_array(list, 0, list.size());
+        Oid type = TEXTARRAYOID;
+        std::string table = "public." + quote_ident(f->lookup_table);
+        std::string match = quote_ident(f->lookup_match);
+        std::string missing = "SELECT DISTINCT ON (pg_catalog.lower(v)) v FROM unnest($1::text[]) v"
+                              " WHERE NOT EXISTS (SELECT 1 FROM " +
+                              table + " l WHERE pg_catalog.lower(l." + match +
+                              ") OPERATOR(pg_catalog.=) pg_catalog.lower(v))";
+        SpiRows rows = f->lookup_unknown == LookupUnknown::Add
+                           ? spi_query(("INSERT INTO " + table + " (" + match + ") " + missing +
+                                        " RETURNING " + match)
+                                           .c_str(),
+                                       1, &type, &arg)
+                           : spi_query(missing.c_str(), 1, &type, &arg);
+        std::set<std::string> absent;
+        for (std::size_t r = 0; r < rows.size(); ++r)
+            absent.insert(fold_case(rows.text(r, 1)));
+        if (absent.empty())
+            continue;
+        for (std::size_t i = 0; i < docs.size(); ++i) {
+            if (!ok[i])
+                continue;
+            for (const auto &l : docs[i].lookups) {
+                if (l.field != f || !absent.count(fold_case(l.name)))
+                    continue;
+                if (f->lookup_unknown == LookupUnknown::Add) {
+                    docs[i].repairs.push_back(
+                        {f->stored_key, "lookup_row_added", l.original, l.name});
+                } else {
+                    docs[i].values[l.column].reset();
+                    docs[i].repairs.push_back(
+                        {f->stored_key, "lookup_unmatched", l.original, "NULL"});
+                }
+            }
+            if (f->lookup_unknown == LookupUnknown::Add)
+                // Recorded once: later documents find the row.
+                for (const auto &l : docs[i].lookups)
+                    if (l.field == f)
+                        absent.erase(fold_case(l.name));
+        }
+    }
+}
+
+void CollectionLoader::read_value_overrides() {
+    if (overrides_read_)
+        return;
+    overrides_read_ = true;
+    SpiRows rows = spi_query("SELECT map, from_value, to_value FROM nextcrm_migration.value_map");
+    ValueMaps overrides;
+    for (std::size_t r = 0; r < rows.size(); ++r)
+        overrides[rows.text(r, 1)][fold_case(rows.text(r, 2))] = rows.text(r, 3);
+    transformer_.set_value_overrides(std::move(overrides));
+}
+
 BatchCounts CollectionLoader::load_batch(int batch) {
     BatchCounts counts;
+    read_value_overrides();
     std::vector<BsonPtr> copies;
     std::vector<const bson_t *> raw;
     std::vector<TransformedDocument> docs;
@@ -805,8 +880,10 @@ BatchCounts CollectionLoader::load_batch(int batch) {
     }
     counts.stages.load = clock.lap();
     resolve_references(docs, raw, ok, counts, batch);
+    resolve_lookups(docs, ok);
     counts.stages.check = clock.lap();
-    insert_rows(docs, raw, ok, counts, batch);
+    if (!collection_.kept_whole)
+        insert_rows(docs, raw, ok, counts, batch);
     counts.stages.load += clock.lap();
 
     for (std::size_t i = 0; i < docs.size(); ++i) {
@@ -814,7 +891,9 @@ BatchCounts CollectionLoader::load_batch(int batch) {
             continue;
         TransformedDocument &d = docs[i];
         d.source_id = encoding_.escaped(d.source_id); // converts: encode() checked
-        ++counts.migrated;
+        // A document kept whole is accounted for in kept_aside, not migrated.
+        if (!collection_.kept_whole)
+            ++counts.migrated;
         if (!d.repairs.empty() || !d.extra_keys.empty())
             ++counts.repaired;
         for (const auto &r : d.repairs)
@@ -822,10 +901,18 @@ BatchCounts CollectionLoader::load_batch(int batch) {
                                 r.replacement, std::to_string(batch)});
         if (!d.extra_keys.empty())
             side_->extra_keys.add({collection_.name, d.source_id, jsonb_storable(d.extra_keys)});
+        for (const auto &k : d.kept)
+            side_->kept_aside.add(
+                {collection_.name, d.source_id,
+                 k.field.empty() ? std::nullopt : std::optional<std::string>(k.field), k.reason,
+                 jsonb_storable(k.document), std::to_string(batch)});
+        if (collection_.kept_whole)
+            continue; // no row, no id of the target
         if (!d.id_is_object_id)
             side_->foreign_ids.add({collection_.name, uuid_text(d.id), jsonb_storable(d.id_json)});
         for (const auto &j : d.junction) {
-            bool owner_is_a = j.field->owner_column == "A";
+            // Column a is the first of the two in byte order (mapping.cpp).
+            bool owner_is_a = j.field->owner_column < j.field->target_column;
             side_->junction.add({j.field->target_table, uuid_text(owner_is_a ? j.owner : j.other),
                                  uuid_text(owner_is_a ? j.other : j.owner), collection_.name,
                                  d.source_id, j.field->stored_key, j.original});
@@ -1150,8 +1237,9 @@ int64 restore_references(const Mapping &mapping) {
             target_table(j.b_model) +
             " x WHERE x.id OPERATOR(pg_catalog.=) s.b)),"
             " added AS (INSERT INTO " +
-            target_table(j.table) +
-            " (\"A\", \"B\") SELECT DISTINCT l.a, l.b FROM lost l ON CONFLICT DO NOTHING)"
+            target_table(j.table) + " (" + quote_ident(j.a_column) + ", " +
+            quote_ident(j.b_column) +
+            ") SELECT DISTINCT l.a, l.b FROM lost l ON CONFLICT DO NOTHING)"
             " UPDATE nextcrm_migration.repairs r SET resolved_at = pg_catalog.clock_timestamp()"
             "  FROM lost l WHERE r.id OPERATOR(pg_catalog.=) l.id";
         restored += static_cast<int64>(spi_exec(sql.c_str(), 1, &type, &arg));

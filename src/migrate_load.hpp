@@ -91,6 +91,8 @@ class CollectionLoader {
                             BatchCounts &counts, int batch);
     void insert_rows(std::vector<TransformedDocument> &docs, std::vector<const bson_t *> &raw,
                      std::vector<bool> &ok, BatchCounts &counts, int batch);
+    void resolve_lookups(std::vector<TransformedDocument> &docs, const std::vector<bool> &ok);
+    void read_value_overrides();
     void reject(std::size_t i, const std::string &field, const Error &e,
                 const std::vector<const bson_t *> &raw, std::vector<TransformedDocument> &docs,
                 std::vector<bool> &ok, BatchCounts &counts, int batch);
@@ -114,6 +116,7 @@ class CollectionLoader {
     ReplayedSource *replay_ = nullptr;
     std::string insert_sql_;
     bool replace_errors_;
+    bool overrides_read_ = false;
 
     // Rows for the side tables, written once per batch.
     struct SideRows;

@@ -94,14 +94,15 @@ bool take_lock() {
 void reset(const Mapping &mapping) {
     std::string tables;
     for (const auto &c : mapping.collections())
-        tables += (tables.empty() ? "" : ", ") + target_table(c.name);
+        if (!c.kept_whole) // no table in the target
+            tables += (tables.empty() ? "" : ", ") + target_table(c.name);
     for (const auto &j : mapping.junctions())
         tables += ", " + target_table(j.table);
     spi_exec(("TRUNCATE " + tables).c_str());
     // DELETE, not TRUNCATE: the calling session holds share locks on these
     // tables until its statement ends, and waits for this worker.
     for (const char *table : {"run", "checkpoint", "batch_log", "errors", "repairs", "extra_keys",
-                              "foreign_ids", "junction_stage", "oplog_applied"})
+                              "kept_aside", "foreign_ids", "junction_stage", "oplog_applied"})
         spi_exec((std::string("DELETE FROM nextcrm_migration.") + table).c_str());
 }
 
@@ -117,14 +118,15 @@ void reset_collections(const Mapping &mapping, const std::vector<std::string> &n
     std::string tables;
     std::vector<std::string> junctions;
     for (const auto &c : mapping.collections())
-        if (reset.count(c.name))
+        if (reset.count(c.name) && !c.kept_whole)
             tables += (tables.empty() ? "" : ", ") + target_table(c.name);
     for (const auto &j : mapping.junctions())
         if (reset.count(j.a_model) || reset.count(j.b_model)) {
             tables += ", " + target_table(j.table);
             junctions.push_back(j.table);
         }
-    spi_exec(("TRUNCATE " + tables).c_str());
+    if (!tables.empty())
+        spi_exec(("TRUNCATE " + tables).c_str());
 
     Datum args[2] = {pg::construct_text_array(names), pg::construct_text_array(junctions)};
     Oid types[2] = {TEXTARRAYOID, TEXTARRAYOID};
@@ -148,8 +150,8 @@ void reset_collections(const Mapping &mapping, const std::vector<std::string> &n
              "   FROM moved m ORDER BY m.collection, m.source_id",
              2, types, args);
     // DELETE, not TRUNCATE, as in reset().
-    for (const char *table : {"errors", "repairs", "extra_keys", "foreign_ids", "junction_stage",
-                              "batch_log", "oplog_applied"})
+    for (const char *table : {"errors", "repairs", "extra_keys", "kept_aside", "foreign_ids",
+                              "junction_stage", "batch_log", "oplog_applied"})
         spi_exec((std::string("DELETE FROM nextcrm_migration.") + table +
                   " WHERE collection OPERATOR(pg_catalog.=) ANY ($1)")
                      .c_str(),
@@ -560,8 +562,9 @@ void build_junctions(const Mapping &mapping) {
                   target_table(j.b_model) + " t WHERE t.id = s.b)")
                      .c_str(),
                  1, &type, &arg);
-        spi_exec(("INSERT INTO " + target_table(j.table) +
-                  " (\"A\", \"B\") SELECT DISTINCT a, b FROM pg_temp.nextcrm_pending"
+        spi_exec(("INSERT INTO " + target_table(j.table) + " (" + quote_ident(j.a_column) + ", " +
+                  quote_ident(j.b_column) +
+                  ") SELECT DISTINCT a, b FROM pg_temp.nextcrm_pending"
                   " WHERE junction = $1 AND ok ON CONFLICT DO NOTHING")
                      .c_str(),
                  1, &type, &arg);
@@ -646,7 +649,9 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
     };
     StageClock clock;
     run_stages = StageSeconds();
-    set_run_profile(request.profile);
+    // In a transaction: the profile's app_dir is checked against the
+    // catalog (the run's role may read the server's files).
+    in_transaction([&] { set_run_profile(request.profile, request.app_dir); });
     const Profile &profile = run_profile();
     const Mapping &mapping = profile.mapping();
     bool locked = false;

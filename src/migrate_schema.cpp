@@ -2,6 +2,7 @@
 
 #include "spi.hpp"
 
+#include "core/app_migrations.hpp"
 #include "core/doc_transform.hpp"
 
 #include <string>
@@ -22,18 +23,26 @@ const char *prisma_migrations_table = "CREATE TABLE IF NOT EXISTS public.\"_pris
                                       " \"started_at\" TIMESTAMPTZ NOT NULL DEFAULT now(),"
                                       " \"applied_steps_count\" INTEGER NOT NULL DEFAULT 0)";
 
+// Runs the migrations in order, then records them all as applied.  The rows
+// are written after the last migration, not one by one: a migration may
+// edit the history itself (NextCRM v0.21.2's 20260404150000 deletes the row
+// of 20260404120000, so a first `prisma migrate deploy` leaves that one
+// pending until a second deploy records it), and the whole schema commits
+// in one transaction anyway.  What is recorded is what a deploy run until
+// nothing is pending leaves: one row per migration, its checksum the sha256
+// of the file's bytes.
 void apply_migrations(const Profile &profile) {
     spi_exec(prisma_migrations_table);
+    for (const ProfileMigration &m : profile.migrations())
+        spi_exec_target_ddl(without_own_transaction(m.sql).c_str());
     for (const ProfileMigration &m : profile.migrations()) {
-        spi_exec_target_ddl(m.sql.c_str());
-        Datum args[2] = {text_datum(m.name), text_datum(m.sql)};
+        Datum args[2] = {text_datum(m.name), text_datum(m.sha256)};
         Oid types[2] = {TEXTOID, TEXTOID};
         spi_exec(
             "INSERT INTO public.\"_prisma_migrations\" (id, checksum, finished_at, migration_name,"
             "  started_at, applied_steps_count)"
-            " VALUES (pg_catalog.gen_random_uuid()::text,"
-            "  pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to($2, 'UTF8')), 'hex'),"
-            "  clock_timestamp(), $1, clock_timestamp(), 1)",
+            " SELECT pg_catalog.gen_random_uuid()::text, $2, pg_catalog.clock_timestamp(), $1,"
+            "  pg_catalog.clock_timestamp(), 1",
             2, types, args);
     }
 }
@@ -63,7 +72,8 @@ void check_shape(const Profile &profile) {
     };
     for (const auto &c : mapping.collections())
         for (const auto &f : c.fields) {
-            if (f.kind == FieldKind::Junction)
+            if (f.kind == FieldKind::Junction || f.kind == FieldKind::Kept ||
+                f.kind == FieldKind::Merged)
                 continue;
             std::string found = type_of(f.target_table, f.target_column);
             if (found != f.pg_type)
@@ -71,7 +81,7 @@ void check_shape(const Profile &profile) {
                                    (found.empty() ? "missing" : found) + ", expected " + f.pg_type);
         }
     for (const auto &j : mapping.junctions())
-        for (const char *col : {"A", "B"})
+        for (const std::string &col : {j.a_column, j.b_column})
             if (type_of(j.table, col) != "uuid")
                 problems.push_back(j.table + "." + col + " is not a uuid column");
     if (problems.empty())

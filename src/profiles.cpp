@@ -4,7 +4,9 @@
 #include "pg_wall.hpp"
 
 extern "C" {
+#include "catalog/pg_authid.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 }
 
 #include <algorithm>
@@ -23,6 +25,14 @@ std::map<std::string, std::unique_ptr<const Profile>> &loaded() {
 }
 
 std::string run_profile_name = default_profile;
+std::string run_app_dir;
+
+// The profiles with the migrations of an application checkout: by profile
+// name and directory.
+std::map<std::pair<std::string, std::string>, std::unique_ptr<const Profile>> &with_app() {
+    static std::map<std::pair<std::string, std::string>, std::unique_ptr<const Profile>> profiles;
+    return profiles;
+}
 
 // Where PostgreSQL installed this extension's data, as PGXS's DATA goes.
 std::string profiles_dir() {
@@ -70,6 +80,47 @@ const Profile &installed_profile(const std::string &name) {
     return *cache.emplace(name, std::move(profile)).first->second;
 }
 
+const Profile &profile_with_migrations(const std::string &name, const std::string &app_dir) {
+    const Profile &profile = installed_profile(name);
+    if (!profile.migrations_from_app()) {
+        if (!app_dir.empty())
+            throw Error("profile \"" + name + "\" does not take an app_dir",
+                        sqlstate::invalid_parameter_value,
+                        "Its migrations are installed with the profile.",
+                        "Leave app_dir out (NULL).");
+        return profile;
+    }
+    if (app_dir.empty())
+        throw Error("profile \"" + name + "\" needs app_dir", sqlstate::invalid_parameter_value,
+                    "The profile runs the migrations of the " + profile.title() +
+                        " checkout the application is deployed from.",
+                    "Pass app_dir => '<the checkout>', the directory holding prisma/ (or that "
+                    "prisma/ directory).");
+    // file_fdw's rule: naming a file of the database server is for those
+    // who may read any of them.
+    if (!pg_call([] {
+            return superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES);
+        }))
+        throw Error("only superuser or a role with privileges of the pg_read_server_files role "
+                    "may name an app_dir",
+                    sqlstate::insufficient_privilege, {},
+                    "app_dir names a directory on the database server.");
+    auto &cache = with_app();
+    auto key = std::make_pair(name, app_dir);
+    auto it = cache.find(key);
+    if (it != cache.end())
+        return *it->second;
+    auto loaded_profile = std::make_unique<const Profile>(profile.with_app_migrations(app_dir));
+    return *cache.emplace(key, std::move(loaded_profile)).first->second;
+}
+
+std::string app_dir_arg(FunctionCallInfo fcinfo, int n) {
+    if (PG_NARGS() <= n || PG_ARGISNULL(n))
+        return {};
+    text *arg = PG_GETARG_TEXT_PP(n);
+    return std::string(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg));
+}
+
 std::string profile_arg(FunctionCallInfo fcinfo, int n) {
     if (PG_NARGS() <= n || PG_ARGISNULL(n))
         return default_profile;
@@ -78,12 +129,13 @@ std::string profile_arg(FunctionCallInfo fcinfo, int n) {
 }
 
 const Profile &run_profile() {
-    return installed_profile(run_profile_name);
+    return profile_with_migrations(run_profile_name, run_app_dir);
 }
 
-void set_run_profile(const std::string &name) {
-    (void)installed_profile(name);
+void set_run_profile(const std::string &name, const std::string &app_dir) {
+    (void)profile_with_migrations(name, app_dir);
     run_profile_name = name;
+    run_app_dir = app_dir;
 }
 
 } // namespace nextcrm

@@ -22,13 +22,31 @@ inline constexpr std::size_t max_profile_name = 47;
 // the hint, an inconsistent one with the file, line and field.
 const Profile &installed_profile(const std::string &name);
 
+// The installed profile `name` with the migrations it runs: its own, or for
+// a profile with migrations_from = app_dir those of the application
+// checkout `app_dir` (core/app_migrations.hpp), read once per backend.
+// Naming a directory of the server is file_fdw's privilege: superuser or
+// pg_read_server_files.  A profile that takes its migrations from the
+// checkout needs app_dir; one that has its own refuses it.
+const Profile &profile_with_migrations(const std::string &name, const std::string &app_dir);
+
 // The profile named by argument `n` of a SQL function: the default profile
 // when the function has fewer arguments or the argument is NULL.
 std::string profile_arg(FunctionCallInfo fcinfo, int n);
 
+// Throws unless the server has what the profile's target needs
+// (profile.conf's requires_postgresql, requires_extension): the extension
+// available and, unless it is trusted or the user is a superuser, already
+// created in the database.  Needs SPI.
+void check_server_requirements(const Profile &profile);
+
+// The app_dir argument `n` of a SQL function: empty when the function has
+// fewer arguments or the argument is NULL.
+std::string app_dir_arg(FunctionCallInfo fcinfo, int n);
+
 // The profile of the migration this background worker runs (set once by
 // run_migration()); the default profile before that.
 const Profile &run_profile();
-void set_run_profile(const std::string &name);
+void set_run_profile(const std::string &name, const std::string &app_dir);
 
 } // namespace nextcrm

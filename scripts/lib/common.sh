@@ -20,6 +20,14 @@ pg_config_for() {
         echo "$(pg_tree_dir "$1")/bin/pg_config"
     fi
 }
+# NextCRM v0.21.2's release files (its prisma/ folder), which the v0.21.2
+# profile's tests use as the app checkout: ../shared/fixtures beside the
+# repository unless NEXTCRM_APP_V0212 names them.  Resolved here, before a
+# second lane copies the tree elsewhere.
+if [[ -z "${NEXTCRM_APP_V0212:-}" ]]; then
+    NEXTCRM_APP_V0212=$(cd "$ROOT/.." && pwd)/shared/fixtures/nextcrm-app-v0.21.2
+fi
+export NEXTCRM_APP_V0212
 # PG_CONFIG selects the PostgreSQL installation the extension is built for and
 # the rig runs (a relocated copy keeps parallel work trees apart).
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}

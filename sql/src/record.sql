@@ -140,6 +140,30 @@ CREATE TABLE nextcrm_migration.extra_keys (
     PRIMARY KEY (collection, source_id)
 );
 
+-- What has no place in the target, kept exactly with the profile's reason: a
+-- whole document of a collection the target lacks (field NULL), or a field
+-- the target dropped ({"key": value}).  Canonical Extended JSON, as private
+-- as the errors (README, "Secrets").
+CREATE TABLE nextcrm_migration.kept_aside (
+    collection text NOT NULL,
+    source_id text NOT NULL,
+    field text,
+    reason text NOT NULL,
+    document jsonb NOT NULL,
+    batch int
+);
+CREATE INDEX ON nextcrm_migration.kept_aside (collection, source_id);
+
+-- The operator's value maps, read when a run starts: a row here takes
+-- precedence over the profile's value-maps.csv row of the same map and
+-- from (compared case folded).  See the profile's README for its maps.
+CREATE TABLE nextcrm_migration.value_map (
+    map text NOT NULL,
+    from_value text NOT NULL,
+    to_value text NOT NULL CHECK (to_value <> '')
+);
+CREATE UNIQUE INDEX ON nextcrm_migration.value_map (map, lower(from_value));
+
 -- `_id`s that are not ObjectIds, whose UUIDs cannot be reversed by layout.
 CREATE TABLE nextcrm_migration.foreign_ids (
     collection text NOT NULL,
@@ -194,4 +218,6 @@ SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.errors', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.oplog_applied', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.repairs', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.extra_keys', '');
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.kept_aside', '');
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.value_map', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.foreign_ids', '');

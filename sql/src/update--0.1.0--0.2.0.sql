@@ -62,3 +62,31 @@ CREATE TABLE nextcrm_migration.oplog_applied (
 );
 REVOKE ALL ON nextcrm_migration.oplog_applied FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.oplog_applied', '');
+
+-- What has no place in the target, kept exactly with the profile's reason: a
+-- whole document of a collection the target lacks (field NULL), or a field
+-- the target dropped ({"key": value}).  Canonical Extended JSON, as private
+-- as the errors (README, "Secrets").
+CREATE TABLE nextcrm_migration.kept_aside (
+    collection text NOT NULL,
+    source_id text NOT NULL,
+    field text,
+    reason text NOT NULL,
+    document jsonb NOT NULL,
+    batch int
+);
+CREATE INDEX ON nextcrm_migration.kept_aside (collection, source_id);
+
+-- The operator's value maps, read when a run starts: a row here takes
+-- precedence over the profile's value-maps.csv row of the same map and
+-- from (compared case folded).  See the profile's README for its maps.
+CREATE TABLE nextcrm_migration.value_map (
+    map text NOT NULL,
+    from_value text NOT NULL,
+    to_value text NOT NULL CHECK (to_value <> '')
+);
+CREATE UNIQUE INDEX ON nextcrm_migration.value_map (map, lower(from_value));
+
+REVOKE ALL ON nextcrm_migration.kept_aside, nextcrm_migration.value_map FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.kept_aside', '');
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.value_map', '');

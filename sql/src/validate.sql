@@ -12,7 +12,9 @@ CREATE OR REPLACE FUNCTION nextcrm_mapping(profile text DEFAULT 'nextcrm', OUT c
                                 OUT owner_column text, OUT pg_type text, OUT ref_model text,
                                 OUT on_missing text, OUT missing_value text,
                                 OUT mongo_default text, OUT route_model text,
-                                OUT route_column text, OUT collection_position int,
+                                OUT route_column text, OUT lookup_table text,
+                                OUT lookup_match text, OUT lookup_result text,
+                                OUT fallback_key text, OUT collection_position int,
                                 OUT required boolean)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME'
@@ -198,7 +200,8 @@ BEGIN
   END IF;
   -- Left over when an earlier call in this session was caught mid-way.
   FOR q IN SELECT unnest(ARRAY['nextcrm_v_src', 'nextcrm_v_sample', 'nextcrm_v_map', 'nextcrm_v_cmp',
-                               'nextcrm_v_result', 'nextcrm_v_dangling', 'nextcrm_v_ranges']) LOOP
+                               'nextcrm_v_result', 'nextcrm_v_dangling', 'nextcrm_v_ranges',
+                               'nextcrm_v_kept']) LOOP
     IF to_regclass('pg_temp.' || q) IS NOT NULL THEN
       EXECUTE format('DROP TABLE pg_temp.%I CASCADE', q);
     END IF;
@@ -206,6 +209,15 @@ BEGIN
   CREATE TEMP TABLE nextcrm_v_result (seq serial, family text, "table" text, "check" text,
     status text, expected text, actual text, details text);
   CREATE TEMP TABLE nextcrm_v_map AS SELECT * FROM nextcrm_mapping(profile);
+  -- What has no column: fields kept aside or merged into another, and whole
+  -- collections kept aside (their _id is of kind kept, they have no table).
+  -- They are checked against nextcrm_migration.kept_aside (family "kept
+  -- aside" below), every other check reads the rest of the mapping.
+  CREATE TEMP TABLE nextcrm_v_kept AS
+    SELECT m.*, EXISTS (SELECT 1 FROM nextcrm_v_map w WHERE w.collection = m.collection
+                          AND w.stored_key = '_id' AND w.kind = 'kept') AS whole
+      FROM nextcrm_v_map m WHERE m.kind IN ('kept', 'merged');
+  DELETE FROM nextcrm_v_map m WHERE m.kind IN ('kept', 'merged');
 
   -- The date ranges of the field rules: an end is not before its start.
   CREATE TEMP TABLE nextcrm_v_ranges AS
@@ -374,7 +386,8 @@ BEGIN
   -- DISABLE TRIGGER ALL switches them off), with the ON DELETE action of
   -- schema.prisma: RESTRICT for a required reference, SET NULL for an
   -- optional one, unless the profile's rules.csv names another (on_delete
-  -- rows).  A key with another
+  -- rows, or "none" for a loose reference the target declares without a
+  -- key).  A key with another
   -- action is not the one the application was written against.
   FOR c IN SELECT m.collection FROM nextcrm_v_map m
             WHERE m.kind = 'ref'
@@ -383,6 +396,11 @@ BEGIN
       INTO n, msg
       FROM nextcrm_v_map m
      WHERE m.collection = c.collection AND m.kind = 'ref'
+       -- A loose reference of the target (rules.csv on_delete ... none): no
+       -- foreign key to look for; the migration resolved it or recorded it.
+       AND NOT EXISTS (SELECT 1 FROM nextcrm_profile_rules(profile) r
+                        WHERE r.rule = 'on_delete' AND r."table" = m.collection
+                          AND r.first_column = m.target_column AND r.second_column = 'none')
        AND NOT EXISTS (
              SELECT 1 FROM pg_constraint k
               WHERE k.contype = 'f' AND k.conrelid = to_regclass(format('%I', m.collection))
@@ -454,31 +472,38 @@ BEGIN
   -- Junction tables: no orphans, and exactly the union of both sides' lists
   -- as the source holds them (pairs whose other end was not migrated are
   -- dropped, as the mapping says).
+  -- A junction's columns: A and B, or two named ones; a is the first of
+  -- the two in byte order, as the migration stages them.
   FOR c IN SELECT m.target_table AS junction,
-                  max(CASE WHEN m.target_column = 'A' THEN m.ref_model ELSE m.collection END) AS a_model,
-                  max(CASE WHEN m.target_column = 'B' THEN m.ref_model ELSE m.collection END) AS b_model
+                  max(least(m.target_column COLLATE "C", m.owner_column COLLATE "C")) AS a_column,
+                  max(greatest(m.target_column COLLATE "C", m.owner_column COLLATE "C")) AS b_column,
+                  max(CASE WHEN m.owner_column COLLATE "C" < m.target_column COLLATE "C"
+                           THEN m.collection ELSE m.ref_model END) AS a_model,
+                  max(CASE WHEN m.owner_column COLLATE "C" < m.target_column COLLATE "C"
+                           THEN m.ref_model ELSE m.collection END) AS b_model
              FROM nextcrm_v_map m WHERE m.kind = 'junction'
             GROUP BY m.target_table ORDER BY m.target_table LOOP
-    EXECUTE format('SELECT count(*) FROM %I j WHERE NOT EXISTS (SELECT 1 FROM %I a WHERE a.id = j."A")
-                       OR NOT EXISTS (SELECT 1 FROM %I b WHERE b.id = j."B")',
-                   c.junction, c.a_model, c.b_model) INTO n;
+    EXECUTE format('SELECT count(*) FROM %I j WHERE NOT EXISTS (SELECT 1 FROM %I a WHERE a.id = j.%I)
+                       OR NOT EXISTS (SELECT 1 FROM %I b WHERE b.id = j.%I)',
+                   c.junction, c.a_model, c.a_column, c.b_model, c.b_column) INTO n;
     INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
     VALUES ('referential', c.junction, 'junction orphans',
             CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 orphans', n || ' orphans',
-            CASE WHEN n > 0 THEN format('rows whose A is no %s or whose B is no %s', c.a_model, c.b_model) END);
+            CASE WHEN n > 0 THEN format('rows whose %s is no %s or whose %s is no %s',
+                                        c.a_column, c.a_model, c.b_column, c.b_model) END);
     EXECUTE format(
       'WITH expected AS (
          SELECT p.a, p.b FROM nextcrm_v_pairs p WHERE p.junction = $1
             AND EXISTS (SELECT 1 FROM %2$I a WHERE a.id = p.a)
             AND EXISTS (SELECT 1 FROM %3$I b WHERE b.id = p.b)),
-       actual AS (SELECT DISTINCT j."A" AS a, j."B" AS b FROM %1$I j)
+       actual AS (SELECT DISTINCT j.%4$I AS a, j.%5$I AS b FROM %1$I j)
        SELECT (SELECT count(*) FROM expected),
               (SELECT count(*) FROM expected e WHERE NOT EXISTS
                  (SELECT 1 FROM actual x WHERE x.a = e.a AND x.b = e.b))
             + (SELECT count(*) FROM actual x WHERE NOT EXISTS
                  (SELECT 1 FROM expected e WHERE x.a = e.a AND x.b = e.b)),
               (SELECT count(*) FROM %1$I)',
-      c.junction, c.a_model, c.b_model) INTO n, m USING c.junction;
+      c.junction, c.a_model, c.b_model, c.a_column, c.b_column) INTO n, m USING c.junction;
     EXECUTE format('SELECT count(*) FROM %I', c.junction) INTO q;
     INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
     VALUES ('referential', c.junction, 'junction union',
@@ -533,6 +558,12 @@ BEGIN
     -- field's on_missing value), so it is compared as null.
     q := format('(CASE WHEN s.doc->%1$L = ''{"$undefined": true}''::jsonb THEN ''null''::jsonb
                       ELSE s.doc->%1$L END)', f.stored_key);
+    IF f.fallback_key IS NOT NULL THEN
+      -- A key merged into this field (special or=): read when the field's
+      -- own is missing or null.
+      q := format('(CASE WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null''
+                         THEN s.doc->%2$L ELSE %1$s END)', q, f.fallback_key);
+    END IF;
     a_expr := format('t.%I', f.target_column);
     e_expr := CASE f.kind
       WHEN 'text' THEN format('CASE WHEN r.kind IS NOT NULL THEN nullif(r.replacement, ''NULL'')
@@ -556,6 +587,13 @@ BEGIN
                                     WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN NULL
                                     WHEN nextcrm_migration.json_same(%1$s, t.%2$I) THEN t.%2$I
                                     ELSE %1$s END', q, f.target_column)
+      -- A derived field (no key of its own): the value its repair records.
+      WHEN 'derive' THEN 'r.replacement'
+      -- A lookup: the name looked up, case folded, as the migration recorded
+      -- it (the value map applied); compared with the name of the row the
+      -- column points at.
+      WHEN 'lookup' THEN 'CASE WHEN r.replacement = ''NULL'' THEN NULL
+                               WHEN r.kind IS NOT NULL THEN lower(r.replacement) END'
       WHEN 'ref' THEN format('CASE WHEN r.kind = ''rerouted'' OR r.replacement = ''NULL'' THEN NULL
                                     WHEN r.kind IS NOT NULL THEN r.replacement::uuid
                                     WHEN coalesce(jsonb_typeof(%1$s), ''null'') = ''null'' THEN NULL
@@ -599,9 +637,12 @@ BEGIN
                                      AND rr.field = %L AND rr.kind = ''rerouted'')
                              THEN nextcrm_migration.json_ref(s.doc->%1$L) ELSE %s END', msg, e_expr);
     END IF;
-    IF f.kind IN ('int4', 'version') THEN
+    IF f.kind IN ('int4', 'version', 'numeric') THEN
       a_expr := a_expr || '::numeric';
-    ELSIF f.kind = 'enum' THEN
+    ELSIF f.kind = 'lookup' THEN
+      a_expr := format('(SELECT lower(l.%I) FROM %I l WHERE l.%I = %s)',
+                       f.lookup_match, f.lookup_table, f.lookup_result, a_expr);
+    ELSIF f.kind IN ('enum', 'derive') THEN
       a_expr := a_expr || '::text';
     END IF;
     d_fmt := '(%s)::text';
@@ -616,7 +657,8 @@ BEGIN
                                AND r.field = %1$L AND r.resolved_at IS NULL
                              ORDER BY r.id DESC LIMIT 1) r ON true
         WHERE s.collection = %6$L',
-      f.stored_key, f.kind, a_expr, e_expr, f.target_table, f.collection);
+      CASE WHEN f.kind = 'derive' THEN f.field ELSE f.stored_key END, f.kind, a_expr, e_expr,
+      f.target_table, f.collection);
   END LOOP;
 
   RAISE DEBUG 'nextcrm_validate: sample fields after %', clock_timestamp() - t0;
@@ -691,7 +733,9 @@ BEGIN
     -- 4. Conversions, per kind, over the same sample.
     FOR f IN SELECT k.label, k.kinds FROM (VALUES
                ('dates', ARRAY['timestamp']), ('arrays', ARRAY['text_array', 'ref_array']),
-               ('jsonb', ARRAY['jsonb']), ('enums', ARRAY['enum']), ('booleans', ARRAY['bool']))
+               ('jsonb', ARRAY['jsonb']), ('enums', ARRAY['enum']), ('booleans', ARRAY['bool']),
+               ('numerics', ARRAY['numeric']), ('lookups', ARRAY['lookup']),
+               ('derived', ARRAY['derive']))
                k(label, kinds)
               WHERE EXISTS (SELECT 1 FROM nextcrm_v_map mm
                              WHERE mm.collection = c.collection AND mm.kind = ANY (k.kinds)) LOOP
@@ -713,6 +757,79 @@ BEGIN
   END LOOP;
 
   RAISE DEBUG 'nextcrm_validate: sample reports after %', clock_timestamp() - t0;
+  ---------------------------------------------------------------------------
+  -- Kept aside: a collection kept whole has each document in kept_aside or
+  -- in the error table, sampled ones exactly as the source holds them; a
+  -- field kept aside is there, exactly, for each sampled document holding it.
+  ---------------------------------------------------------------------------
+  FOR c IN SELECT k.collection, bool_or(k.whole) AS whole, max(s.documents) AS source_count
+             FROM nextcrm_v_kept k
+             LEFT JOIN nextcrm_v_src s ON s.kind = 'count' AND s.collection = k.collection
+            WHERE k.kind = 'kept' GROUP BY k.collection ORDER BY k.collection LOOP
+    IF c.whole THEN
+      SELECT count(DISTINCT a.source_id) INTO n FROM nextcrm_migration.kept_aside a
+       WHERE a.collection = c.collection AND a.field IS NULL;
+      SELECT count(DISTINCT e.source_id) INTO m FROM nextcrm_migration.errors e
+       WHERE e.collection = c.collection;
+      INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+      VALUES ('counts', c.collection, 'row count',
+              CASE WHEN c.source_count = n + m THEN 'pass' ELSE 'fail' END,
+              c.source_count::text, (n + m)::text,
+              format('source %s documents; %s kept aside whole + %s in the error table',
+                     c.source_count, n, m));
+      SELECT count(*), string_agg(x, ', ') INTO n, msg FROM (
+        SELECT s.source_id AS x FROM nextcrm_v_ids s WHERE s.collection = c.collection
+           AND NOT EXISTS (SELECT 1 FROM nextcrm_migration.kept_aside a
+                            WHERE a.collection = s.collection AND a.source_id = s.source_id
+                              AND a.field IS NULL)
+           AND NOT EXISTS (SELECT 1 FROM nextcrm_migration.errors e
+                            WHERE e.collection = s.collection AND e.source_id = s.source_id)) l;
+      INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+      VALUES ('counts', c.collection, 'documents accounted',
+              CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 missing', n || ' missing',
+              CASE WHEN n > 0 THEN 'source documents neither kept aside nor in the error table: '
+                                   || left(msg, 500) END);
+      SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (
+               SELECT 1 FROM nextcrm_migration.kept_aside a
+                WHERE a.collection = s.collection AND a.source_id = s.source_id
+                  AND a.field IS NULL AND a.document = s.doc)),
+             string_agg(s.source_id, ', ') FILTER (WHERE NOT EXISTS (
+               SELECT 1 FROM nextcrm_migration.kept_aside a
+                WHERE a.collection = s.collection AND a.source_id = s.source_id
+                  AND a.field IS NULL AND a.document = s.doc))
+        INTO n, m, msg
+        FROM nextcrm_v_sample s
+       WHERE s.collection = c.collection
+         AND NOT EXISTS (SELECT 1 FROM nextcrm_migration.errors e
+                          WHERE e.collection = s.collection AND e.source_id = s.source_id);
+      INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+      VALUES ('kept_aside', c.collection, 'documents kept whole',
+              CASE WHEN m = 0 THEN 'pass' ELSE 'fail' END, n || ' exact', (n - m) || ' exact',
+              CASE WHEN m > 0 THEN 'sampled documents not kept exactly: ' || left(msg, 500) END);
+    ELSE
+      SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (
+               SELECT 1 FROM nextcrm_migration.kept_aside a
+                WHERE a.collection = s.collection AND a.source_id = s.source_id
+                  AND a.field = k.stored_key
+                  AND a.document = jsonb_build_object(k.stored_key, s.doc -> k.stored_key))),
+             string_agg(s.source_id || '.' || k.stored_key, ', ') FILTER (WHERE NOT EXISTS (
+               SELECT 1 FROM nextcrm_migration.kept_aside a
+                WHERE a.collection = s.collection AND a.source_id = s.source_id
+                  AND a.field = k.stored_key
+                  AND a.document = jsonb_build_object(k.stored_key, s.doc -> k.stored_key)))
+        INTO n, m, msg
+        FROM nextcrm_v_sample s
+        JOIN nextcrm_v_kept k ON k.collection = s.collection AND k.kind = 'kept'
+                             AND s.doc ? k.stored_key
+       WHERE s.collection = c.collection
+         AND NOT EXISTS (SELECT 1 FROM nextcrm_migration.errors e
+                          WHERE e.collection = s.collection AND e.source_id = s.source_id);
+      INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
+      VALUES ('kept_aside', c.collection, 'fields kept aside',
+              CASE WHEN m = 0 THEN 'pass' ELSE 'fail' END, n || ' exact', (n - m) || ' exact',
+              CASE WHEN m > 0 THEN 'sampled fields not kept exactly: ' || left(msg, 500) END);
+    END IF;
+  END LOOP;
   ---------------------------------------------------------------------------
   -- 4. Conversions visible in the catalog and the data: every column has the
   --    mapping's type, and timestamps hold whole milliseconds (BSON's unit).

@@ -205,6 +205,61 @@ std::string element_text(const bson_iter_t *it, const std::string &field, bool *
     return relaxed_json(it, field);
 }
 
+// Whether two values are the same BSON value (type and bytes).
+bool same_value(const bson_iter_t *a, const bson_iter_t *b) {
+    bson_value_t const *va = bson_iter_value(const_cast<bson_iter_t *>(a));
+    bson_value_t const *vb = bson_iter_value(const_cast<bson_iter_t *>(b));
+    if (va->value_type != vb->value_type)
+        return false;
+    if (BSON_ITER_HOLDS_OID(a))
+        return bson_oid_equal(bson_iter_oid(a), bson_iter_oid(b));
+    if (BSON_ITER_HOLDS_UTF8(a)) {
+        uint32_t la, lb;
+        const char *sa = bson_iter_utf8(a, &la), *sb = bson_iter_utf8(b, &lb);
+        return la == lb && std::memcmp(sa, sb, la) == 0;
+    }
+    return describe_value(a) == describe_value(b);
+}
+
+// How a derive case compares a value: booleans as true/false, strings as
+// they are, integers in decimal, anything else as its JSON.
+std::string case_text(const bson_iter_t *it, const std::string &field) {
+    if (BSON_ITER_HOLDS_BOOL(it))
+        return bson_iter_bool(it) ? "true" : "false";
+    if (BSON_ITER_HOLDS_UTF8(it))
+        return std::string(to_text(it, field));
+    if (BSON_ITER_HOLDS_INT32(it) || BSON_ITER_HOLDS_INT64(it))
+        return std::to_string(bson_iter_as_int64(it));
+    return describe_value(it);
+}
+
+// A derived field's value: the first case whose key holds its value; the
+// inputs are recorded whole in a repair row.
+std::string derive(const FieldMapping &f, const bson_t *doc, std::vector<Repair> &repairs) {
+    std::string value, inputs;
+    bool decided = false;
+    std::set<std::string> seen;
+    for (const auto &c : f.derive) {
+        if (c.key.empty()) {
+            if (!decided)
+                value = c.value;
+            decided = true;
+            continue;
+        }
+        bson_iter_t it;
+        const bool present = bson_iter_init_find(&it, doc, c.key.c_str()) && !is_null(&it);
+        if (seen.insert(c.key).second)
+            inputs += (inputs.empty() ? "" : ", ") + c.key + ": " +
+                      (present ? describe_value(&it) : std::string("(missing)"));
+        if (!decided && present && case_text(&it, c.key) == c.equals) {
+            value = c.value;
+            decided = true;
+        }
+    }
+    repairs.push_back({f.field, "derived", inputs, value});
+    return value;
+}
+
 } // namespace
 
 std::string quote_ident(const std::string &name) {
@@ -256,8 +311,26 @@ std::string column_cast(const FieldMapping &f, const std::string &name) {
         return name + "::text[]";
     case FieldKind::RefArray:
         return name + "::uuid[]";
+    case FieldKind::Numeric:
+        return name + "::numeric";
+    case FieldKind::Derive:
+        // A label of the column's enum type, or text.
+        if (f.pg_type != "text")
+            return name + "::public." + quote_ident(f.pg_type);
+        break;
+    case FieldKind::Lookup:
+        // The row whose match column equals the name, case folded.  A name
+        // with no row was added (unknown=add) or set NULL (unknown=null) by
+        // the engine before this runs.  Lookup tables live beside the
+        // target tables, in public.
+        return "(SELECT l." + quote_ident(f.lookup_result) + " FROM public." +
+               quote_ident(f.lookup_table) + " l WHERE pg_catalog.lower(l." +
+               quote_ident(f.lookup_match) + ") OPERATOR(pg_catalog.=) pg_catalog.lower(" + name +
+               ") LIMIT 1)";
     case FieldKind::Text:
     case FieldKind::Junction:
+    case FieldKind::Merged:
+    case FieldKind::Kept:
         break;
     }
     return name;
@@ -301,7 +374,8 @@ std::string id_for_message(const bson_t *doc) {
 Transformer::Transformer(const Mapping &mapping, const CollectionMapping &collection)
     : mapping_(mapping), collection_(collection) {
     for (const auto &f : collection.fields)
-        if (f.kind != FieldKind::Junction)
+        if (f.kind != FieldKind::Junction && f.kind != FieldKind::Kept &&
+            f.kind != FieldKind::Merged)
             columns_.push_back(&f);
 }
 
@@ -315,6 +389,78 @@ std::string unrepresentable_json(const bson_t *doc, const std::string &reason) {
     std::string out = document_as_json(&wrapper, JsonMode::Canonical);
     bson_destroy(&wrapper);
     return out;
+}
+
+std::string Transformer::mapped_name(const FieldMapping &f, const std::string &value) const {
+    if (f.value_map.empty())
+        return value;
+    const std::string key = fold_case(value);
+    for (const ValueMaps *maps : {&overrides_, &mapping_.value_maps()}) {
+        auto m = maps->find(f.value_map);
+        if (m == maps->end())
+            continue;
+        auto hit = m->second.find(key);
+        if (hit != m->second.end())
+            return hit->second;
+    }
+    return value;
+}
+
+std::optional<std::string> exact_numeric(const std::string &text, int precision, int scale) {
+    // sign, digits, optional fraction, optional exponent: "-12.50", "1.5E+3"
+    std::size_t i = 0;
+    bool negative = false;
+    if (i < text.size() && (text[i] == '-' || text[i] == '+'))
+        negative = text[i++] == '-';
+    std::string digits;
+    long point = -1;
+    for (; i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.'); ++i) {
+        if (text[i] == '.') {
+            if (point >= 0)
+                return std::nullopt;
+            point = static_cast<long>(digits.size());
+        } else
+            digits += text[i];
+    }
+    if (digits.empty())
+        return std::nullopt; // NaN, Infinity, or not a number
+    long exponent = 0;
+    if (i < text.size() && (text[i] == 'E' || text[i] == 'e')) {
+        std::size_t used = 0;
+        try {
+            exponent = std::stol(text.substr(i + 1), &used);
+        } catch (...) {
+            return std::nullopt;
+        }
+        if (used != text.size() - i - 1 || exponent > 100 || exponent < -100)
+            return std::nullopt;
+        i = text.size();
+    }
+    if (i != text.size())
+        return std::nullopt;
+    // The value is digits * 10^(exponent - fraction digits).
+    long fraction = (point < 0 ? 0 : static_cast<long>(digits.size()) - point) - exponent;
+    while (fraction > 0 && digits.size() > 1 && digits.back() == '0') {
+        digits.pop_back();
+        --fraction;
+    }
+    while (fraction < 0) {
+        digits += '0';
+        ++fraction;
+    }
+    if (fraction > scale)
+        return std::nullopt;
+    while (static_cast<long>(digits.size()) <= fraction)
+        digits.insert(digits.begin(), '0');
+    std::string whole = digits.substr(0, digits.size() - static_cast<std::size_t>(fraction));
+    whole.erase(0, std::min(whole.find_first_not_of('0'), whole.size() - 1));
+    if (whole != "0" && static_cast<long>(whole.size()) > precision - scale)
+        return std::nullopt;
+    std::string out = whole;
+    if (fraction > 0)
+        out += "." + digits.substr(digits.size() - static_cast<std::size_t>(fraction));
+    bool zero = out.find_first_not_of("0.") == std::string::npos;
+    return (negative && !zero ? "-" : "") + out;
 }
 
 std::string Transformer::document_json(const bson_t *doc) const {
@@ -389,6 +535,39 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
         id_time_us = (s - unix_to_pg_epoch_s) * us_per_second;
     }
 
+    auto keep_json = [](const bson_t *part, const std::string &field) {
+        JsonFlags flags;
+        std::string json;
+        try {
+            json = document_as_json(part, JsonMode::Canonical, &flags);
+        } catch (const ConversionError &e) {
+            throw DocumentError(e.field(), "a kept value cannot be written as JSON: " + e.reason());
+        }
+        if (flags.has_nul)
+            throw DocumentError(field,
+                                "a kept value holds a NUL character, which jsonb cannot store");
+        return json;
+    };
+    if (collection_.kept_whole) {
+        // No place in the target: the document is kept whole, exactly.
+        out.kept.push_back({"", collection_.kept_reason, keep_json(doc, "(document)")});
+        return out;
+    }
+    for (const auto &f : collection_.fields) {
+        bson_iter_t k;
+        if (f.kind != FieldKind::Kept || !bson_iter_init_find(&k, doc, f.stored_key.c_str()))
+            continue;
+        bson_t part = BSON_INITIALIZER;
+        bson_append_iter(&part, f.stored_key.c_str(), -1, &k);
+        try {
+            out.kept.push_back({f.stored_key, f.reason, keep_json(&part, f.stored_key)});
+        } catch (...) {
+            bson_destroy(&part);
+            throw;
+        }
+        bson_destroy(&part);
+    }
+
     // Unknown keys are kept, not dropped.
     bson_t extra = BSON_INITIALIZER;
     bool has_extra = false;
@@ -429,8 +608,35 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
             out.values[col] = uuid_text(out.id);
             continue;
         }
+        if (f.kind == FieldKind::Derive) {
+            out.values[col] = derive(f, doc, out.repairs);
+            continue;
+        }
         bson_iter_t v;
-        const bool present = bson_iter_init_find(&v, doc, f.stored_key.c_str()) && !is_null(&v);
+        bool present = bson_iter_init_find(&v, doc, f.stored_key.c_str()) && !is_null(&v);
+        if (!f.fallback_key.empty()) {
+            // createdBy ?? created_by: the fallback fills a missing value; a
+            // different value beside the field's own is recorded whole.
+            bson_iter_t other;
+            if (bson_iter_init_find(&other, doc, f.fallback_key.c_str()) && !is_null(&other)) {
+                try {
+                    if (!present) {
+                        v = other;
+                        present = true;
+                        // Recorded on the merged key: the field itself holds
+                        // the value as its own would be converted.
+                        out.repairs.push_back(
+                            {f.fallback_key, "merged", iter_description(&other), f.stored_key});
+                    } else if (!same_value(&v, &other))
+                        out.repairs.push_back(
+                            {f.fallback_key, "merge_conflict",
+                             dropped_original(&other, f.fallback_key),
+                             "(" + f.stored_key + " kept: " + iter_description(&v) + ")"});
+                } catch (const ConversionError &e) {
+                    throw DocumentError(e.field(), e.what(), e.sqlstate());
+                }
+            }
+        }
         if (!present) {
             std::optional<std::string> filled;
             std::string kind = "default_applied";
@@ -490,7 +696,56 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
             switch (f.kind) {
             case FieldKind::Id:
             case FieldKind::Junction:
+            case FieldKind::Kept:
+            case FieldKind::Merged:
+            case FieldKind::Derive:
                 break;
+            case FieldKind::Numeric: {
+                std::string text;
+                bool legacy = false;
+                if (BSON_ITER_HOLDS_UTF8(&v)) {
+                    if (!f.numeric_string)
+                        throw DocumentError(f.stored_key,
+                                            "field \"" + f.stored_key + "\" holds a string");
+                    text = std::string(to_text(&v, f.stored_key));
+                    legacy = true;
+                } else
+                    text = to_numeric(&v, f.stored_key);
+                auto exact = exact_numeric(text, f.numeric_precision, f.numeric_scale);
+                // A legacy string that is no number at all ("approx. 20k")
+                // says so; any number fits an unbounded numeric.
+                if (!exact && legacy && !exact_numeric(text, 1 << 20, 1 << 19))
+                    throw DocumentError(f.stored_key,
+                                        "field \"" + f.stored_key + "\" holds the string \"" +
+                                            text + "\", which is not a number",
+                                        sqlstate::invalid_text_representation);
+                if (!exact)
+                    throw DocumentError(f.stored_key,
+                                        "field \"" + f.stored_key + "\" holds " + text +
+                                            ", which " + f.pg_type + " cannot hold exactly",
+                                        sqlstate::numeric_value_out_of_range);
+                if (legacy)
+                    out.repairs.push_back({f.stored_key, "legacy_value", text, *exact});
+                out.values[col] = *exact;
+                break;
+            }
+            case FieldKind::Lookup: {
+                std::string original(to_text(&v, f.stored_key));
+                std::string name = mapped_name(f, original);
+                // Surrounding blanks are no part of a name.
+                auto first = name.find_first_not_of(" \t"), last = name.find_last_not_of(" \t");
+                name = first == std::string::npos ? "" : name.substr(first, last - first + 1);
+                if (name.empty())
+                    throw DocumentError(f.stored_key, "field \"" + f.stored_key +
+                                                          "\" holds a blank name, which names no " +
+                                                          f.lookup_table + " row");
+                // The replacement is the name looked up (case folded) in the
+                // lookup table's match column.
+                out.repairs.push_back({f.stored_key, "lookup", original, name});
+                out.values[col] = name;
+                out.lookups.push_back({col, &f, name, original});
+                break;
+            }
             case FieldKind::Text:
                 if (BSON_ITER_HOLDS_INT32(&v) || BSON_ITER_HOLDS_INT64(&v)) {
                     std::string text = std::to_string(to_integer(&v, f.stored_key, Target::Int8));

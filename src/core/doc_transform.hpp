@@ -60,6 +60,23 @@ struct JunctionElement {
     std::string original;
 };
 
+// A value (or a whole document) with no place in the target, kept exactly
+// in nextcrm_migration.kept_aside with the profile's reason.
+struct KeptValue {
+    std::string field;    // the key, or empty for the whole document
+    std::string reason;   // the mapping row's notes
+    std::string document; // canonical Extended JSON: {"key": value} or the document
+};
+
+// A lookup column's value: the name to find (or add) in the lookup table;
+// resolved by the engine per batch.
+struct LookupValue {
+    std::size_t column;
+    const FieldMapping *field;
+    std::string name;
+    std::string original;
+};
+
 struct TransformedDocument {
     std::string source_id; // 24 hex digits, or canonical Extended JSON
     Uuid id{};
@@ -69,6 +86,8 @@ struct TransformedDocument {
     std::vector<PendingRef> refs;
     std::vector<JunctionElement> junction;
     std::vector<Repair> repairs;
+    std::vector<KeptValue> kept;
+    std::vector<LookupValue> lookups;
     std::string extra_keys; // canonical Extended JSON of unknown keys, or empty
     // RefArray elements in order, kept until dangling ones are dropped.
     std::vector<std::vector<std::string>> ref_arrays;
@@ -77,6 +96,10 @@ struct TransformedDocument {
 class Transformer {
   public:
     Transformer(const Mapping &mapping, const CollectionMapping &collection);
+
+    // The operator's value maps (nextcrm_migration.value_map), which take
+    // precedence over the profile's (keys case folded).
+    void set_value_overrides(ValueMaps overrides) { overrides_ = std::move(overrides); }
 
     // The target columns in value order (every field but junction sides).
     const std::vector<const FieldMapping *> &columns() const { return columns_; }
@@ -92,12 +115,19 @@ class Transformer {
     const Mapping &mapping_;
     const CollectionMapping &collection_;
     std::vector<const FieldMapping *> columns_;
+    ValueMaps overrides_;
+
+    std::string mapped_name(const FieldMapping &f, const std::string &value) const;
 };
 
 // A document whose JSON cannot be stored (`reason` says why) as the error
 // table keeps it: {"$nextcrm_unrepresentable": reason, "bson_base64": its
 // exact bytes}.
 std::string unrepresentable_json(const bson_t *doc, const std::string &reason);
+
+// The exact decimal text of `text` (a decimal numeric's input accepts) if it
+// fits numeric(precision, scale) without rounding; nullopt otherwise.
+std::optional<std::string> exact_numeric(const std::string &text, int precision, int scale);
 
 // The SQL expression that turns the text value `param` (a text[] element
 // unnested as column `name`) into the column's type.

@@ -144,6 +144,34 @@ Fd open_dump_file(const Fd &dir, const std::string &name, const std::string &sho
     return Fd(fd);
 }
 
+Fd try_open_file(const Fd &dir, const std::string &name, std::string *why, const char **sqlstate) {
+    Problem p;
+    int fd = try_open(dir.get(), name, &p);
+    if (fd < 0) {
+        *why = p.what;
+        *sqlstate = p.sqlstate;
+    }
+    return Fd(fd);
+}
+
+Fd try_open_subdir(const Fd &dir, const std::string &name, std::string *why) {
+    int fd = openat(dir.get(), name.c_str(),
+                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        struct stat st;
+        if (fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+            *why = "is a symbolic link";
+        else if (err == ENOENT)
+            *why = "does not exist";
+        else if (err == ENOTDIR)
+            *why = "is not a directory";
+        else
+            *why = std::string("cannot be read: ") + std::strerror(err);
+    }
+    return Fd(fd);
+}
+
 Fd open_regular_file(const std::string &path, const std::string &what) {
     int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)

@@ -58,6 +58,16 @@ std::string dump_file_problem(const Fd &dir, const std::string &name, const char
 // (42501), not a regular file, missing or unreadable.
 Fd open_dump_file(const Fd &dir, const std::string &name, const std::string &shown);
 
+// Opens the regular file `name` of `dir` as open_dump_file() does, for
+// readers of other directories (an application checkout): on failure returns
+// an empty Fd and sets *why ("is a symbolic link", "does not exist", ...)
+// and *sqlstate.
+Fd try_open_file(const Fd &dir, const std::string &name, std::string *why, const char **sqlstate);
+
+// Opens the subdirectory `name` of `dir` without following a symbolic link;
+// on failure returns an empty Fd and sets *why.
+Fd try_open_subdir(const Fd &dir, const std::string &name, std::string *why);
+
 // Opens a regular file named by a privileged option (the archive): links in
 // its path are followed, but a named pipe or device is refused before it is
 // read.  `what` names it in errors ("archive").

@@ -1,5 +1,6 @@
 #include "core/profile.hpp"
 
+#include "core/app_migrations.hpp"
 #include "core/csv.hpp"
 #include "core/ddl_columns.hpp"
 #include "core/error.hpp"
@@ -116,7 +117,17 @@ Profile Profile::load(const std::string &dir, const std::string &name) {
             migrations_from = value;
         else if (key == "migration")
             listed.emplace_back(number, value);
-        else
+        else if (key == "requires_postgresql") {
+            if (value.empty() || value.size() > 3 ||
+                value.find_first_not_of("0123456789") != std::string::npos)
+                throw refuse(at("profile.conf", number, key) +
+                             ": expected a major version number such as 17");
+            p.required_postgresql_ = std::stoi(value);
+        } else if (key == "requires_extension") {
+            if (value.empty() || value.find_first_of(" \t\"'") != std::string::npos)
+                throw refuse(at("profile.conf", number, key) + ": expected an extension name");
+            p.required_extensions_.push_back(value);
+        } else
             throw refuse(at("profile.conf", number, key) + ": unknown key");
     }
     if (p.name_ != name)
@@ -125,7 +136,9 @@ Profile Profile::load(const std::string &dir, const std::string &name) {
                                : std::string("profile.conf has no name"));
     if (p.title_.empty())
         p.title_ = p.name_;
-    if (migrations_from != "profile")
+    if (migrations_from == "app_dir")
+        p.from_app_ = true;
+    else if (migrations_from != "profile")
         throw Error(Message(NEXTCRM_MSG("profile \"%s\" takes its migrations from \"%s\", which "
                                         "this version of nextcrm_mongo_fdw does not support"),
                             name, migrations_from),
@@ -148,6 +161,16 @@ Profile Profile::load(const std::string &dir, const std::string &name) {
         if (!names.insert(m.name).second)
             throw refuse(at("profile.conf", at_line, "migration") + ": \"" + m.name +
                          "\" is listed twice");
+        if (p.from_app_) {
+            // Prisma applies a checkout's folders in the order of their
+            // names; the manifest lists them in that order.
+            if (!p.migrations_.empty() && !(p.migrations_.back().name < m.name))
+                throw refuse(at("profile.conf", at_line, "migration") + ": \"" + m.name +
+                             "\" is not listed in the order of the folders' names, the order "
+                             "in which Prisma applies them");
+            p.migrations_.push_back(std::move(m));
+            continue;
+        }
         std::string file = "migrations/" + m.name + "/migration.sql";
         std::optional<std::string> sql = read_file(fs::path(dir) / file);
         if (!sql)
@@ -163,47 +186,28 @@ Profile Profile::load(const std::string &dir, const std::string &name) {
     if (p.migrations_.empty())
         throw refuse("profile.conf lists no migration");
     std::error_code ec;
-    for (fs::directory_iterator it(fs::path(dir) / "migrations", ec), end; !ec && it != end;
-         it.increment(ec))
+    for (fs::directory_iterator it(fs::path(dir) / "migrations", ec), end;
+         !p.from_app_ && !ec && it != end; it.increment(ec))
         if (it->is_directory() && !names.count(it->path().filename().string()))
             throw refuse("migrations/" + it->path().filename().string() +
                          " is not listed in profile.conf");
 
     std::optional<std::string> mapping_csv = read_file(fs::path(dir) / "mapping.csv");
     std::optional<std::string> enums_csv = read_file(fs::path(dir) / "mongo-enums.csv");
+    // Optional: the value maps lookups apply (value-maps.csv: map,from,to).
+    std::optional<std::string> maps_csv = read_file(fs::path(dir) / "value-maps.csv");
     if (!mapping_csv)
         throw refuse("mapping.csv is missing or unreadable");
     try {
-        p.mapping_.emplace(*mapping_csv, enums_csv.value_or("enum,values\n"));
+        p.mapping_.emplace(*mapping_csv, enums_csv.value_or("enum,values\n"), maps_csv.value_or(""),
+                           "mapping.csv", "mongo-enums.csv", "value-maps.csv");
     } catch (const Error &e) {
         throw refuse(e.what());
     }
     p.fields_csv_ = read_file(fs::path(dir) / "mongo-fields.csv");
 
-    // Every mapped column exists once the migrations have run.
-    DdlColumns ddl;
-    for (const auto &m : p.migrations_)
-        ddl.apply(m.sql);
-    for (const auto &c : p.mapping_->collections())
-        for (const auto &f : c.fields) {
-            auto need = [&](const std::string &column, const char *field) {
-                if (!ddl.has_table(f.target_table))
-                    throw refuse(at("mapping.csv", f.line, "target_table") + ": table \"" +
-                                 f.target_table + "\" is not created by the profile's migrations");
-                if (!ddl.has_column(f.target_table, column))
-                    throw refuse(at("mapping.csv", f.line, field) + ": column \"" + column +
-                                 "\" of table \"" + f.target_table +
-                                 "\" is not created by the profile's migrations");
-            };
-            if (f.kind != FieldKind::Junction && f.target_table != c.name)
-                throw refuse(at("mapping.csv", f.line, "target_table") + ": \"" + f.target_table +
-                             "\" is not the collection's own table \"" + c.name + "\"");
-            need(f.target_column, "target_column");
-            if (f.kind == FieldKind::Junction)
-                need(f.owner_column, "owner_column");
-            if (!f.route_column.empty())
-                need(f.route_column, "special");
-        }
+    if (!p.from_app_)
+        p.check_mapped_columns();
 
     // Validation rules: a date range names two mapped timestamp columns of one
     // table; an ON DELETE action names a mapped reference column.
@@ -240,13 +244,15 @@ Profile Profile::load(const std::string &dir, const std::string &name) {
                 if (!found)
                     throw refuse(at("rules.csv", rule_lines[i], "first") + ": \"" + rule.first +
                                  "\" is not a mapped reference column of \"" + rule.table + "\"");
-                static const char *actions[] = {"cascade", "restrict", "set_null", "set_default",
-                                                "no_action"};
+                // none: the target declares no foreign key for it (a loose
+                // reference; the migration still resolves it or records it).
+                static const char *actions[] = {"cascade",     "restrict",  "set_null",
+                                                "set_default", "no_action", "none"};
                 if (std::find(std::begin(actions), std::end(actions), rule.second) ==
                     std::end(actions))
                     throw refuse(at("rules.csv", rule_lines[i], "second") +
                                  ": unknown ON DELETE action \"" + rule.second +
-                                 "\" (cascade, restrict, set_null, set_default, no_action)");
+                                 "\" (cascade, restrict, set_null, set_default, no_action, none)");
                 p.rules_.push_back(std::move(rule));
                 continue;
             }
@@ -263,6 +269,55 @@ Profile Profile::load(const std::string &dir, const std::string &name) {
         }
     }
     return p;
+}
+
+Profile Profile::with_app_migrations(const std::string &app_dir) const {
+    Profile p = *this;
+    p.migrations_ = read_app_migrations(app_dir, migrations_, name_, title_);
+    p.check_mapped_columns();
+    return p;
+}
+
+void Profile::check_mapped_columns() const {
+    auto refuse = [this](const std::string &what) -> Error {
+        return Error("invalid profile \"" + name_ + "\": " + what,
+                     sqlstate::invalid_parameter_value, "The profile was read from " + dir_ + ".");
+    };
+    auto at = [](const std::string &file, std::size_t line, const std::string &field) {
+        return file + " line " + std::to_string(line) + ", field \"" + field + "\"";
+    };
+    // Every mapped column exists once the migrations have run.
+    DdlColumns ddl;
+    for (const auto &m : migrations_)
+        ddl.apply(m.sql);
+    for (const auto &c : mapping_->collections())
+        for (const auto &f : c.fields) {
+            auto need = [&](const std::string &column, const char *field) {
+                if (!ddl.has_table(f.target_table))
+                    throw refuse(at("mapping.csv", f.line, "target_table") + ": table \"" +
+                                 f.target_table + "\" is not created by the profile's migrations");
+                if (!ddl.has_column(f.target_table, column))
+                    throw refuse(at("mapping.csv", f.line, field) + ": column \"" + column +
+                                 "\" of table \"" + f.target_table +
+                                 "\" is not created by the profile's migrations");
+            };
+            if (f.kind == FieldKind::Kept || f.kind == FieldKind::Merged)
+                continue; // no target
+            if (f.kind != FieldKind::Junction && f.target_table != c.name)
+                throw refuse(at("mapping.csv", f.line, "target_table") + ": \"" + f.target_table +
+                             "\" is not the collection's own table \"" + c.name + "\"");
+            need(f.target_column, "target_column");
+            if (f.kind == FieldKind::Junction)
+                need(f.owner_column, "owner_column");
+            if (!f.route_column.empty())
+                need(f.route_column, "special");
+            if (f.kind == FieldKind::Lookup)
+                for (const std::string *column : {&f.lookup_match, &f.lookup_result})
+                    if (!ddl.has_column(f.lookup_table, *column))
+                        throw refuse(at("mapping.csv", f.line, "special") + ": lookup column \"" +
+                                     *column + "\" of table \"" + f.lookup_table +
+                                     "\" is not created by the profile's migrations");
+        }
 }
 
 } // namespace nextcrm

@@ -7,12 +7,20 @@
 // A profile directory holds:
 //   profile.conf      the manifest: name, title, version, description, and the
 //                     target's migrations in the order they apply, each
-//                     with the sha256 of its migration.sql
+//                     with the sha256 of its migration.sql; where they are
+//                     read from (migrations_from): the profile's own
+//                     migrations/ ("profile", the default) or the
+//                     application checkout named at run time ("app_dir",
+//                     core/app_migrations.hpp); what the target needs of
+//                     the server: requires_postgresql (the oldest major
+//                     version) and requires_extension (one per line), checked
+//                     before a migration writes anything
 //   mapping.csv       where every stored source field goes, and how
 //   mongo-enums.csv   the enums of the source schema and their labels
 //   mongo-fields.csv  the source schema (optional: IMPORT FOREIGN SCHEMA)
 //   rules.csv         validation rules (optional): rule,table,first,second
-//   migrations/<name>/migration.sql  the target's migrations
+//   migrations/<name>/migration.sql  the target's migrations (with
+//                     migrations_from = profile)
 //
 // PostgreSQL-free: the caller names the directory (src/profiles.cpp finds
 // it in the share directory; the unit tests use the repository's).
@@ -49,7 +57,20 @@ class Profile {
     // checksum differs from the manifest's or that the manifest does not
     // list, a mapped column the migrations do not create, a reference to a
     // collection the mapping does not have, an unknown conversion kind.
+    //
+    // A profile whose migrations come from the application checkout
+    // (migrations_from = app_dir) is loaded without them: its migrations()
+    // have names and checksums but no sql, and its mapping is checked
+    // against them by with_app_migrations().
     static Profile load(const std::string &dir, const std::string &name);
+
+    // Whether the migrations are read from the application checkout.
+    bool migrations_from_app() const { return from_app_; }
+
+    // This profile with the migrations of the checkout `app_dir` (or its
+    // prisma/ directory), which must be exactly the ones the manifest pins
+    // (core/app_migrations.hpp), and its mapping checked against them.
+    Profile with_app_migrations(const std::string &app_dir) const;
 
     const std::string &name() const { return name_; }
     // What messages call the application ("NextCRM"); the name by default.
@@ -60,13 +81,22 @@ class Profile {
     const Mapping &mapping() const { return *mapping_; }
     const std::vector<ProfileMigration> &migrations() const { return migrations_; }
     const std::vector<ProfileRule> &rules() const { return rules_; }
+    // The oldest PostgreSQL major version the target runs on (0: any).
+    int required_postgresql() const { return required_postgresql_; }
+    // The extensions the target's migrations create.
+    const std::vector<std::string> &required_extensions() const { return required_extensions_; }
     // mongo-fields.csv, when the profile has one.
     const std::optional<std::string> &source_fields_csv() const { return fields_csv_; }
 
   private:
     Profile() = default;
+    // Throws unless every mapped column is created by the migrations.
+    void check_mapped_columns() const;
 
     std::string name_, title_, version_, description_, dir_;
+    bool from_app_ = false;
+    int required_postgresql_ = 0;
+    std::vector<std::string> required_extensions_;
     std::optional<Mapping> mapping_;
     std::vector<ProfileMigration> migrations_;
     std::vector<ProfileRule> rules_;

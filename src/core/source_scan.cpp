@@ -106,8 +106,10 @@ void CollectionScan::add(const bson_t *doc, const std::function<void(const Sourc
                 continue;
             JunctionPair p{f.target_table, {}, {}};
             std::string listed = uuid_text(*other);
-            (f.target_column == "A" ? p.a : p.b) = listed;
-            (f.owner_column == "A" ? p.a : p.b) = id->uuid;
+            // a is the first of the two columns in byte order (mapping.cpp).
+            const bool owner_first = f.owner_column < f.target_column;
+            (owner_first ? p.b : p.a) = listed;
+            (owner_first ? p.a : p.b) = id->uuid;
             on_pair(p);
         }
     }

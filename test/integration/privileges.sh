@@ -25,8 +25,8 @@ q -d $db -c "CREATE EXTENSION nextcrm_mongo_fdw" >/dev/null
 q -d $db >/dev/null <<'SQL'
 GRANT USAGE ON FOREIGN DATA WRAPPER nextcrm_mongo_fdw TO crm_migrator;
 GRANT pg_read_server_files TO crm_migrator;        -- only to read a mongodump directory
-GRANT EXECUTE ON FUNCTION nextcrm_migrate_all(name, boolean, text),
-    nextcrm_migrate_table(name, text, boolean, text), nextcrm_retry_errors(name, text),
+GRANT EXECUTE ON FUNCTION nextcrm_migrate_all(name, boolean, text, text),
+    nextcrm_migrate_table(name, text, boolean, text, text), nextcrm_retry_errors(name, text, text),
     nextcrm_validation_source(name, double precision, integer, text, text[]),
     nextcrm_validate(name, double precision, integer, text),
     nextcrm_validate_strict(name, double precision, integer, text),

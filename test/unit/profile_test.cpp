@@ -86,13 +86,15 @@ TEST(Profile, TheNextcrmProfileLoadsFromTheRepository) {
 
 TEST(Profile, TheMiniProfileLoadsInDependencyOrder) {
     Profile p = Profile::load(mini_dir, "mini");
-    EXPECT_EQ(p.migrations().size(), 1u);
+    EXPECT_EQ(p.migrations().size(), 2u);
     std::vector<std::string> order;
     for (const auto &c : p.mapping().collections())
         order.push_back(c.name);
     // notes comes first in mapping.csv but references projects, which
-    // references people.
-    EXPECT_EQ(order, (std::vector<std::string>{"people", "projects", "notes"}));
+    // references people; secrets (kept whole) references nothing.
+    EXPECT_EQ(order, (std::vector<std::string>{"people", "projects", "notes", "secrets"}));
+    EXPECT_TRUE(p.mapping().collection("secrets")->kept_whole);
+    EXPECT_EQ(p.mapping().value_maps().at("stage").at("in_progress"), "Active");
     ASSERT_EQ(p.mapping().junctions().size(), 1u);
     EXPECT_EQ(p.mapping().junctions()[0].a_model, "people");
     EXPECT_EQ(p.mapping().junctions()[0].b_model, "projects");
@@ -176,8 +178,8 @@ TEST_F(MiniCopy, TheManifestNamesItsDirectory) {
                          "profile \"maxi\", not the directory's name");
 }
 
-TEST_F(MiniCopy, MigrationsFromTheAppAreNotSupportedYet) {
-    replace("profile.conf", "migrations_from = profile", "migrations_from = app_dir");
+TEST_F(MiniCopy, AnUnknownMigrationsSourceIsNotSupported) {
+    replace("profile.conf", "migrations_from = profile", "migrations_from = git");
     EXPECT_NE(refusal().find("does not support"), std::string::npos);
 }
 
@@ -194,6 +196,16 @@ TEST_F(MiniCopy, ARuleOnAColumnThatIsNoMappedTimestampIsRefused) {
     spill(file("rules.csv"), "rule,table,first,second\ndate_range,project,startedAt,startedAt\n");
     EXPECT_EQ(refusal(), "invalid profile \"mini\": rules.csv line 2, field \"table\": unknown "
                          "collection \"project\"");
+}
+
+TEST_F(MiniCopy, AnOnDeleteRuleNamesAKnownAction) {
+    // none: a reference the target declares without a foreign key.
+    spill(file("rules.csv"), "rule,table,first,second\non_delete,notes,project,none\n");
+    EXPECT_EQ(refusal(), "");
+    spill(file("rules.csv"), "rule,table,first,second\non_delete,notes,project,nothing\n");
+    EXPECT_EQ(refusal(), "invalid profile \"mini\": rules.csv line 2, field \"second\": unknown "
+                         "ON DELETE action \"nothing\" (cascade, restrict, set_null, set_default, "
+                         "no_action, none)");
 }
 
 TEST(DdlColumns, FollowsCreateAlterRenameAndDrop) {
