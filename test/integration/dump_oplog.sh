@@ -155,7 +155,7 @@ for shape in "folder:dump_dir '$work/server'" "archive:archive '$work/oplog.arch
     summary='oplog: 9 operations on database "nextcrm" made while mongodump ran: 6 applied, 2 failed, 1 skipped'
     like "$out" "NOTICE:  $summary" "$label: the caller is told how many operations were applied"
     is "$(q -d "$db" -c "SELECT status || ': ' || message FROM nextcrm_migration.run")" \
-        "complete: $summary (nextcrm_migration.oplog_applied)" "$label: the run is complete and its record says so"
+        "done: $summary (nextcrm_migration.oplog_applied)" "$label: the run is complete and its record says so"
 
     is "$(q -d "$db" -c "SELECT count(*) FROM \"Users\" WHERE id = $(uid "$DEL")")" 0 \
         "$label: the user deleted while mongodump ran is not migrated"
@@ -232,7 +232,7 @@ ok $? "a generated dump of $N documents with an oplog written"
 chmod -R a+rX "$work/gen"
 make_target oplog_base "dump_dir '$work/gen'"
 q -d oplog_base -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
-is "$(q -d oplog_base -c "SELECT status FROM nextcrm_migration.run")" complete "an uninterrupted run completes"
+is "$(q -d oplog_base -c "SELECT status FROM nextcrm_migration.run")" done "an uninterrupted run completes"
 applied="SELECT string_agg(position || ' ' || outcome, ', ' ORDER BY position) FROM nextcrm_migration.oplog_applied"
 is "$(q -d oplog_base -c "$applied")" "1 applied, 2 applied, 3 applied, 4 applied" "and applies the 4 operations"
 is "$(q -d oplog_base -c "SELECT count(DISTINCT batch) FROM nextcrm_migration.oplog_applied
@@ -253,7 +253,7 @@ done_before=$(q -d oplog_kill -c "SELECT sum(processed) FROM nextcrm_migration.c
 ((done_before > 0 && done_before < N))
 ok $? "the killed run had committed part of the data ($done_before documents)"
 q -d oplog_kill -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
-is "$(q -d oplog_kill -c "SELECT status FROM nextcrm_migration.run")" complete "the resumed run completes"
+is "$(q -d oplog_kill -c "SELECT status FROM nextcrm_migration.run")" done "the resumed run completes"
 is "$(q -d oplog_kill -c "$applied")" "1 applied, 2 applied, 3 applied, 4 applied" \
     "after kill -9 and resume, each operation is recorded once"
 is "$(digest oplog_kill)" "$base" "after kill -9 and resume, every table equals the uninterrupted run"
