@@ -19,7 +19,7 @@ INSTALL_SOURCES = sql/src/fdw.sql sql/src/record.sql sql/src/progress.sql sql/sr
 	sql/src/validate.sql
 UPDATE_FROM = 0.1.0
 UPDATE_SOURCES = sql/src/update--$(UPDATE_FROM)--$(EXTVERSION).sql sql/src/progress.sql \
-	sql/src/validate.sql
+	sql/src/migrate.sql sql/src/validate.sql
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql sql/$(EXTENSION)--$(UPDATE_FROM)--$(EXTVERSION).sql
 DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql)) \
 	test/pgtap/validation/$(EXTENSION)_validate.sql
