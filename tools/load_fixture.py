@@ -8,6 +8,8 @@ appended as BSON to a mongodump directory's collection files.
   load_fixture.py status DIR LEN N BAD N crm_Accounts, BAD of them (spread evenly)
                                        with a status of LEN characters
   load_fixture.py big DIR N MB         N Documents of about MB megabytes each
+  load_fixture.py dupes DIR N BAD      N Users (ids 66e0..0000 + i), BAD of them (spread
+                                       evenly) with the first one's e-mail (unique)
 
 BSON is written by hand (the python bson module is not installed): only the
 few element types these documents need.
@@ -86,6 +88,13 @@ def main():
         append(dir, "Documents", ({"_id": Oid("66d0%020x" % i), "document_name": "big %d" % i,
                                    "document_file_mimeType": "text/plain",
                                    "document_file_url": "u", "description": "d" * size} for i in range(n)))
+    elif mode == "dupes":
+        n, bad = int(sys.argv[3]), int(sys.argv[4])
+        step = n // bad if bad else n + 1
+        append(dir, "Users", ({"_id": Oid("66e0%020x" % i),
+                               "email": "dupe0@example.com" if bad and i % step == step // 2
+                               else "dupe%d@example.com" % i,
+                               "userLanguage": "en"} for i in range(n)))
     else:
         sys.exit("unknown mode " + mode)
 

@@ -190,6 +190,8 @@ DECLARE
   e_expr text;
   a_expr text;
   fam text;
+  held_cols text;
+  lost_cols text;
   ind_n bigint;
   ind_ok boolean;
   ind_msg text;
@@ -235,6 +237,8 @@ BEGIN
     SELECT * FROM nextcrm_validation_source(server, seed, sample_size, profile,
       ARRAY(SELECT m.collection || '.' || m.stored_key FROM nextcrm_v_map m
              WHERE m.kind = 'text' AND m.target_column ILIKE '%email%'
+                OR m.kind = 'enum'
+                OR m.required AND m.kind NOT IN ('junction', 'id', 'version')
             UNION
             SELECT r.tbl || '.' || k FROM nextcrm_v_ranges r, unnest(ARRAY[r.first_key, r.last_key]) k));
   CREATE TEMP VIEW nextcrm_v_ids AS
@@ -870,33 +874,72 @@ BEGIN
   ---------------------------------------------------------------------------
   FOR c IN SELECT m.collection FROM nextcrm_v_map m GROUP BY m.collection
             ORDER BY min(m.collection_position) LOOP
-    -- Required fields are not null (also when NOT NULL was dropped).
-    SELECT string_agg(format('count(*) FILTER (WHERE %I IS NULL)', m.target_column), ' + '),
-           string_agg(m.target_column, ', ')
-      INTO q, msg FROM nextcrm_v_map m
-     WHERE m.collection = c.collection AND m.required AND m.kind <> 'junction';
-    IF q IS NOT NULL THEN
-      EXECUTE format('SELECT %s FROM %I', q, c.collection) INTO n;
+    -- Required fields are not null (also when NOT NULL was dropped), and
+    -- enum values are labels of the profile's enums (mongo-enums.csv), not
+    -- merely of whatever the PostgreSQL type holds now.  One scan each; only when it finds
+    -- violations are they read against the source's own documents: a
+    -- violation the source holds the same way (the key missing or null; the
+    -- same value that is no label) is a warning counted as the source's,
+    -- one the migration (or a later change) made fails.
+    FOR fam IN SELECT unnest(ARRAY['required not null', 'enum values']) LOOP
+      n := 0;
+      m := 0;
+      q := NULL;
+      e_expr := NULL;
+      FOR f IN SELECT mm.target_column, mm.stored_key, mm.pg_type, mm.kind FROM nextcrm_v_map mm
+                WHERE mm.collection = c.collection
+                  AND CASE WHEN fam = 'required not null'
+                           THEN mm.required AND mm.kind <> 'junction'
+                           ELSE mm.kind = 'enum' END
+                ORDER BY mm.target_column LOOP
+        -- bad: the target breaks the rule; held: the source does the same.
+        -- (The id and the version are never read from the source as rule
+        -- keys: a NULL there is the migration's.)
+        IF fam = 'required not null' THEN
+          a_expr := format('t.%I IS NULL', f.target_column);
+          d_fmt := CASE WHEN f.kind IN ('id', 'version') THEN 'false'
+                        ELSE format('s.doc IS NOT NULL AND coalesce(s.doc->%L, ''null''::jsonb) = ''null''::jsonb',
+                                    f.stored_key) END;
+        ELSE
+          a_expr := format('t.%1$I IS NOT NULL AND t.%1$I::text NOT IN (SELECT e.label FROM nextcrm_mapping_enums(%2$L) e WHERE e.enum_type = %3$L)',
+                           f.target_column, profile, f.pg_type);
+          d_fmt := format('s.doc->>%L IS NOT DISTINCT FROM t.%I::text', f.stored_key, f.target_column);
+        END IF;
+        e_expr := concat_ws(' UNION ALL ', e_expr,
+          format('SELECT %L, coalesce(%s, false) FROM %I t
+                    LEFT JOIN nextcrm_v_src s ON s.kind = ''rule'' AND s.collection = %L AND s.id = t.id
+                   WHERE %s',
+                 f.target_column, d_fmt, c.collection, c.collection, a_expr));
+        q := concat_ws(' + ', q, format('count(*) FILTER (WHERE %s)', a_expr));
+      END LOOP;
+      CONTINUE WHEN e_expr IS NULL;
+      EXECUTE format('SELECT %s FROM %I t', q, c.collection) INTO n;
+      q := NULL;
+      held_cols := NULL;
+      lost_cols := NULL;
+      IF n > 0 THEN
+        EXECUTE format('SELECT count(*) FILTER (WHERE held), count(*) FILTER (WHERE NOT held),
+                               string_agg(DISTINCT col, '', '') FILTER (WHERE held),
+                               string_agg(DISTINCT col, '', '') FILTER (WHERE NOT held)
+                          FROM (%s) x(col, held)', e_expr) INTO n, m, held_cols, lost_cols;
+      END IF;
       INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
-      VALUES ('field_rules', c.collection, 'required not null',
-              CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 nulls', n || ' nulls',
-              CASE WHEN n > 0 THEN 'NULL in a required field (' || msg || ')' END);
-    END IF;
-
-    -- Enum values are labels of the profile's enums (mongo-enums.csv), not
-    -- merely of whatever the PostgreSQL type holds now.
-    SELECT string_agg(format(
-             'count(*) FILTER (WHERE %I IS NOT NULL AND %1$I::text NOT IN (SELECT e.label FROM nextcrm_mapping_enums(%L) e WHERE e.enum_type = %L))',
-             m.target_column, profile, m.pg_type), ' + ')
-      INTO q FROM nextcrm_v_map m
-     WHERE m.collection = c.collection AND m.kind = 'enum';
-    IF q IS NOT NULL THEN
-      EXECUTE format('SELECT %s FROM %I', q, c.collection) INTO n;
-      INSERT INTO nextcrm_v_result (family, "table", "check", status, expected, actual, details)
-      VALUES ('field_rules', c.collection, 'enum values',
-              CASE WHEN n = 0 THEN 'pass' ELSE 'fail' END, '0 outside', n || ' outside',
-              CASE WHEN n > 0 THEN 'values that are no label of their enum in the profile''s schema' END);
-    END IF;
+      VALUES ('field_rules', c.collection, fam,
+              CASE WHEN m > 0 THEN 'fail' WHEN n > 0 THEN 'warn' ELSE 'pass' END,
+              CASE WHEN fam = 'required not null' THEN '0 nulls' ELSE '0 outside' END,
+              (n + m) || CASE WHEN fam = 'required not null' THEN ' nulls' ELSE ' outside' END,
+              nullif(concat_ws('; ',
+                CASE WHEN n > 0 THEN n || ' held by the source (' ||
+                  CASE WHEN fam = 'required not null'
+                       THEN 'required fields the source leaves missing or null: ' || held_cols
+                       ELSE 'values that are no label of their enum in the profile''s schema, as the source holds them: ' || held_cols END
+                  || ')' END,
+                CASE WHEN m > 0 THEN m || ' introduced by the migration (' ||
+                  CASE WHEN fam = 'required not null'
+                       THEN 'NULL in a required field: ' || lost_cols
+                       ELSE 'values that are no label of their enum in the profile''s schema: ' || lost_cols END
+                  || ')' END), ''));
+    END LOOP;
 
     -- Email format: a malformed address the source holds is reported (the
     -- data is what the users typed); one the migration made is a failure.

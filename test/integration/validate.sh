@@ -257,4 +257,53 @@ q -d $live -c "UPDATE \"crm_Contracts\" SET \"endDate\" = \"startDate\" - interv
 is "$(rules | head -1)" "fail | 2 reversed | 1 held by the source (rows whose startDate is after their endDate, as the source holds them); 1 introduced by the migration (rows whose startDate is after their endDate)" \
     "a reversed range in the target only fails beside the source's own"
 
+
+# Required fields and enum labels too (issue 19 item 8): the source leaves
+# an account's name out and gives an opportunity a status NextCRM has no
+# label for, and the target holds both as the source does: warnings.  In
+# the same run the target alone loses a user's e-mail and another
+# account's name: failures.
+aid=$(q -d $live -c "SELECT nextcrm_unmap_oid(id) FROM \"crm_Accounts\" ORDER BY id LIMIT 1")
+oid=$(q -d $live -c "SELECT nextcrm_unmap_oid(id) FROM \"crm_Opportunities\"
+                     WHERE status IS NOT NULL ORDER BY id LIMIT 1")
+mcmd "{\"update\": \"crm_Accounts\", \"updates\": [{\"q\": {\"_id\": {\"\$oid\": \"$aid\"}},
+       \"u\": {\"\$unset\": {\"name\": \"\"}}}]}" &&
+    mcmd "{\"update\": \"crm_Opportunities\", \"updates\": [{\"q\": {\"_id\": {\"\$oid\": \"$oid\"}},
+          \"u\": {\"\$set\": {\"status\": \"WON\"}}}]}"
+ok $? "the source holds an account without a name and an opportunity whose status is WON"
+q -d $live -c "ALTER TABLE \"crm_Accounts\" ALTER COLUMN name DROP NOT NULL" \
+    -c "UPDATE \"crm_Accounts\" SET name = NULL WHERE id = nextcrm_map_oid('$aid')" \
+    -c "ALTER TYPE \"crm_Opportunity_Status\" ADD VALUE 'WON'" \
+    -c "UPDATE \"crm_Opportunities\" SET status = 'WON' WHERE id = nextcrm_map_oid('$oid')" >/dev/null
+ok $? "and the target holds them as the source does"
+field_rules() {
+    q -d $live -c "SELECT \"table\" || ' ' || \"check\" || ' | ' || status || ' | ' || actual || ' | ' || details
+                     FROM nextcrm_validate('src', 1, $ALL)
+                    WHERE (\"table\", \"check\") IN (('crm_Accounts', 'required not null'),
+                                                    ('crm_Opportunities', 'enum values'),
+                                                    ('Users', 'required not null'))
+                    ORDER BY 1"
+}
+q -d $live -c "ALTER TABLE \"Users\" ALTER COLUMN email DROP NOT NULL" \
+    -c "UPDATE \"Users\" SET email = NULL
+         WHERE id = (SELECT id FROM \"Users\" WHERE id <> nextcrm_map_oid('$uid') ORDER BY id LIMIT 1)" >/dev/null
+ok $? "and the target alone holds a user without an e-mail"
+report=$(field_rules)
+row() { grep "^$1 " <<<"$report"; }
+is "$(row 'crm_Accounts required not null')" \
+    'crm_Accounts required not null | warn | 1 nulls | 1 held by the source (required fields the source leaves missing or null: name)' \
+    "a required field the source leaves out is a warning that says so and counts"
+is "$(row 'crm_Opportunities enum values')" \
+    "crm_Opportunities enum values | warn | 1 outside | 1 held by the source (values that are no label of their enum in NextCRM's schema, as the source holds them: status)" \
+    "an enum value the source holds that is no label is a warning that says so and counts"
+is "$(row 'Users required not null')" \
+    'Users required not null | fail | 1 nulls | 1 introduced by the migration (NULL in a required field: email)' \
+    "in the same run, a required field only the target lost fails"
+q -d $live -c "UPDATE \"crm_Accounts\" SET name = NULL
+                WHERE id = (SELECT id FROM \"crm_Accounts\" WHERE id <> nextcrm_map_oid('$aid') ORDER BY id LIMIT 1)" >/dev/null
+report=$(field_rules)
+is "$(row 'crm_Accounts required not null')" \
+    'crm_Accounts required not null | fail | 2 nulls | 1 held by the source (required fields the source leaves missing or null: name); 1 introduced by the migration (NULL in a required field: name)' \
+    "a required field the target alone lost fails beside the source's own"
+
 done_testing
