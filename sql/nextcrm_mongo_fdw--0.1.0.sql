@@ -159,8 +159,9 @@ CREATE INDEX ON nextcrm_migration.repairs (collection, source_id)
 -- database (applyOps' operations one by one), with what became of it:
 -- applied (the document's final state was migrated, or it was deleted),
 -- failed (reason: an update not applied, whose document is an error row, or
--- a command), or skipped (its collection is not migrated, or its transaction
--- had not committed when the oplog ends).  Written with the batch that
+-- a command that would change documents), or skipped (its collection is not
+-- migrated, its transaction had not committed when the oplog ends, or a
+-- command that changes no document).  Written with the batch that
 -- reads the document, so a resumed run records nothing twice.  The _id is
 -- exact, as in errors: as private as the target.
 CREATE TABLE nextcrm_migration.oplog_applied (

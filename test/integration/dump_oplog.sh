@@ -7,8 +7,9 @@
 # and are recorded as any dangling reference is), a user and an account
 # created meanwhile are, updates ($set, $v:2 diff, an update of an _id the
 # dump lacks, which upserts) give the documents their new values, an update
-# form not applied makes its document an error row, a command and an entry
-# for a collection the profile does not map are recorded, entries on other
+# form not applied makes its document an error row, a command (failed when
+# it would change documents, skipped when it changes none) and an entry for
+# a collection the profile does not map are recorded, entries on other
 # databases are ignored, a transaction written over several entries is
 # applied at its commit and one not committed when the oplog ends is not.  Folder, archive and gzip archive alike; validation
 # passes and counts the oplog's effect; retrying the errors does not migrate
@@ -93,7 +94,7 @@ UPSERT=65f000000000000000000003
 TXN_USER=65f000000000000000000004
 UNCOMMITTED=65f000000000000000000005
 
-# The oplog as mongodump --oplog writes it: 12 operations on nextcrm (one
+# The oplog as mongodump --oplog writes it: 13 operations on nextcrm (one
 # inside a transaction's applyOps, two in a transaction written over two
 # entries, one in a transaction not committed when the oplog ends), a no-op
 # and entries of other databases.
@@ -129,6 +130,7 @@ entries = [
     {"op": "i", "ns": "nextcrm.notAModel", "o": {"_id": 1}},
     {"op": "u", "ns": "nextcrm.Users", "o": {"$inc": {"__v": 1}}, "o2": {"_id": o(inc)}},
     {"op": "c", "ns": "nextcrm.$cmd", "o": {"createIndexes": "Users", "indexes": []}},
+    {"op": "c", "ns": "nextcrm.$cmd", "o": {"drop": "notAModel"}},
     {"op": "c", "ns": "admin.$cmd", "lsid": lsid, "txnNumber": 8, "o": {"applyOps": [
         {"op": "i", "ns": "nextcrm.Users", "o": {"_id": o(uncommitted), "__v": 0,
          "email": "uncommitted@example.com", "name": "Uncommitted"}}], "partialTxn": True}},
@@ -137,7 +139,7 @@ for n, e in enumerate(entries):
     e["ts"] = Ts((1700000000, n + 1))
 open(out, "wb").write(b"".join(doc(e) for e in entries))
 PY
-ok $? "an oplog of 12 operations on nextcrm written"
+ok $? "an oplog of 13 operations on nextcrm written"
 
 cp -r "$fx/dir" "$work/server"
 cp "$work/oplog.bson" "$work/server/oplog.bson"
@@ -172,7 +174,7 @@ for shape in "folder:dump_dir '$work/server'" "archive:archive '$work/oplog.arch
         "$label: the collections and their counts are the dump's"
     out=$(q -d "$db" -c "SELECT * FROM nextcrm_migrate_all('src')" 2>&1)
     ok $? "$label: the migration succeeds"
-    summary='oplog: 12 operations on database "nextcrm" made while mongodump ran: 8 applied, 2 failed, 2 skipped'
+    summary='oplog: 13 operations on database "nextcrm" made while mongodump ran: 8 applied, 2 failed, 3 skipped'
     like "$out" "NOTICE:  $summary" "$label: the caller is told how many operations were applied"
     is "$(q -d "$db" -c "SELECT status || ': ' || message FROM nextcrm_migration.run")" \
         "complete: $summary (nextcrm_migration.oplog_applied)" "$label: the run is complete and its record says so"
@@ -200,7 +202,7 @@ for shape in "folder:dump_dir '$work/server'" "archive:archive '$work/oplog.arch
         "Txn Committed|txn.user@example.com" "$label: a transaction written over two entries is applied at its commit"
     is "$(q -d "$db" -c "SELECT count(*) FROM \"Users\" WHERE id = $(uid "$UNCOMMITTED")")" 0 \
         "$label: a transaction not committed when the oplog ends is not applied"
-    is "$(q -d "$db" -c "SELECT ts || ' ' || reason FROM nextcrm_migration.oplog_applied WHERE position = 12")" \
+    is "$(q -d "$db" -c "SELECT ts || ' ' || reason FROM nextcrm_migration.oplog_applied WHERE position = 13")" \
         "(not committed) its transaction had not committed when the oplog ends" "$label: and its record says why"
     is "$(q -d "$db" -c "SELECT string_agg(ts, ' ' ORDER BY position) FROM nextcrm_migration.oplog_applied
                           WHERE position IN (5, 6)")" \
@@ -215,10 +217,12 @@ for shape in "folder:dump_dir '$work/server'" "archive:archive '$work/oplog.arch
         "$label: Users holds the dump's users, less the deleted and the failed one, plus three ($users_after)"
     is "$(q -d "$db" -c "SELECT string_agg(position || ' ' || op || ' ' || collection || ' ' || outcome, ', '
                                            ORDER BY position) FROM nextcrm_migration.oplog_applied")" \
-        "1 i Users applied, 2 u Users applied, 3 d Users applied, 4 i crm_Accounts applied, 5 i Users applied, 6 u Users applied, 7 u Users applied, 8 u Users applied, 9 i notAModel skipped, 10 u Users failed, 11 c Users failed, 12 i Users skipped" \
+        "1 i Users applied, 2 u Users applied, 3 d Users applied, 4 i crm_Accounts applied, 5 i Users applied, 6 u Users applied, 7 u Users applied, 8 u Users applied, 9 i notAModel skipped, 10 u Users failed, 11 c Users skipped, 12 c notAModel failed, 13 i Users skipped" \
         "$label: every operation on nextcrm is recorded once with its outcome; other databases' are not"
-    like "$(q -d "$db" -c "SELECT reason FROM nextcrm_migration.oplog_applied WHERE position = 11")" \
-        'the command "createIndexes" is not applied' "$label: the command's record says why"
+    is "$(q -d "$db" -c "SELECT string_agg(reason, ' | ' ORDER BY position) FROM nextcrm_migration.oplog_applied
+                          WHERE position IN (11, 12)")" \
+        'the command "createIndexes" changes no document | the command "drop" is not applied' \
+        "$label: the commands' records say why"
     like "$(q -d "$db" -c "SELECT reason FROM nextcrm_migration.oplog_applied WHERE position = 9")" \
         'collection "notAModel" is not migrated' "$label: the unknown collection's record says why"
     is "$(q -d "$db" -c "SELECT count(*) FROM nextcrm_validate('src', 1, 100000) WHERE status = 'fail'")" \
@@ -236,7 +240,7 @@ for shape in "folder:dump_dir '$work/server'" "archive:archive '$work/oplog.arch
                                    WHERE collection = 'Users' AND source_id = '$INC' AND field = '(oplog)')
                               || ' ' || (SELECT count(*) || ' ' || count(*) FILTER (WHERE outcome = 'failed')
                                            FROM nextcrm_migration.oplog_applied)")" \
-            "0 1 12 2" "$label: a retry reads the document with the oplog again: still an error row, each entry recorded once"
+            "0 1 13 2" "$label: a retry reads the document with the oplog again: still an error row, each entry recorded once"
     fi
 done
 
