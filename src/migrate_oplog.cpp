@@ -116,7 +116,7 @@ std::string finish_oplog(const Mapping &mapping, const SourceOptions &opts) {
         check_for_interrupts();
         if (!op.problem.empty())
             unapplied.push_back({op.position, op.ts, op.op, op.collection, op.source_id,
-                                 op.uncommitted ? "skipped" : "failed", op.problem});
+                                 op.skipped ? "skipped" : "failed", op.problem});
         else if (!mapping.collection(op.collection))
             unapplied.push_back({op.position, op.ts, op.op, op.collection, op.source_id, "skipped",
                                  "collection \"" + op.collection +

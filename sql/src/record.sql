@@ -191,8 +191,10 @@ CREATE INDEX ON nextcrm_migration.junction_stage (collection, source_id);
 -- Every operation of a mongodump --oplog backup's oplog on the migrated
 -- database (applyOps' operations one by one), with what became of it:
 -- applied (the document's final state was migrated, or it was deleted),
--- failed (reason; the document it names is an error row), or skipped (its
--- collection is not migrated, or a command).  Written with the batch that
+-- failed (reason: an update not applied, whose document is an error row, or
+-- a command that would change documents), or skipped (its collection is not
+-- migrated, its transaction had not committed when the oplog ends, or a
+-- command that changes no document).  Written with the batch that
 -- reads the document, so a resumed run records nothing twice.  The _id is
 -- exact, as in errors: as private as the target.
 CREATE TABLE nextcrm_migration.oplog_applied (

@@ -512,7 +512,18 @@ void OplogReplay::add_op(const bson_t *entry, const std::string &ts, bool uncomm
         rec.collection.clear();
         if (has_o && bson_iter_init(&it, &o) && bson_iter_next(&it) && BSON_ITER_HOLDS_UTF8(&it))
             rec.collection = bson_iter_utf8(&it, nullptr);
-        rec.problem = "the command \"" + command + "\" is not applied";
+        // Index commands and a collection's creation change no document
+        // (the target's indexes come from its schema; documents inserted
+        // into a new collection are entries of their own): not applied, and
+        // rightly.  Any other command (drop, renameCollection ...) would
+        // change documents in a way not replayed: it fails.
+        static const char *const harmless[] = {"createIndexes",    "startIndexBuild",
+                                               "commitIndexBuild", "abortIndexBuild",
+                                               "dropIndexes",      "create"};
+        rec.skipped =
+            std::find(std::begin(harmless), std::end(harmless), command) != std::end(harmless);
+        rec.problem = rec.skipped ? "the command \"" + command + "\" changes no document"
+                                  : "the command \"" + command + "\" is not applied";
     } else if (op == "i" || op == "u" || op == "d") {
         bson_t o2;
         bool found = op == "u" ? subdocument(entry, "o2", &o2) && id_of(&o2, &rec.id)
@@ -529,7 +540,7 @@ void OplogReplay::add_op(const bson_t *entry, const std::string &ts, bool uncomm
         rec.problem = "the operation \"" + op + "\" is not one mongodump writes";
     }
     if (uncommitted) {
-        rec.uncommitted = true;
+        rec.skipped = true;
         rec.problem = "its transaction had not committed when the oplog ends";
     }
     ops_.push_back(std::move(rec));

@@ -14,9 +14,11 @@
 // ignored; `c` commands are flattened when they are applyOps (a transaction;
 // one written over several entries, partialTxn or prepared, is applied at its
 // commit, and not at all if the oplog ends before it commits or it aborts) and
-// otherwise recorded as failed, not applied (drop, create, createIndexes ...
-// change no one document).  Entries on other
-// databases are not this migration's and are skipped without a record.
+// otherwise recorded as not applied: skipped when they change no document
+// (createIndexes and the other index commands, create), failed otherwise
+// (drop, renameCollection ... would change documents in a way not replayed).
+// Entries on other databases are not this migration's and are skipped
+// without a record.
 //
 // Because no entry we apply reads another document, applying the entries
 // "after the load" is the same as applying each document's entries to it when
@@ -62,9 +64,11 @@ struct OplogOp {
     BsonPtr o; // i: the document, u: the update (a copy)
     // Non-empty when the entry is not applied, with why (a command, no _id).
     std::string problem;
-    // Not applied because its transaction had not committed when the oplog
-    // ends: the source never held its effect, so it is skipped, not failed.
-    bool uncommitted = false;
+    // Not applied, and rightly (outcome "skipped", not "failed"): its
+    // transaction had not committed when the oplog ends, so the source never
+    // held its effect, or it is a command that changes no document (an
+    // index's, a collection's creation).
+    bool skipped = false;
 };
 
 // What became of one entry: outcome "applied", "failed" (with reason), or

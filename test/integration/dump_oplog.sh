@@ -7,11 +7,14 @@
 # and are recorded as any dangling reference is), a user and an account
 # created meanwhile are, updates ($set, $v:2 diff, an update of an _id the
 # dump lacks, which upserts) give the documents their new values, an update
-# form not applied makes its document an error row, a command and an entry
-# for a collection the profile does not map are recorded, entries on other
-# databases are ignored.  Folder, archive and gzip archive alike; validation
-# passes and counts the oplog's effect; a run killed with kill -9 resumes
-# without recording (or applying) an entry twice.
+# form not applied makes its document an error row, a command (failed when
+# it would change documents, skipped when it changes none) and an entry for
+# a collection the profile does not map are recorded, entries on other
+# databases are ignored, a transaction written over several entries is
+# applied at its commit and one not committed when the oplog ends is not.  Folder, archive and gzip archive alike; validation
+# passes and counts the oplog's effect; retrying the errors does not migrate
+# the document whose update failed in an older state; a run killed with
+# kill -9 resumes without recording (or applying) an entry twice.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/migrate.sh"
 
@@ -25,7 +28,10 @@ cat >"$work/bsonlib.py" <<'PY'
 import struct
 class Oid(bytes): pass
 class Ts(tuple): pass
+class Uuid(bytes): pass
 def enc(v):
+    if isinstance(v, Uuid):
+        return 5, struct.pack("<i", len(v)) + b"\x04" + bytes(v)
     if isinstance(v, Oid):
         return 7, bytes(v)
     if isinstance(v, Ts):
@@ -85,15 +91,21 @@ ok $? "ids picked from the fixture"
 NEW_USER=65f000000000000000000001
 NEW_ACC=65f000000000000000000002
 UPSERT=65f000000000000000000003
+TXN_USER=65f000000000000000000004
+UNCOMMITTED=65f000000000000000000005
 
-# The oplog as mongodump --oplog writes it: 9 operations on nextcrm (one
-# inside a transaction's applyOps), a no-op and entries of other databases.
-WORK=$work python3 - "$work/oplog.bson" "$DEL" "$UPD" "$DIFF" "$INC" "$NEW_USER" "$NEW_ACC" "$UPSERT" <<'PY'
+# The oplog as mongodump --oplog writes it: 13 operations on nextcrm (one
+# inside a transaction's applyOps, two in a transaction written over two
+# entries, one in a transaction not committed when the oplog ends), a no-op
+# and entries of other databases.
+WORK=$work python3 - "$work/oplog.bson" "$DEL" "$UPD" "$DIFF" "$INC" "$NEW_USER" "$NEW_ACC" "$UPSERT" \
+    "$TXN_USER" "$UNCOMMITTED" <<'PY'
 import os, sys
 sys.path.insert(0, os.environ["WORK"])
-from bsonlib import Oid, Ts, doc
-out, dele, upd, diff, inc, new_user, new_acc, upsert = sys.argv[1:]
+from bsonlib import Oid, Ts, Uuid, doc
+out, dele, upd, diff, inc, new_user, new_acc, upsert, txn_user, uncommitted = sys.argv[1:]
 o = lambda h: Oid(bytes.fromhex(h))
+lsid = {"id": Uuid(bytes(range(16)))}
 entries = [
     {"op": "i", "ns": "nextcrm.Users", "o": {"_id": o(new_user), "__v": 0,
      "email": "late.user@example.com", "name": "Late User"}},
@@ -101,10 +113,16 @@ entries = [
     {"op": "d", "ns": "nextcrm.Users", "o": {"_id": o(dele)}},
     {"op": "n", "ns": "", "o": {"msg": "periodic noop"}},
     {"op": "i", "ns": "other.Users", "o": {"_id": 2}},
+    {"op": "c", "ns": "admin.$cmd", "lsid": lsid, "txnNumber": 7, "o": {"applyOps": [
+        {"op": "i", "ns": "nextcrm.Users", "o": {"_id": o(txn_user), "__v": 0,
+         "email": "txn.user@example.com", "name": "Txn User"}}], "partialTxn": True}},
     {"op": "c", "ns": "admin.$cmd", "o": {"applyOps": [
         {"op": "i", "ns": "nextcrm.crm_Accounts", "o": {"_id": o(new_acc), "__v": 0,
          "name": "Late account", "assigned_to": o(new_user)}},
         {"op": "i", "ns": "other.x", "o": {"_id": 4}}]}},
+    {"op": "c", "ns": "admin.$cmd", "lsid": lsid, "txnNumber": 7, "o": {"applyOps": [
+        {"op": "u", "ns": "nextcrm.Users", "o": {"$v": 1, "$set": {"name": "Txn Committed"}},
+         "o2": {"_id": o(txn_user)}}], "count": 2}},
     {"op": "u", "ns": "nextcrm.Users", "o": {"$v": 2, "diff": {"u": {"username": "diffed"}}},
      "o2": {"_id": o(diff)}},
     {"op": "u", "ns": "nextcrm.Users", "o": {"$v": 1, "$set": {"email": "upserted@example.com",
@@ -112,12 +130,16 @@ entries = [
     {"op": "i", "ns": "nextcrm.notAModel", "o": {"_id": 1}},
     {"op": "u", "ns": "nextcrm.Users", "o": {"$inc": {"__v": 1}}, "o2": {"_id": o(inc)}},
     {"op": "c", "ns": "nextcrm.$cmd", "o": {"createIndexes": "Users", "indexes": []}},
+    {"op": "c", "ns": "nextcrm.$cmd", "o": {"drop": "notAModel"}},
+    {"op": "c", "ns": "admin.$cmd", "lsid": lsid, "txnNumber": 8, "o": {"applyOps": [
+        {"op": "i", "ns": "nextcrm.Users", "o": {"_id": o(uncommitted), "__v": 0,
+         "email": "uncommitted@example.com", "name": "Uncommitted"}}], "partialTxn": True}},
 ]
 for n, e in enumerate(entries):
     e["ts"] = Ts((1700000000, n + 1))
 open(out, "wb").write(b"".join(doc(e) for e in entries))
 PY
-ok $? "an oplog of 9 operations on nextcrm written"
+ok $? "an oplog of 13 operations on nextcrm written"
 
 cp -r "$fx/dir" "$work/server"
 cp "$work/oplog.bson" "$work/server/oplog.bson"
@@ -135,8 +157,8 @@ assigned_to_deleted=$(q -d oplog_clean -c "SELECT count(*) FROM \"crm_Accounts\"
 ok $? "the user deleted during the dump is assigned $assigned_to_deleted accounts in the dump"
 # Users after the oplog: the dump's migrated users, less the deleted one and
 # the one whose update is not applied (when they migrate from the dump), plus
-# the inserted and the upserted one.
-users_after=$(q -d oplog_clean -c "SELECT count(*) + 2 - count(*) FILTER (WHERE id IN ($(uid "$DEL"), $(uid "$INC")))
+# the inserted, the upserted and the transaction's one.
+users_after=$(q -d oplog_clean -c "SELECT count(*) + 3 - count(*) FILTER (WHERE id IN ($(uid "$DEL"), $(uid "$INC")))
                                     FROM \"Users\"")
 failing=$(q -d oplog_clean -c "SELECT count(*) FROM nextcrm_validate('src', 1, 100000) WHERE status = 'fail'")
 
@@ -152,7 +174,7 @@ for shape in "folder:dump_dir '$work/server'" "archive:archive '$work/oplog.arch
         "$label: the collections and their counts are the dump's"
     out=$(q -d "$db" -c "SELECT * FROM nextcrm_migrate_all('src')" 2>&1)
     ok $? "$label: the migration succeeds"
-    summary='oplog: 9 operations on database "nextcrm" made while mongodump ran: 6 applied, 2 failed, 1 skipped'
+    summary='oplog: 13 operations on database "nextcrm" made while mongodump ran: 8 applied, 2 failed, 3 skipped'
     like "$out" "NOTICE:  $summary" "$label: the caller is told how many operations were applied"
     is "$(q -d "$db" -c "SELECT status || ': ' || message FROM nextcrm_migration.run")" \
         "done: $summary (nextcrm_migration.oplog_applied)" "$label: the run is complete and its record says so"
@@ -176,21 +198,32 @@ for shape in "folder:dump_dir '$work/server'" "archive:archive '$work/oplog.arch
         "$label: a \$v:2 diff update gives the field its new value"
     is "$(q -d "$db" -c "SELECT name || '|' || email FROM \"Users\" WHERE id = $(uid "$UPSERT")")" \
         "Upserted|upserted@example.com" "$label: an update of an _id the dump lacks upserts it, as applyOps does"
+    is "$(q -d "$db" -c "SELECT name || '|' || email FROM \"Users\" WHERE id = $(uid "$TXN_USER")")" \
+        "Txn Committed|txn.user@example.com" "$label: a transaction written over two entries is applied at its commit"
+    is "$(q -d "$db" -c "SELECT count(*) FROM \"Users\" WHERE id = $(uid "$UNCOMMITTED")")" 0 \
+        "$label: a transaction not committed when the oplog ends is not applied"
+    is "$(q -d "$db" -c "SELECT ts || ' ' || reason FROM nextcrm_migration.oplog_applied WHERE position = 13")" \
+        "(not committed) its transaction had not committed when the oplog ends" "$label: and its record says why"
+    is "$(q -d "$db" -c "SELECT string_agg(ts, ' ' ORDER BY position) FROM nextcrm_migration.oplog_applied
+                          WHERE position IN (5, 6)")" \
+        "Timestamp(1700000000, 8) Timestamp(1700000000, 8)" "$label: the transaction's operations bear its commit's ts"
     is "$(q -d "$db" -c "SELECT count(*) FROM \"Users\" WHERE id = $(uid "$INC")")" 0 \
         "$label: the user whose update cannot be applied is not migrated in an older state"
     like "$(q -d "$db" -c "SELECT field || ' ' || sqlstate || ' ' || message FROM nextcrm_migration.errors
                             WHERE collection = 'Users' AND source_id = '$INC'")" \
-        '^\(oplog\) 0A000 oplog entry 8 \(Timestamp\(1700000000, 10\), op u\) cannot be applied: the update operator "\$inc" is not applied$' \
+        '^\(oplog\) 0A000 oplog entry 10 \(Timestamp\(1700000000, 12\), op u\) cannot be applied: the update operator "\$inc" is not applied$' \
         "$label: it is an error row naming the collection, the _id and the reason"
     is "$(q -d "$db" -c 'SELECT count(*) FROM "Users"')" "$users_after" \
-        "$label: Users holds the dump's users, less the deleted and the failed one, plus two ($users_after)"
+        "$label: Users holds the dump's users, less the deleted and the failed one, plus three ($users_after)"
     is "$(q -d "$db" -c "SELECT string_agg(position || ' ' || op || ' ' || collection || ' ' || outcome, ', '
                                            ORDER BY position) FROM nextcrm_migration.oplog_applied")" \
-        "1 i Users applied, 2 u Users applied, 3 d Users applied, 4 i crm_Accounts applied, 5 u Users applied, 6 u Users applied, 7 i notAModel skipped, 8 u Users failed, 9 c Users failed" \
+        "1 i Users applied, 2 u Users applied, 3 d Users applied, 4 i crm_Accounts applied, 5 i Users applied, 6 u Users applied, 7 u Users applied, 8 u Users applied, 9 i notAModel skipped, 10 u Users failed, 11 c Users skipped, 12 c notAModel failed, 13 i Users skipped" \
         "$label: every operation on nextcrm is recorded once with its outcome; other databases' are not"
+    is "$(q -d "$db" -c "SELECT string_agg(reason, ' | ' ORDER BY position) FROM nextcrm_migration.oplog_applied
+                          WHERE position IN (11, 12)")" \
+        'the command "createIndexes" changes no document | the command "drop" is not applied' \
+        "$label: the commands' records say why"
     like "$(q -d "$db" -c "SELECT reason FROM nextcrm_migration.oplog_applied WHERE position = 9")" \
-        'the command "createIndexes" is not applied' "$label: the command's record says why"
-    like "$(q -d "$db" -c "SELECT reason FROM nextcrm_migration.oplog_applied WHERE position = 7")" \
         'collection "notAModel" is not migrated' "$label: the unknown collection's record says why"
     is "$(q -d "$db" -c "SELECT count(*) FROM nextcrm_validate('src', 1, 100000) WHERE status = 'fail'")" \
         "$failing" "$label: validation fails no more checks than on the dump without an oplog ($failing)"
@@ -199,6 +232,16 @@ for shape in "folder:dump_dir '$work/server'" "archive:archive '$work/oplog.arch
         "$label: validation fails no check of Users, which the oplog changed: it reads the source with the oplog applied"
     out=$(q -d "$db" -c "SELECT * FROM nextcrm_migrate_all('src')" 2>&1)
     like "$out" "the migration is complete; nothing to do" "$label: a re-run has nothing to do"
+    if [ "$label" = folder ]; then
+        q -d "$db" -c "SELECT * FROM nextcrm_retry_errors('src')" >/dev/null 2>&1
+        ok $? "$label: retrying the errors succeeds"
+        is "$(q -d "$db" -c "SELECT (SELECT count(*) FROM \"Users\" WHERE id = $(uid "$INC")) || ' '
+                              || (SELECT count(*) FROM nextcrm_migration.errors
+                                   WHERE collection = 'Users' AND source_id = '$INC' AND field = '(oplog)')
+                              || ' ' || (SELECT count(*) || ' ' || count(*) FILTER (WHERE outcome = 'failed')
+                                           FROM nextcrm_migration.oplog_applied)")" \
+            "0 1 13 2" "$label: a retry reads the document with the oplog again: still an error row, each entry recorded once"
+    fi
 done
 
 # kill -9 of the worker between batches: the resumed run applies and

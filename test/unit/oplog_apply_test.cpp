@@ -120,15 +120,23 @@ TEST(OplogReplay, FlattensTransactionsAndKeepsOnlyTheDatabase) {
             {"op": "d", "ns": "crm.U", "o": {"_id": 1}},
             {"op": "i", "ns": "other.U", "o": {"_id": 3}}]}})",
         R"({"op": "c", "ns": "crm.$cmd", "o": {"drop": "U"}})",
+        R"({"op": "c", "ns": "crm.$cmd", "o": {"createIndexes": "U", "indexes": []}})",
+        R"({"op": "c", "ns": "crm.$cmd", "o": {"create": "V"}})",
         R"({"op": "u", "ns": "crm.U", "o": {"$set": {"a": 1}}})",
     });
-    ASSERT_EQ(r->ops().size(), 4u);
+    ASSERT_EQ(r->ops().size(), 6u);
     EXPECT_EQ(r->ops()[0].ts, "Timestamp(5, 1)");
     EXPECT_EQ(r->ops()[1].op, "d");
     EXPECT_EQ(r->ops()[1].position, 2);
     EXPECT_EQ(r->ops()[2].problem, "the command \"drop\" is not applied");
     EXPECT_EQ(r->ops()[2].collection, "U");
-    EXPECT_EQ(r->ops()[3].problem, "the entry names no _id");
+    EXPECT_FALSE(r->ops()[2].skipped);
+    EXPECT_EQ(r->ops()[3].problem, "the command \"createIndexes\" changes no document");
+    EXPECT_TRUE(r->ops()[3].skipped);
+    EXPECT_EQ(r->ops()[4].problem, "the command \"create\" changes no document");
+    EXPECT_EQ(r->ops()[4].collection, "V");
+    EXPECT_TRUE(r->ops()[4].skipped);
+    EXPECT_EQ(r->ops()[5].problem, "the entry names no _id");
     std::string one = nextcrm::source_id_of(json(R"({"_id": 1})").get());
     ASSERT_NE(r->ops_of("U", one), nullptr);
     EXPECT_EQ(r->ops_of("U", one)->size(), 2u);
@@ -176,7 +184,7 @@ TEST(OplogReplay, TransactionsOverSeveralEntriesApplyAtTheirCommit) {
     EXPECT_EQ(r->ops()[3].ts, "Timestamp(5, 1)");
     for (int i = 0; i < 4; ++i)
         EXPECT_EQ(r->ops()[i].problem, "") << i;
-    EXPECT_TRUE(r->ops()[4].uncommitted);
+    EXPECT_TRUE(r->ops()[4].skipped);
     EXPECT_EQ(r->ops()[4].problem, "its transaction had not committed when the oplog ends");
     std::vector<std::string> touched;
     for (int id : {9, 1, 2})
