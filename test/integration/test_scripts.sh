@@ -2,7 +2,8 @@
 # The test scripts' own faults: pg_regress's summary read in both its formats
 # (15, and TAP from 16 on), a failed mktemp that must stop rig_start before it
 # makes folders at /, the server's own clients first in PATH, and a version
-# tier (test/integration/versions) for every integration script.
+# tier (test/integration/versions) for every integration script, pg17+ ones
+# run on 17 and 18 only.
 . "$(dirname "$0")/../lib/tap.sh"
 ROOT=$NEXTCRM_ROOT
 . "$ROOT/scripts/lib/count.sh"
@@ -43,5 +44,19 @@ present=$(cd "$ROOT/test/integration" && ls -- *.sh | sort)
 is "$listed" "$present" "test/integration/versions lists exactly the integration scripts"
 bad=$(awk '!/^#/ && NF && $2 !~ /^(smoke|main|once|pg17\+)$/ { print $1 }' "$ROOT/test/integration/versions")
 is "$bad" "" "each with a tier of smoke, main, once or pg17+"
+
+# The tiers as scripts/test reads them: each version's default tier (16
+# full, 15 main, 17 and 18 smoke) with a fake pg_config of that version.
+fake=$(mktemp -d)
+tiers() { # major tier → the scripts of a smoke, a main and a pg17+ line that run
+    printf '#!/bin/sh\necho "PostgreSQL %s.1"\n' "$1" >"$fake/pg_config" && chmod +x "$fake/pg_config"
+    ROOT=$ROOT PG_CONFIG=$fake/pg_config bash -c '. <(sed -n "/^scripts_of_tier()/,/^}/p" "$ROOT/scripts/test")
+        scripts_of_tier "$1" t/migrate.sh t/validate.sh t/v0212_target.sh' _ "$2" | tr '\n' ' '
+}
+is "$(tiers 15 main)" "t/migrate.sh t/validate.sh " "pg17+ scripts do not run on 15"
+is "$(tiers 16 full)" "t/migrate.sh t/validate.sh " "nor on 16"
+is "$(tiers 17 smoke)" "t/migrate.sh t/v0212_target.sh " "they run on 17 beside the smoke scripts"
+is "$(tiers 18 smoke)" "t/migrate.sh t/v0212_target.sh " "and on 18"
+rm -rf "$fake"
 
 done_testing
