@@ -16,6 +16,7 @@
 #include "core/document_source.hpp"
 #include "core/mongodump.hpp"
 #include "core/mapping.hpp"
+#include "core/oplog_apply.hpp"
 #include "core/source_scan.hpp"
 
 extern "C" {
@@ -272,11 +273,16 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
         out.put(c.name, {"count", nullptr, nullptr, nullptr, nullptr, &count});
         // What the source holds counted without the reader above (kind
         // 'independent', doc = {"where", "bytes", "damaged"}).
+        // A dump's oplog changes what the reader yields (doc.before_oplog:
+        // what it read from the file itself, which the count must equal).
+        const auto *replayed = dynamic_cast<const nextcrm::ReplayedSource *>(source.get());
         for (const auto &ic : nextcrm::independent_counts(opts, client.get(), c.name)) {
             nextcrm::BsonPtr info(bson_new());
             BSON_APPEND_UTF8(info.get(), "where", ic.where.c_str());
             BSON_APPEND_INT64(info.get(), "bytes", ic.bytes);
             BSON_APPEND_BOOL(info.get(), "damaged", ic.damaged);
+            if (replayed)
+                BSON_APPEND_INT64(info.get(), "before_oplog", replayed->dump_count());
             std::string doc = nextcrm::document_as_json(info.get(), nextcrm::JsonMode::Relaxed);
             out.put(c.name,
                     {"independent", nullptr, nullptr, nullptr, nullptr, &ic.documents, &doc});

@@ -277,14 +277,22 @@ BEGIN
     -- dump's layout or passes over a file yields fewer documents, and the
     -- migration and the row count above agree with it; this does not.  It
     -- passes when one such count equals both what the reader yielded and
-    -- what the migration accounts for (target rows + error rows).
+    -- what the migration accounts for (target rows + error rows).  With a
+    -- dump's oplog applied, the file's count equals what the reader read
+    -- from the file (before_oplog), and the migration accounts for what the
+    -- oplog made of it.
     SELECT count(*),
-           coalesce(bool_or(s.documents = n + m AND s.documents = coalesce(c.source_count, 0)
+           coalesce(bool_or(s.documents = coalesce((s.doc ->> 'before_oplog')::bigint,
+                                                   c.source_count, 0)
+                            AND n + m = coalesce(c.source_count, 0)
                             AND NOT (s.doc ->> 'damaged')::boolean), false),
-           string_agg(format('%s holds %s documents%s', s.doc ->> 'where', s.documents,
+           string_agg(format('%s holds %s documents%s%s', s.doc ->> 'where', s.documents,
                              CASE WHEN (s.doc ->> 'damaged')::boolean
                                   THEN format(' (and is damaged after them, %s bytes in all)',
-                                              s.doc ->> 'bytes') END), '; ')
+                                              s.doc ->> 'bytes') END,
+                             CASE WHEN s.doc ? 'before_oplog'
+                                  THEN format(' (the reader read %s from it before the oplog)',
+                                              s.doc ->> 'before_oplog') END), '; ')
       INTO ind_n, ind_ok, ind_msg
       FROM nextcrm_v_src s WHERE s.kind = 'independent' AND s.collection = c.collection;
     IF ind_n > 0 THEN

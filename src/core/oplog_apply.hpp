@@ -142,6 +142,9 @@ class ReplayedSource : public DocumentSource {
     const std::string &failure() const noexcept { return failure_; }
     // The outcomes of the entries on the documents read since the last call.
     std::vector<OplogRecord> take_records();
+    // Documents read from the dump itself, before the oplog's entries: what
+    // a count of the dump's file (source_count.hpp) must agree with.
+    std::int64_t dump_count() const noexcept { return inner_ ? inner_->count() : 0; }
 
   private:
     std::unique_ptr<DocumentSource> inner_;
