@@ -73,8 +73,8 @@ const char *on_missing_name(nextcrm::OnMissing m) {
     return "?";
 }
 
-// Columns of the widest row: 14 texts, an int and a bool.
-constexpr std::size_t max_columns = 16;
+// Columns of the widest row (nextcrm_mapping): 18 texts, an int and a bool.
+constexpr std::size_t max_columns = 20;
 
 // One row of texts (an empty text is NULL), then ints, then bools.  The
 // Datums are made one wall-crossing at a time into plain arrays, so no C++
