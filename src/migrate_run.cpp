@@ -411,12 +411,12 @@ void forget_checksummed(const std::string &collection, const std::string &damage
                          "migrated from its start once the file is good.");
 }
 
-// How a collection's loading ended.
-enum class Outcome { finished, stopped, failed };
+// How a collection's loading ended, in the labels of nextcrm_migration.state.
+enum class Outcome { done, stopped, failed };
 
 // The one batch loop: loads batch after batch, each in a transaction of its
 // own that record() completes with the batch's bookkeeping, until the source
-// is exhausted (finished), damaged (failed) or stop() says to stop first.
+// is exhausted (done), damaged (failed) or stop() says to stop first.
 Outcome run_batches(CollectionLoader &loader, const std::string &what, int batch,
                     const StopCheck &stop,
                     const std::function<void(int, const BatchCounts &, double)> &record) {
@@ -440,7 +440,7 @@ Outcome run_batches(CollectionLoader &loader, const std::string &what, int batch
         if (damaged)
             return Outcome::failed;
         if (exhausted)
-            return Outcome::finished;
+            return Outcome::done;
     }
 }
 
@@ -470,7 +470,7 @@ Outcome migrate_collection(Oid serverid, const SourceOptions &opts,
     if (unreadable)
         return Outcome::failed;
     if (!loader)
-        return Outcome::finished;
+        return Outcome::done;
     std::string damage;
     Outcome outcome = run_batches(*loader, "migrating " + collection.name, cp.batches, stop,
                                   [&](int batch, const BatchCounts &counts, double seconds) {
@@ -503,7 +503,7 @@ Outcome retry_collection(Oid serverid, const SourceOptions &opts,
         loader = CollectionLoader::retry(serverid, opts, collection, ids);
     });
     if (!loader)
-        return Outcome::finished;
+        return Outcome::done;
     return run_batches(*loader, "retrying " + collection.name, batch, stop,
                        [&](int done_batch, const BatchCounts &counts, double) {
                            // These documents were counted as failed; count
