@@ -1,7 +1,8 @@
 -- ALTER EXTENSION ... UPDATE from 0.1.0 (the shipped script) gives the same
 -- extension as CREATE EXTENSION at the current version: the same member
--- objects with the same definitions, columns, constraints, defaults,
--- indexes, privileges, enum labels and configuration tables.
+-- objects with the same definitions, columns (in the same order),
+-- constraints, defaults, indexes, privileges, comments, enum labels and
+-- configuration tables.
 
 -- Everything that defines the extension's members, one line each, by name.
 CREATE FUNCTION pg_temp.extension_snapshot() RETURNS SETOF text
@@ -16,7 +17,7 @@ LANGUAGE sql AS $$
     FROM member m JOIN pg_proc p ON m.classid = 'pg_proc'::regclass AND p.oid = m.objid
    WHERE p.prokind <> 'a'
   UNION ALL
-  SELECT format('column %s.%s %s %s default %s', c.oid::regclass, a.attname,
+  SELECT format('column %s #%s %s %s %s default %s', c.oid::regclass, a.attnum, a.attname,
                 format_type(a.atttypid, a.atttypmod), a.attnotnull,
                 pg_get_expr(ad.adbin, ad.adrelid))
     FROM member m JOIN pg_class c ON m.classid = 'pg_class'::regclass AND c.oid = m.objid
@@ -39,6 +40,9 @@ LANGUAGE sql AS $$
   SELECT format('enum %s %s %s', t.oid::regtype, e.enumsortorder, e.enumlabel)
     FROM member m JOIN pg_type t ON m.classid = 'pg_type'::regclass AND t.oid = m.objid
     JOIN pg_enum e ON e.enumtypid = t.oid
+  UNION ALL
+  SELECT format('comment %s %s', pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description)
+    FROM member m JOIN pg_description d ON d.classoid = m.classid AND d.objoid = m.objid
   UNION ALL
   SELECT format('configuration %s %s', c::regclass, w)
     FROM pg_extension x, unnest(x.extconfig, x.extcondition) u(c, w)

@@ -386,8 +386,8 @@ void forget_checksummed(const std::string &collection, const std::string &damage
                          "migrated from its start once the file is good.");
 }
 
-// How a collection's loading ended.
-enum class Outcome { finished, stopped, failed };
+// How a collection's loading ended, in the labels of nextcrm_migration.state.
+enum class Outcome { done, stopped, failed };
 
 // Seconds this worker spent in each stage of its batches, for the report at
 // the end of its run (the checkpoint keeps each collection's, across runs).
@@ -395,7 +395,7 @@ StageSeconds run_stages;
 
 // The one batch loop: loads batch after batch, each in a transaction of its
 // own that record() completes with the batch's bookkeeping, until the source
-// is exhausted (finished), damaged (failed) or stop() says to stop first.
+// is exhausted (done), damaged (failed) or stop() says to stop first.
 // A batch's commit is timed once it is over, so record() saves it with the
 // next batch (counts.stages.commit); the last one's is left in
 // *unsaved_commit for the caller.
@@ -430,7 +430,7 @@ Outcome run_batches(CollectionLoader &loader, const std::string &what, int batch
         if (damaged)
             return Outcome::failed;
         if (exhausted)
-            return Outcome::finished;
+            return Outcome::done;
     }
 }
 
@@ -481,7 +481,7 @@ Outcome migrate_collection(Oid serverid, const SourceOptions &opts,
     if (unreadable)
         return Outcome::failed;
     if (!loader)
-        return Outcome::finished;
+        return Outcome::done;
     std::string damage;
     double last_commit = 0;
     Outcome outcome = run_batches(
@@ -518,7 +518,7 @@ Outcome retry_collection(Oid serverid, const SourceOptions &opts,
         loader = CollectionLoader::retry(serverid, opts, collection, ids);
     });
     if (!loader)
-        return Outcome::finished;
+        return Outcome::done;
     double last_commit = 0; // a retry's stages are not the collection's migration
     Outcome outcome = run_batches(
         *loader, "retrying " + collection.name, batch, stop,

@@ -42,7 +42,7 @@ q -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
 wait $caller
 read -r phase done_before last < <(q -d resume_changed -F ' ' -c \
     "SELECT phase, processed, last_id FROM nextcrm_migration.checkpoint WHERE collection = 'TodoList'")
-is "$phase" loading "the run stopped inside TodoList"
+is "$phase" running "the run stopped inside TodoList"
 holds "done_before >= 1000 && done_before < N" "after $done_before of $N documents"
 is "$last" "$(oid "$done_before")" "its checkpoint is the last committed _id"
 

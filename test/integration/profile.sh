@@ -61,7 +61,7 @@ projects|4|3|1|3|done
 notes|3|2|1|2|done
 secrets|2|0|0|0|done: 2 kept aside" "the mini profile migrates its collections in dependency order (a kept-whole collection counted as kept aside)"
 
-is "$(q -d "$db" -c "SELECT profile, status FROM nextcrm_migration.run")" "mini|complete" \
+is "$(q -d "$db" -c "SELECT profile, status FROM nextcrm_migration.run")" "mini|done" \
     "the run records its profile"
 is "$(q -d "$db" -c "SELECT migration_name, checksum FROM _prisma_migrations")" \
     "20260101000000_init|$(sha256sum "$NEXTCRM_ROOT/test/profiles/mini/migrations/20260101000000_init/migration.sql" | cut -d' ' -f1)
@@ -214,7 +214,7 @@ install_mini mini_badsum 's/"email" TEXT,/"email" TEXT, "phone" TEXT,/' migratio
 out=$(q -d "$db" -c "SELECT count(*) FROM nextcrm_mapping('mini_badsum')" 2>&1)
 like "$out" 'ERROR:  invalid profile "mini_badsum": profile.conf line 9, field "migration": migrations/20260101000000_init/migration.sql has sha256 [0-9a-f]{64}, the manifest lists 8c911d0c' \
     "a migration whose checksum is not the manifest's"
-is "$(q -d "$db" -c "SELECT profile, status FROM nextcrm_migration.run")" "mini|complete" \
+is "$(q -d "$db" -c "SELECT profile, status FROM nextcrm_migration.run")" "mini|done" \
     "the refused calls left the run as it was"
 
 q -c "DROP DATABASE $db" >/dev/null

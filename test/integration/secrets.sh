@@ -157,7 +157,7 @@ wait $caller
 read -r phase done_before last < <(q -d secrets_live -F ' ' -c \
     "SELECT phase, processed, (last_id::jsonb)->>'password' FROM nextcrm_migration.checkpoint
       WHERE collection = 'systemServices'")
-is "$phase" loading "the live run stopped inside systemServices"
+is "$phase" running "the live run stopped inside systemServices"
 is "$last" "$live-$done_before" "its checkpoint is the last committed compound _id, exactly"
 q -d secrets_live -c "SELECT * FROM nextcrm_migrate_table('src', 'systemServices')" >"$work/second.out" 2>&1
 ok $? "the resumed run succeeds"
