@@ -30,8 +30,11 @@ REGRESS = $(filter-out $(EXTENSION)--%,$(patsubst sql/%.sql,%,$(wildcard sql/*.s
 ISOLATION = $(patsubst specs/%.spec,%,$(wildcard specs/*.spec))
 
 # libmongoc 1.x's pkg-config name, else 2.x's (mongoc2; libmongoc-2.0 in
-# some distributions).
+# some distributions).  MONGOC_PC=mongoc2 in the environment picks 2.x where
+# both are installed.
+ifndef MONGOC_PC
 MONGOC_PC := $(firstword $(foreach m,libmongoc-1.0 mongoc2 libmongoc-2.0,$(shell pkg-config --exists $(m) && echo $(m))))
+endif
 ifeq ($(MONGOC_PC),)
 MONGOC_PC := libmongoc-1.0
 endif

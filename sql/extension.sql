@@ -5,7 +5,7 @@ SELECT fdwname, fdwhandler::regproc, fdwvalidator::regproc
   FROM pg_foreign_data_wrapper WHERE fdwname = 'nextcrm_mongo_fdw';
 
 SELECT nextcrm_mongo_fdw_version()
-       ~ '^nextcrm_mongo_fdw 0\.2\.0 \(libmongoc 1\.[0-9]+\.[0-9]+, libbson 1\.[0-9]+\.[0-9]+, PostgreSQL [0-9]+'
+       ~ '^nextcrm_mongo_fdw 0\.2\.0 \(libmongoc [12]\.[0-9]+\.[0-9]+, libbson [12]\.[0-9]+\.[0-9]+, PostgreSQL [0-9]+'
        AS version_names_all_three;
 
 SELECT pg_describe_object(classid, objid, 0) AS member

@@ -1,5 +1,6 @@
 // EXPLAIN: the source and, with VERBOSE, the MongoDB query the scan sends.
 #include "fdw.hpp"
+#include "pg/executor.hpp"
 #include "pg_compat.hpp"
 
 namespace nextcrm {
@@ -15,8 +16,7 @@ void explain_foreign_scan(ForeignScanState *node, ExplainState *es) {
     std::string limit = strVal(list_nth(priv, PlanLimit));
 
     auto property = [es](const char *label, const std::string &value) {
-        const char *v = value.c_str();
-        pg_call([es, label, v] { ExplainPropertyText(label, v, es); });
+        pg::ExplainPropertyText(label, value.c_str(), es);
     };
     if (table.dump()) {
         if (!table.source.archive.empty())

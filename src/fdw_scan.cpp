@@ -3,6 +3,7 @@
 // EndForeignScan deletes the context, and when a query fails PostgreSQL
 // deletes it with the query's memory, so no driver object outlives its query.
 #include "fdw.hpp"
+#include "pg/executor.hpp"
 #include "pg/memory.hpp"
 
 #include "fdw_row.hpp"
@@ -101,16 +102,13 @@ void begin_foreign_scan(ForeignScanState *node, int eflags) {
     state->rows = std::make_unique<RowBuilder>(state->table, state->attnums);
     state->query.limit = limit;
 
-    ScanHolder *holder = pg_call([] {
-        MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "nextcrm_mongo_fdw scan",
-                                                  ALLOCSET_SMALL_SIZES);
-        auto *h = static_cast<ScanHolder *>(MemoryContextAllocZero(cxt, sizeof(ScanHolder)));
-        h->context = cxt;
-        h->callback.func = delete_scan_state;
-        h->callback.arg = h;
-        MemoryContextRegisterResetCallback(cxt, &h->callback);
-        return h;
-    });
+    MemoryContext cxt =
+        pg::create_memory_context(CurrentMemoryContext, "nextcrm_mongo_fdw scan", true);
+    auto *holder = static_cast<ScanHolder *>(pg::MemoryContextAllocZero(cxt, sizeof(ScanHolder)));
+    holder->context = cxt;
+    holder->callback.func = delete_scan_state;
+    holder->callback.arg = holder;
+    pg::MemoryContextRegisterResetCallback(cxt, &holder->callback);
     holder->state = state.release();
     node->fdw_state = holder;
 }
@@ -121,13 +119,13 @@ TupleTableSlot *iterate_foreign_scan(ForeignScanState *node) {
     TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
     if (!s.source)
         open_source(s);
-    pg_call([slot] { ExecClearTuple(slot); });
+    pg::ExecClearTuple(slot);
     for (std::int64_t skipped = 0;; ++skipped) {
         if ((skipped & 255) == 255)
-            pg_call([] { CHECK_FOR_INTERRUPTS(); });
+            check_for_interrupts();
         const bson_t *doc = s.source->next();
         if (!doc) {
-            pg_call([] { CHECK_FOR_INTERRUPTS(); });
+            check_for_interrupts();
             return slot;
         }
         if (filter_matches(s, doc)) {
@@ -146,7 +144,7 @@ TupleTableSlot *iterate_foreign_scan(ForeignScanState *node) {
                 continue;
             }
         }
-        pg_call([slot] { ExecStoreVirtualTuple(slot); });
+        pg::ExecStoreVirtualTuple(slot);
         return slot;
     }
 }

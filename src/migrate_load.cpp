@@ -5,6 +5,7 @@
 #include "profiles.hpp"
 #include "spi.hpp"
 
+#include "core/bson_compat.hpp"
 #include "core/bson_convert.hpp"
 #include "core/extended_json.hpp"
 #include "core/mongodump.hpp"
@@ -297,7 +298,7 @@ BsonPtr id_filter(const std::vector<std::string> &ids) {
     BsonPtr filter(bson_new());
     bson_t id, in;
     BSON_APPEND_DOCUMENT_BEGIN(filter.get(), "_id", &id);
-    BSON_APPEND_ARRAY_BEGIN(&id, "$in", &in);
+    append_array_begin(&id, "$in", -1, &in);
     std::size_t n = 0;
     for (const auto &text : ids) {
         if (auto value = id_value(text)) {

@@ -32,6 +32,8 @@ extern "C" {
 #endif
 }
 
+#include <exception>
+
 namespace nextcrm {
 
 /// create_foreignscan_path() for a base relation's scan: no outer path, no
@@ -98,7 +100,8 @@ inline AclResult foreign_server_aclcheck(Oid serverid, Oid roleid, AclMode mode)
 /// function refused str.  16 gave input functions soft errors (an
 /// ErrorSaveContext); on 15 the call runs in an internal subtransaction that
 /// is rolled back when it fails, so nothing the failed call did survives.
-/// Any other error (out of memory, an interrupt) is raised as PgException.
+/// Any other error (out of memory, an interrupt) is raised as PgException,
+/// on 15 after the rollback.
 /// Calls pg_call() itself.
 inline bool input_function_call_safe(FmgrInfo *flinfo, char *str, Oid typioparam, int32 typmod,
                                      Datum *result, int *sqlstate) {
@@ -119,29 +122,33 @@ inline bool input_function_call_safe(FmgrInfo *flinfo, char *str, Oid typioparam
         BeginInternalSubTransaction(nullptr);
         MemoryContextSwitchTo(context);
     });
+    // Only what 16 would report softly -- an input function's data
+    // exception (class 22) -- is a refused input; anything else (a cancel,
+    // out of memory, a C++ exception) is raised again once the
+    // subtransaction is rolled back, so no interrupt is swallowed.
     int code = 0;
+    std::exception_ptr hard;
     try {
         *result = pg_call([=] { return InputFunctionCall(flinfo, str, typioparam, typmod); });
     } catch (const PgException &e) {
         code = e.data()->sqlerrcode;
+        if (ERRCODE_TO_CATEGORY(code) != ERRCODE_DATA_EXCEPTION)
+            hard = std::current_exception();
     } catch (...) {
-        // Not an error of PostgreSQL's: roll back and let it go on.
-        pg_call([context, owner] {
-            RollbackAndReleaseCurrentSubTransaction();
-            MemoryContextSwitchTo(context);
-            CurrentResourceOwner = owner;
-        });
-        throw;
+        hard = std::current_exception();
     }
-    pg_call([context, owner, code] {
-        if (code == 0)
+    bool parsed = code == 0 && !hard;
+    pg_call([context, owner, parsed] {
+        if (parsed)
             ReleaseCurrentSubTransaction();
         else
             RollbackAndReleaseCurrentSubTransaction();
         MemoryContextSwitchTo(context);
         CurrentResourceOwner = owner;
     });
-    if (code == 0)
+    if (hard)
+        std::rethrow_exception(hard);
+    if (parsed)
         return true;
     *sqlstate = code;
     return false;

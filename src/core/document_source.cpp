@@ -1,5 +1,6 @@
 #include "document_source.hpp"
 
+#include "bson_compat.hpp"
 #include "error.hpp"
 #include "options.hpp"
 
@@ -54,7 +55,7 @@ void build_find(const QuerySpec &spec, bson_t *filter, bson_t *opts) {
     bool has_filter = spec.filter && !bson_empty(spec.filter.get());
     if (spec.resume_after_id.has_value()) {
         bson_t and_list, item, cond;
-        BSON_APPEND_ARRAY_BEGIN(filter, "$and", &and_list);
+        append_array_begin(filter, "$and", -1, &and_list);
         if (has_filter)
             BSON_APPEND_DOCUMENT(&and_list, "0", spec.filter.get());
         BSON_APPEND_DOCUMENT_BEGIN(&and_list, has_filter ? "1" : "0", &item);

@@ -1,5 +1,6 @@
 #include "query_builder.hpp"
 
+#include "bson_compat.hpp"
 #include "error.hpp"
 
 #include <algorithm>
@@ -105,7 +106,7 @@ void append_list(bson_t *out, const std::string &field, const char *op,
                  const std::vector<OwnedValue> &values, bool add_null) {
     bson_t inner, list;
     bson_append_document_begin(out, field.c_str(), -1, &inner);
-    bson_append_array_begin(&inner, op, -1, &list);
+    append_array_begin(&inner, op, -1, &list);
     int i = 0;
     for (const OwnedValue &v : values) {
         std::string key = std::to_string(i++);
@@ -129,7 +130,7 @@ void write(const Condition &c, bool truth, bson_t *out);
 
 void write_children(const Condition &c, const char *op, bool truth, bson_t *out) {
     bson_t list;
-    bson_append_array_begin(out, op, -1, &list);
+    append_array_begin(out, op, -1, &list);
     int i = 0;
     for (const Condition &child : c.children) {
         bson_t item;

@@ -47,4 +47,12 @@ void MemoryContextDelete(MemoryContext context) {
     pg_call([context] { ::MemoryContextDelete(context); });
 }
 
+void *MemoryContextAllocZero(MemoryContext context, Size size) {
+    return pg_call([context, size] { return ::MemoryContextAllocZero(context, size); });
+}
+
+void MemoryContextRegisterResetCallback(MemoryContext context, MemoryContextCallback *callback) {
+    pg_call([context, callback] { ::MemoryContextRegisterResetCallback(context, callback); });
+}
+
 } // namespace nextcrm::pg

@@ -22,5 +22,9 @@ MemoryContext create_memory_context(MemoryContext parent, const char *name, bool
 MemoryContext MemoryContextSwitchTo(MemoryContext context);
 void MemoryContextReset(MemoryContext context);
 void MemoryContextDelete(MemoryContext context);
+void *MemoryContextAllocZero(MemoryContext context, Size size);
+// callback (with its arg) runs when context is reset or deleted; it must
+// live in context or longer.
+void MemoryContextRegisterResetCallback(MemoryContext context, MemoryContextCallback *callback);
 
 } // namespace nextcrm::pg

@@ -19,85 +19,9 @@ cleanup() {
 trap cleanup EXIT
 
 # Two loopback listeners in one process, for at most 10 minutes: "silent"
-# accepts and reads, never writes; "stall" answers hello/isMaster as a
-# standalone MongoDB 5.0 would, then never answers anything else (so the
-# driver's wait is a read on an established connection: socketTimeoutMS).
-python3 - "$work" <<'PY' &
-import socket, struct, sys, threading, time
-
-work = sys.argv[1]
-
-def cstring(s):
-    return s.encode() + b"\0"
-
-def bson(items):
-    body = b""
-    for k, v in items:
-        if isinstance(v, bool):
-            body += b"\x08" + cstring(k) + (b"\x01" if v else b"\x00")
-        elif isinstance(v, int):
-            body += b"\x10" + cstring(k) + struct.pack("<i", v)
-        elif isinstance(v, float):
-            body += b"\x01" + cstring(k) + struct.pack("<d", v)
-        elif isinstance(v, tuple):  # ("date", ms)
-            body += b"\x09" + cstring(k) + struct.pack("<q", v[1])
-    return struct.pack("<i", len(body) + 5) + body + b"\0"
-
-def hello_reply():
-    return bson([("ismaster", True), ("helloOk", True), ("maxBsonObjectSize", 16777216),
-                 ("maxMessageSizeBytes", 48000000), ("maxWriteBatchSize", 100000),
-                 ("localTime", ("date", int(time.time() * 1000))), ("minWireVersion", 0),
-                 ("maxWireVersion", 13), ("ok", 1.0)])
-
-def recv_exact(conn, n):
-    data = b""
-    while len(data) < n:
-        chunk = conn.recv(n - len(data))
-        if not chunk:
-            raise EOFError
-        data += chunk
-    return data
-
-def first_key(doc):
-    # doc starts with int32 length, then type byte and the key's cstring
-    return doc[5:doc.index(b"\0", 5)].decode().lower()
-
-def serve(conn, mode):
-    try:
-        while True:
-            header = recv_exact(conn, 16)
-            length, request_id, _, opcode = struct.unpack("<iiii", header)
-            body = recv_exact(conn, length - 16)
-            if mode == "silent":
-                continue
-            if opcode == 2004:  # OP_QUERY: the driver's handshake
-                doc = hello_reply()
-                reply = struct.pack("<iqii", 0, 0, 0, 1) + doc
-                conn.sendall(struct.pack("<iiii", 16 + len(reply), 1, request_id, 1) + reply)
-            elif opcode == 2013 and first_key(body[5:]) in ("hello", "ismaster"):
-                reply = struct.pack("<I", 0) + b"\0" + hello_reply()
-                conn.sendall(struct.pack("<iiii", 16 + len(reply), 1, request_id, 2013) + reply)
-            # anything else: never answered
-    except (EOFError, OSError):
-        pass
-
-def listen(mode):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", 0))
-    s.listen(64)
-    with open(f"{work}/{mode}.port", "w") as f:
-        f.write(str(s.getsockname()[1]))
-    while True:
-        conn, _ = s.accept()
-        with open(f"{work}/{mode}.log", "a") as f:
-            f.write("accepted\n")
-        threading.Thread(target=serve, args=(conn, mode), daemon=True).start()
-
-for m in ("silent", "stall"):
-    threading.Thread(target=listen, args=(m,), daemon=True).start()
-time.sleep(600)
-PY
+# accepts and reads, never writes; "stall" answers hello/isMaster, then never
+# anything else (test/lib/wire_listener.py).
+python3 "$(dirname "$0")/../lib/wire_listener.py" "$work" silent stall &
 listener=$!
 for m in silent stall; do
     for ((i = 0; i < 200; i++)); do [[ -s "$work/$m.port" ]] && break; sleep 0.05; done

@@ -18,10 +18,14 @@ OwnedValue int_value(int v) {
     return OwnedValue(&b);
 }
 
+// libbson 1.x writes an empty array as "[  ]", 2.x as "[ ]": the tests compare
+// the 2.x spelling under either.
 std::string relaxed(const nextcrm::BsonPtr &doc) {
     char *s = bson_as_relaxed_extended_json(doc.get(), nullptr);
     std::string out(s);
     bson_free(s);
+    for (std::size_t at; (at = out.find("[  ]")) != std::string::npos;)
+        out.replace(at, 4, "[ ]");
     return out;
 }
 
@@ -50,7 +54,7 @@ TEST(QueryBuilder, InListsAndConjunctions) {
     conds.push_back(Condition::in("a", list));
     conds.push_back(Condition::negate(Condition::in("b", list, true)));
     EXPECT_EQ(relaxed(nextcrm::build_filter(conds)),
-              "{ \"$and\" : [ { \"a\" : { \"$in\" : [ 1, 2 ] } }, { \"b\" : { \"$in\" : [  ] } } "
+              "{ \"$and\" : [ { \"a\" : { \"$in\" : [ 1, 2 ] } }, { \"b\" : { \"$in\" : [ ] } } "
               "] }");
     EXPECT_EQ(relaxed(nextcrm::build_filter({})), "{ }");
 }

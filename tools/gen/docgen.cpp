@@ -1,5 +1,7 @@
 #include "gen/docgen.hpp"
 
+#include "core/bson_compat.hpp"
+
 #include <cmath>
 #include <cstring>
 #include <initializer_list>
@@ -263,7 +265,7 @@ void DocBuilder::emit_list(bson_t *doc, const Field &f) {
             return;
         }
         const int users = Catalog::get().model_index("Users");
-        bson_append_array_begin(doc, f.key.c_str(), -1, &arr);
+        append_array_begin(doc, f.key.c_str(), -1, &arr);
         int n = 0;
         char idx[16];
         auto add = [&](std::uint32_t u, bool hex) {
@@ -285,7 +287,7 @@ void DocBuilder::emit_list(bson_t *doc, const Field &f) {
             manifest_.quirk_count("missing_list");
             return;
         }
-        bson_append_array_begin(doc, f.key.c_str(), -1, &arr);
+        append_array_begin(doc, f.key.c_str(), -1, &arr);
         if (created_s >= kTagsAdded || rng_.chance(0.5)) {
             static const char *const tags[] = {"vip",        "newsletter", "partner",
                                                "lead-2024",  "veletrh",    "Messe München",
@@ -306,7 +308,7 @@ void DocBuilder::emit_list(bson_t *doc, const Field &f) {
         manifest_.quirk_count("missing_list");
         return;
     }
-    bson_append_array_begin(doc, f.key.c_str(), -1, &arr);
+    append_array_begin(doc, f.key.c_str(), -1, &arr);
     bson_append_array_end(doc, &arr);
 }
 
@@ -321,7 +323,7 @@ void DocBuilder::emit_junction_list(bson_t *doc, const Field &f, const ListSide 
         return;
     }
     bson_t arr;
-    bson_append_array_begin(doc, f.key.c_str(), -1, &arr);
+    append_array_begin(doc, f.key.c_str(), -1, &arr);
     int n = 0;
     char idx[16];
     auto add = [&](std::uint32_t other_index, bool hex) {
@@ -359,13 +361,13 @@ void DocBuilder::emit_junction_list(bson_t *doc, const Field &f, const ListSide 
 void DocBuilder::emit_json(bson_t *doc, const Field &f, bool nested) {
     bson_t arr, item;
     char idx[16];
-    bson_append_array_begin(doc, f.key.c_str(), -1, &arr);
+    append_array_begin(doc, f.key.c_str(), -1, &arr);
     if (nested) {
         // A table pasted from OCR: rows as arrays.
         for (int r = 0; r < 2; ++r) {
             bson_t row;
             std::snprintf(idx, sizeof idx, "%d", r);
-            bson_append_array_begin(&arr, idx, -1, &row);
+            append_array_begin(&arr, idx, -1, &row);
             append_str(&row, "0", sentence(rng_, lang_));
             bson_append_int32(&row, "1", -1, rng_.range(1, 10));
             bson_append_array_end(&arr, &row);
@@ -458,7 +460,7 @@ void DocBuilder::emit_targeted(bson_t *doc, const Field *f, const Targeted &t) {
         return;
     case Act::LegacyJson: {
         bson_t arr, item;
-        bson_append_array_begin(doc, key, -1, &arr);
+        append_array_begin(doc, key, -1, &arr);
         bson_append_document_begin(&arr, "0", -1, &item);
         bson_append_utf8(&item, "name", -1, "scan.pdf", -1);
         bson_append_int32(&item, "size", -1, 48213);
@@ -511,7 +513,7 @@ void DocBuilder::emit_extra_key(bson_t *doc, const Targeted &t) {
     } else if (k == "connected_contacts") {
         bson_t arr;
         const int m = cat.model_index("crm_Contacts");
-        bson_append_array_begin(doc, t.field, -1, &arr);
+        append_array_begin(doc, t.field, -1, &arr);
         append_oid(&arr, "0", m, plan_.pick(m, rng_), true);
         bson_append_array_end(doc, &arr);
     } else if (k == "hubspot_id") {
