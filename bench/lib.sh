@@ -39,16 +39,17 @@ SQL
     echo "$(elapsed "$t0") $peak"
 }
 
-# Migrates a new database $1 from a server with options $2 like
-# bench_migrate, and prints where the worker's time went: "phase seconds"
+# Migrates a new database $1 from a server with options $2 (and database
+# setting $3, if any) like bench_migrate, and prints where the worker's time went: "phase seconds"
 # lines, one per phase the worker reports in pg_stat_activity (counting,
 # batches, junctions, restore; setup for the rest), sampled every 0.1 s, then
 # "total seconds" (wall time), then the worker's own figures (w.setup,
 # w.read, w.convert, w.check, w.load, w.commit, w.finish, w.total: the
 # stages nextcrm_migration.checkpoint and .run record).
-bench_phases() { # db server-options
+bench_phases() { # db server-options [setting]
     PGOPTIONS='-c client_min_messages=warning' psql -c "DROP DATABASE IF EXISTS $1"
     psql -c "CREATE DATABASE $1"
+    [[ -n "${3:-}" ]] && psql -c "ALTER DATABASE $1 SET $3"
     psql -d "$1" <<SQL
 CREATE EXTENSION nextcrm_mongo_fdw;
 CREATE SERVER src FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS ($2);
@@ -65,6 +66,7 @@ SQL
         case $activity in
         counting*) phase=counting ;;
         migrating* | retrying*) phase=batches ;;
+        "building indexes"*) phase=indexes ;;
         building*) phase=junctions ;;
         "restoring references"*) phase=restore ;;
         *) phase=setup ;;
@@ -75,7 +77,7 @@ SQL
         sleep 0.1
     done
     wait $caller || die "migration of $1 failed: $(tail -3 "$work/$1.notices")"
-    for phase in counting batches junctions restore setup; do
+    for phase in counting batches indexes junctions restore setup; do
         echo "$phase ${spent[$phase]:-0}"
     done
     echo "total $(elapsed "$t0")"
@@ -88,6 +90,7 @@ SQL
                        sum(commit_seconds) AS commit FROM nextcrm_migration.checkpoint) c,
                nextcrm_migration.run r,
                LATERAL (VALUES ('w.setup', r.setup_seconds), ('w.read', c.read),
+                               ('w.indexes', r.index_seconds),
                                ('w.convert', c.convert), ('w.check', c.check_refs),
                                ('w.load', c.load), ('w.commit', c.commit),
                                ('w.finish', r.finish_seconds), ('w.total', r.seconds)) s(stage, seconds)"

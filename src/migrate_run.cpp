@@ -3,6 +3,7 @@
 #include "migrate.hpp"
 
 #include "connection.hpp"
+#include "migrate_indexes.hpp"
 #include "migrate_load.hpp"
 #include "migrate_oplog.hpp"
 #include "migrate_schema.hpp"
@@ -584,21 +585,44 @@ void build_junctions(const Mapping &mapping) {
              " WHERE d.collection = c.collection");
 }
 
-// The worker's run, in its three parts: setting up (the schema, the
-// source's counts), the batches, finishing (the junction tables, restored
+// The non-unique indexes of the selected collections' tables that are
+// still to be loaded, dropped until the batches are over
+// (migrate_indexes.hpp).
+void defer_pending_indexes(const std::vector<std::string> &selected) {
+    std::vector<std::string> pending;
+    for (const auto &name : selected)
+        if (read_checkpoint(name).phase != "done")
+            pending.push_back(name);
+    if (!pending.empty())
+        defer_indexes(pending);
+}
+
+// Builds the deferred indexes, each in a transaction of its own, so that
+// a stop between two keeps those built (the rest wait for the next run).
+void build_indexes(const StopCheck &stop) {
+    report_activity("building indexes");
+    bool more = true;
+    while (more && !stop())
+        in_transaction([&] { more = build_deferred_index(); });
+}
+
+// The worker's run, in its four parts: setting up (the schema, the
+// source's counts, dropping the indexes it defers), the batches, building
+// the deferred indexes, finishing (the junction tables, restored
 // references, the run's outcome).
 struct RunSeconds {
-    double setup = 0, batches = 0, finish = 0;
-    double total() const { return setup + batches + finish; }
+    double setup = 0, batches = 0, indexes = 0, finish = 0;
+    double total() const { return setup + batches + indexes + finish; }
 };
 
 void save_run_seconds(const RunSeconds &seconds) {
-    Datum args[3] = {Float8GetDatum(seconds.total()), Float8GetDatum(seconds.setup),
-                     Float8GetDatum(seconds.finish)};
-    Oid types[3] = {FLOAT8OID, FLOAT8OID, FLOAT8OID};
+    Datum args[4] = {Float8GetDatum(seconds.total()), Float8GetDatum(seconds.setup),
+                     Float8GetDatum(seconds.finish), Float8GetDatum(seconds.indexes)};
+    Oid types[4] = {FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID};
     spi_exec("UPDATE nextcrm_migration.run SET seconds = seconds + $1,"
-             "  setup_seconds = setup_seconds + $2, finish_seconds = finish_seconds + $3",
-             3, types, args);
+             "  setup_seconds = setup_seconds + $2, finish_seconds = finish_seconds + $3,"
+             "  index_seconds = index_seconds + $4",
+             4, types, args);
 }
 
 std::string seconds_text(double s) {
@@ -619,6 +643,7 @@ void report_stages(const RunSeconds &seconds) {
         {"checking references", st.check},
         {"loading", st.load},
         {"committing batches", st.commit},
+        {"building indexes", seconds.indexes},
         {"finishing (junction tables, references)", seconds.finish},
     };
     auto slowest = std::max_element(stages.begin(), stages.end(), [](const auto &a, const auto &b) {
@@ -693,6 +718,8 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
                 reset_collections(mapping, selected);
         }
         plan_collections(mapping, serverid, opts, stop);
+        if (!request.retry && defer_indexes_enabled())
+            defer_pending_indexes(selected);
     });
     RunSeconds seconds;
     seconds.setup = clock.lap();
@@ -734,6 +761,9 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
     }
 
     seconds.batches = clock.lap();
+    if (!stopped)
+        build_indexes(stop);
+    seconds.indexes = clock.lap();
     std::string oplog;
     in_transaction([&] {
         if (!failed_names.empty() && !stopped && !stop()) {

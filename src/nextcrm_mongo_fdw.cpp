@@ -3,6 +3,7 @@
 #include "pg/text.hpp"
 
 #include "fdw_table.hpp"
+#include "migrate_indexes.hpp"
 
 #include "core/mongo_client.hpp"
 
@@ -20,11 +21,16 @@ PG_MODULE_MAGIC;
 namespace {
 
 bool pushdown_setting = true;
+bool defer_indexes_setting = true;
 
 } // namespace
 
 bool nextcrm::pushdown_enabled() {
     return pushdown_setting;
+}
+
+bool nextcrm::defer_indexes_enabled() {
+    return defer_indexes_setting;
 }
 
 // Defines the settings only: no client or driver state is created here (this
@@ -36,6 +42,14 @@ extern "C" void _PG_init(void) {
                              "Off: every clause is evaluated locally and only columns are "
                              "projected remotely.",
                              &pushdown_setting, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("nextcrm_mongo_fdw.defer_indexes",
+                             "Drops the target's non-unique indexes while a migration loads and "
+                             "builds them when its batches are over.",
+                             "Off: every batch maintains them. The migration worker reads the "
+                             "database's or role's setting (ALTER DATABASE ... SET), not the "
+                             "calling session's.",
+                             &defer_indexes_setting, true, PGC_USERSET, 0, nullptr, nullptr,
+                             nullptr);
     MarkGUCPrefixReserved("nextcrm_mongo_fdw");
     // The catalog of the wall's translatable messages (src/pg_wall.cpp).
     pg_bindtextdomain(PG_TEXTDOMAIN("nextcrm_mongo_fdw"));

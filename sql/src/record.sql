@@ -35,9 +35,11 @@ CREATE TABLE nextcrm_migration.run (
     junctions_built_upto bigint NOT NULL DEFAULT 0,
     -- Where the workers' time went, summed over the runs (each collection's
     -- batches: checkpoint.*_seconds): all of it, setting up (schema, the
-    -- source's counts) and finishing (junction tables, restored references).
+    -- source's counts, dropping the indexes it defers), building the
+    -- deferred indexes, and finishing (junction tables, restored references).
     seconds double precision NOT NULL DEFAULT 0,
     setup_seconds double precision NOT NULL DEFAULT 0,
+    index_seconds double precision NOT NULL DEFAULT 0,
     finish_seconds double precision NOT NULL DEFAULT 0
 );
 
@@ -73,6 +75,17 @@ CREATE TABLE nextcrm_migration.checkpoint (
     started_at timestamptz,
     finished_at timestamptz,
     message text
+);
+
+-- Non-unique indexes of the target tables that a run dropped before its
+-- batches (each batch would otherwise maintain them row by row) and builds
+-- again, one by one, once its batches are over, as pg_restore builds a
+-- dump's indexes after its data.  A run that stops first leaves the rest
+-- here; the next run builds them.
+CREATE TABLE nextcrm_migration.deferred_index (
+    name text PRIMARY KEY,      -- the index, in the target schema
+    table_name text NOT NULL,
+    definition text NOT NULL    -- pg_get_indexdef(), schema-qualified
 );
 
 -- One row per committed batch; the calling session turns each into a NOTICE.

@@ -34,6 +34,7 @@ ALTER TABLE nextcrm_migration.checkpoint
 ALTER TABLE nextcrm_migration.run
     ADD COLUMN seconds double precision NOT NULL DEFAULT 0,
     ADD COLUMN setup_seconds double precision NOT NULL DEFAULT 0,
+    ADD COLUMN index_seconds double precision NOT NULL DEFAULT 0,
     ADD COLUMN finish_seconds double precision NOT NULL DEFAULT 0;
 ALTER TABLE nextcrm_migration.checkpoint
     ADD COLUMN read_seconds double precision NOT NULL DEFAULT 0,
@@ -103,3 +104,16 @@ DROP FUNCTION nextcrm_mapping(text);
 DROP FUNCTION nextcrm_migrate_all(name, boolean, text);
 DROP FUNCTION nextcrm_migrate_table(name, text, boolean, text);
 DROP FUNCTION nextcrm_retry_errors(name, text);
+
+-- Non-unique indexes of the target tables that a run dropped before its
+-- batches (each batch would otherwise maintain them row by row) and builds
+-- again, one by one, once its batches are over, as pg_restore builds a
+-- dump's indexes after its data.  A run that stops first leaves the rest
+-- here; the next run builds them.
+CREATE TABLE nextcrm_migration.deferred_index (
+    name text PRIMARY KEY,      -- the index, in the target schema
+    table_name text NOT NULL,
+    definition text NOT NULL    -- pg_get_indexdef(), schema-qualified
+);
+
+REVOKE ALL ON nextcrm_migration.deferred_index FROM PUBLIC;

@@ -176,8 +176,18 @@ check_source() { # label db manifest server-options
         "$label: the run's seconds hold its setup, its batches' stages and its finish"
     like "$out" "NOTICE: .*the migration took [0-9.]+ s; its slowest stage, [a-z (),]+, took [0-9.]+ s \\([0-9]+%\\)" \
         "$label: the run's report gives its total against its slowest stage"
-    like "$out" "DETAIL: .*Setting up and counting [0-9.]+ s, reading [0-9.]+ s, converting [0-9.]+ s, checking references [0-9.]+ s, loading [0-9.]+ s, committing batches [0-9.]+ s, finishing" \
+    like "$out" "DETAIL: .*Setting up and counting [0-9.]+ s, reading [0-9.]+ s, converting [0-9.]+ s, checking references [0-9.]+ s, loading [0-9.]+ s, committing batches [0-9.]+ s, building indexes [0-9.]+ s, finishing" \
         "$label: and every stage"
+
+    # The non-unique indexes, dropped for the load, are all back as the
+    # schema defines them, and every constraint is one PostgreSQL validated.
+    is "$(q -d "$db" -c "SELECT count(*) FROM nextcrm_migration.deferred_index")" 0 \
+        "$label: no index is left deferred"
+    is "$(indexes_of "$db")" "$(indexes_of migrate_schema)" \
+        "$label: the target has every index of the schema, as defined there"
+    is "$(q -d "$db" -c "SELECT count(*) > 0 AND bool_and(convalidated)
+                          FROM pg_constraint WHERE connamespace = 'public'::regnamespace")" t \
+        "$label: every constraint of the target is validated"
 
     # A second call changes nothing.
     local before after
@@ -187,6 +197,21 @@ check_source() { # label db manifest server-options
     after=$(digest "$db")
     is "$after" "$before" "$label: and changes nothing"
 }
+
+# The schema alone, from the bundled Prisma migrations: the indexes a
+# migrated target must have.
+indexes_of() { # db
+    q -d "$1" -c "SELECT string_agg(pg_get_indexdef(i.indexrelid), E'\\n' ORDER BY pg_get_indexdef(i.indexrelid))
+                    FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+                   WHERE c.relnamespace = 'public'::regnamespace AND c.relname <> '_prisma_migrations'"
+}
+q -c "DROP DATABASE IF EXISTS migrate_schema" -c "CREATE DATABASE migrate_schema" >/dev/null
+for f in "$NEXTCRM_ROOT"/prisma/migrations/*/migration.sql; do
+    q -d migrate_schema -f "$f" >/dev/null 2>&1 || echo "# applying $f failed"
+done
+((${#NEXTCRM_ROOT} > 0 && $(q -d migrate_schema -c "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+                                                     WHERE c.relnamespace = 'public'::regnamespace AND NOT i.indisunique") > 0))
+ok $? "the schema alone has non-unique indexes to compare with"
 
 check_source dump migrate_dump "$work/dump.json" "dump_dir '$work/dump'"
 check_source FerretDB migrate_live "$work/live.json" "uri '$MONGO_URI', database 'migrate_live'"
@@ -232,5 +257,5 @@ out=$(q -d "$db" -U regress_plain -c "SELECT * FROM nextcrm_migrate_all('src')" 
 like "$out" "permission denied" "a role without the grant cannot run the migration"
 q -c "DROP ROLE regress_plain" >/dev/null
 
-for d in migrate_dump migrate_live; do q -c "DROP DATABASE $d" >/dev/null; done
+for d in migrate_dump migrate_live migrate_schema; do q -c "DROP DATABASE $d" >/dev/null; done
 done_testing

@@ -34,6 +34,12 @@ wait_for_server
 ok $? "the server is back after kill -9 of the worker ($worker)"
 done_before=$(q -d resume_kill -c "SELECT sum(processed) FROM nextcrm_migration.checkpoint")
 holds "done_before > 0 && done_before < N" "the killed run had committed part of the data ($done_before documents)"
+# The non-unique indexes wait for the end of the load, recorded with their
+# definitions (the resumed run builds them: the digests below compare every
+# index and constraint too).
+is "$(q -d resume_kill -c "SELECT count(*) > 0 AND bool_and(to_regclass(quote_ident(name)) IS NULL)
+                           FROM nextcrm_migration.deferred_index")" t \
+    "the killed run's deferred indexes are recorded and not built"
 q -d resume_kill -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
 is "$(q -d resume_kill -c "SELECT status FROM nextcrm_migration.run")" done "the resumed run completes"
 is "$(digest resume_kill)" "$base" "after kill -9 and resume, every table equals the uninterrupted run"
@@ -53,8 +59,12 @@ is "$(q -d resume_cancel -c "SELECT status FROM nextcrm_migration.run")" stopped
     "the worker recorded that it stopped"
 is "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'nextcrm migration'")" 0 \
     "no worker is left running"
+is "$(q -d resume_cancel -c "SELECT count(*) > 0 FROM nextcrm_migration.deferred_index")" t \
+    "the stopped run left its deferred indexes for the next one"
 q -d resume_cancel -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
 is "$(digest resume_cancel)" "$base" "after Ctrl+C and resume, every table equals the uninterrupted run"
+is "$(q -d resume_cancel -c "SELECT count(*) FROM nextcrm_migration.deferred_index")" 0 \
+    "the resumed run built every deferred index"
 
 # A second call while one runs is refused with a clear error.
 make_target resume_twice "$dump_opts"
@@ -70,6 +80,21 @@ is "$(q -d resume_twice -c "SELECT status FROM nextcrm_migration.run")" done \
 # restart => true starts over and arrives at the same result.
 q -d resume_twice -c "SELECT * FROM nextcrm_migrate_all('src', restart => true)" >/dev/null 2>&1
 is "$(digest resume_twice)" "$base" "restart => true starts over to the same result"
+
+# nextcrm_mongo_fdw.defer_indexes = off, the database's setting (the worker
+# reads it, not the caller's session): every batch maintains the indexes,
+# none is dropped, and the result is the same.
+make_target resume_keep "$dump_opts"
+q -c "ALTER DATABASE resume_keep SET nextcrm_mongo_fdw.defer_indexes = off" >/dev/null
+nonunique="SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+            WHERE c.relnamespace = 'public'::regnamespace AND NOT i.indisunique"
+q -d resume_keep -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1 &
+caller=$!
+wait_for_batches resume_keep 2
+is "$(q -d resume_keep -c "SELECT count(*) FROM nextcrm_migration.deferred_index")|$(q -d resume_keep -c "$nonunique")" \
+    "0|$(q -d resume_base -c "$nonunique")" "with defer_indexes off, no index is dropped during the load"
+wait $caller
+is "$(digest resume_keep)" "$base" "and the result equals the default run's"
 
 # FerretDB stops answering mid-run: the run fails with the driver's error,
 # and resumes once the server is back.
@@ -97,7 +122,7 @@ is "$(q -d resume_live -c "SELECT status FROM nextcrm_migration.run")" done \
     "the run resumes once FerretDB answers again"
 is "$(digest resume_live)" "$live_base" "after the outage, every table equals the uninterrupted run"
 
-for d in resume_base resume_kill resume_cancel resume_twice resume_live_base resume_live; do
+for d in resume_base resume_kill resume_cancel resume_twice resume_keep resume_live_base resume_live; do
     q -c "DROP DATABASE $d" >/dev/null
 done
 done_testing

@@ -19,9 +19,10 @@ target_tables() {
                     AND relname <> '_prisma_migrations' ORDER BY relname"
 }
 
-# One digest of everything a migration leaves behind: every target row and
-# the error, repair and extra-key records (without their serial ids, batch
-# numbers and times, which legitimately differ between runs).
+# One digest of everything a migration leaves behind: every target row, the
+# target's indexes and constraints (each with whether PostgreSQL validated
+# it), and the error, repair and extra-key records (without their serial
+# ids, batch numbers and times, which legitimately differ between runs).
 digest() { # db
     local db=$1 t sql=""
     for t in $(target_tables "$db"); do
@@ -29,6 +30,8 @@ digest() { # db
     done
     sql+="SELECT 'errors', md5(coalesce(string_agg(concat_ws('|', collection, source_id, field, sqlstate, message, document::text), E'\\n' ORDER BY collection, source_id, message), '')) FROM nextcrm_migration.errors UNION ALL "
     sql+="SELECT 'repairs', md5(coalesce(string_agg(concat_ws('|', collection, source_id, field, kind, original, replacement), E'\\n' ORDER BY collection, source_id, field, kind, original), '')) FROM nextcrm_migration.repairs UNION ALL "
+    sql+="SELECT 'indexes', md5(coalesce(string_agg(pg_get_indexdef(i.indexrelid), E'\\n' ORDER BY pg_get_indexdef(i.indexrelid)), '')) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relnamespace = 'public'::regnamespace AND c.relname <> '_prisma_migrations' UNION ALL "
+    sql+="SELECT 'constraints', md5(coalesce(string_agg(concat_ws('|', conrelid::regclass, conname, pg_get_constraintdef(oid), convalidated), E'\\n' ORDER BY conrelid::regclass::text, conname), '')) FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text <> '_prisma_migrations' UNION ALL "
     sql+="SELECT 'extra_keys', md5(coalesce(string_agg(concat_ws('|', collection, source_id, keys::text), E'\\n' ORDER BY collection, source_id), '')) FROM nextcrm_migration.extra_keys"
     q -d "$db" -c "SELECT md5(string_agg(d, ',' ORDER BY d)) FROM ($sql) s(t, d0) CROSS JOIN LATERAL (SELECT t || '=' || d0) l(d)"
 }
