@@ -2,8 +2,9 @@
 # The caller and the worker live and die together, and a hostile session
 # changes nothing: the worker's error relayed whole to the caller, a
 # statement_timeout while the worker waits for a lock, pg_terminate_backend on
-# the caller, pg_cancel_backend on the worker, and functions and operators
-# planted earlier on the caller's search_path.  The server-log crash check of
+# the caller, pg_cancel_backend on the worker, functions and operators
+# planted earlier on the caller's search_path, and two databases migrating
+# at the same time.  The server-log crash check of
 # scripts/test runs after this suite like after every other.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/migrate.sh"
@@ -198,8 +199,57 @@ is "$(q -d life_hostile -c "SELECT coalesce(string_agg(DISTINCT what, ', '), 'no
 q -d life_hostile -c "DROP SCHEMA mallory CASCADE" >/dev/null
 is "$(digest life_hostile)" "$base" "the result equals the clean run"
 
-for d in life_base life_loop life_lock life_term life_wcancel life_hostile; do
+# 6. Two runs at once, in two databases: each has its own worker.  A session
+# in each database holds nextcrm_migration.foreign_ids, which the worker first
+# writes in tasksComments (the small fixture's string _id), so both workers
+# wait there at the same time; once the locks go, both runs complete with
+# what sql/fixture_migration.sql expects of that fixture (93 rows, 7 errors)
+# and equal results.  (A second run in the same database is refused:
+# migrate_resume.sh.)
+fixture="dump_dir '$NEXTCRM_ROOT/test/fixtures/regress_dump'"
+callers=() holders=() holder_pids=()
+for db in life_two_a life_two_b; do
+    make_target "$db" "$fixture"
+    mkfifo "$work/$db.in"
+    q -d "$db" <"$work/$db.in" >"$work/$db.holder" 2>&1 &
+    holder_pids+=($!)
+    exec {holder}>"$work/$db.in"
+    holders+=("$holder")
+    echo "BEGIN; LOCK TABLE nextcrm_migration.foreign_ids IN SHARE MODE; SELECT 'locked';" >&"$holder"
+    wait_for_output locked "$work/$db.holder"
+    ok $? "$db: a session holds nextcrm_migration.foreign_ids"
+    q -d "$db" -c "SELECT * FROM nextcrm_migrate_all('src')" >"$work/$db.out" 2>&1 &
+    callers+=($!)
+done
+# Both workers wait for the lock at once, one in each database.
+waiting=""
+for ((i = 0; i < 2400; i++)); do
+    waiting=$(q -c "SELECT string_agg(DISTINCT a.datname::text, ' ' ORDER BY a.datname::text)
+                      FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                     WHERE NOT l.granted AND a.backend_type = 'nextcrm migration'")
+    [[ $waiting == "life_two_a life_two_b" ]] && break
+    sleep 0.05
+done
+is "$waiting" "life_two_a life_two_b" "both databases' workers run at the same time"
+for holder in "${holders[@]}"; do
+    echo "COMMIT;" >&"$holder"
+    exec {holder}>&-
+done
+wait "${holder_pids[@]}"
+for caller in "${callers[@]}"; do
+    wait "$caller"
+    ok $? "a run of the two ends without an error"
+done
+for db in life_two_a life_two_b; do
+    is "$(q -d "$db" -c "SELECT status FROM nextcrm_migration.run")" complete "$db: the run completes"
+    is "$(q -d "$db" -c "SELECT sum(migrated) || ' ' || sum(failed) FROM nextcrm_migration.checkpoint")" \
+        "93 7" "$db: 93 documents migrated, 7 recorded as errors"
+done
+is "$(digest life_two_b)" "$(digest life_two_a)" "both databases hold the same result"
+
+for d in life_base life_loop life_lock life_term life_wcancel life_hostile life_two_a life_two_b; do
     q -c "DROP DATABASE $d" >/dev/null
 done
 q -c "DROP ROLE mallory" >/dev/null
+
 done_testing
