@@ -60,6 +60,10 @@ CREATE TABLE nextcrm_migration.checkpoint (
     batches int NOT NULL DEFAULT 0,
     last_id text,
     seconds double precision NOT NULL DEFAULT 0,
+    -- From the first time a run opened its source to its last batch's commit.
+    started_at timestamptz,
+    finished_at timestamptz,
+    message text,
     -- Where its batches' time went (monotonic clock, summed per batch over
     -- every run): reading the source, converting documents to rows, looking
     -- up the ids its references name, loading (the INSERTs, with
@@ -70,11 +74,7 @@ CREATE TABLE nextcrm_migration.checkpoint (
     convert_seconds double precision NOT NULL DEFAULT 0,
     check_seconds double precision NOT NULL DEFAULT 0,
     load_seconds double precision NOT NULL DEFAULT 0,
-    commit_seconds double precision NOT NULL DEFAULT 0,
-    -- From the first time a run opened its source to its last batch's commit.
-    started_at timestamptz,
-    finished_at timestamptz,
-    message text
+    commit_seconds double precision NOT NULL DEFAULT 0
 );
 
 -- Non-unique indexes of the target tables that a run dropped before its
