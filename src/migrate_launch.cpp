@@ -79,22 +79,22 @@ void return_summary(FunctionCallInfo fcinfo, const char *collection) {
     ReturnSetInfo *rsinfo = nextcrm::pg::InitMaterializedSRF(fcinfo);
     Datum arg = nextcrm::text_datum(collection);
     Oid type = TEXTOID;
-    nextcrm::SpiRows rows =
-        nextcrm::spi_query("SELECT collection, source_total, migrated, failed, repaired,"
-                           "       round(seconds::numeric, 3)::float8,"
-                           "       round((processed / nullif(seconds, 0))::numeric, 0)::float8,"
-                           "       CASE phase WHEN 'failed' THEN 'failed: ' || message"
-                           "                  WHEN 'skipped' THEN message ELSE phase::pg_catalog.text END"
-                           // A profile may keep documents aside whole (kind
-                           // kept): they are neither migrated nor failed, so
-                           // the outcome counts them.
-                           "       || coalesce(': ' || nullif((SELECT count(*)"
-                           "            FROM nextcrm_migration.kept_aside k"
-                           "           WHERE k.collection = c.collection AND k.field IS NULL),"
-                           "          0) || ' kept aside', '')"
-                           "  FROM nextcrm_migration.checkpoint c"
-                           " WHERE $1 = '' OR collection = $1 ORDER BY position",
-                           1, &type, &arg);
+    nextcrm::SpiRows rows = nextcrm::spi_query(
+        "SELECT collection, source_total, migrated, failed, repaired,"
+        "       round(seconds::numeric, 3)::float8,"
+        "       round((processed / nullif(seconds, 0))::numeric, 0)::float8,"
+        "       CASE phase WHEN 'failed' THEN 'failed: ' || message"
+        "                  WHEN 'skipped' THEN message ELSE phase::pg_catalog.text END"
+        // A profile may keep documents aside whole (kind
+        // kept): they are neither migrated nor failed, so
+        // the outcome counts them.
+        "       || coalesce(': ' || nullif((SELECT count(*)"
+        "            FROM nextcrm_migration.kept_aside k"
+        "           WHERE k.collection = c.collection AND k.field IS NULL),"
+        "          0) || ' kept aside', '')"
+        "  FROM nextcrm_migration.checkpoint c"
+        " WHERE $1 = '' OR collection = $1 ORDER BY position",
+        1, &type, &arg);
     AttInMetadata *meta = nextcrm::pg::TupleDescGetAttInMetadata(rsinfo->setDesc);
     for (std::size_t i = 0; i < rows.size(); ++i) {
         char *values[8];

@@ -803,9 +803,9 @@ BatchCounts CollectionLoader::load_batch(int batch) {
             // state.
             Error e(replay_->failure(), sqlstate::feature_not_supported);
             refused_reading.emplace(raw.size(),
-                              error_row(transformer_, encoding_, collection_.name, doc,
-                                        source_id_of(doc), "(oplog)", e.sqlstate(), e.what(),
-                                        e.detail(), batch, false));
+                                    error_row(transformer_, encoding_, collection_.name, doc,
+                                              source_id_of(doc), "(oplog)", e.sqlstate(), e.what(),
+                                              e.detail(), batch, false));
             docs.emplace_back();
             docs.back().source_id = source_id_of(doc);
             ok.push_back(false);
@@ -824,9 +824,9 @@ BatchCounts CollectionLoader::load_batch(int batch) {
                     "BSON documents are at most 16 MB; this one is damaged or was not "
                     "written by MongoDB.");
             refused_reading.emplace(raw.size(),
-                              error_row(transformer_, encoding_, collection_.name, doc,
-                                        source_id_of(doc), "(document)", e.sqlstate(), e.what(),
-                                        e.detail(), batch, false));
+                                    error_row(transformer_, encoding_, collection_.name, doc,
+                                              source_id_of(doc), "(document)", e.sqlstate(),
+                                              e.what(), e.detail(), batch, false));
             docs.emplace_back();
             docs.back().source_id = source_id_of(doc);
             ok.push_back(false);
