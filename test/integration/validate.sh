@@ -294,7 +294,7 @@ is "$(row 'crm_Accounts required not null')" \
     'crm_Accounts required not null | warn | 1 nulls | 1 held by the source (required fields the source leaves missing or null: name)' \
     "a required field the source leaves out is a warning that says so and counts"
 is "$(row 'crm_Opportunities enum values')" \
-    "crm_Opportunities enum values | warn | 1 outside | 1 held by the source (values that are no label of their enum in NextCRM's schema, as the source holds them: status)" \
+    "crm_Opportunities enum values | warn | 1 outside | 1 held by the source (values that are no label of their enum in the profile's schema, as the source holds them: status)" \
     "an enum value the source holds that is no label is a warning that says so and counts"
 is "$(row 'Users required not null')" \
     'Users required not null | fail | 1 nulls | 1 introduced by the migration (NULL in a required field: email)' \
