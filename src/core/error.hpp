@@ -94,6 +94,14 @@ class Error : public std::runtime_error {
         : std::runtime_error(message.text()), sqlstate_(sqlstate), detail_(std::move(detail)),
           hint_(std::move(hint)), format_(message.format), args_(std::move(message.args)) {}
 
+    // The same error, its message still translatable, with another detail:
+    // for a caller that knows where the failure happened.
+    Error with_detail(std::string detail) const {
+        Error out(*this);
+        out.detail_ = std::move(detail);
+        return out;
+    }
+
     const char *sqlstate() const noexcept { return sqlstate_; }
     const std::string &detail() const noexcept { return detail_; }
     const std::string &hint() const noexcept { return hint_; }
