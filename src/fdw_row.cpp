@@ -188,9 +188,10 @@ RowBuilder::RowBuilder(const TableSpec &table, const std::vector<AttrNumber> &at
 void RowBuilder::fail(const bson_t *doc, const ColumnSpec &col, const std::string &field,
                       bson_type_t type, const std::string &reason, const char *state) {
     std::string id_text = id_for_message(doc);
-    throw Error("cannot convert field \"" + field + "\" of document _id " + id_text +
-                    " in collection \"" + table_.collection + "\": BSON " + bson_type_name(type) +
-                    " to column \"" + col.name + "\" of type " + col.type_name + ": " + reason,
+    throw Error(Message(NEXTCRM_MSG("cannot convert field \"%s\" of document _id %s in collection "
+                                    "\"%s\": BSON %s to column \"%s\" of type %s: %s"),
+                        field, id_text, table_.collection, bson_type_name(type), col.name,
+                        col.type_name, reason),
                 state);
 }
 
@@ -317,8 +318,9 @@ void RowBuilder::build(const bson_t *doc, Datum *values, bool *nulls) {
             : fault->kind == DocumentFault::Kind::DuplicateKey
                 ? sqlstate::duplicate_json_object_key_value
                 : sqlstate::data_corrupted;
-        throw Error("cannot read field \"" + fault->path + "\" of document _id " + id_text +
-                        " in collection \"" + table_.collection + "\": " + fault->reason,
+        throw Error(Message(NEXTCRM_MSG("cannot read field \"%s\" of document _id %s in "
+                                        "collection \"%s\": %s"),
+                            fault->path, id_text, table_.collection, fault->reason),
                     state);
     }
     // Phase 1: find and convert in C++.

@@ -36,8 +36,8 @@ std::unique_ptr<DocumentSource> open_table_source(const TableSpec &table, const 
         Dump dump(table.source, [] { check_for_interrupts(); });
         auto source = dump.open(table.collection);
         if (!source)
-            throw Error("collection \"" + table.collection + "\" has no dump file in \"" +
-                            dump.location() + "\"",
+            throw Error(Message(NEXTCRM_MSG("collection \"%s\" has no dump file in \"%s\""),
+                                table.collection, dump.location()),
                         sqlstate::fdw_table_not_found, {},
                         dump.is_archive() ? "The archive's prelude does not list it."
                                           : "Expected " + table.collection + ".bson or " +

@@ -160,8 +160,9 @@ TableSpec load_table_spec(Oid relid, bool with_source, Oid userid) {
         if (document) {
             if (type != JSONBOID && type != JSONOID) {
                 pg::table_close(rel, NoLock);
-                throw Error("column \"" + col.name + "\" has option document 'true' but type " +
-                                col.type_name,
+                throw Error(Message(NEXTCRM_MSG("column \"%s\" has option document 'true' but "
+                                                "type %s"),
+                                    col.name, col.type_name),
                             sqlstate::datatype_mismatch, {},
                             "A whole-document column must be jsonb or json.");
             }

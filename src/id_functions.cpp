@@ -29,9 +29,11 @@ NEXTCRM_PG_FUNCTION(nextcrm_unmap_oid) {
     std::memcpy(u.data(), arg->data, UUID_LEN);
     auto oid = nextcrm::uuid_to_oid(u);
     if (!oid)
-        throw nextcrm::Error("UUID " + nextcrm::uuid_text(u) + " was not derived from an ObjectId",
-                             nextcrm::sqlstate::invalid_parameter_value, {},
-                             "UUIDs of non-ObjectId _ids are listed in the migration's id map.");
+        throw nextcrm::Error(
+            nextcrm::Message(NEXTCRM_MSG("UUID %s was not derived from an ObjectId"),
+                             nextcrm::uuid_text(u)),
+            nextcrm::sqlstate::invalid_parameter_value, {},
+            "UUIDs of non-ObjectId _ids are listed in the migration's id map.");
     std::string hex = nextcrm::object_id_hex(*oid);
     PG_RETURN_DATUM(nextcrm::pg::text_datum(hex));
 }

@@ -169,7 +169,7 @@ WorkerChannel launch_worker(const MigrationRequest &request, const char *server)
 
     bool ok = pg_call([&] { return RegisterDynamicBackgroundWorker(&worker, &channel.worker); });
     if (!ok)
-        throw Error("could not start the migration's background worker",
+        throw Error(Message(NEXTCRM_MSG("could not start the migration's background worker")),
                     sqlstate::insufficient_resources, {}, "Raise max_worker_processes.");
     // Given the worker's handle, the queue reports it detached should the
     // worker stop before it attaches.
@@ -213,7 +213,8 @@ MigrationRequest attach_to_caller(Datum main_arg) {
         [] { CurrentResourceOwner = ResourceOwnerCreate(nullptr, "nextcrm migration worker"); });
     dsm_segment *segment = pg_call([main_arg] { return dsm_attach(DatumGetUInt32(main_arg)); });
     if (!segment)
-        throw Error("could not map the migration's dynamic shared memory segment",
+        throw Error(Message(NEXTCRM_MSG("could not map the migration's dynamic shared memory "
+                                        "segment")),
                     sqlstate::object_not_in_prerequisite_state,
                     "The session that started the migration has gone.");
     // Mapped for the worker's whole life, whatever its transactions do with

@@ -229,7 +229,7 @@ Datum migrate(FunctionCallInfo fcinfo, const char *collection, bool retry, bool 
     strcpy(request.collection, collection);
     strcpy(request.profile, profile.name().c_str());
     if (app_dir.size() >= sizeof request.app_dir)
-        throw Error("app_dir is too long", sqlstate::invalid_parameter_value);
+        throw Error(Message(NEXTCRM_MSG("app_dir is too long")), sqlstate::invalid_parameter_value);
     strcpy(request.app_dir, app_dir.c_str());
 
     nextcrm::refuse_sql_ascii_target();

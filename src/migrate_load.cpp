@@ -408,7 +408,8 @@ std::unique_ptr<CollectionLoader> CollectionLoader::resume(Oid serverid, const S
         const bson_t *doc = source ? source->next() : nullptr;
         std::string found = doc ? TargetEncoding().escaped(source_id_of(doc)) : "(end of data)";
         if (found != last_id)
-            throw Error("the source of " + collection.name + " changed since the last checkpoint",
+            throw Error(Message(NEXTCRM_MSG("the source of %s changed since the last checkpoint"),
+                                collection.name),
                         sqlstate::fdw_error,
                         "Document " + std::to_string(resume_position) +
                             " no longer has the _id it had (checkpoint.last_id).",

@@ -80,7 +80,8 @@ std::string server_name(Oid serverid) {
                   &arg)
             .text(0, 1);
     if (name.empty())
-        throw Error("the migration's foreign server was dropped", sqlstate::fdw_error);
+        throw Error(Message(NEXTCRM_MSG("the migration's foreign server was dropped")),
+                    sqlstate::fdw_error);
     return name;
 }
 
@@ -199,9 +200,10 @@ void begin_run(const MigrationRequest &request) {
     std::string current = text_param_query(
         "SELECT server FROM nextcrm_migration.run WHERE server::text <> $1", server);
     if (!current.empty())
-        throw Error("this database holds a migration from server \"" + current + "\"",
-                    sqlstate::invalid_parameter_value, {},
-                    "Use that server, or start over with restart => true.");
+        throw Error(
+            Message(NEXTCRM_MSG("this database holds a migration from server \"%s\""), current),
+            sqlstate::invalid_parameter_value, {},
+            "Use that server, or start over with restart => true.");
     // Checked again under the run's lock (the caller checked first).
     check_run_profile(request.profile, false);
     Datum args[2] = {text_datum(server), text_datum(request.profile)};
@@ -682,8 +684,8 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
     bool locked = false;
     in_transaction([&] { locked = take_lock(); });
     if (!locked)
-        throw Error("another migration of this database is running", sqlstate::object_in_use, {},
-                    "Watch it in nextcrm_migration.progress.");
+        throw Error(Message(NEXTCRM_MSG("another migration of this database is running")),
+                    sqlstate::object_in_use, {}, "Watch it in nextcrm_migration.progress.");
 
     Oid serverid = request.serverid;
     SourceOptions opts;

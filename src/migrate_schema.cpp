@@ -91,8 +91,9 @@ void check_shape(const Profile &profile) {
         detail += (i ? "; " : "") + problems[i];
     if (problems.size() > 10)
         detail += "; and " + std::to_string(problems.size() - 10) + " more";
-    throw Error("the database's " + profile.title() +
-                    " schema does not match the one this extension migrates into",
+    throw Error(Message(NEXTCRM_MSG("the database's %s schema does not match the one this "
+                                    "extension migrates into"),
+                        profile.title()),
                 sqlstate::datatype_mismatch, detail,
                 "Apply the migrations of profile \"" + profile.name() + "\" to an empty database.");
 }

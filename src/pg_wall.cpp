@@ -35,7 +35,7 @@ CaughtError capture_current_exception() noexcept {
     } catch (const Error &e) {
         out.sqlstate = sqlstate_code(e.sqlstate());
         out.message = copy_text(e.what());
-        if (e.format() && e.args().size() <= 4) {
+        if (e.format() && e.args().size() <= max_message_args) {
             out.format = e.format();
             for (std::size_t i = 0; i < e.args().size(); ++i)
                 out.args[i] = copy_text(e.args()[i].c_str());
@@ -66,10 +66,11 @@ void raise_caught(const CaughtError &caught) {
     // message was built from parts and is raised as it is.
     auto arg = [&caught](int i) { return caught.args[i] ? caught.args[i] : ""; };
     if (caught.format)
-        ereport(ERROR,
-                (errcode(caught.sqlstate), errmsg(caught.format, arg(0), arg(1), arg(2), arg(3)),
-                 caught.detail ? errdetail("%s", caught.detail) : 0,
-                 caught.hint ? errhint("%s", caught.hint) : 0));
+        ereport(ERROR, (errcode(caught.sqlstate),
+                        errmsg(caught.format, arg(0), arg(1), arg(2), arg(3), arg(4), arg(5),
+                               arg(6), arg(7)),
+                        caught.detail ? errdetail("%s", caught.detail) : 0,
+                        caught.hint ? errhint("%s", caught.hint) : 0));
     ereport(ERROR,
             (errcode(caught.sqlstate),
              errmsg_internal("%s", caught.message ? caught.message : "unexpected C++ exception"),

@@ -149,7 +149,7 @@ struct CaughtError {
     // A translatable message: its format (a string literal, never freed)
     // and its arguments; message is then the untranslated text.
     const char *format = nullptr;
-    char *args[4] = {};
+    char *args[max_message_args] = {};
     char *detail = nullptr;
     char *hint = nullptr;
 };

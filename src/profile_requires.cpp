@@ -18,8 +18,8 @@ namespace nextcrm {
 void check_server_requirements(const Profile &profile) {
     int major = PG_VERSION_NUM / 10000;
     if (profile.required_postgresql() > major)
-        throw Error("profile \"" + profile.name() + "\" needs PostgreSQL " +
-                        std::to_string(profile.required_postgresql()) + " or later",
+        throw Error(Message(NEXTCRM_MSG("profile \"%s\" needs PostgreSQL %s or later"),
+                            profile.name(), std::to_string(profile.required_postgresql())),
                     sqlstate::feature_not_supported,
                     "This server is PostgreSQL " + std::to_string(major) + "; " + profile.title() +
                         " requires " + std::to_string(profile.required_postgresql()) + "+.",
@@ -41,16 +41,17 @@ void check_server_requirements(const Profile &profile) {
             continue;
         std::string why = profile.title() + "'s migrations create extension \"" + name + "\"";
         if (r.text(0, 2) != "t")
-            throw Error("extension \"" + name + "\" is not available on this server",
-                        sqlstate::object_not_in_prerequisite_state,
-                        why + "; this PostgreSQL installation does not have it "
-                              "(pg_available_extensions).",
-                        "Install the extension into this PostgreSQL installation, then run the "
-                        "migration again.");
+            throw Error(
+                Message(NEXTCRM_MSG("extension \"%s\" is not available on this server"), name),
+                sqlstate::object_not_in_prerequisite_state,
+                why + "; this PostgreSQL installation does not have it "
+                      "(pg_available_extensions).",
+                "Install the extension into this PostgreSQL installation, then run the "
+                "migration again.");
         if (!is_superuser && r.text(0, 3) != "t")
-            throw Error("extension \"" + name +
-                            "\" must be created in this database by a "
-                            "superuser first",
+            throw Error(Message(NEXTCRM_MSG("extension \"%s\" must be created in this database "
+                                            "by a superuser first"),
+                                name),
                         sqlstate::insufficient_privilege,
                         why + ", and it is not a trusted extension: only a superuser may create "
                               "it.",

@@ -84,14 +84,15 @@ const Profile &profile_with_migrations(const std::string &name, const std::strin
     const Profile &profile = installed_profile(name);
     if (!profile.migrations_from_app()) {
         if (!app_dir.empty())
-            throw Error("profile \"" + name + "\" does not take an app_dir",
+            throw Error(Message(NEXTCRM_MSG("profile \"%s\" does not take an app_dir"), name),
                         sqlstate::invalid_parameter_value,
                         "Its migrations are installed with the profile.",
                         "Leave app_dir out (NULL).");
         return profile;
     }
     if (app_dir.empty())
-        throw Error("profile \"" + name + "\" needs app_dir", sqlstate::invalid_parameter_value,
+        throw Error(Message(NEXTCRM_MSG("profile \"%s\" needs app_dir"), name),
+                    sqlstate::invalid_parameter_value,
                     "The profile runs the migrations of the " + profile.title() +
                         " checkout the application is deployed from.",
                     "Pass app_dir => '<the checkout>', the directory holding prisma/ (or that "
@@ -101,8 +102,8 @@ const Profile &profile_with_migrations(const std::string &name, const std::strin
     if (!pg_call([] {
             return superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES);
         }))
-        throw Error("only superuser or a role with privileges of the pg_read_server_files role "
-                    "may name an app_dir",
+        throw Error(Message(NEXTCRM_MSG("only superuser or a role with privileges of the "
+                                        "pg_read_server_files role may name an app_dir")),
                     sqlstate::insufficient_privilege, {},
                     "app_dir names a directory on the database server.");
     auto &cache = with_app();

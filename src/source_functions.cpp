@@ -53,8 +53,8 @@ void check_dump_source(Oid serverid, const Profile &profile) {
         bool mapped = mapping.collection(e.name) != nullptr;
         switch (e.state) {
         case DumpEntry::State::Ambiguous:
-            throw Error("collection \"" + e.name + "\" has two dump files in \"" + dump.location() +
-                            "\"",
+            throw Error(Message(NEXTCRM_MSG("collection \"%s\" has two dump files in \"%s\""),
+                                e.name, dump.location()),
                         sqlstate::fdw_error, e.reason,
                         "A collection must be exactly one file: the source is ambiguous.");
         case DumpEntry::State::Skipped:

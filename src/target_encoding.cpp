@@ -71,7 +71,7 @@ TargetEncoding::TargetEncoding() {
     if (!identity_ && encoding_ != PG_SQL_ASCII)
         proc_ = pg_call([this] { return FindDefaultConversionProc(PG_UTF8, encoding_); });
     if (!identity_ && encoding_ != PG_SQL_ASCII && !OidIsValid(proc_))
-        throw Error(std::string("no conversion from UTF8 to ") + name_ + " is defined",
+        throw Error(Message(NEXTCRM_MSG("no conversion from UTF8 to %s is defined"), name_),
                     sqlstate::feature_not_supported);
 }
 
@@ -79,8 +79,8 @@ std::optional<std::string> TargetEncoding::convert(std::string_view utf8) const 
     if (identity_ || all_ascii(utf8))
         return std::string(utf8);
     if (utf8.size() > static_cast<std::size_t>(MaxAllocSize / MAX_CONVERSION_GROWTH - 1))
-        throw Error("text of " + std::to_string(utf8.size()) + " bytes is too long to convert to " +
-                        name_,
+        throw Error(Message(NEXTCRM_MSG("text of %s bytes is too long to convert to %s"),
+                            std::to_string(utf8.size()), name_),
                     sqlstate::program_limit_exceeded);
     // noError: the routine stops at the first character the encoding lacks
     // and says how far it got, instead of raising an error.
@@ -155,7 +155,7 @@ std::string TargetEncoding::to_utf8(std::string_view server_text) const {
 void refuse_sql_ascii_target() {
     if (pg_call([] { return GetDatabaseEncoding(); }) != PG_SQL_ASCII)
         return;
-    throw Error("cannot migrate into a database with encoding SQL_ASCII",
+    throw Error(Message(NEXTCRM_MSG("cannot migrate into a database with encoding SQL_ASCII")),
                 sqlstate::feature_not_supported,
                 "SQL_ASCII stores bytes without knowing their characters, so the source's "
                 "UTF-8 text cannot be converted to it and would not survive a dump and restore "

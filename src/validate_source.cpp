@@ -115,11 +115,12 @@ class RowWriter {
             return in.value;
         if (in.sqlstate == ERRCODE_UNTRANSLATABLE_CHARACTER)
             return (Datum)0;
-        throw nextcrm::Error("the sampled document with id " + (row.id ? *row.id : "(none)") +
-                                 " of collection \"" + collection +
-                                 "\" cannot be read as jsonb (SQLSTATE " +
-                                 nextcrm::sqlstate_text(in.sqlstate) + ")",
-                             nextcrm::sqlstate::fdw_error);
+        throw nextcrm::Error(
+            nextcrm::Message(NEXTCRM_MSG("the sampled document with id %s of collection \"%s\" "
+                                         "cannot be read as jsonb (SQLSTATE %s)"),
+                             row.id ? *row.id : std::string("(none)"), collection,
+                             nextcrm::sqlstate_text(in.sqlstate)),
+            nextcrm::sqlstate::fdw_error);
     }
 
     ReturnSetInfo *rsinfo_;
@@ -183,13 +184,14 @@ std::optional<std::string> rule_values(const bson_t *doc, const std::vector<std:
 
 NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
     if (PG_ARGISNULL(0))
-        throw nextcrm::Error("server must not be null", nextcrm::sqlstate::invalid_parameter_value);
+        throw nextcrm::Error(nextcrm::Message(NEXTCRM_MSG("server must not be null")),
+                             nextcrm::sqlstate::invalid_parameter_value);
     const char *server_name = NameStr(*PG_GETARG_NAME(0));
     std::uint64_t seed =
         PG_ARGISNULL(1) ? std::random_device{}() : nextcrm::seed_from_double(PG_GETARG_FLOAT8(1));
     int sample_size = PG_ARGISNULL(2) ? 100 : PG_GETARG_INT32(2);
     if (sample_size < 0)
-        throw nextcrm::Error("sample_size must not be negative",
+        throw nextcrm::Error(nextcrm::Message(NEXTCRM_MSG("sample_size must not be negative")),
                              nextcrm::sqlstate::invalid_parameter_value);
 
     const nextcrm::Profile &profile = nextcrm::installed_profile(nextcrm::profile_arg(fcinfo, 3));

@@ -28,8 +28,9 @@ std::vector<std::string> folders(const Fd &dir, const std::string &shown) {
         int err = errno;
         if (copy >= 0)
             close(copy);
-        throw Error("could not read directory \"" + shown + "\": " + std::strerror(err),
-                    sqlstate::fdw_error);
+        throw Error(
+            Message(NEXTCRM_MSG("could not read directory \"%s\": %s"), shown, std::strerror(err)),
+            sqlstate::fdw_error);
     }
     std::vector<std::string> names;
     std::string link;
@@ -49,10 +50,11 @@ std::vector<std::string> folders(const Fd &dir, const std::string &shown) {
     int err = errno;
     closedir(d);
     if (err)
-        throw Error("could not read directory \"" + shown + "\": " + std::strerror(err),
-                    sqlstate::fdw_error);
+        throw Error(
+            Message(NEXTCRM_MSG("could not read directory \"%s\": %s"), shown, std::strerror(err)),
+            sqlstate::fdw_error);
     if (!link.empty())
-        throw Error("\"" + shown + "/" + link + "\" is a symbolic link",
+        throw Error(Message(NEXTCRM_MSG("\"%s/%s\" is a symbolic link"), shown, link),
                     sqlstate::insufficient_privilege,
                     "The migrations of an application checkout are read without following "
                     "symbolic links, so that they cannot lead outside it.",
@@ -69,8 +71,9 @@ std::string read_all(const Fd &fd, const std::string &shown) {
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            throw Error("could not read file \"" + shown + "\": " + std::strerror(errno),
-                        sqlstate::fdw_error);
+            throw Error(
+                Message(NEXTCRM_MSG("could not read file \"%s\": %s"), shown, std::strerror(errno)),
+                sqlstate::fdw_error);
         if (n == 0)
             return out;
         out.append(buf, static_cast<std::size_t>(n));
@@ -145,11 +148,12 @@ std::vector<ProfileMigration> read_app_migrations(const std::string &app_dir,
                                    " checkout (the directory holding prisma/) or its prisma/ "
                                    "directory, as an absolute path on the database server.";
     if (app_dir.empty() || app_dir[0] != '/')
-        throw Error("app_dir must be an absolute path", sqlstate::invalid_parameter_value, {},
-                    where_hint);
+        throw Error(Message(NEXTCRM_MSG("app_dir must be an absolute path")),
+                    sqlstate::invalid_parameter_value, {}, where_hint);
     Fd top(open(app_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC));
     if (!top)
-        throw Error("could not open app directory \"" + app_dir + "\": " + std::strerror(errno),
+        throw Error(Message(NEXTCRM_MSG("could not open app directory \"%s\": %s"), app_dir,
+                            std::strerror(errno)),
                     sqlstate::invalid_parameter_value, {}, where_hint);
 
     // The checkout, else its prisma/ directory.
@@ -161,17 +165,19 @@ std::vector<ProfileMigration> read_app_migrations(const std::string &app_dir,
         migrations = try_open_subdir(top, "migrations", &why);
     }
     if (!migrations)
-        throw Error("app directory \"" + app_dir + "\" has no readable prisma/migrations",
-                    why == "is a symbolic link" ? sqlstate::insufficient_privilege
-                                                : sqlstate::invalid_parameter_value,
-                    "\"" + shown + "\" " + why + ".", where_hint);
+        throw Error(
+            Message(NEXTCRM_MSG("app directory \"%s\" has no readable prisma/migrations"), app_dir),
+            why == "is a symbolic link" ? sqlstate::insufficient_privilege
+                                        : sqlstate::invalid_parameter_value,
+            "\"" + shown + "\" " + why + ".", where_hint);
 
     std::vector<std::string> found = folders(migrations, shown);
     std::set<std::string> found_set(found.begin(), found.end()), pinned_set;
     for (const auto &m : pinned)
         pinned_set.insert(m.name);
 
-    const std::string message = "the migrations in \"" + shown + "\" are not those of " + title;
+    const Message message(NEXTCRM_MSG("the migrations in \"%s\" are not those of %s"), shown,
+                          title);
     const std::string hint = "Point app_dir at an unchanged checkout of " + title + "; profile \"" +
                              profile + "\" was made for its migrations only.";
     std::vector<ProfileMigration> out;

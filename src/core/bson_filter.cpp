@@ -315,7 +315,8 @@ FilterMatch evaluate(const Node &n, const bson_t *doc) {
 // ---- Compiling. ----
 
 [[noreturn]] void refuse(const std::string &what) {
-    throw Error("cannot evaluate " + what + " in the filter of a dump scan", sqlstate::fdw_error,
+    throw Error(Message(NEXTCRM_MSG("cannot evaluate %s in the filter of a dump scan"), what),
+                sqlstate::fdw_error,
                 "A dump has no server to apply the filter, and the scan evaluates only the "
                 "operators and operand types the planner pushes down.");
 }

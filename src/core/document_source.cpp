@@ -109,8 +109,9 @@ const bson_t *MongoCursorSource::next() {
     done_ = true;
     bson_error_t err;
     if (mongoc_cursor_error(cursor_.get(), &err))
-        throw Error("MongoDB query on collection \"" + collection_ + "\" failed after " +
-                        std::to_string(count_) + " documents: " + err.message,
+        throw Error(Message(NEXTCRM_MSG("MongoDB query on collection \"%s\" failed after %s "
+                                        "documents: %s"),
+                            collection_, std::to_string(count_), err.message),
                     sqlstate::fdw_error);
     return nullptr;
 }
@@ -156,7 +157,7 @@ namespace {
 gzFile gz_over(Fd file, const std::string &path) {
     gzFile gz = gzdopen(file.get(), "rb");
     if (!gz)
-        throw Error("could not read dump file \"" + path + "\": out of memory",
+        throw Error(Message(NEXTCRM_MSG("could not read dump file \"%s\": out of memory"), path),
                     sqlstate::insufficient_resources);
     file.release();
     return gz;
@@ -165,7 +166,7 @@ gzFile gz_over(Fd file, const std::string &path) {
 } // namespace
 
 DumpFileSource::DumpFileSource(const std::string &path)
-    : DumpFileSource(open_regular_file(path, "dump file"), path) {}
+    : DumpFileSource(open_regular_file(path, RegularFile::dump_file), path) {}
 
 DumpFileSource::DumpFileSource(Fd file, const std::string &path)
     : path_(path), handle_(std::make_unique<Handle>()) {
@@ -190,23 +191,28 @@ const bson_t *DumpFileSource::next() {
         done_ = true;
         // Where the damage starts: the end of the last whole document, as
         // a byte offset into the file's (uncompressed) BSON stream.
-        std::string at = " (at byte " + std::to_string(bson_reader_tell(reader_)) + ")";
+        std::string at = std::to_string(bson_reader_tell(reader_));
+        std::string count = std::to_string(count_);
         if (is_gzip_checksum_error(handle_->error))
-            throw Error("dump file \"" + path_ + "\" fails its gzip " + checksum_failure_phrase +
-                            " after " + std::to_string(count_) + " documents" + at + ": " +
-                            handle_->error,
+            // "checksum" is checksum_failure_phrase, which is_checksum_failure()
+            // finds in the untranslated text.
+            throw Error(Message(NEXTCRM_MSG("dump file \"%s\" fails its gzip checksum after %s "
+                                            "documents (at byte %s): %s"),
+                                path_, count, at, handle_->error),
                         sqlstate::data_corrupted,
                         "The checksum covers every document of the file, so none of them can "
                         "be trusted.");
         if (!handle_->error.empty())
-            throw Error("could not read dump file \"" + path_ + "\" after " +
-                            std::to_string(count_) + " documents" + at + ": " + handle_->error,
+            throw Error(Message(NEXTCRM_MSG("could not read dump file \"%s\" after %s documents "
+                                            "(at byte %s): %s"),
+                                path_, count, at, handle_->error),
                         sqlstate::fdw_error);
         // bson_reader reports a file that ends inside a document as a
         // clean end: compare what it consumed with what the file held.
         if (!eof || static_cast<std::int64_t>(bson_reader_tell(reader_)) != handle_->bytes)
-            throw Error("dump file \"" + path_ + "\" is truncated or corrupt after " +
-                            std::to_string(count_) + " documents" + at,
+            throw Error(Message(NEXTCRM_MSG("dump file \"%s\" is truncated or corrupt after %s "
+                                            "documents (at byte %s)"),
+                                path_, count, at),
                         sqlstate::fdw_error);
         return nullptr;
     }
@@ -220,7 +226,7 @@ const bson_t *DumpFileSource::next() {
 }
 
 std::int64_t count_dump_documents(const std::string &path, const std::function<void()> &tick) {
-    return count_dump_documents(open_regular_file(path, "dump file"), path, tick);
+    return count_dump_documents(open_regular_file(path, RegularFile::dump_file), path, tick);
 }
 
 std::int64_t count_dump_documents(Fd fd, const std::string &path,
@@ -250,7 +256,8 @@ std::int64_t count_dump_documents(Fd fd, const std::string &path,
                  static_cast<int>(body.size());
         }
         if (!ok)
-            throw Error(path + " is truncated or corrupt after " + std::to_string(n) + " documents",
+            throw Error(Message(NEXTCRM_MSG("%s is truncated or corrupt after %s documents"), path,
+                                std::to_string(n)),
                         sqlstate::fdw_error);
         ++n;
     }

@@ -103,7 +103,8 @@ int try_open(int dir, const std::string &name, Problem *p) {
 Fd open_dump_dir(const std::string &path) {
     int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
-        throw Error("could not open dump directory \"" + path + "\": " + std::strerror(errno),
+        throw Error(Message(NEXTCRM_MSG("could not open dump directory \"%s\": %s"), path,
+                            std::strerror(errno)),
                     sqlstate::fdw_error);
     return Fd(fd);
 }
@@ -115,11 +116,12 @@ Fd open_dump_subdir(const Fd &dir, const std::string &name, const std::string &s
         int err = errno;
         struct stat st;
         if (fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-            throw Error("dump directory \"" + shown + "\" is a symbolic link",
+            throw Error(Message(NEXTCRM_MSG("dump directory \"%s\" is a symbolic link"), shown),
                         sqlstate::insufficient_privilege, link_detail,
                         "Move the database's folder into the dump directory instead of linking "
                         "to it.");
-        throw Error("could not open dump directory \"" + shown + "\": " + std::strerror(err),
+        throw Error(Message(NEXTCRM_MSG("could not open dump directory \"%s\": %s"), shown,
+                            std::strerror(err)),
                     sqlstate::fdw_error);
     }
     return Fd(fd);
@@ -172,26 +174,46 @@ Fd try_open_subdir(const Fd &dir, const std::string &name, std::string *why) {
     return Fd(fd);
 }
 
-Fd open_regular_file(const std::string &path, const std::string &what) {
+namespace {
+
+// open_regular_file's messages, one whole sentence per kind of file so that
+// a translator never assembles one from a noun.
+struct RegularFileFormats {
+    const char *open, *stat, *directory, *special;
+};
+
+const RegularFileFormats &regular_file_formats(RegularFile what) {
+    static const RegularFileFormats archive{
+        NEXTCRM_MSG("could not open archive \"%s\": %s"),
+        NEXTCRM_MSG("could not stat archive \"%s\": %s"),
+        NEXTCRM_MSG("archive \"%s\" is a directory, not a file"),
+        NEXTCRM_MSG("archive \"%s\" is %s, not a regular file")};
+    static const RegularFileFormats dump_file{
+        NEXTCRM_MSG("could not open dump file \"%s\": %s"),
+        NEXTCRM_MSG("could not stat dump file \"%s\": %s"),
+        NEXTCRM_MSG("dump file \"%s\" is a directory, not a file"),
+        NEXTCRM_MSG("dump file \"%s\" is %s, not a regular file")};
+    return what == RegularFile::archive ? archive : dump_file;
+}
+
+} // namespace
+
+Fd open_regular_file(const std::string &path, RegularFile what) {
+    const RegularFileFormats &formats = regular_file_formats(what);
     int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
-        throw Error("could not open " + what + " \"" + path + "\": " + std::strerror(errno),
-                    sqlstate::fdw_error);
+        throw Error(Message(formats.open, path, std::strerror(errno)), sqlstate::fdw_error);
     Fd owned(fd);
     struct stat st;
     if (fstat(fd, &st) != 0)
-        throw Error("could not stat " + what + " \"" + path + "\": " + std::strerror(errno),
-                    sqlstate::fdw_error);
+        throw Error(Message(formats.stat, path, std::strerror(errno)), sqlstate::fdw_error);
     if (!S_ISREG(st.st_mode))
-        throw Error(what + " \"" + path + "\" is " +
-                        (S_ISDIR(st.st_mode)
-                             ? std::string("a directory, not a file")
-                             : std::string(kind_of(st.st_mode)) + ", not a regular file"),
+        throw Error(S_ISDIR(st.st_mode) ? Message(formats.directory, path)
+                                        : Message(formats.special, path, kind_of(st.st_mode)),
                     sqlstate::fdw_error, "Only regular files are read from a dump.");
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
-        throw Error("could not open " + what + " \"" + path + "\": " + std::strerror(errno),
-                    sqlstate::fdw_error);
+        throw Error(Message(formats.open, path, std::strerror(errno)), sqlstate::fdw_error);
     return owned;
 }
 

@@ -70,7 +70,8 @@ Fd try_open_subdir(const Fd &dir, const std::string &name, std::string *why);
 
 // Opens a regular file named by a privileged option (the archive): links in
 // its path are followed, but a named pipe or device is refused before it is
-// read.  `what` names it in errors ("archive").
-Fd open_regular_file(const std::string &path, const std::string &what);
+// read.  `what` says which file it is in errors.
+enum class RegularFile { dump_file, archive };
+Fd open_regular_file(const std::string &path, RegularFile what);
 
 } // namespace nextcrm

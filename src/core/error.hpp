@@ -49,7 +49,10 @@ inline constexpr const char *foreign_key_violation = "23503";
 
 // A message as PostgreSQL translates it: a format whose only conversions are
 // %s (and %% for a percent sign), marked with NEXTCRM_MSG, and the values of
-// its %s, at most four.
+// its %s, at most max_message_args (the entry wall passes that many to
+// errmsg()).
+inline constexpr std::size_t max_message_args = 8;
+
 struct Message {
     const char *format;
     std::vector<std::string> args;
@@ -57,7 +60,8 @@ struct Message {
     template <typename... Args>
     explicit Message(const char *fmt, Args &&...values)
         : format(fmt), args{std::string(std::forward<Args>(values))...} {
-        static_assert(sizeof...(Args) <= 4, "errmsg() gets at most four arguments here");
+        static_assert(sizeof...(Args) <= max_message_args,
+                      "errmsg() gets at most max_message_args arguments here");
     }
 
     // The format with its arguments filled in, untranslated.
@@ -93,6 +97,14 @@ class Error : public std::runtime_error {
     Error(Message message, const char *sqlstate, std::string detail = {}, std::string hint = {})
         : std::runtime_error(message.text()), sqlstate_(sqlstate), detail_(std::move(detail)),
           hint_(std::move(hint)), format_(message.format), args_(std::move(message.args)) {}
+
+    // The same error, its message still translatable, with another detail:
+    // for a caller that knows where the failure happened.
+    Error with_detail(std::string detail) const {
+        Error out(*this);
+        out.detail_ = std::move(detail);
+        return out;
+    }
 
     const char *sqlstate() const noexcept { return sqlstate_; }
     const std::string &detail() const noexcept { return detail_; }

@@ -17,13 +17,12 @@ namespace {
 struct Place {
     const std::string &file;
     std::size_t line;
-    std::string at(const char *field) const {
-        return file + " line " + std::to_string(line) + ", field \"" + field + "\"";
-    }
 };
 
 [[noreturn]] void refuse(const Place &place, const char *field, const std::string &why) {
-    throw Error(place.at(field) + ": " + why, sqlstate::invalid_parameter_value);
+    throw Error(Message(NEXTCRM_MSG("%s line %s, field \"%s\": %s"), place.file,
+                        std::to_string(place.line), field, why),
+                sqlstate::invalid_parameter_value);
 }
 
 FieldKind parse_kind(const std::string &s, const Place &place) {
@@ -139,7 +138,8 @@ void visit(const std::string &name, const std::map<std::string, CollectionMappin
     if (done.count(name))
         return;
     if (active.count(name))
-        throw Error("mapping: reference cycle through " + name, sqlstate::invalid_parameter_value);
+        throw Error(Message(NEXTCRM_MSG("mapping: reference cycle through %s"), name),
+                    sqlstate::invalid_parameter_value);
     auto it = all.find(name);
     active.insert(name);
     for (const auto &dep : it->second.depends_on)
@@ -241,7 +241,8 @@ Mapping::Mapping(std::string_view mapping_csv, std::string_view enums_csv,
     std::vector<std::size_t> lines;
     std::vector<CsvRow> rows = parse_csv(mapping_csv, &lines);
     if (rows.empty())
-        throw Error(mapping_file + ": empty file", sqlstate::invalid_parameter_value);
+        throw Error(Message(NEXTCRM_MSG("%s: empty file"), mapping_file),
+                    sqlstate::invalid_parameter_value);
     const CsvRow &header = rows.front();
     auto col = [&header, &mapping_file](const char *name) {
         auto it = std::find(header.begin(), header.end(), name);
@@ -384,8 +385,8 @@ Mapping::Mapping(std::string_view mapping_csv, std::string_view enums_csv,
             for (const auto &f : coll.fields)
                 named = named || f.value_map == map;
         if (!named)
-            throw Error(value_maps_file + ": map \"" + map +
-                            "\" is named by no lookup (map=" + map + " in " + mapping_file + ")",
+            throw Error(Message(NEXTCRM_MSG("%s: map \"%s\" is named by no lookup (map=%s in %s)"),
+                                value_maps_file, map, map, mapping_file),
                         sqlstate::invalid_parameter_value);
     }
     std::set<std::string> done, active;
@@ -393,8 +394,9 @@ Mapping::Mapping(std::string_view mapping_csv, std::string_view enums_csv,
         visit(name, by_name, done, active, collections_);
     for (auto &[name, j] : junctions) {
         if (j.a_model.empty() || j.b_model.empty())
-            throw Error(mapping_file + ": junction table \"" + name + "\" lacks a side",
-                        sqlstate::invalid_parameter_value);
+            throw Error(
+                Message(NEXTCRM_MSG("%s: junction table \"%s\" lacks a side"), mapping_file, name),
+                sqlstate::invalid_parameter_value);
         junctions_.push_back(j);
     }
 

@@ -112,7 +112,8 @@ std::vector<std::string> list_dir(const Fd &dir, const std::string &path) {
         int err = errno;
         if (fd >= 0)
             close(fd);
-        throw Error("could not open dump directory \"" + path + "\": " + std::strerror(err),
+        throw Error(Message(NEXTCRM_MSG("could not open dump directory \"%s\": %s"), path,
+                            std::strerror(err)),
                     sqlstate::fdw_error);
     }
     std::unique_ptr<DIR, int (*)(DIR *)> d(opened, closedir);
@@ -160,9 +161,10 @@ std::string pick_database(const std::string &where, const std::vector<std::strin
     if (!wanted.empty()) {
         if (std::find(present.begin(), present.end(), wanted) != present.end())
             return wanted;
-        throw Error("database \"" + wanted + "\" is not in the dump \"" + where + "\"",
-                    sqlstate::fdw_error, "The dump holds the databases: " + join(present) + ".",
-                    "Set the server's option \"database\" to one of them.");
+        throw Error(
+            Message(NEXTCRM_MSG("database \"%s\" is not in the dump \"%s\""), wanted, where),
+            sqlstate::fdw_error, "The dump holds the databases: " + join(present) + ".",
+            "Set the server's option \"database\" to one of them.");
     }
     std::vector<std::string> user;
     for (const auto &d : present)
@@ -170,8 +172,9 @@ std::string pick_database(const std::string &where, const std::vector<std::strin
             user.push_back(d);
     if (user.size() == 1)
         return user[0];
-    throw Error("the dump \"" + where + "\" holds " +
-                    (user.empty() ? std::string("no user database") : "several databases"),
+    throw Error(user.empty()
+                    ? Message(NEXTCRM_MSG("the dump \"%s\" holds no user database"), where)
+                    : Message(NEXTCRM_MSG("the dump \"%s\" holds several databases"), where),
                 sqlstate::fdw_error, "The dump holds the databases: " + join(present) + ".",
                 "Set the server's option \"database\" to the one to read.");
 }
@@ -407,8 +410,8 @@ void Dump::for_each_oplog_entry(const std::function<void(const bson_t *)> &fn) c
         if ((source.count() & 1023) == 0 && between_)
             between_();
         if (!bson_validate(entry, BSON_VALIDATE_NONE, nullptr))
-            throw Error("oplog \"" + oplog_shown_ + "\" holds a corrupt entry after " +
-                            std::to_string(source.count() - 1) + " entries",
+            throw Error(Message(NEXTCRM_MSG("oplog \"%s\" holds a corrupt entry after %s entries"),
+                                oplog_shown_, std::to_string(source.count() - 1)),
                         sqlstate::fdw_error);
         fn(entry);
     }
@@ -455,17 +458,20 @@ std::unique_ptr<DocumentSource> Dump::open(const std::string &collection) const 
         return nullptr;
     switch (e->state) {
     case DumpEntry::State::NoDocuments:
-        throw Error("the documents of collection \"" + collection + "\" are missing from \"" +
-                        location_ + "\"",
-                    sqlstate::fdw_error, e->reason);
+        throw Error(
+            Message(NEXTCRM_MSG("the documents of collection \"%s\" are missing from \"%s\""),
+                    collection, location_),
+            sqlstate::fdw_error, e->reason);
     case DumpEntry::State::Unusable:
-        throw Error("collection \"" + collection + "\" cannot be read from \"" + location_ + "\"",
+        throw Error(Message(NEXTCRM_MSG("collection \"%s\" cannot be read from \"%s\""), collection,
+                            location_),
                     e->sqlstate ? e->sqlstate : sqlstate::fdw_error, e->reason,
                     e->sqlstate && std::strcmp(e->sqlstate, sqlstate::insufficient_privilege) == 0
                         ? "Copy the file into the dump directory instead of linking to it."
                         : std::string());
     case DumpEntry::State::Ambiguous:
-        throw Error("collection \"" + collection + "\" has two dump files in \"" + location_ + "\"",
+        throw Error(Message(NEXTCRM_MSG("collection \"%s\" has two dump files in \"%s\""),
+                            collection, location_),
                     sqlstate::fdw_error, e->reason);
     default:
         break;
@@ -483,7 +489,8 @@ const std::map<std::string, std::int64_t> &Dump::archive_counts() const {
     // so keep the last archive's counts (keyed by its identity).
     struct stat st;
     if (stat(location_.c_str(), &st) != 0)
-        throw Error("could not stat archive \"" + location_ + "\": " + std::strerror(errno),
+        throw Error(Message(NEXTCRM_MSG("could not stat archive \"%s\": %s"), location_,
+                            std::strerror(errno)),
                     sqlstate::fdw_error);
     std::string key = location_ + '\0' + database_ + '\0' + std::to_string(st.st_size) + '\0' +
                       std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) +

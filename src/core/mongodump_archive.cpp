@@ -69,10 +69,10 @@ ArchiveReader::ArchiveReader(const std::string &path) : path_(path), file_(new F
     // pipe would wait for a writer forever).  zlib reads a file that is not
     // gzip as it is, so compression is decided by the bytes, never by the
     // name.
-    Fd fd = open_regular_file(path, "archive");
+    Fd fd = open_regular_file(path, RegularFile::archive);
     file_->gz = gzdopen(fd.get(), "rb");
     if (!file_->gz)
-        throw Error("could not read archive \"" + path + "\": out of memory",
+        throw Error(Message(NEXTCRM_MSG("could not read archive \"%s\": out of memory"), path),
                     sqlstate::insufficient_resources);
     fd.release();
     gzbuffer(file_->gz, 1 << 17);
@@ -80,7 +80,8 @@ ArchiveReader::ArchiveReader(const std::string &path) : path_(path), file_(new F
     std::uint8_t magic[4];
     int got = gzread(file_->gz, magic, 4);
     if (got != 4 || le32(magic) != magic_number)
-        throw Error("file \"" + path + "\" is not a mongodump archive", sqlstate::fdw_error,
+        throw Error(Message(NEXTCRM_MSG("file \"%s\" is not a mongodump archive"), path),
+                    sqlstate::fdw_error,
                     "It does not begin with the archive format's magic number.",
                     "Give a file written by mongodump --archive (with or without --gzip), or a "
                     "dump directory with the option \"dump_dir\".");
@@ -110,15 +111,17 @@ ArchiveReader::ArchiveReader(const std::string &path) : path_(path), file_(new F
 ArchiveReader::~ArchiveReader() = default;
 
 void ArchiveReader::fail(const std::string &what) const {
-    throw Error("archive \"" + path_ + "\" is truncated or corrupt at byte " +
-                    std::to_string(offset_) + ": " + what,
+    throw Error(Message(NEXTCRM_MSG("archive \"%s\" is truncated or corrupt at byte %s: %s"), path_,
+                        std::to_string(offset_), what),
                 sqlstate::fdw_error);
 }
 
 void ArchiveReader::read_failed(const std::string &zlib_message) const {
     if (is_gzip_checksum_error(zlib_message))
-        throw Error("archive \"" + path_ + "\" fails its gzip " + checksum_failure_phrase +
-                        " at byte " + std::to_string(offset_) + ": " + zlib_message,
+        // "checksum" is checksum_failure_phrase, which is_checksum_failure()
+        // finds in the untranslated text.
+        throw Error(Message(NEXTCRM_MSG("archive \"%s\" fails its gzip checksum at byte %s: %s"),
+                            path_, std::to_string(offset_), zlib_message),
                     sqlstate::data_corrupted,
                     "The checksum covers the whole archive, so none of its documents can be "
                     "trusted.");
@@ -257,9 +260,9 @@ const bson_t *ArchiveCollectionSource::next() {
                 std::size_t bad = 0;
                 if (!bson_init_static(&doc_, data, length) ||
                     !bson_validate(&doc_, BSON_VALIDATE_NONE, &bad))
-                    throw Error("archive \"" + reader_.path() +
-                                    "\" holds a corrupt document at byte " + std::to_string(at) +
-                                    " (byte " + std::to_string(bad) + " of it)",
+                    throw Error(Message(NEXTCRM_MSG("archive \"%s\" holds a corrupt document at "
+                                                    "byte %s (byte %s of it)"),
+                                        reader_.path(), std::to_string(at), std::to_string(bad)),
                                 sqlstate::fdw_error);
                 crc_ = crc64_ecma(crc_, data, length);
                 ++count_;
@@ -290,9 +293,11 @@ const bson_t *ArchiveCollectionSource::next() {
                 // A second header (after documents that followed the first)
                 // covers those documents.
                 if (block.crc != crc_)
-                    throw Error("archive \"" + reader_.path() + "\" fails the CRC-64 " +
-                                    checksum_failure_phrase + " of collection \"" + collection_ +
-                                    "\" at byte " + std::to_string(reader_.offset()),
+                    // "checksum" is checksum_failure_phrase (see above).
+                    throw Error(Message(NEXTCRM_MSG("archive \"%s\" fails the CRC-64 checksum of "
+                                                    "collection \"%s\" at byte %s"),
+                                        reader_.path(), collection_,
+                                        std::to_string(reader_.offset())),
                                 sqlstate::data_corrupted,
                                 "The checksum covers every document of the collection, so none "
                                 "of them can be trusted.");
@@ -316,10 +321,9 @@ const bson_t *ArchiveCollectionSource::next() {
     } catch (const Error &e) {
         // Say which collection was being read and how far it got.
         done_ = true;
-        throw Error(e.what(), e.sqlstate(),
-                    "Collection \"" + collection_ + "\": " + std::to_string(count_) +
-                        " documents were read before the damage." +
-                        (e.detail().empty() ? "" : " " + e.detail()));
+        throw e.with_detail("Collection \"" + collection_ + "\": " + std::to_string(count_) +
+                            " documents were read before the damage." +
+                            (e.detail().empty() ? "" : " " + e.detail()));
     }
 }
 
@@ -349,10 +353,9 @@ std::map<std::string, std::int64_t> count_archive_documents(const std::string &p
             }
         }
     } catch (const Error &e) {
-        throw Error(e.what(), e.sqlstate(),
-                    n ? "Collection \"" + block.collection + "\": " + std::to_string(*n) +
-                            " documents were read before the damage."
-                      : "The damage is outside the documents of database \"" + db + "\".");
+        throw e.with_detail(n ? "Collection \"" + block.collection + "\": " + std::to_string(*n) +
+                                    " documents were read before the damage."
+                              : "The damage is outside the documents of database \"" + db + "\".");
     }
     return counts;
 }

@@ -69,8 +69,8 @@ std::string id_name(const bson_iter_t &value) {
         char *json = bson_as_canonical_extended_json(&wrapper, &len);
         bson_destroy(&wrapper);
         if (!json)
-            throw Error("cannot represent an _id of BSON type " +
-                            std::to_string(static_cast<int>(bson_iter_type(&value))),
+            throw Error(Message(NEXTCRM_MSG("cannot represent an _id of BSON type %s"),
+                                std::to_string(static_cast<int>(bson_iter_type(&value)))),
                         sqlstate::fdw_error);
         std::string out = "j:" + std::string(json, len);
         bson_free(json);

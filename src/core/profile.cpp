@@ -280,7 +280,7 @@ Profile Profile::with_app_migrations(const std::string &app_dir) const {
 
 void Profile::check_mapped_columns() const {
     auto refuse = [this](const std::string &what) -> Error {
-        return Error("invalid profile \"" + name_ + "\": " + what,
+        return Error(Message(NEXTCRM_MSG("invalid profile \"%s\": %s"), name_, what),
                      sqlstate::invalid_parameter_value, "The profile was read from " + dir_ + ".");
     };
     auto at = [](const std::string &file, std::size_t line, const std::string &field) {

@@ -223,7 +223,7 @@ std::string to_json(const bson_t *doc) {
     std::size_t len = 0;
     char *json = bson_as_canonical_extended_json(doc, &len);
     if (!json)
-        throw Error("query document is not valid UTF-8", sqlstate::fdw_error);
+        throw Error(Message(NEXTCRM_MSG("query document is not valid UTF-8")), sqlstate::fdw_error);
     std::string out(json, len);
     bson_free(json);
     return out;
@@ -234,7 +234,8 @@ BsonPtr from_json(const std::string &json) {
     BsonPtr out(bson_new_from_json(reinterpret_cast<const uint8_t *>(json.data()),
                                    static_cast<ssize_t>(json.size()), &err));
     if (!out)
-        throw Error(std::string("malformed query document: ") + err.message, sqlstate::fdw_error);
+        throw Error(Message(NEXTCRM_MSG("malformed query document: %s"), err.message),
+                    sqlstate::fdw_error);
     return out;
 }
 

@@ -40,7 +40,8 @@ std::string scalar_type(const std::string &prisma_type, const std::string &kind,
 
 void check_objectid_type(const std::string &objectid_type) {
     if (objectid_type != "text" && objectid_type != "uuid" && objectid_type != "bytea")
-        throw Error("objectid_type must be text, uuid or bytea, not \"" + objectid_type + "\"",
+        throw Error(Message(NEXTCRM_MSG("objectid_type must be text, uuid or bytea, not \"%s\""),
+                            objectid_type),
                     sqlstate::fdw_invalid_attribute_value);
 }
 

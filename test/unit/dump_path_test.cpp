@@ -14,6 +14,7 @@
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 namespace {
 
@@ -182,4 +183,57 @@ TEST(DumpPath, OnlyRegularFilesAreRead) {
     EXPECT_NE(e.find("is a named pipe"), std::string::npos) << e;
     e = error_of([&] { nextcrm::count_dump_documents(dump.path + "/Users.bson"); });
     EXPECT_NE(e.find("is a named pipe"), std::string::npos) << e;
+}
+
+// A message the user reads reaches the entry wall as its format and
+// arguments, which errmsg() translates; the text rendered from them is the
+// same as before, word for word, numbers included.
+TEST(DumpPath, MessagesCarryTheirFormatForTranslation) {
+    TempDir dump;
+    const std::string pipe = dump.path + "/pipe";
+    ASSERT_EQ(mkfifo(pipe.c_str(), 0600), 0);
+    try {
+        nextcrm::ArchiveReader r(pipe);
+        ADD_FAILURE() << "a named pipe was opened as an archive";
+    } catch (const nextcrm::Error &e) {
+        ASSERT_NE(e.format(), nullptr);
+        EXPECT_STREQ(e.format(), "archive \"%s\" is %s, not a regular file");
+        EXPECT_EQ(e.args(), (std::vector<std::string>{pipe, "a named pipe"}));
+        EXPECT_EQ(std::string(e.what()),
+                  "archive \"" + pipe + "\" is a named pipe, not a regular file");
+        EXPECT_STREQ(e.sqlstate(), "HV000");
+        EXPECT_EQ(e.detail(), "Only regular files are read from a dump.");
+    }
+    try {
+        nextcrm::DumpFileSource s(dump.path);
+        ADD_FAILURE() << "a directory was opened as a dump file";
+    } catch (const nextcrm::Error &e) {
+        ASSERT_NE(e.format(), nullptr);
+        EXPECT_STREQ(e.format(), "dump file \"%s\" is a directory, not a file");
+        EXPECT_EQ(std::string(e.what()),
+                  "dump file \"" + dump.path + "\" is a directory, not a file");
+    }
+    // A document then a length prefix cut short: the count is an argument.
+    const std::string cut = dump.path + "/cut.bson";
+    std::ofstream(cut) << std::string("\x05\0\0\0\0", 5) << std::string("\x10\0", 2);
+    try {
+        nextcrm::count_dump_documents(cut);
+        ADD_FAILURE() << "a cut file was counted";
+    } catch (const nextcrm::Error &e) {
+        ASSERT_NE(e.format(), nullptr);
+        EXPECT_STREQ(e.format(), "%s is truncated or corrupt after %s documents");
+        EXPECT_EQ(e.args(), (std::vector<std::string>{cut, "1"}));
+        EXPECT_EQ(std::string(e.what()), cut + " is truncated or corrupt after 1 documents");
+    }
+    // Adding where the damage was keeps the format.
+    nextcrm::Error damaged(
+        nextcrm::Message(NEXTCRM_MSG("archive \"%s\" fails at byte %s"), "a", "7"),
+        nextcrm::sqlstate::data_corrupted, "first", "a hint");
+    nextcrm::Error located = damaged.with_detail("Collection \"x\": 3 documents were read.");
+    EXPECT_STREQ(located.format(), damaged.format());
+    EXPECT_EQ(located.args(), damaged.args());
+    EXPECT_STREQ(located.what(), "archive \"a\" fails at byte 7");
+    EXPECT_EQ(located.detail(), "Collection \"x\": 3 documents were read.");
+    EXPECT_EQ(located.hint(), "a hint");
+    EXPECT_STREQ(located.sqlstate(), "XX001");
 }
