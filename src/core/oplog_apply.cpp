@@ -650,9 +650,18 @@ const bson_t *ReplayedSource::next() {
         }
         std::string id = source_id_of(doc);
         const auto *ops = replay_ ? replay_->ops_of(collection_, id) : nullptr;
-        // A second document with the same _id (a damaged dump) is left as it
-        // is: its duplicate key is reported when it is written.
-        if (!ops || seen_.count(id)) {
+        if (!ops) {
+            ++count_;
+            return doc;
+        }
+        // A second document with the same _id (a damaged dump): the entries
+        // were applied to the first.  Left as it is, it would be migrated in
+        // its state before them -- after a delete, when the first was not
+        // written, without even a duplicate key to report it -- so it is an
+        // error row.
+        if (seen_.count(id)) {
+            failure_ = "the dump holds a second document with this _id; the oplog's entries on "
+                       "the _id were applied to the first";
             ++count_;
             return doc;
         }

@@ -269,3 +269,27 @@ TEST(OplogReplay, SourceAppliesDeletesUpdatesAndAppendsInserts) {
 }
 
 } // namespace
+
+// A damaged dump holding an _id twice, which the oplog deletes: the first
+// copy is deleted, and the second is not migrated as if nothing had happened
+// to it (it was, silently, with neither the delete nor a duplicate key
+// reported): it fails, naming why.  A second copy of an _id the oplog does
+// not touch is left for the duplicate key to report.
+TEST(OplogReplay, ASecondCopyOfAnIdTheOplogTouchesFails) {
+    auto r = oplog({
+        R"({"op": "d", "ns": "crm.U", "o": {"_id": 1}})",
+        R"({"op": "u", "ns": "crm.U", "o": {"$set": {"n": "up"}}, "o2": {"_id": 2}})",
+    });
+    nextcrm::ReplayedSource s(
+        std::make_unique<ListSource>(std::vector<std::string>{
+            R"({"_id": 1, "n": "a"})", R"({"_id": 2, "n": "b"})", R"({"_id": 1, "n": "a"})",
+            R"({"_id": 2, "n": "b"})", R"({"_id": 3})", R"({"_id": 3})"}),
+        r, "U");
+    EXPECT_EQ(replayed(s), (std::vector<std::string>{
+                               R"({ "_id" : 2, "n" : "up" })",
+                               R"({ "_id" : 1, "n" : "a" } FAILED)",
+                               R"({ "_id" : 2, "n" : "b" } FAILED)",
+                               R"({ "_id" : 3 })",
+                               R"({ "_id" : 3 })",
+                           }));
+}
