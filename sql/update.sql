@@ -78,4 +78,14 @@ UNION ALL
 SELECT 'fresh only', s FROM (TABLE fresh EXCEPT TABLE updated) f
 ORDER BY 1, 2;
 
+-- pg_dump keeps every table of the migration's record with the data (a
+-- configuration table) but the batch log, which only feeds the NOTICEs: a
+-- stopped run's deferred indexes among them, or a target restored before it
+-- resumes would never build them.
+SELECT c.relname FROM pg_class c
+ WHERE c.relnamespace = 'nextcrm_migration'::regnamespace AND c.relkind = 'r'
+   AND c.oid <> ALL (SELECT unnest(extconfig) FROM pg_extension
+                      WHERE extname = 'nextcrm_mongo_fdw')
+ ORDER BY 1;
+
 DROP EXTENSION nextcrm_mongo_fdw;

@@ -26,7 +26,8 @@ int defer_indexes(const std::vector<std::string> &tables) {
     // pg_get_indexdef() names the table and any operator class with their
     // schemas (search_path is pg_catalog here, spi.hpp), so the definition
     // builds the same index whatever the path when it runs again.  It keeps
-    // neither a comment nor a tablespace: such indexes stay, as do those a
+    // neither a comment, a tablespace nor the table's CLUSTER ON mark (a
+    // user's index on a target table may carry one): such indexes stay, as do those a
     // constraint owns (an exclusion constraint) or an extension, and those
     // of a table the running role may not drop indexes of (not its owner).
     SpiRows dropped = spi_query(
@@ -40,7 +41,8 @@ int defer_indexes(const std::vector<std::string> &tables) {
         "  WHERE n.nspname OPERATOR(pg_catalog.=) $2"
         "    AND t.relname OPERATOR(pg_catalog.=) ANY (pg_catalog.string_to_array($1, ','))"
         "    AND NOT i.indisunique AND NOT i.indisprimary AND NOT i.indisexclusion"
-        "    AND i.indisvalid AND i.indisready AND x.reltablespace OPERATOR(pg_catalog.=) 0"
+        "    AND i.indisvalid AND i.indisready AND NOT i.indisclustered"
+        "    AND x.reltablespace OPERATOR(pg_catalog.=) 0"
         "    AND pg_catalog.obj_description(x.oid, 'pg_class') IS NULL"
         "    AND pg_catalog.pg_has_role(t.relowner, 'USAGE')"
         "    AND x.relam OPERATOR(pg_catalog.=) (SELECT m.oid FROM pg_catalog.pg_am m"

@@ -2,6 +2,9 @@
 
 #include "spi.hpp"
 
+#include "core/extended_json.hpp"
+#include "target_encoding.hpp"
+
 extern "C" {
 #include "catalog/pg_type_d.h"
 #include "utils/array.h"
@@ -74,17 +77,27 @@ std::unique_ptr<DocumentSource> with_oplog(const Dump &dump, std::unique_ptr<Doc
 void record_oplog(const std::vector<OplogRecord> &records, int batch) {
     if (records.empty())
         return;
+    // The entries' text comes from the oplog's bytes: a string _id, a
+    // collection, a field in a reason may hold any character, or bytes that
+    // are no UTF-8 (and a NUL), which are written as \xHH.  Then it is
+    // written as the database's own bytes, as the error rows are: raw UTF-8
+    // in a LATIN1 database reads back as other characters, and in EUC_JP or
+    // (invalid) in UTF8 is not text at all.
+    TargetEncoding encoding;
+    auto text = [&encoding](const std::string &t) {
+        return encoding.escaped(printable_key(t.data(), t.size()));
+    };
     std::vector<std::optional<std::string>> cols[7];
     for (const auto &r : records) {
         cols[0].emplace_back(std::to_string(r.position));
-        cols[1].emplace_back(r.ts);
-        cols[2].emplace_back(r.op);
-        cols[3].emplace_back(r.collection);
+        cols[1].emplace_back(text(r.ts));
+        cols[2].emplace_back(text(r.op));
+        cols[3].emplace_back(text(r.collection));
         cols[4].emplace_back(r.source_id.empty() ? std::nullopt
-                                                 : std::optional<std::string>(r.source_id));
+                                                 : std::optional<std::string>(text(r.source_id)));
         cols[5].emplace_back(r.outcome);
         cols[6].emplace_back(r.reason.empty() ? std::nullopt
-                                              : std::optional<std::string>(r.reason));
+                                              : std::optional<std::string>(text(r.reason)));
     }
     Datum args[8];
     Oid types[8];
@@ -129,9 +142,9 @@ std::string finish_oplog(const Mapping &mapping, const SourceOptions &opts) {
                   "       count(*) FILTER (WHERE outcome OPERATOR(pg_catalog.=) 'skipped')"
                   "  FROM nextcrm_migration.oplog_applied");
     return "oplog: " + std::to_string(replay->ops().size()) + " operations on database \"" +
-           dump.database() + "\" made while mongodump ran: " + counts.text(0, 1) + " applied, " +
-           counts.text(0, 2) + " failed, " + counts.text(0, 3) + " skipped" +
-           " (nextcrm_migration.oplog_applied)";
+           TargetEncoding().escaped(printable_key(dump.database().data(), dump.database().size())) +
+           "\" made while mongodump ran: " + counts.text(0, 1) + " applied, " + counts.text(0, 2) +
+           " failed, " + counts.text(0, 3) + " skipped" + " (nextcrm_migration.oplog_applied)";
 }
 
 } // namespace nextcrm

@@ -236,3 +236,6 @@ SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.extra_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.kept_aside', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.value_map', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.foreign_ids', '');
+-- A stopped run's dropped indexes are known only here: a target dumped and
+-- restored before the run resumes must still build them.
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.deferred_index', '');

@@ -117,3 +117,6 @@ CREATE TABLE nextcrm_migration.deferred_index (
 );
 
 REVOKE ALL ON nextcrm_migration.deferred_index FROM PUBLIC;
+-- A stopped run's dropped indexes are known only here: pg_dump keeps them
+-- with the rest of the record.
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.deferred_index', '');

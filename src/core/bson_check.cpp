@@ -63,7 +63,7 @@ class SeenKeys {
 
 // Walks one object or array; depth is its own nesting level (the document is 0).
 std::optional<DocumentFault> walk(const bson_t *doc, bool array, KeyStack &keys, int depth,
-                                  DocumentTraits *traits) {
+                                  int max_depth, DocumentTraits *traits) {
     bson_iter_t it;
     if (!bson_iter_init(&it, doc))
         return DocumentFault{DocumentFault::Kind::Malformed,
@@ -100,12 +100,12 @@ std::optional<DocumentFault> walk(const bson_t *doc, bool array, KeyStack &keys,
             }
         }
         if (type == BSON_TYPE_DOCUMENT || type == BSON_TYPE_ARRAY || type == BSON_TYPE_CODEWSCOPE) {
-            if (depth + 1 > max_document_depth) {
+            if (depth + 1 > max_depth) {
                 std::string sub = path_of(keys);
                 return DocumentFault{DocumentFault::Kind::TooDeep,
                                      sub,
                                      "the value of \"" + sub + "\" nests deeper than " +
-                                         std::to_string(max_document_depth) + " levels",
+                                         std::to_string(max_depth) + " levels",
                                      {}};
             }
             bson_t child;
@@ -131,7 +131,8 @@ std::optional<DocumentFault> walk(const bson_t *doc, bool array, KeyStack &keys,
                                      "the value of \"" + sub + "\" is malformed BSON",
                                      {}};
             }
-            if (auto fault = walk(&child, type == BSON_TYPE_ARRAY, keys, depth + 1, traits))
+            if (auto fault =
+                    walk(&child, type == BSON_TYPE_ARRAY, keys, depth + 1, max_depth, traits))
                 return fault;
         }
         keys.pop_back();
@@ -149,10 +150,11 @@ std::optional<DocumentFault> walk(const bson_t *doc, bool array, KeyStack &keys,
 
 } // namespace
 
-std::optional<DocumentFault> check_document(const bson_t *doc, DocumentTraits *traits) {
+std::optional<DocumentFault> check_document(const bson_t *doc, DocumentTraits *traits,
+                                            int max_depth) {
     KeyStack keys;
     keys.reserve(16);
-    auto fault = walk(doc, false, keys, 0, traits);
+    auto fault = walk(doc, false, keys, 0, max_depth, traits);
     if (fault && traits)
         *traits = DocumentTraits{};
     return fault;

@@ -7,6 +7,8 @@
 // (extended_json.hpp) and never recurses further, whatever the input.
 #pragma once
 
+#include "extended_json.hpp"
+
 #include <bson/bson.h>
 
 #include <optional>
@@ -38,7 +40,10 @@ struct DocumentTraits {
 
 // The first fault found walking the document in order, or nothing when it
 // can be walked whole (then *traits, when given, is filled in).  Never
-// throws for any input bytes.
-std::optional<DocumentFault> check_document(const bson_t *doc, DocumentTraits *traits = nullptr);
+// throws for any input bytes.  `max_depth` is the deepest nesting accepted:
+// a wrapper of documents (an oplog entry holds one a few levels down) may
+// allow a few levels more than a document.
+std::optional<DocumentFault> check_document(const bson_t *doc, DocumentTraits *traits = nullptr,
+                                            int max_depth = max_document_depth);
 
 } // namespace nextcrm

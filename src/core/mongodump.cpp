@@ -1,5 +1,6 @@
 #include "mongodump.hpp"
 
+#include "bson_check.hpp"
 #include "error.hpp"
 #include "mongodump_archive.hpp"
 
@@ -182,6 +183,18 @@ std::string pick_database(const std::string &where, const std::vector<std::strin
 bool in_database(const std::string &ns, const std::string &db) {
     return !db.empty() && ns.size() > db.size() && ns.compare(0, db.size(), db) == 0 &&
            ns[db.size()] == '.';
+}
+
+// An oplog entry holds a document a few levels down (the entry, o,
+// applyOps, its element, o, then $set or a diff): nested deeper than a
+// document may be plus these, it is no entry mongodump wrote.  A bounded
+// walk checks it: bson_validate() recurses once per level without bound, and
+// an entry nested 500000 levels deep overflowed the backend's stack (the
+// replay, oplog_apply.cpp, recurses as deep as the entry is, too).
+constexpr int max_oplog_entry_depth = max_document_depth + 16;
+
+std::optional<DocumentFault> oplog_entry_fault(const bson_t *entry) {
+    return check_document(entry, nullptr, max_oplog_entry_depth);
 }
 
 } // namespace
@@ -395,9 +408,10 @@ void Dump::for_each_oplog_entry(const std::function<void(const bson_t *)> &fn) c
                 if (!oplog)
                     continue;
                 bson_t entry;
-                if (!bson_init_static(&entry, data, length) ||
-                    !bson_validate(&entry, BSON_VALIDATE_NONE, nullptr))
+                if (!bson_init_static(&entry, data, length))
                     reader.fail("an oplog entry is not valid BSON");
+                if (auto fault = oplog_entry_fault(&entry))
+                    reader.fail("an oplog entry is not valid BSON: " + fault->reason);
                 fn(&entry);
             }
         }
@@ -409,9 +423,9 @@ void Dump::for_each_oplog_entry(const std::function<void(const bson_t *)> &fn) c
     while (const bson_t *entry = source.next()) {
         if ((source.count() & 1023) == 0 && between_)
             between_();
-        if (!bson_validate(entry, BSON_VALIDATE_NONE, nullptr))
-            throw Error(Message(NEXTCRM_MSG("oplog \"%s\" holds a corrupt entry after %s entries"),
-                                oplog_shown_, std::to_string(source.count() - 1)),
+        if (auto fault = oplog_entry_fault(entry))
+            throw Error(Message(NEXTCRM_MSG("oplog \"%s\" holds a corrupt entry after %s entries: %s"),
+                                oplog_shown_, std::to_string(source.count() - 1), fault->reason),
                         sqlstate::fdw_error);
         fn(entry);
     }

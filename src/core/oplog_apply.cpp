@@ -119,8 +119,18 @@ bool array_index(const std::string &text, std::size_t *index) {
     return true;
 }
 
+// MongoDB pads an array with nulls by at most this many elements (its
+// update code refuses more); an index the entry names beyond that is no
+// entry it wrote, and padding up to a nine-digit index would allocate
+// without bound in the backend.
+constexpr std::size_t max_array_padding = 1500000;
+
 // The array's element `index`, the array padded with nulls up to it.
 Node &element(Node &array, std::size_t index) {
+    if (index >= array.fields.size() && index - array.fields.size() > max_array_padding)
+        throw Error("the update pads an array of " + std::to_string(array.fields.size()) +
+                    " elements up to element " + std::to_string(index) + ", more than the " +
+                    std::to_string(max_array_padding) + " MongoDB pads");
     while (array.fields.size() <= index)
         array.fields.emplace_back(std::string(), null_node());
     return array.fields[index].second;
@@ -269,6 +279,11 @@ void apply_diff(Node &target, const bson_iter_t *diff, const std::string &where)
             bson_iter_t f = children(&it);
             while (bson_iter_next(&f)) {
                 std::string name = bson_iter_key(&f);
+                // MongoDB never changes an _id; an entry that does is not
+                // one it wrote, and applied it would move the document to
+                // another _id (or leave it none).
+                if (where.empty() && name == "_id")
+                    throw Error("the diff changes the _id");
                 if (key == "d")
                     remove_field(target, name);
                 else if (key == "u")
@@ -280,6 +295,8 @@ void apply_diff(Node &target, const bson_iter_t *diff, const std::string &where)
                 }
             }
         } else if (key.size() > 1 && key[0] == 's' && holds_document(&it)) {
+            if (where.empty() && key.substr(1) == "_id")
+                throw Error("the diff changes the _id");
             Node *sub = field(target, key.substr(1));
             if (!sub)
                 throw Error("diff changes \"" + prefix + key.substr(1) +
@@ -633,9 +650,18 @@ const bson_t *ReplayedSource::next() {
         }
         std::string id = source_id_of(doc);
         const auto *ops = replay_ ? replay_->ops_of(collection_, id) : nullptr;
-        // A second document with the same _id (a damaged dump) is left as it
-        // is: its duplicate key is reported when it is written.
-        if (!ops || seen_.count(id)) {
+        if (!ops) {
+            ++count_;
+            return doc;
+        }
+        // A second document with the same _id (a damaged dump): the entries
+        // were applied to the first.  Left as it is, it would be migrated in
+        // its state before them -- after a delete, when the first was not
+        // written, without even a duplicate key to report it -- so it is an
+        // error row.
+        if (seen_.count(id)) {
+            failure_ = "the dump holds a second document with this _id; the oplog's entries on "
+                       "the _id were applied to the first";
             ++count_;
             return doc;
         }

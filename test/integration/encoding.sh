@@ -151,6 +151,52 @@ ok $? "EUC_JP: the errors retried"
 is "$(q -d enc_euc_jp -c "SELECT count(*) FROM nextcrm_migration.errors")" 4 \
     "EUC_JP: a retry leaves the four error rows, not more"
 
+# A mongodump --oplog backup of the same dump: the oplog's records
+# (nextcrm_migration.oplog_applied) are written in the database's encoding
+# too.  A string _id and a field with characters EUC_JP lacks, and a
+# namespace that is not UTF-8 at all, were written as raw bytes: in EUC_JP
+# (and in UTF8, for the namespace) that is not text, and reading the
+# records failed with "invalid byte sequence".
+cp -r "$work/dump" "$work/oplogdump"
+python3 - "$work/oplogdump/oplog.bson" <<'PY2'
+import struct, sys
+def s(b):
+    b += b"\0"
+    return struct.pack("<i", len(b)) + b
+def doc(fields):
+    body = b"".join(bytes([t]) + k + b"\0" + v for t, k, v in fields)
+    return struct.pack("<i", len(body) + 5) + body + b"\0"
+def ts(i):
+    return (0x11, b"ts", struct.pack("<II", i, 1700000000))
+oid1 = bytes.fromhex("65e000000000000000000001")
+entries = [
+    doc([(2, b"op", s(b"i")), (2, b"ns", s(b"nextcrm.crm_Contacts")),
+         (3, b"o", doc([(2, b"_id", s("€x".encode())), (2, b"last_name", s(b"x"))])), ts(1)]),
+    doc([(2, b"op", s(b"u")), (2, b"ns", s(b"nextcrm.crm_Contacts")),
+         (3, b"o", doc([(3, b"$set", doc([(0x10, "last_name.€".encode(), struct.pack("<i", 1))]))])),
+         (3, b"o2", doc([(7, b"_id", oid1)])), ts(2)]),
+    doc([(2, b"op", s(b"i")), (2, b"ns", s(b"nextcrm.bad\xff")),
+         (3, b"o", doc([(0x10, b"_id", struct.pack("<i", 1))])), ts(3)]),
+]
+open(sys.argv[1], "wb").write(b"".join(entries))
+PY2
+chmod -R a+rX "$work/oplogdump"
+q -c "DROP DATABASE IF EXISTS enc_oplog" -c "CREATE DATABASE enc_oplog ENCODING 'EUC_JP' LOCALE 'C'
+                                             TEMPLATE template0" >/dev/null
+q -d enc_oplog >/dev/null <<SQL
+CREATE EXTENSION nextcrm_mongo_fdw;
+CREATE SERVER src FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS (dump_dir '$work/oplogdump');
+CREATE USER MAPPING FOR CURRENT_USER SERVER src;
+SQL
+q -d enc_oplog -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
+ok $? "EUC_JP: a dump with an oplog migrated"
+is "$(q -d enc_oplog -c "SELECT string_agg(concat_ws(' ', position, collection, source_id, outcome, reason),
+                                           E'\n' ORDER BY position) FROM nextcrm_migration.oplog_applied" 2>&1)" \
+    '1 crm_Contacts "\u20ACx" applied
+2 crm_Contacts 65e000000000000000000001 failed $set path "last_name.\u20AC" goes through a value that is not an object
+3 bad\xff { "$numberInt" : "1" } skipped collection "bad\xff" is not migrated: the profile does not map it' \
+    "EUC_JP: the oplog's records are text of the database: a character it lacks as \\uXXXX, a byte that is no UTF-8 as \\xHH"
+
 # SQL_ASCII has no characters to convert to: refused before anything runs.
 q -c "DROP DATABASE IF EXISTS enc_sql_ascii" \
   -c "CREATE DATABASE enc_sql_ascii ENCODING 'SQL_ASCII' LOCALE 'C' TEMPLATE template0" >/dev/null

@@ -459,6 +459,66 @@ TEST(Mongodump, AnArchiveWithItsOplogReadsTheDatabase) {
     EXPECT_EQ(plain.oplog_entries(), 0);
 }
 
+// An oplog entry nested half a million levels deep (its $set value): the
+// walk that checks an entry is bounded, so the oplog is refused as corrupt,
+// naming the depth, instead of overflowing the stack (bson_validate()
+// recursed once per level), in a folder's oplog.bson and an archive's alike.
+std::string deep_oplog_entry(int levels) {
+    std::string value;
+    for (int k = 0; k < levels; ++k) {
+        std::uint32_t len = 5 + 8 * static_cast<std::uint32_t>(levels - k);
+        value.append(reinterpret_cast<const char *>(&len), 4);
+        value
+            .append("\x03"
+                    "a",
+                    2)
+            .push_back('\0');
+    }
+    value.append("\x05\0\0\0\0", 5).append(static_cast<std::size_t>(levels), '\0');
+    bson_t *set = bson_new();
+    bson_t inner;
+    if (!bson_init_static(&inner, reinterpret_cast<const std::uint8_t *>(value.data()),
+                          value.size()))
+        return {};
+    BSON_APPEND_DOCUMENT(set, "name", &inner);
+    bson_t *update = bson_new();
+    BSON_APPEND_DOCUMENT(update, "$set", set);
+    bson_destroy(set);
+    bson_t *entry =
+        BCON_NEW("op", "u", "ns", "nextcrm.Users", "o2", "{", "_id", BCON_INT32(1), "}");
+    BSON_APPEND_DOCUMENT(entry, "o", update);
+    bson_destroy(update);
+    return bson_of(entry);
+}
+
+TEST(Mongodump, AnOplogEntryNestedTooDeepIsCorruptNotACrash) {
+    TempDir t;
+    ASSERT_EQ(std::system(("cp -r '" + fixtures() + "/dir' '" + t.path + "/server'").c_str()), 0);
+    std::string deep = deep_oplog_entry(500000);
+    write_all(t.path + "/server/oplog.bson", oplog_bytes() + deep);
+    nextcrm::Dump d(dump_dir(t.path + "/server"), [] {});
+    std::string err = error_of([&] { d.oplog_entries(); });
+    EXPECT_NE(err.find("server/oplog.bson\" holds a corrupt entry after 7 entries: the value of "
+                       "\"o.$set.name"),
+              std::string::npos)
+        << err;
+    EXPECT_NE(err.find("nests deeper than 116 levels"), std::string::npos) << err;
+
+    std::string oplog = oplog_bytes() + deep;
+    std::string a("\x6d\xe2\x99\x81", 4);
+    a += bson_of(BCON_NEW("version", "0.1"));
+    a += bson_of(BCON_NEW("db", "", "collection", "oplog"));
+    a += terminator_bytes;
+    a += bson_of(BCON_NEW("db", "", "collection", "oplog", "EOF", BCON_BOOL(false)));
+    a += oplog + terminator_bytes;
+    write_all(t.path + "/deep.archive", a);
+    nextcrm::Dump ad(archive(t.path + "/deep.archive", "nextcrm"), [] {});
+    err = error_of([&] { ad.oplog_entries(); });
+    EXPECT_NE(err.find("an oplog entry is not valid BSON: the value of \"o.$set.name"),
+              std::string::npos)
+        << err;
+}
+
 // An archive holding documents of a collection after its end-of-data header
 // (archives joined, a writer gone wrong), and a collection whose blocks the
 // prelude does not list: every document is read and counted, none dropped.

@@ -79,6 +79,41 @@ TEST(OplogApply, FormsNotImplementedAreErrors) {
     EXPECT_THROW(updated(R"({"_id": 1})", R"({"$set": {"_id": 2}})"), nextcrm::Error);
 }
 
+// Entries MongoDB never writes: a diff that changes or removes the _id
+// (applied, the document would move to another _id or have none), and an
+// index far past an array's end (padded, the backend would allocate
+// gigabytes of nulls).  Each is an error, as $set of _id is.
+TEST(OplogApply, HostileEntriesAreErrors) {
+    for (const char *update :
+         {R"({"$v": 2, "diff": {"u": {"_id": 2}}})", R"({"$v": 2, "diff": {"d": {"_id": false}}})",
+          R"({"$v": 2, "diff": {"i": {"_id": 2}}})",
+          R"({"$v": 2, "diff": {"s_id": {"u": {"x": 1}}}})"}) {
+        try {
+            updated(R"({"_id": {"x": 0}})", update);
+            ADD_FAILURE() << update << " was applied";
+        } catch (const nextcrm::Error &e) {
+            EXPECT_STREQ(e.what(), "the diff changes the _id") << update;
+        }
+    }
+    for (const char *update : {R"({"$set": {"l.999999999": 1}})",
+                               R"({"$v": 2, "diff": {"sl": {"a": true, "u999999999": 1}}})",
+                               R"({"$v": 2, "diff": {"sl": {"a": true, "l": 999999999}}})"}) {
+        try {
+            updated(R"({"_id": 1, "l": [1]})", update);
+            ADD_FAILURE() << update << " was applied";
+        } catch (const nextcrm::Error &e) {
+            std::string what = e.what();
+            EXPECT_EQ(
+                what.rfind("the update pads an array of 1 elements up to element 99999999", 0), 0u)
+                << what;
+            EXPECT_NE(what.find(", more than the 1500000 MongoDB pads"), std::string::npos) << what;
+        }
+    }
+    // Padding within MongoDB's bound is applied.
+    EXPECT_EQ(updated(R"({"_id": 1, "l": []})", R"({"$set": {"l.2": 1}})"),
+              R"({ "_id" : 1, "l" : [ null, null, 1 ] })");
+}
+
 TEST(OplogApply, UpdateOfAnAbsentIdUpserts) {
     EXPECT_EQ(updated("", R"({"$set": {"a": 1}})"), R"({ "_id" : 1, "a" : 1 })");
     EXPECT_EQ(updated("", R"({"$v": 2, "diff": {"i": {"a": 1}}})"), R"({ "_id" : 1, "a" : 1 })");
@@ -234,3 +269,27 @@ TEST(OplogReplay, SourceAppliesDeletesUpdatesAndAppendsInserts) {
 }
 
 } // namespace
+
+// A damaged dump holding an _id twice, which the oplog deletes: the first
+// copy is deleted, and the second is not migrated as if nothing had happened
+// to it (it was, silently, with neither the delete nor a duplicate key
+// reported): it fails, naming why.  A second copy of an _id the oplog does
+// not touch is left for the duplicate key to report.
+TEST(OplogReplay, ASecondCopyOfAnIdTheOplogTouchesFails) {
+    auto r = oplog({
+        R"({"op": "d", "ns": "crm.U", "o": {"_id": 1}})",
+        R"({"op": "u", "ns": "crm.U", "o": {"$set": {"n": "up"}}, "o2": {"_id": 2}})",
+    });
+    nextcrm::ReplayedSource s(
+        std::make_unique<ListSource>(std::vector<std::string>{
+            R"({"_id": 1, "n": "a"})", R"({"_id": 2, "n": "b"})", R"({"_id": 1, "n": "a"})",
+            R"({"_id": 2, "n": "b"})", R"({"_id": 3})", R"({"_id": 3})"}),
+        r, "U");
+    EXPECT_EQ(replayed(s), (std::vector<std::string>{
+                               R"({ "_id" : 2, "n" : "up" })",
+                               R"({ "_id" : 1, "n" : "a" } FAILED)",
+                               R"({ "_id" : 2, "n" : "b" } FAILED)",
+                               R"({ "_id" : 3 })",
+                               R"({ "_id" : 3 })",
+                           }));
+}
