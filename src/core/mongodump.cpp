@@ -424,9 +424,10 @@ void Dump::for_each_oplog_entry(const std::function<void(const bson_t *)> &fn) c
         if ((source.count() & 1023) == 0 && between_)
             between_();
         if (auto fault = oplog_entry_fault(entry))
-            throw Error(Message(NEXTCRM_MSG("oplog \"%s\" holds a corrupt entry after %s entries: %s"),
-                                oplog_shown_, std::to_string(source.count() - 1), fault->reason),
-                        sqlstate::fdw_error);
+            throw Error(
+                Message(NEXTCRM_MSG("oplog \"%s\" holds a corrupt entry after %s entries: %s"),
+                        oplog_shown_, std::to_string(source.count() - 1), fault->reason),
+                sqlstate::fdw_error);
         fn(entry);
     }
 }
