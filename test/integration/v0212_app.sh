@@ -183,6 +183,18 @@ is "$(q -d "$db" -c "SELECT count(*) || ' ' || string_agg(DISTINCT r.original ||
 is "$(q -d "$db" -c "SELECT count(*) $mapped AND NOT EXISTS (SELECT FROM \"Documents\" d
                      WHERE d.id = nextcrm_map_oid(r.source_id) AND d.document_system_type = 'RECEIPT')")" 0 \
     "and each of those documents is RECEIPT"
+# That run emptied the chain's leftover DocumentsToInvoices with Documents
+# (it references Documents; the migration writes no row to it).  Holding a
+# row the migration did not write, it stops a reset, named, and keeps it.
+q -d "$db" -c "INSERT INTO \"DocumentsToInvoices\" (document_id, invoice_id)
+               SELECT id, gen_random_uuid() FROM \"Documents\" LIMIT 1" >/dev/null
+out=$(q -d "$db" -c "SET client_min_messages = warning" \
+    -c "SELECT outcome FROM nextcrm_migrate_table('src', 'Documents', restart => true,
+                profile => 'nextcrm-v0.21.2', app_dir => '$app')" 2>&1)
+like "$out" 'ERROR:  cannot empty the migration.s tables: table public."DocumentsToInvoices" references them and holds rows' \
+    "a table the migration does not write, referencing Documents and holding rows, stops the reset, named"
+is "$(q -d "$db" -c "SELECT count(*) FROM \"DocumentsToInvoices\"")|$(q -d "$db" -c "SELECT count(*) > 0 FROM \"Documents\"")" \
+    "1|t" "and nothing was emptied"
 q -c "DROP DATABASE $db" >/dev/null
 ok $? "database $db dropped"
 done_testing
