@@ -7,7 +7,9 @@
 # result computed in SQL (test/prisma/v0212-queries.cjs).  PostgreSQL 17 and
 # 18 only (test/integration/versions: pg17+).  The fixture's documents of
 # system type INVOICE, which v0.21.2's client cannot read, go through the
-# profile's value map (to OTHER, each a repair row), then the operator's.
+# profile's value map (to OTHER, each a repair row), then the operator's;
+# a restart of Documents empties the chain's leftover DocumentsToInvoices
+# with it, and stops, named, once that table holds a row.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/migrate.sh"
 . "$NEXTCRM_ROOT/scripts/lib/prisma.sh"
