@@ -68,15 +68,18 @@ psql -d "$db" -c "SET client_min_messages = warning" \
     >"$work/result" 2>&1 || die "the migration failed: $(tail -5 "$work/result")"
 migrate_seconds=$(elapsed "$t0")
 
-# The manifest's per-collection counts, as collection|documents rows.
-jq -r '.collections | to_entries[] | "\(.key)|\(.value.documents)"' "$work/manifest.json" \
+# The manifest's per-collection counts, as collection|documents|errors rows
+# (errors: what the generator planted for the default profile to refuse,
+# shown beside the run's error documents, not checked).
+jq -r '.collections | to_entries[] | "\(.key)|\(.value.documents)|\(.value.errors)"' "$work/manifest.json" \
     >"$work/manifest.rows" || die "reading the manifest failed"
-psql -d "$db" -c "CREATE TEMP TABLE manifest (collection text, documents bigint)" \
+psql -d "$db" -c "CREATE TEMP TABLE manifest (collection text, documents bigint, errors bigint)" \
     -c "\\copy manifest FROM '$work/manifest.rows' (FORMAT csv, DELIMITER '|')" \
     -At -F '|' -c "
 SELECT m.collection, m.documents, c.source_total, c.migrated, t.n, e.n, k.n,
        CASE WHEN m.documents = c.source_total AND c.migrated = t.n
-                 AND c.source_total = c.migrated + e.n + k.n THEN 'yes' ELSE 'NO' END
+                 AND c.source_total = c.migrated + e.n + k.n THEN 'yes' ELSE 'NO' END,
+       m.errors
   FROM manifest m
   LEFT JOIN nextcrm_migration.checkpoint c ON c.collection = m.collection
   CROSS JOIN LATERAL (SELECT count(DISTINCT source_id) AS n FROM nextcrm_migration.errors e
@@ -110,10 +113,10 @@ st=$?
 echo
 echo "== $n generated documents (seed $seed) into NextCRM v0.21.2, $("$PG_CONFIG" --version)"
 {
-    echo "collection|manifest|source|migrated|table rows|error docs|kept aside|accounted"
+    echo "collection|manifest|source|migrated|table rows|error docs|kept aside|accounted|gen errors"
     cat "$work/accounting"
-    awk -F'|' '{ for (i = 2; i <= 7; i++) s[i] += $i } END {
-        printf "total|%d|%d|%d|%d|%d|%d|\n", s[2], s[3], s[4], s[5], s[6], s[7] }' "$work/accounting"
+    awk -F'|' '{ for (i = 2; i <= 9; i++) s[i] += $i } END {
+        printf "total|%d|%d|%d|%d|%d|%d||%d\n", s[2], s[3], s[4], s[5], s[6], s[7], s[9] }' "$work/accounting"
 } | column -t -s '|'
 echo
 echo "== repairs by kind"
