@@ -92,15 +92,57 @@ bool take_lock() {
            "t";
 }
 
+// TRUNCATE of `tables` (target_table() names), which PostgreSQL refuses
+// while a table left out of the statement references one of them by a
+// foreign key.  A target may hold such a table that no collection writes (a
+// leftover join table of the app's migrations): empty, it is emptied with
+// them; holding rows, the reset stops and names it, since those rows are
+// not the migration's to drop.
+void truncate_targets(const std::vector<std::string> &tables) {
+    if (tables.empty())
+        return;
+    Datum arg = pg::construct_text_array(tables);
+    Oid type = TEXTARRAYOID;
+    SpiRows others = spi_query(
+        "SELECT DISTINCT c.conrelid::pg_catalog.regclass::pg_catalog.text"
+        "  FROM pg_catalog.pg_constraint c"
+        " WHERE c.contype OPERATOR(pg_catalog.=) 'f'"
+        "   AND c.confrelid OPERATOR(pg_catalog.=) ANY (SELECT pg_catalog.to_regclass(t)"
+        "         FROM pg_catalog.unnest($1) t)"
+        "   AND NOT c.conrelid OPERATOR(pg_catalog.=) ANY (SELECT pg_catalog.to_regclass(t)"
+        "         FROM pg_catalog.unnest($1) t WHERE pg_catalog.to_regclass(t) IS NOT NULL)"
+        " ORDER BY 1",
+        1, &type, &arg);
+    std::string list;
+    for (const auto &t : tables)
+        list += (list.empty() ? "" : ", ") + t;
+    for (std::size_t r = 0; r < others.size(); ++r) {
+        // regclass prints the name quoted and, with search_path pinned to
+        // pg_catalog, schema-qualified.
+        const std::string other = others.text(r, 1);
+        if (spi_query(("SELECT 1 FROM " + other + " LIMIT 1").c_str()).empty()) {
+            list += ", " + other;
+            continue;
+        }
+        throw Error(Message(NEXTCRM_MSG("cannot empty the migration's tables: table %s references "
+                                        "them and holds rows"),
+                            other),
+                    sqlstate::object_in_use,
+                    "The migration does not write that table, so it does not empty it.",
+                    "Empty it, or drop its foreign key, then run the migration again.");
+    }
+    spi_exec(("TRUNCATE " + list).c_str());
+}
+
 // Empties the target tables and the migration's record.
 void reset(const Mapping &mapping) {
-    std::string tables;
+    std::vector<std::string> tables;
     for (const auto &c : mapping.collections())
         if (!c.kept_whole) // no table in the target
-            tables += (tables.empty() ? "" : ", ") + target_table(c.name);
+            tables.push_back(target_table(c.name));
     for (const auto &j : mapping.junctions())
-        tables += ", " + target_table(j.table);
-    spi_exec(("TRUNCATE " + tables).c_str());
+        tables.push_back(target_table(j.table));
+    truncate_targets(tables);
     // DELETE, not TRUNCATE: the calling session holds share locks on these
     // tables until its statement ends, and waits for this worker.
     for (const char *table : {"run", "checkpoint", "batch_log", "errors", "repairs", "extra_keys",
@@ -117,18 +159,17 @@ void reset(const Mapping &mapping) {
 // repairs go, since that build records them anew.
 void reset_collections(const Mapping &mapping, const std::vector<std::string> &names) {
     std::set<std::string> reset(names.begin(), names.end());
-    std::string tables;
+    std::vector<std::string> tables;
     std::vector<std::string> junctions;
     for (const auto &c : mapping.collections())
         if (reset.count(c.name) && !c.kept_whole)
-            tables += (tables.empty() ? "" : ", ") + target_table(c.name);
+            tables.push_back(target_table(c.name));
     for (const auto &j : mapping.junctions())
         if (reset.count(j.a_model) || reset.count(j.b_model)) {
-            tables += ", " + target_table(j.table);
+            tables.push_back(target_table(j.table));
             junctions.push_back(j.table);
         }
-    if (!tables.empty())
-        spi_exec(("TRUNCATE " + tables).c_str());
+    truncate_targets(tables);
 
     Datum args[2] = {pg::construct_text_array(names), pg::construct_text_array(junctions)};
     Oid types[2] = {TEXTARRAYOID, TEXTARRAYOID};

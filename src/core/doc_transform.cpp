@@ -804,13 +804,24 @@ TransformedDocument Transformer::transform(const bson_t *doc) const {
                 }
                 break;
             case FieldKind::Enum: {
-                std::string s(to_text(&v, f.stored_key));
+                std::string original(to_text(&v, f.stored_key));
+                // A value map (special map=) replaces a label the target's
+                // application cannot read by one it can; the original stays
+                // in the repair row.
+                std::string s = mapped_name(f, original);
                 const auto &labels = mapping_.enum_labels(f.pg_type);
                 if (std::find(labels.begin(), labels.end(), s) == labels.end())
-                    throw DocumentError(f.stored_key, "field \"" + f.stored_key +
-                                                          "\" holds a string that is not a "
-                                                          "value of enum " +
-                                                          f.pg_type);
+                    throw DocumentError(
+                        f.stored_key,
+                        s == original
+                            ? "field \"" + f.stored_key +
+                                  "\" holds a string that is not a value of enum " + f.pg_type
+                            : "value map \"" + f.value_map + "\" maps field \"" + f.stored_key +
+                                  "\" to a string that is not a value "
+                                  "of enum " +
+                                  f.pg_type);
+                if (s != original)
+                    out.repairs.push_back({f.stored_key, "value_mapped", original, s});
                 out.values[col] = s;
                 break;
             }

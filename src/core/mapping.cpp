@@ -168,8 +168,8 @@ void check_kind(FieldMapping &f, const Place &place, const std::string &notes) {
         refuse(place, f.kind == FieldKind::Lookup ? "special" : "kind",
                f.kind == FieldKind::Lookup ? "kind lookup needs lookup=table:match:result"
                                            : "lookup= belongs to kind lookup");
-    if (!f.value_map.empty() && f.kind != FieldKind::Lookup)
-        refuse(place, "special", "map= belongs to kind lookup");
+    if (!f.value_map.empty() && f.kind != FieldKind::Lookup && f.kind != FieldKind::Enum)
+        refuse(place, "special", "map= belongs to kinds lookup and enum");
     if ((f.kind == FieldKind::Derive) != !f.derive.empty())
         refuse(place, f.kind == FieldKind::Derive ? "special" : "kind",
                f.kind == FieldKind::Derive ? "kind derive needs derive=key:equals:value|...|*:value"
@@ -377,7 +377,7 @@ Mapping::Mapping(std::string_view mapping_csv, std::string_view enums_csv,
                            "derive reads \"" + c.key + "\", which is not a field of \"" + name +
                                "\"");
         }
-    // A map of value-maps.csv that no lookup names is a typo (a lookup may
+    // A map of value-maps.csv that no field names is a typo (a field may
     // name a map without rows: the operator's value_map may fill it).
     for (const auto &[map, rows] : value_maps_) {
         bool named = false;
@@ -385,9 +385,10 @@ Mapping::Mapping(std::string_view mapping_csv, std::string_view enums_csv,
             for (const auto &f : coll.fields)
                 named = named || f.value_map == map;
         if (!named)
-            throw Error(Message(NEXTCRM_MSG("%s: map \"%s\" is named by no lookup (map=%s in %s)"),
-                                value_maps_file, map, map, mapping_file),
-                        sqlstate::invalid_parameter_value);
+            throw Error(
+                Message(NEXTCRM_MSG("%s: map \"%s\" is named by no lookup or enum (map=%s in %s)"),
+                        value_maps_file, map, map, mapping_file),
+                sqlstate::invalid_parameter_value);
     }
     std::set<std::string> done, active;
     for (const auto &name : file_order)
@@ -415,10 +416,26 @@ Mapping::Mapping(std::string_view mapping_csv, std::string_view enums_csv,
         enums_[enum_rows[i][0]] = std::move(labels);
     }
     for (const auto &c : collections_)
-        for (const auto &f : c.fields)
-            if (f.kind == FieldKind::Enum && enum_labels(f.pg_type).empty())
+        for (const auto &f : c.fields) {
+            if (f.kind != FieldKind::Enum)
+                continue;
+            const auto &labels = enum_labels(f.pg_type);
+            if (labels.empty())
                 refuse(Place{mapping_file, f.line}, "pg_type",
                        "unknown enum type \"" + f.pg_type + "\" (not in " + enums_file + ")");
+            // An enum's value map replaces a label by another label: a
+            // profile row leading anywhere else could never be written.
+            auto m = value_maps_.find(f.value_map);
+            if (f.value_map.empty() || m == value_maps_.end())
+                continue;
+            for (const auto &[from, to] : m->second)
+                if (std::find(labels.begin(), labels.end(), to) == labels.end())
+                    throw Error(value_maps_file + ": map \"" + f.value_map + "\" maps \"" + from +
+                                    "\" to \"" + to + "\", which is not a value of enum " +
+                                    f.pg_type + " (map=" + f.value_map + " in " + mapping_file +
+                                    " line " + std::to_string(f.line) + ")",
+                                sqlstate::invalid_parameter_value);
+        }
 }
 
 const CollectionMapping *Mapping::collection(std::string_view name) const {

@@ -7,6 +7,10 @@
 extern "C" {
 #include "commands/explain.h"
 #include "executor/tuptable.h"
+// 18 moved the ExplainProperty* functions to explain_format.h.
+#if PG_VERSION_NUM >= 180000
+#include "commands/explain_format.h"
+#endif
 }
 
 namespace nextcrm::pg {

@@ -241,7 +241,7 @@ for caller in "${callers[@]}"; do
     ok $? "a run of the two ends without an error"
 done
 for db in life_two_a life_two_b; do
-    is "$(q -d "$db" -c "SELECT status FROM nextcrm_migration.run")" complete "$db: the run completes"
+    is "$(q -d "$db" -c "SELECT status FROM nextcrm_migration.run")" done "$db: the run completes"
     is "$(q -d "$db" -c "SELECT sum(migrated) || ' ' || sum(failed) FROM nextcrm_migration.checkpoint")" \
         "93 7" "$db: 93 documents migrated, 7 recorded as errors"
 done

@@ -5,7 +5,11 @@
 # schema.prisma (Prisma 6.19.3, this repository's pinned CLI: 7.6's needs a
 # native engine it downloads), and each result is compared with the same
 # result computed in SQL (test/prisma/v0212-queries.cjs).  PostgreSQL 17 and
-# 18 only (test/integration/versions: pg17+).
+# 18 only (test/integration/versions: pg17+).  The fixture's documents of
+# system type INVOICE, which v0.21.2's client cannot read, go through the
+# profile's value map (to OTHER, each a repair row), then the operator's;
+# a restart of Documents empties the chain's leftover DocumentsToInvoices
+# with it, and stops, named, once that table holds a row.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/migrate.sh"
 . "$NEXTCRM_ROOT/scripts/lib/prisma.sh"
@@ -134,14 +138,28 @@ check contact_documents "SELECT c.id, c.id || '|' || string_agg(d.id || '/' || d
     GROUP BY c.id" \
     "each contact's documents (explicit join table) match SQL"
 check documents "SELECT d.id, d.id || '|' || d.document_name || '|' || coalesce(d.document_system_type::text, '') AS t
-    FROM \"Documents\" d WHERE d.document_system_type IS DISTINCT FROM 'INVOICE'" \
-    "the documents with a system type the client knows match SQL"
+    FROM \"Documents\" d" \
+    "every document, with its system type, matches SQL"
 # v0.21.2's chain keeps INVOICE in the column's enum, its schema.prisma does
-# not (UPSTREAM-v0.21.2 §4.3): the app's client cannot read such a document.
-invoices=$(q -d "$db" -c "SELECT count(*) FROM \"Documents\" WHERE document_system_type = 'INVOICE'")
-holds "$invoices > 0" "the fixture has documents of system type INVOICE ($invoices), which the column accepts"
-like "$(val invoice_read)" "Value 'INVOICE' not found in enum 'DocumentSystemType'" \
-    "and v0.21.2's client refuses to read them, naming the value"
+# not (UPSTREAM-v0.21.2 §4.3): the profile's value map document_system_type
+# sends INVOICE to OTHER, so that the client reads every row, and keeps the
+# original in a value_mapped repair per document.  The source's count comes
+# from the dump itself, through a foreign table.
+q -d "$db" -c "CREATE SCHEMA fx; IMPORT FOREIGN SCHEMA nextcrm LIMIT TO (\"Documents\") FROM SERVER src INTO fx" >/dev/null
+invoices=$(q -d "$db" -c "SELECT count(*) FROM fx.\"Documents\" WHERE document_system_type::text = 'INVOICE'")
+holds "$invoices > 0" "the fixture has documents of system type INVOICE ($invoices)"
+is "$(q -d "$db" -c "SELECT count(*) FROM \"Documents\" WHERE document_system_type = 'INVOICE'")" 0 \
+    "no migrated document keeps INVOICE, which v0.21.2's client cannot read"
+mapped="FROM nextcrm_migration.repairs r WHERE r.collection = 'Documents' AND r.field = 'document_system_type'
+        AND r.kind = 'value_mapped'"
+refused=$(q -d "$db" -c "SELECT count(*) FROM nextcrm_migration.errors WHERE collection = 'Documents'
+                        AND document->>'document_system_type' = 'INVOICE'")
+is "$(q -d "$db" -c "SELECT count(*) || ' ' || string_agg(DISTINCT r.original || '>' || r.replacement, ',') $mapped")" \
+    "$((invoices - refused)) INVOICE>OTHER" \
+    "each INVOICE document migrated has a value_mapped repair keeping INVOICE ($refused are error rows for another reason)"
+is "$(q -d "$db" -c "SELECT count(*) $mapped AND NOT EXISTS (SELECT FROM \"Documents\" d
+                     WHERE d.id = nextcrm_map_oid(r.source_id) AND d.document_system_type = 'OTHER')")" 0 \
+    "and each repair names a document now of type OTHER"
 check boards "SELECT b.id, b.id || '|' || b.title || '|' || coalesce((SELECT string_agg(s.id || '/' || s.title || '/' || coalesce(s.position::text, '') || ':'
         || coalesce((SELECT string_agg(k.id || '/' || k.title || '/' || k.position, ',' ORDER BY k.id) FROM \"Tasks\" k WHERE k.section = s.id), ''),
         ' ' ORDER BY s.id) FROM \"Sections\" s WHERE s.board = b.id), '') AS t
@@ -153,6 +171,32 @@ check task_comments "SELECT k.id, k.id || '|' || string_agg(c.id || '/' || c.com
 check users "SELECT u.id, u.id || '|' || u.email || '|' || coalesce(u.name, '') || '|' || u.role || '|' || u.\"userStatus\" AS t
     FROM \"Users\" u" \
     "the users list matches SQL"
+
+# The operator decides otherwise: a value_map row before the run (here a
+# run of Documents alone) takes precedence over the profile's.
+q -d "$db" -c "INSERT INTO nextcrm_migration.value_map (map, from_value, to_value)
+               VALUES ('document_system_type', 'invoice', 'RECEIPT')" >/dev/null
+out=$(q -d "$db" -c "SET client_min_messages = warning" \
+    -c "SELECT outcome FROM nextcrm_migrate_table('src', 'Documents', restart => true,
+                profile => 'nextcrm-v0.21.2', app_dir => '$app')" 2>&1)
+is "$out" "done" "Documents migrated again with the operator's document_system_type map"
+is "$(q -d "$db" -c "SELECT count(*) || ' ' || string_agg(DISTINCT r.original || '>' || r.replacement, ',') $mapped")" \
+    "$((invoices - refused)) INVOICE>RECEIPT" "each former INVOICE document's repair records the operator's RECEIPT"
+is "$(q -d "$db" -c "SELECT count(*) $mapped AND NOT EXISTS (SELECT FROM \"Documents\" d
+                     WHERE d.id = nextcrm_map_oid(r.source_id) AND d.document_system_type = 'RECEIPT')")" 0 \
+    "and each of those documents is RECEIPT"
+# That run emptied the chain's leftover DocumentsToInvoices with Documents
+# (it references Documents; the migration writes no row to it).  Holding a
+# row the migration did not write, it stops a reset, named, and keeps it.
+q -d "$db" -c "INSERT INTO \"DocumentsToInvoices\" (document_id, invoice_id)
+               SELECT id, gen_random_uuid() FROM \"Documents\" LIMIT 1" >/dev/null
+out=$(q -d "$db" -c "SET client_min_messages = warning" \
+    -c "SELECT outcome FROM nextcrm_migrate_table('src', 'Documents', restart => true,
+                profile => 'nextcrm-v0.21.2', app_dir => '$app')" 2>&1)
+like "$out" 'ERROR:  cannot empty the migration.s tables: table public."DocumentsToInvoices" references them and holds rows' \
+    "a table the migration does not write, referencing Documents and holding rows, stops the reset, named"
+is "$(q -d "$db" -c "SELECT count(*) FROM \"DocumentsToInvoices\"")|$(q -d "$db" -c "SELECT count(*) > 0 FROM \"Documents\"")" \
+    "1|t" "and nothing was emptied"
 q -c "DROP DATABASE $db" >/dev/null
 ok $? "database $db dropped"
 done_testing

@@ -33,10 +33,13 @@ const char *rows =
     "lookup=Statuses:name:id;map=status,\n"
     "docs,people,people,junction,PeopleDocs,person_id,doc_id,,people,,,empty,,\n"
     "keys,_id,id,kept,,,,,,,,error,,the target has no place for keys\n"
-    "keys,secret,secret,kept,,,,,,,,null,,the target has no place for keys\n";
+    "keys,secret,secret,kept,,,,,,,,null,,the target has no place for keys\n"
+    "files,_id,id,id,files,id,,uuid,,yes,,error,,\n"
+    "files,kind,kind,enum,files,kind,,DocKind,,no,,null,map=kind,\n";
 
-const char *maps = "map,from,to\nstatus,IN_PROGRESS,Contacted\nstatus,completed,Qualified\n";
-const char *enums = "enum,values\nAppRole,user manager admin\n";
+const char *maps = "map,from,to\nstatus,IN_PROGRESS,Contacted\nstatus,completed,Qualified\n"
+                   "kind,INVOICE,OTHER\n";
+const char *enums = "enum,values\nAppRole,user manager admin\nDocKind,INVOICE RECEIPT OTHER\n";
 
 // The numeric type's comma is quoted (the CSV reader takes RFC 4180 quotes).
 std::string mapping_text() {
@@ -206,6 +209,42 @@ TEST_F(Kinds, ALookupGoesThroughTheValueMapCaseFoldedAndIsARepair) {
               "OPERATOR(pg_catalog.=) pg_catalog.lower(p1) LIMIT 1)");
 }
 
+TEST_F(Kinds, AnEnumGoesThroughItsValueMapAndAChangedValueIsARepair) {
+    Transformer t(*mapping, *mapping->collection("files"));
+    auto d = t.transform(json("{\"_id\": {\"$oid\": \"65a1f0c2e4b0a1b2c3d4e501\"},"
+                              " \"kind\": \"INVOICE\"}")
+                             .get());
+    EXPECT_EQ(value(t, d, "kind"), "OTHER");
+    std::string original;
+    ASSERT_TRUE(has_repair(d, "kind", "value_mapped", &original));
+    EXPECT_EQ(original, "INVOICE");
+    EXPECT_EQ(d.repairs.size(), 1u);
+    // A label the map does not name stays as it is, with no repair.
+    auto r = t.transform(json("{\"_id\": {\"$oid\": \"65a1f0c2e4b0a1b2c3d4e502\"},"
+                              " \"kind\": \"RECEIPT\"}")
+                             .get());
+    EXPECT_EQ(value(t, r, "kind"), "RECEIPT");
+    EXPECT_TRUE(r.repairs.empty());
+    // The operator's map wins: INVOICE kept as it is, no repair.
+    t.set_value_overrides({{"kind", {{"invoice", "INVOICE"}}}});
+    auto o = t.transform(json("{\"_id\": {\"$oid\": \"65a1f0c2e4b0a1b2c3d4e503\"},"
+                              " \"kind\": \"INVOICE\"}")
+                             .get());
+    EXPECT_EQ(value(t, o, "kind"), "INVOICE");
+    EXPECT_TRUE(o.repairs.empty());
+    // An operator's map to no label of the enum makes the document an error
+    // naming the field and the map, not a value the column would refuse.
+    t.set_value_overrides({{"kind", {{"invoice", "BILL"}}}});
+    EXPECT_EQ(error_of(t, "{\"_id\": {\"$oid\": \"65a1f0c2e4b0a1b2c3d4e504\"},"
+                          " \"kind\": \"INVOICE\"}"),
+              "kind: value map \"kind\" maps field \"kind\" to a string that is not a value of "
+              "enum DocKind");
+    // A string that is no label and that no map names stays an error.
+    EXPECT_EQ(error_of(t, "{\"_id\": {\"$oid\": \"65a1f0c2e4b0a1b2c3d4e505\"},"
+                          " \"kind\": \"MEMO\"}"),
+              "kind: field \"kind\" holds a string that is not a value of enum DocKind");
+}
+
 TEST_F(Kinds, ACollectionWithNoPlaceIsKeptWhole) {
     const CollectionMapping *keys = mapping->collection("keys");
     ASSERT_NE(keys, nullptr);
@@ -239,7 +278,13 @@ TEST(KindRefusals, EachMisuseNamesFileLineAndField) {
               "mapping.csv line 11, field \"special\": lookup needs "
               "table:match_column:result_column, not \"lookup=Statuses\"");
     EXPECT_EQ(with("map=status", "map=stage"),
-              "value-maps.csv: map \"status\" is named by no lookup (map=status in mapping.csv)");
+              "value-maps.csv: map \"status\" is named by no lookup or enum (map=status in "
+              "mapping.csv)");
+    EXPECT_EQ(with("default,numeric_string,", "default,numeric_string;map=status,"),
+              "mapping.csv line 10, field \"special\": map= belongs to kinds lookup and enum");
+    EXPECT_EQ(refusal(good, std::string(maps) + "kind,receipt,BILL\n"),
+              "value-maps.csv: map \"kind\" maps \"receipt\" to \"BILL\", which is not a value "
+              "of enum DocKind (map=kind in mapping.csv line 16)");
     EXPECT_EQ(with("|*:user", ""),
               "mapping.csv line 5, field \"special\": a derive table ends with its otherwise "
               "case *:value");
