@@ -430,11 +430,12 @@ Mapping::Mapping(std::string_view mapping_csv, std::string_view enums_csv,
                 continue;
             for (const auto &[from, to] : m->second)
                 if (std::find(labels.begin(), labels.end(), to) == labels.end())
-                    throw Error(value_maps_file + ": map \"" + f.value_map + "\" maps \"" + from +
-                                    "\" to \"" + to + "\", which is not a value of enum " +
-                                    f.pg_type + " (map=" + f.value_map + " in " + mapping_file +
-                                    " line " + std::to_string(f.line) + ")",
-                                sqlstate::invalid_parameter_value);
+                    throw Error(
+                        Message(NEXTCRM_MSG("%s: map \"%s\" maps \"%s\" to \"%s\", which "
+                                            "is not a value of enum %s (map=%s in %s line %s)"),
+                                value_maps_file, f.value_map, from, to, f.pg_type, f.value_map,
+                                mapping_file, std::to_string(f.line)),
+                        sqlstate::invalid_parameter_value);
         }
 }
 
