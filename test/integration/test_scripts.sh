@@ -59,8 +59,8 @@ is "$(arith_idioms "$ROOT"/test/integration/*.sh "$ROOT"/test/lib/*.sh)" "" \
 listed=$(awk '!/^#/ && NF { print $1 }' "$ROOT/test/integration/versions" | sort)
 present=$(cd "$ROOT/test/integration" && ls -- *.sh | sort)
 is "$listed" "$present" "test/integration/versions lists exactly the integration scripts"
-bad=$(awk '!/^#/ && NF && $2 !~ /^(smoke|main|once|pg17\+)$/ { print $1 }' "$ROOT/test/integration/versions")
-is "$bad" "" "each with a tier of smoke, main, once or pg17+"
+bad=$(awk '!/^#/ && NF && $2 !~ /^(smoke|main|once|pg17\+|newest)$/ { print $1 }' "$ROOT/test/integration/versions")
+is "$bad" "" "each with a tier of smoke, main, once, pg17+ or newest"
 
 # The tiers as scripts/test reads them: each version's default tier (16
 # full, 15 main, 17 and 18 smoke) with a fake pg_config of that version.
@@ -68,12 +68,15 @@ fake=$(mktemp -d)
 tiers() { # major tier → the scripts of a smoke, a main and a pg17+ line that run
     printf '#!/bin/sh\necho "PostgreSQL %s.1"\n' "$1" >"$fake/pg_config" && chmod +x "$fake/pg_config"
     ROOT=$ROOT PG_CONFIG=$fake/pg_config bash -c '. <(sed -n "/^scripts_of_tier()/,/^}/p" "$ROOT/scripts/test")
-        scripts_of_tier "$1" t/migrate.sh t/validate.sh t/v0212_target.sh' _ "$2" | tr '\n' ' '
+        scripts_of_tier "$1" t/migrate.sh t/validate.sh t/v0212_target.sh t/v0212_app.sh' _ "$2" |
+        tr '\n' ' '
 }
-is "$(tiers 15 main)" "t/migrate.sh t/validate.sh " "pg17+ scripts do not run on 15"
+is "$(tiers 15 main)" "t/migrate.sh t/validate.sh " "pg17+ and newest scripts do not run on 15"
 is "$(tiers 16 full)" "t/migrate.sh t/validate.sh " "nor on 16"
-is "$(tiers 17 smoke)" "t/migrate.sh t/v0212_target.sh " "they run on 17 beside the smoke scripts"
-is "$(tiers 18 smoke)" "t/migrate.sh t/v0212_target.sh " "and on 18"
+is "$(tiers 17 smoke)" "t/migrate.sh t/v0212_target.sh " "pg17+ ones run on 17 beside the smoke scripts"
+is "$(tiers 18 smoke)" "t/migrate.sh t/v0212_target.sh t/v0212_app.sh " "and on 18, with the newest ones"
+is "$(tiers 17 full)" "t/migrate.sh t/validate.sh t/v0212_target.sh t/v0212_app.sh " \
+    "one installation of 17 (PG_CONFIG) runs them all"
 rm -rf "$fake"
 
 done_testing
