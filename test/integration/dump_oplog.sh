@@ -153,8 +153,7 @@ make_target oplog_clean "dump_dir '$fx/dir'"
 q -d oplog_clean -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
 ok $? "clean: the dump without an oplog migrates"
 assigned_to_deleted=$(q -d oplog_clean -c "SELECT count(*) FROM \"crm_Accounts\" WHERE assigned_to = nextcrm_map_oid('$DEL')")
-((assigned_to_deleted > 0))
-ok $? "the user deleted during the dump is assigned $assigned_to_deleted accounts in the dump"
+holds "assigned_to_deleted > 0" "the user deleted during the dump is assigned $assigned_to_deleted accounts in the dump"
 # Users after the oplog: the dump's migrated users, less the deleted one and
 # the one whose update is not applied (when they migrate from the dump), plus
 # the inserted, the upserted and the transaction's one.
@@ -299,8 +298,7 @@ wait $caller
 wait_for_server
 ok $? "the server is back after kill -9 of the worker ($worker)"
 done_before=$(q -d oplog_kill -c "SELECT sum(processed) FROM nextcrm_migration.checkpoint")
-((done_before > 0 && done_before < N))
-ok $? "the killed run had committed part of the data ($done_before documents)"
+holds "done_before > 0 && done_before < N" "the killed run had committed part of the data ($done_before documents)"
 q -d oplog_kill -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>&1
 is "$(q -d oplog_kill -c "SELECT status FROM nextcrm_migration.run")" done "the resumed run completes"
 is "$(q -d oplog_kill -c "$applied")" "1 applied, 2 applied, 3 applied, 4 applied" \
