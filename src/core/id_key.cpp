@@ -1,5 +1,7 @@
 #include "id_key.hpp"
 
+#include "extended_json.hpp"
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -139,10 +141,31 @@ std::string decimal_key(const bson_decimal128_t &d) {
     return out;
 }
 
-std::string iter_key(const bson_iter_t *it);
+// The type and the value's bytes as BSON writes them: {"": value} is 4
+// bytes of length, the type, the empty name's NUL, the value and the
+// closing NUL.
+std::string bytes_key(const bson_iter_t *it) {
+    bson_t one;
+    bson_init(&one);
+    bson_append_iter(&one, "", 0, it);
+    const std::uint8_t *data = bson_get_data(&one);
+    std::string out = "t";
+    out.push_back(static_cast<char>(bson_iter_type(it)));
+    if (one.len > 7)
+        out.append(reinterpret_cast<const char *>(data) + 6, one.len - 7);
+    bson_destroy(&one);
+    return out;
+}
+
+std::string iter_key(const bson_iter_t *it, int depth);
 
 // A document's or an array's elements; a document's with their names.
-std::string children_key(const bson_iter_t *it, bool with_names) {
+// Past max_document_depth (a document no reader converts: check_document()
+// makes it an error row) the value is keyed by its bytes, so that no input
+// recurses without bound on the backend's stack.
+std::string children_key(const bson_iter_t *it, bool with_names, int depth) {
+    if (depth > max_document_depth)
+        return bytes_key(it);
     std::string out = with_names ? "o" : "a";
     bson_iter_t child;
     if (!bson_iter_recurse(it, &child))
@@ -153,14 +176,14 @@ std::string children_key(const bson_iter_t *it, bool with_names) {
             append_u32(out, name_len);
             out.append(bson_iter_key(&child), name_len);
         }
-        std::string k = iter_key(&child);
+        std::string k = iter_key(&child, depth + 1);
         append_u32(out, static_cast<std::uint32_t>(k.size()));
         out += k;
     }
     return out;
 }
 
-std::string iter_key(const bson_iter_t *it) {
+std::string iter_key(const bson_iter_t *it, int depth) {
     switch (bson_iter_type(it)) {
     case BSON_TYPE_INT32:
         return integer_key(bson_iter_int32(it));
@@ -184,24 +207,11 @@ std::string iter_key(const bson_iter_t *it) {
         return "s" + std::string(s, len);
     }
     case BSON_TYPE_DOCUMENT:
-        return children_key(it, true);
+        return children_key(it, true, depth);
     case BSON_TYPE_ARRAY:
-        return children_key(it, false);
-    default: {
-        // The type and the value's bytes as BSON writes them: {"": value}
-        // is 4 bytes of length, the type, the empty name's NUL, the value
-        // and the closing NUL.
-        bson_t one;
-        bson_init(&one);
-        bson_append_iter(&one, "", 0, it);
-        const std::uint8_t *data = bson_get_data(&one);
-        std::string out = "t";
-        out.push_back(static_cast<char>(bson_iter_type(it)));
-        if (one.len > 7)
-            out.append(reinterpret_cast<const char *>(data) + 6, one.len - 7);
-        bson_destroy(&one);
-        return out;
-    }
+        return children_key(it, false, depth);
+    default:
+        return bytes_key(it);
     }
 }
 
@@ -214,7 +224,7 @@ std::string id_key(const bson_value_t *id) {
     bson_iter_t it;
     std::string out;
     if (bson_iter_init(&it, &one) && bson_iter_next(&it))
-        out = iter_key(&it);
+        out = iter_key(&it, 1);
     bson_destroy(&one);
     return out;
 }
@@ -223,7 +233,7 @@ std::string id_key_of(const bson_t *doc) {
     bson_iter_t it;
     if (!bson_iter_init_find(&it, doc, "_id"))
         return {};
-    return iter_key(&it);
+    return iter_key(&it, 1);
 }
 
 } // namespace nextcrm

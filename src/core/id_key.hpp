@@ -19,7 +19,10 @@
 //     comparison puts both in one canonical type and compares the text);
 //   - an embedded document by its fields in order, names and values
 //     compared the same way; an array by its elements;
-//   - any other type by its type and its bytes.
+//   - any other type by its type and its bytes;
+//   - past max_document_depth levels (a document no reader converts, an
+//     error row whatever its entries), by its bytes: the key never recurses
+//     deeper, whatever the input.
 // Which of the equal values a migrated document keeps is not this key's
 // business: the replay keeps the dump's document's own _id bytes.
 // PostgreSQL-free.

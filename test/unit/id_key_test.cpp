@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -171,6 +172,52 @@ TEST(IdKey, OtherTypesByTypeAndBytes) {
     EXPECT_NE(key(R"({"$binary": {)" + bytes + R"(, "subType": "03"}})"),
               key(R"({"$binary": {)" + bytes + R"(, "subType": "04"}})"));
     EXPECT_NE(key(R"({"$minKey": 1})"), key(R"({"$maxKey": 1})"));
+}
+
+// {"_id": {"a": {"a": ... {"a": innermost}}}} nested `levels` deep, as bytes.
+std::string deep_id(int levels, std::int32_t innermost) {
+    auto le32 = [](std::string &out, std::uint32_t n) {
+        for (int i = 0; i < 4; ++i)
+            out.push_back(static_cast<char>((n >> (8 * i)) & 0xFF));
+    };
+    std::uint32_t length = 12; // {"a": int32}
+    std::vector<std::uint32_t> lengths;
+    for (int i = 0; i < levels; ++i)
+        lengths.push_back(length += 8);
+    std::string out;
+    le32(out, length + 4 + 5 + 1);
+    out += std::string("\x03_id\0", 5);
+    for (int i = levels - 1; i >= 0; --i) {
+        le32(out, lengths[i]);
+        out += std::string("\x03"
+                           "a\0",
+                           3);
+    }
+    le32(out, 12);
+    out += std::string("\x10"
+                       "a\0",
+                       3);
+    le32(out, static_cast<std::uint32_t>(innermost));
+    out.push_back('\0');
+    out.append(static_cast<std::size_t>(levels) + 1, '\0');
+    return out;
+}
+
+std::string key_of_bytes(const std::string &bytes) {
+    bson_t doc;
+    EXPECT_TRUE(
+        bson_init_static(&doc, reinterpret_cast<const std::uint8_t *>(bytes.data()), bytes.size()));
+    return nextcrm::id_key_of(&doc);
+}
+
+// An _id nested far past max_document_depth is keyed (by its bytes past
+// that depth) without recursing as deep: no input overflows the stack.
+TEST(IdKey, AnIdNestedWithoutBoundIsKeyedWithoutRecursingAsDeep) {
+    EXPECT_EQ(key_of_bytes(deep_id(3, 7)), key(R"({"a": {"a": {"a": {"a": 7}}}})"));
+    const std::string deep = key_of_bytes(deep_id(200000, 7));
+    EXPECT_FALSE(deep.empty());
+    EXPECT_EQ(key_of_bytes(deep_id(200000, 7)), deep);
+    EXPECT_NE(key_of_bytes(deep_id(200000, 8)), deep);
 }
 
 TEST(IdKey, ADocumentWithoutAnIdHasNoKey) {
