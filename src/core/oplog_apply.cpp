@@ -1,5 +1,6 @@
 #include "oplog_apply.hpp"
 
+#include "bson_check.hpp"
 #include "doc_transform.hpp"
 #include "error.hpp"
 #include "id_key.hpp"
@@ -685,6 +686,19 @@ const bson_t *ReplayedSource::next() {
             return doc;
         }
         seen_[id] = true;
+        // Applying entries walks the document by recursion: one nested
+        // past max_document_depth (which no reader converts) would take
+        // the backend's stack with it.  Its entries fail, and it is an
+        // error row.
+        if (auto fault = check_document(doc);
+            fault && fault->kind == DocumentFault::Kind::TooDeep) {
+            for (const OplogOp *op : *ops)
+                records_.push_back({op->position, op->ts, op->op, op->collection, op->source_id,
+                                    "failed", "its document cannot be read: " + fault->reason});
+            failure_ = "the oplog's entries on this document are not applied: " + fault->reason;
+            ++count_;
+            return doc;
+        }
         Replayed r = replay_document(*ops, doc, &records_);
         if (!r.doc)
             continue; // deleted while mongodump ran

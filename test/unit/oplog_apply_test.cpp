@@ -346,3 +346,68 @@ TEST(OplogReplay, AnIdOfAnotherNumericTypeAddressesTheSameDocument) {
     // The record names the _id as the entry spells it.
     EXPECT_EQ(records[0].source_id, R"({ "$numberLong" : "7" })");
 }
+
+// A dump document nested far past max_document_depth that entries touch:
+// the entries are not applied (applying them walks the document by
+// recursion, which would overflow the stack); they fail, and the document
+// is an error row.
+TEST(OplogReplay, ADocumentNestedWithoutBoundIsAnErrorNotAWalk) {
+    const int levels = 200000;
+    auto le32 = [](std::string &out, std::uint32_t n) {
+        for (int i = 0; i < 4; ++i)
+            out.push_back(static_cast<char>((n >> (8 * i)) & 0xFF));
+    };
+    std::vector<std::uint32_t> lengths;
+    std::uint32_t length = 12; // {"a": int32}
+    for (int i = 0; i < levels; ++i)
+        lengths.push_back(length += 8);
+    std::string bytes;
+    le32(bytes, 4 + 9 + 3 + length + 1);
+    bytes += std::string("\x10_id\0", 5);
+    le32(bytes, 1);
+    bytes += std::string("\x03"
+                         "d\0",
+                         3);
+    for (int i = levels - 1; i >= 0; --i) {
+        le32(bytes, lengths[i]);
+        bytes += std::string("\x03"
+                             "a\0",
+                             3);
+    }
+    le32(bytes, 12);
+    bytes += std::string("\x10"
+                         "a\0",
+                         3);
+    le32(bytes, 1);
+    bytes.push_back('\0');
+    bytes.append(static_cast<std::size_t>(levels) + 1, '\0');
+
+    class OneSource : public nextcrm::DocumentSource {
+      public:
+        explicit OneSource(const std::string &b) : bytes_(b) {}
+        const bson_t *next() override {
+            if (done_)
+                return nullptr;
+            done_ = true;
+            ++count_;
+            bson_init_static(&doc_, reinterpret_cast<const std::uint8_t *>(bytes_.data()),
+                             bytes_.size());
+            return &doc_;
+        }
+
+      private:
+        std::string bytes_;
+        bson_t doc_;
+        bool done_ = false;
+    };
+    auto r = oplog({R"({"op": "u", "ns": "crm.U", "o": {"$set": {"n": "up"}}, "o2": {"_id": 1}})"});
+    nextcrm::ReplayedSource s(std::make_unique<OneSource>(bytes), r, "U");
+    const bson_t *doc = s.next();
+    ASSERT_NE(doc, nullptr);
+    EXPECT_EQ(doc->len, bytes.size()); // as the dump holds it
+    EXPECT_NE(s.failure().find("nests deeper than 100 levels"), std::string::npos) << s.failure();
+    EXPECT_EQ(s.next(), nullptr);
+    auto records = s.take_records();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].outcome, "failed");
+}
