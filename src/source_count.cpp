@@ -2,6 +2,7 @@
 
 #include "pg_wall.hpp"
 
+#include "core/archive_count.hpp"
 #include "core/dump_path.hpp"
 #include "core/mongo_client.hpp"
 
@@ -129,6 +130,48 @@ void count_in(const Fd &dir, const std::string &shown, const std::string &collec
     }
 }
 
+// The archive's walk (core/archive_count.hpp says why a walk), kept while
+// the file's size, time and inode stay the same: the validator asks once
+// per collection, and each walk reads the whole archive.
+const ArchiveWalk *archive_walk(const std::string &path, std::int64_t *bytes) {
+    static std::string cached_key;
+    static ArchiveWalk cached;
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0)
+        return nullptr; // the reader reports why
+    *bytes = static_cast<std::int64_t>(st.st_size);
+    std::string key = path + '\0' + std::to_string(st.st_size) + '\0' +
+                      std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) +
+                      '\0' + std::to_string(st.st_ino);
+    if (key != cached_key) {
+        cached_key.clear();
+        try {
+            cached = walk_archive(path, [] { check_for_interrupts(); });
+        } catch (const Error &) {
+            return nullptr; // not openable: the reader reports why
+        }
+        cached_key = key;
+    }
+    return &cached;
+}
+
+// The archive's namespaces named `collection`, of the "database" option's
+// database or (without it) of any database but the oplog's (no database).
+void count_archive(const SourceOptions &opts, const std::string &collection,
+                   std::vector<IndependentCount> &out) {
+    std::int64_t bytes = -1;
+    const ArchiveWalk *walk = archive_walk(opts.archive, &bytes);
+    if (!walk)
+        return;
+    for (const auto &n : walk->namespaces) {
+        if (n.collection != collection || n.db.empty() ||
+            (!opts.database.empty() && n.db != opts.database))
+            continue;
+        out.push_back(
+            {opts.archive + ": " + n.db + "." + n.collection, n.documents, bytes, n.damaged});
+    }
+}
+
 } // namespace
 
 std::vector<IndependentCount> independent_counts(const SourceOptions &opts, Client *client,
@@ -137,6 +180,10 @@ std::vector<IndependentCount> independent_counts(const SourceOptions &opts, Clie
     if (!opts.is_dump()) {
         if (client)
             out.push_back({"countDocuments on the server", client->count_documents(collection)});
+        return out;
+    }
+    if (!opts.archive.empty()) {
+        count_archive(opts, collection, out);
         return out;
     }
     if (opts.dump_dir.empty())

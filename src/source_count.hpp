@@ -18,14 +18,18 @@ struct IndependentCount {
     std::string where;       // a file of the dump, or the server's count
     std::int64_t documents;  // frames walked by their length prefixes, or countDocuments
     std::int64_t bytes = -1; // the file's size (-1 for a live server)
-    bool damaged = false;    // the file ends inside a frame or holds an impossible length
+    // The file ends inside a frame or holds an impossible length (an
+    // archive: before the collection's end-of-data header).
+    bool damaged = false;
 };
 
 // A dump folder: every file named <collection>.bson or <collection>.bson.gz
 // in the folder itself or in its subfolder named by the "database" option
 // (any subfolder without it), each walked by its BSON length prefixes alone.
-// A live server: countDocuments.  Nothing for an archive (its blocks are
-// not walked here).
+// An archive: the collection's documents in the archive's blocks, walked by
+// their length prefixes and namespace headers (core/archive_count.hpp), one
+// count per database holding the collection (the "database" option's only,
+// when given).  A live server: countDocuments.
 std::vector<IndependentCount> independent_counts(const SourceOptions &opts, Client *client,
                                                  const std::string &collection);
 

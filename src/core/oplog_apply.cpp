@@ -1,7 +1,9 @@
 #include "oplog_apply.hpp"
 
+#include "bson_check.hpp"
 #include "doc_transform.hpp"
 #include "error.hpp"
+#include "id_key.hpp"
 #include "mongodump.hpp"
 
 #include <algorithm>
@@ -357,6 +359,21 @@ std::string source_id_of_value(const bson_value_t *id) {
     return source_id_of(doc.get());
 }
 
+// `doc` with the _id of `previous` (the document's own bytes, where an
+// entry named it by an equal value of another type), in its place.
+BsonPtr keep_id(BsonPtr doc, const bson_t *previous) {
+    bson_iter_t old_id;
+    if (!previous || !doc || !bson_iter_init_find(&old_id, previous, "_id"))
+        return doc;
+    Node n = node_of_document(doc.get());
+    Node id = node_of(&old_id);
+    if (Node *f = field(n, "_id"))
+        *f = std::move(id);
+    else
+        n.fields.insert(n.fields.begin(), {"_id", std::move(id)});
+    return document_of(n);
+}
+
 } // namespace
 
 BsonPtr apply_update(const bson_t *base, const bson_value_t *id, const bson_t *update) {
@@ -370,18 +387,19 @@ BsonPtr apply_update(const bson_t *base, const bson_value_t *id, const bson_t *u
         doc.fields.emplace_back("_id", std::move(idn));
     }
     if (!is_modifier_document(update)) {
-        // A replacement: the new document, keeping the _id first.
+        // A replacement: the new document, keeping the _id first.  Its
+        // _id, if it has one, must be the document's by value (the
+        // document's own bytes stay: keep_id).
         Node replacement = node_of_document(update);
-        if (Node *rid = field(replacement, "_id")) {
-            if (rid->kind != Node::Kind::Scalar || !id ||
-                source_id_of_value(rid->scalar.get()) != source_id_of_value(id))
+        if (field(replacement, "_id")) {
+            if (!id || id_key_of(update) != id_key(id))
                 throw Error("the replacement document changes the _id");
         } else {
             Node idn;
             idn.scalar = OwnedValue(id);
             replacement.fields.insert(replacement.fields.begin(), {"_id", std::move(idn)});
         }
-        return document_of(replacement);
+        return keep_id(document_of(replacement), base);
     }
     bson_iter_t it;
     bson_iter_init(&it, update);
@@ -545,8 +563,10 @@ void OplogReplay::add_op(const bson_t *entry, const std::string &ts, bool uncomm
         bson_t o2;
         bool found = op == "u" ? subdocument(entry, "o2", &o2) && id_of(&o2, &rec.id)
                                : has_o && id_of(&o, &rec.id);
-        if (found)
+        if (found) {
             rec.source_id = source_id_of_value(rec.id.get());
+            rec.key = id_key(rec.id.get());
+        }
         if (!found)
             rec.problem = "the entry names no _id";
         else if (op != "d" && !has_o)
@@ -563,9 +583,9 @@ void OplogReplay::add_op(const bson_t *entry, const std::string &ts, bool uncomm
     ops_.push_back(std::move(rec));
     const OplogOp &added = ops_.back();
     if (added.problem.empty()) {
-        auto &list = by_doc_[{added.collection, added.source_id}];
+        auto &list = by_doc_[{added.collection, added.key}];
         if (list.empty())
-            touched_[added.collection].push_back(added.source_id);
+            touched_[added.collection].push_back(added.key);
         list.push_back(&added);
     }
 }
@@ -580,8 +600,8 @@ std::shared_ptr<const OplogReplay> OplogReplay::read(const Dump &dump) {
 }
 
 const std::vector<const OplogOp *> *OplogReplay::ops_of(const std::string &collection,
-                                                        const std::string &source_id) const {
-    auto it = by_doc_.find({collection, source_id});
+                                                        const std::string &key) const {
+    auto it = by_doc_.find({collection, key});
     return it == by_doc_.end() ? nullptr : &it->second;
 }
 
@@ -608,8 +628,8 @@ Replayed replay_document(const std::vector<const OplogOp *> &ops, const bson_t *
         try {
             if (op->op == "i") {
                 // mongorestore applies an insert as an upsert: the entry's
-                // document is the document.
-                out.doc.reset(bson_copy(op->o.get()));
+                // document is the document, under the _id it already has.
+                out.doc = keep_id(BsonPtr(bson_copy(op->o.get())), out.doc.get());
             } else if (op->op == "u") {
                 out.doc = apply_update(out.doc.get(), op->id.get(), op->o.get());
             } else {
@@ -648,8 +668,8 @@ const bson_t *ReplayedSource::next() {
             inner_done_ = true;
             break;
         }
-        std::string id = source_id_of(doc);
-        const auto *ops = replay_ ? replay_->ops_of(collection_, id) : nullptr;
+        std::string id = id_key_of(doc);
+        const auto *ops = replay_ && !id.empty() ? replay_->ops_of(collection_, id) : nullptr;
         if (!ops) {
             ++count_;
             return doc;
@@ -666,6 +686,19 @@ const bson_t *ReplayedSource::next() {
             return doc;
         }
         seen_[id] = true;
+        // Applying entries walks the document by recursion: one nested
+        // past max_document_depth (which no reader converts) would take
+        // the backend's stack with it.  Its entries fail, and it is an
+        // error row.
+        if (auto fault = check_document(doc);
+            fault && fault->kind == DocumentFault::Kind::TooDeep) {
+            for (const OplogOp *op : *ops)
+                records_.push_back({op->position, op->ts, op->op, op->collection, op->source_id,
+                                    "failed", "its document cannot be read: " + fault->reason});
+            failure_ = "the oplog's entries on this document are not applied: " + fault->reason;
+            ++count_;
+            return doc;
+        }
         Replayed r = replay_document(*ops, doc, &records_);
         if (!r.doc)
             continue; // deleted while mongodump ran

@@ -33,7 +33,13 @@
 // (an operator or diff form not implemented) makes that document an error
 // row, never a silently older state.  Each entry's outcome is recorded by the
 // batch that reads its document (so a resumed run, which re-reads the same
-// deterministic stream, records nothing twice).  PostgreSQL-free.
+// deterministic stream, records nothing twice).
+//
+// An entry finds its document as MongoDB's _id index does (core/id_key.hpp):
+// NumberLong(7), 7.0 or Decimal128 7 in an entry address the document whose
+// _id is the int32 7.  The entry's _id only selects: the document keeps the
+// _id bytes it has (the dump's, or its first insert's), so the migration
+// gives it the same target id it would without the oplog.  PostgreSQL-free.
 #pragma once
 
 #include "document_source.hpp"
@@ -60,6 +66,7 @@ struct OplogOp {
     std::string op;            // i, u, d, c
     std::string collection;    // empty for a command on the database
     std::string source_id;     // the _id as the side tables spell it; empty if none
+    std::string key;           // the _id as the _id index compares it (core/id_key.hpp)
     OwnedValue id;
     BsonPtr o; // i: the document, u: the update (a copy)
     // Non-empty when the entry is not applied, with why (a command, no _id).
@@ -102,11 +109,12 @@ class OplogReplay {
 
     // Every operation on the database, in oplog order.
     const std::deque<OplogOp> &ops() const noexcept { return ops_; }
-    // The operations on one document, in order; nullptr when none.
+    // The operations on one document, named by its _id's key (id_key()), in
+    // order; nullptr when none.
     const std::vector<const OplogOp *> *ops_of(const std::string &collection,
-                                               const std::string &source_id) const;
-    // The _ids of a collection's documents that operations touch, in the
-    // order of their first operation.
+                                               const std::string &key) const;
+    // The keys of the _ids of a collection's documents that operations
+    // touch, in the order of their first operation.
     const std::vector<std::string> &touched(const std::string &collection) const;
 
   private:

@@ -5,6 +5,7 @@
 #include "core/doc_transform.hpp"
 #include "core/error.hpp"
 #include "core/extended_json.hpp"
+#include "core/id_key.hpp"
 #include "core/oplog_apply.hpp"
 
 #include <gtest/gtest.h>
@@ -172,7 +173,7 @@ TEST(OplogReplay, FlattensTransactionsAndKeepsOnlyTheDatabase) {
     EXPECT_EQ(r->ops()[4].collection, "V");
     EXPECT_TRUE(r->ops()[4].skipped);
     EXPECT_EQ(r->ops()[5].problem, "the entry names no _id");
-    std::string one = nextcrm::source_id_of(json(R"({"_id": 1})").get());
+    std::string one = nextcrm::id_key_of(json(R"({"_id": 1})").get());
     ASSERT_NE(r->ops_of("U", one), nullptr);
     EXPECT_EQ(r->ops_of("U", one)->size(), 2u);
     EXPECT_EQ(r->touched("U"), std::vector<std::string>{one});
@@ -223,8 +224,7 @@ TEST(OplogReplay, TransactionsOverSeveralEntriesApplyAtTheirCommit) {
     EXPECT_EQ(r->ops()[4].problem, "its transaction had not committed when the oplog ends");
     std::vector<std::string> touched;
     for (int id : {9, 1, 2})
-        touched.push_back(
-            nextcrm::source_id_of(json("{\"_id\": " + std::to_string(id) + "}").get()));
+        touched.push_back(nextcrm::id_key_of(json("{\"_id\": " + std::to_string(id) + "}").get()));
     EXPECT_EQ(r->touched("U"), touched);
 }
 
@@ -292,4 +292,122 @@ TEST(OplogReplay, ASecondCopyOfAnIdTheOplogTouchesFails) {
                                R"({ "_id" : 3 })",
                                R"({ "_id" : 3 })",
                            }));
+}
+
+namespace {
+
+std::vector<std::string> replayed_canonical(nextcrm::ReplayedSource &s) {
+    std::vector<std::string> out;
+    while (const bson_t *d = s.next()) {
+        char *t = bson_as_canonical_extended_json(d, nullptr);
+        out.push_back(std::string(t) + (s.failure().empty() ? "" : " FAILED"));
+        bson_free(t);
+    }
+    return out;
+}
+
+} // namespace
+
+// An entry naming the _id by an equal number of another type (NumberLong(7),
+// 7.0, Decimal128 9.0 for the int32 7 and 9), or a compound _id holding one,
+// addresses the dump's document, as MongoDB's _id index does; the document
+// keeps its own _id bytes.  No second document, no failure.
+TEST(OplogReplay, AnIdOfAnotherNumericTypeAddressesTheSameDocument) {
+    auto r = oplog({
+        R"({"op": "u", "ns": "crm.U", "o": {"$set": {"n": "up"}},
+            "o2": {"_id": {"$numberLong": "7"}}})",
+        R"({"op": "d", "ns": "crm.U", "o": {"_id": {"$numberDouble": "8.0"}}})",
+        R"({"op": "i", "ns": "crm.U", "o": {"_id": {"$numberDecimal": "9.0"}, "n": "ins"}})",
+        R"({"op": "u", "ns": "crm.U", "o": {"_id": {"k": {"$numberLong": "1"}}, "r": 1},
+            "o2": {"_id": {"k": {"$numberDouble": "1.0"}}}})",
+        R"({"op": "i", "ns": "crm.U", "o": {"_id": {"$numberLong": "20"}, "n": "new"}})",
+        R"({"op": "u", "ns": "crm.U", "o": {"$v": 2, "diff": {"u": {"n": "newer"}}},
+            "o2": {"_id": 20}})",
+        R"({"op": "u", "ns": "crm.U", "o": {"$set": {"n": "not 7"}},
+            "o2": {"_id": {"$numberDouble": "7.5"}}})",
+    });
+    nextcrm::ReplayedSource s(std::make_unique<ListSource>(std::vector<std::string>{
+                                  R"({"_id": 7, "n": "a"})", R"({"_id": 8})",
+                                  R"({"_id": 9, "n": "c"})", R"({"_id": {"k": 1}, "r": 0})"}),
+                              r, "U");
+    EXPECT_EQ(replayed_canonical(s),
+              (std::vector<std::string>{
+                  R"({ "_id" : { "$numberInt" : "7" }, "n" : "up" })",
+                  R"({ "_id" : { "$numberInt" : "9" }, "n" : "ins" })",
+                  R"({ "_id" : { "k" : { "$numberInt" : "1" } }, "r" : { "$numberInt" : "1" } })",
+                  R"({ "_id" : { "$numberLong" : "20" }, "n" : "newer" })",
+                  R"({ "_id" : { "$numberDouble" : "7.5" }, "n" : "not 7" })",
+              }));
+    EXPECT_EQ(s.dump_count(), 4);
+    auto records = s.take_records();
+    ASSERT_EQ(records.size(), 7u);
+    for (const auto &rec : records)
+        EXPECT_EQ(rec.outcome, "applied") << rec.position << " " << rec.reason;
+    // The record names the _id as the entry spells it.
+    EXPECT_EQ(records[0].source_id, R"({ "$numberLong" : "7" })");
+}
+
+// A dump document nested far past max_document_depth that entries touch:
+// the entries are not applied (applying them walks the document by
+// recursion, which would overflow the stack); they fail, and the document
+// is an error row.
+TEST(OplogReplay, ADocumentNestedWithoutBoundIsAnErrorNotAWalk) {
+    const int levels = 200000;
+    auto le32 = [](std::string &out, std::uint32_t n) {
+        for (int i = 0; i < 4; ++i)
+            out.push_back(static_cast<char>((n >> (8 * i)) & 0xFF));
+    };
+    std::vector<std::uint32_t> lengths;
+    std::uint32_t length = 12; // {"a": int32}
+    for (int i = 0; i < levels; ++i)
+        lengths.push_back(length += 8);
+    std::string bytes;
+    le32(bytes, 4 + 9 + 3 + length + 1);
+    bytes += std::string("\x10_id\0", 5);
+    le32(bytes, 1);
+    bytes += std::string("\x03"
+                         "d\0",
+                         3);
+    for (int i = levels - 1; i >= 0; --i) {
+        le32(bytes, lengths[i]);
+        bytes += std::string("\x03"
+                             "a\0",
+                             3);
+    }
+    le32(bytes, 12);
+    bytes += std::string("\x10"
+                         "a\0",
+                         3);
+    le32(bytes, 1);
+    bytes.push_back('\0');
+    bytes.append(static_cast<std::size_t>(levels) + 1, '\0');
+
+    class OneSource : public nextcrm::DocumentSource {
+      public:
+        explicit OneSource(const std::string &b) : bytes_(b) {}
+        const bson_t *next() override {
+            if (done_)
+                return nullptr;
+            done_ = true;
+            ++count_;
+            bson_init_static(&doc_, reinterpret_cast<const std::uint8_t *>(bytes_.data()),
+                             bytes_.size());
+            return &doc_;
+        }
+
+      private:
+        std::string bytes_;
+        bson_t doc_;
+        bool done_ = false;
+    };
+    auto r = oplog({R"({"op": "u", "ns": "crm.U", "o": {"$set": {"n": "up"}}, "o2": {"_id": 1}})"});
+    nextcrm::ReplayedSource s(std::make_unique<OneSource>(bytes), r, "U");
+    const bson_t *doc = s.next();
+    ASSERT_NE(doc, nullptr);
+    EXPECT_EQ(doc->len, bytes.size()); // as the dump holds it
+    EXPECT_NE(s.failure().find("nests deeper than 100 levels"), std::string::npos) << s.failure();
+    EXPECT_EQ(s.next(), nullptr);
+    auto records = s.take_records();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].outcome, "failed");
 }
