@@ -754,9 +754,11 @@ void CollectionLoader::insert_rows(std::vector<TransformedDocument> &docs,
     // value): isolate() finds the refused rows with probes it rolls back and
     // inserts the rest in one subtransaction, so the batch holds one cache
     // entry however many rows are refused.  What a probe did is undone with
-    // it (a user's trigger writing elsewhere included); the lookup rows this
-    // batch added are the batch's, outside every probe; errors are recorded
-    // only once the outcome is kept.
+    // it (a user's trigger writing elsewhere included; only what no rollback
+    // undoes stays, as a sequence's values drawn by a column default); the
+    // lookup rows this batch added are the batch's, outside every probe;
+    // errors are recorded once the outcome is kept, so a fallback to the
+    // bisection records none twice.
     Subtransactions count;
     count.rolled_back = 1; // the batch's own attempt
     std::vector<Refusal> refused;
