@@ -229,7 +229,7 @@ for kind in status dupes; do
         echo "# $collection: the worker's cache with the batch open: $held (subxact_count, overflowed)"
         read -r count overflowed <<<"$held"
         holds "${count:-99} <= 2" "$collection: the worker holds ${count:-?} subtransactions with the batch of $bad refused rows open (of 64)"
-        is "${overflowed:-?}" f "$collection: its cache has not overflowed"
+        is "${overflowed:-?}" false "$collection: its cache has not overflowed"
     fi
     wait $caller
     ok $? "$collection: the migration runs to its end"
