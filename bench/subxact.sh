@@ -11,8 +11,11 @@
 # most 64; "overflowed" when the worker passed that, which makes every
 # snapshot in the cluster overflow while its transaction is open), and the
 # most subtransactions one batch opened to isolate its refused rows (the
-# loader's DEBUG1 line; code older than the bisection logs none and opens
-# one per row).  BAD = 0 is the baseline of the same run.  With --before
+# loader's DEBUG1 line, with how many of them it committed where the line
+# says; code older than the bisection logs none and opens one per row), and
+# what loading Users took in the last migration (its checkpoint's
+# load_seconds: the INSERTs, isolation included).  BAD = 0 is the baseline
+# of the same run.  With --before
 # COMMIT the same is measured with the extension built from COMMIT (git
 # archive into the rig's folder, installed into PG_CONFIG's installation:
 # give PG_CONFIG of your own copy of PostgreSQL) and with this tree's,
@@ -107,11 +110,17 @@ measure() { # label
         sub=$(sed -nE 's/.*subxact ([0-9]+ [a-z]+).*/\1/p' "$work/sampler_$bad.out")
         failed=$(psql -At -d "subxact_$bad" -c "SELECT count(*) FROM nextcrm_migration.errors
                                                  WHERE collection = 'Users' AND sqlstate = '23505'")
+        loading=$(psql -At -d "subxact_$bad" -c "SELECT round(load_seconds::numeric, 2)
+                                                  FROM nextcrm_migration.checkpoint WHERE collection = 'Users'")
+        # Per batch: opened, and committed where the line says (since the
+        # probes are rolled back); the batch that opened most.
         opened=$(tail -n +"$((lines + 1))" "$PG_LOG" |
-            sed -nE 's/.*Users batch [0-9]+: [0-9]+ refused rows of [0-9]+ isolated with ([0-9]+) subtransactions.*/\1/p' |
+            sed -nE 's/.*Users batch [0-9]+: [0-9]+ refused rows of [0-9]+ isolated with ([0-9]+) subtransactions( \(([0-9]+) committed)?.*/\1 \3/p' |
             sort -n | tail -1)
-        printf '%-8s bad %3d (%3d error rows): reader %7.1f tps, %2d migrations in %6s s, subxacts held at most %s, opened by one batch at most %s\n' \
-            "$label" "$bad" "$failed" "$tps" "$runs" "$(elapsed "$t0")" "$sub" "${opened:-(not logged)}"
+        read -r opened committed <<<"$opened"
+        printf '%-8s bad %3d (%3d error rows): reader %7.1f tps, %2d migrations in %6s s, subxacts held at most %s, opened by one batch at most %s%s, Users loading %s s\n' \
+            "$label" "$bad" "$failed" "$tps" "$runs" "$(elapsed "$t0")" "$sub" "${opened:-(not logged)}" \
+            "${committed:+ ($committed committed)}" "$loading"
     done
 }
 

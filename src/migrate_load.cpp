@@ -104,15 +104,16 @@ struct RowFailure {
     std::string message, detail, column, constraint;
 };
 
-// Inserts rows [from, to) of `rows` inside a subtransaction.  Returns the
-// error after rolling the subtransaction back, so one bad row never takes its
-// batch down; only a document's own fault (document_error_class) is returned,
-// anything else is thrown on and stops the batch.  The statement's arrays are
-// built in a memory context of their own, deleted afterwards: a bisection
-// builds them again for every half it tries, which would otherwise pile up
-// log2(rows) copies of the batch.
+// Inserts rows [from, to) of `rows` inside a subtransaction, committed when
+// `keep` and the rows are accepted, rolled back otherwise.  Returns the
+// error after the rollback, so one bad row never takes its batch down; only
+// a document's own fault (document_error_class) is returned, anything else
+// is thrown on and stops the batch.  The statement's arrays are built in a
+// memory context of their own, deleted afterwards: isolating refused rows
+// builds them again for every range it tries, which would otherwise pile up
+// copies of the batch.
 std::optional<RowFailure> try_insert(const std::string &sql, const TextColumns &rows,
-                                     std::size_t from, std::size_t to) {
+                                     std::size_t from, std::size_t to, bool keep) {
     MemoryContext caller = CurrentMemoryContext;
     MemoryContext scratch = pg_call([] {
         MemoryContext c = AllocSetContextCreate(CurrentMemoryContext, "nextcrm insert attempt",
@@ -126,10 +127,12 @@ std::optional<RowFailure> try_insert(const std::string &sql, const TextColumns &
     ErrorData *e = nullptr;
     try {
         Params p = params_of(rows, from, to);
-        e = in_subtransaction([&] {
-            spi_exec(sql.c_str(), static_cast<int>(p.types.size()), p.types.data(),
-                     p.values.data());
-        });
+        e = in_subtransaction(
+            [&] {
+                spi_exec(sql.c_str(), static_cast<int>(p.types.size()), p.types.data(),
+                         p.values.data());
+            },
+            keep);
         if (e && !document_error_class(e->sqlerrcode))
             throw PgException(e);
     } catch (...) {
@@ -145,6 +148,111 @@ std::optional<RowFailure> try_insert(const std::string &sql, const TextColumns &
         MemoryContextDelete(scratch);
     });
     return out;
+}
+
+// Inserts rows [from, to) in the current (sub)transaction, with no
+// subtransaction of its own: a refusal is thrown.  The arrays are freed as
+// in try_insert; on an exception their context stays (it holds the error).
+void insert_range(const std::string &sql, const TextColumns &rows, std::size_t from,
+                  std::size_t to) {
+    MemoryContext caller = CurrentMemoryContext;
+    MemoryContext scratch = pg_call([] {
+        MemoryContext c =
+            AllocSetContextCreate(CurrentMemoryContext, "nextcrm insert", ALLOCSET_DEFAULT_SIZES);
+        MemoryContextSwitchTo(c);
+        return c;
+    });
+    try {
+        Params p = params_of(rows, from, to);
+        spi_exec(sql.c_str(), static_cast<int>(p.types.size()), p.types.data(), p.values.data());
+    } catch (...) {
+        pg_call([caller] { MemoryContextSwitchTo(caller); });
+        throw;
+    }
+    pg_call([caller, scratch] {
+        MemoryContextSwitchTo(caller);
+        MemoryContextDelete(scratch);
+    });
+}
+
+// A refused row: its index in the batch's rows and why.
+struct Refusal {
+    std::size_t row;
+    RowFailure failure;
+};
+
+// How many subtransactions isolating a batch's refused rows committed and
+// rolled back.  Each committed one that wrote keeps its XID in the backend's
+// PGPROC cache (PGPROC_MAX_CACHED_SUBXIDS, 64) until the batch commits; past
+// that every snapshot in the cluster must read pg_subtrans.  A rolled-back
+// one leaves the cache.
+struct Subtransactions {
+    int committed = 0, rolled_back = 0;
+};
+
+// Finds, in source order, each row of [0, n) that the table refuses after
+// the rows before it that it accepted (n rows known to be refused together),
+// and inserts the others, in the caller's subtransaction.  Every probe is a
+// subtransaction rolled back whatever its outcome, so probes never fill the
+// cache; a range a probe found accepted is then inserted for good here.  The
+// search narrows a refused range by halves down to its first refused row
+// (each refusal is that row's own, from a probe of it alone), then gallops
+// (1, 2, 4, ... rows) to the next refusal: k refused rows cost about
+// 2 k log2(n / k) probes.  Rows refused only together with an earlier row of
+// the batch (two documents with one e-mail) are found the same way: the
+// earlier one is inserted first, so the later one is the one refused.
+void isolate(const std::string &sql, const TextColumns &rows, std::vector<Refusal> &refused,
+             Subtransactions &count) {
+    std::size_t n = rows.rows(), lo = 0, hi = n, step = 1;
+    // While hi > lo, [lo, hi) is known to be refused after what is inserted.
+    while (lo < n) {
+        check_for_interrupts();
+        std::size_t end =
+            hi > lo ? lo + std::max<std::size_t>(1, (hi - lo) / 2) : std::min(n, lo + step);
+        ++count.rolled_back;
+        std::optional<RowFailure> e = try_insert(sql, rows, lo, end, false);
+        if (!e) {
+            insert_range(sql, rows, lo, end);
+            lo = end;
+            if (hi <= lo)
+                step *= 2;
+        } else if (end - lo == 1) {
+            refused.push_back({lo, std::move(*e)});
+            lo = end;
+            step = 1;
+        } else {
+            hi = end;
+        }
+    }
+}
+
+// Bisects [0, n) in subtransactions committed when their rows are accepted:
+// correct whatever the rows do, but each accepted range holds a cache
+// entry.  Only a fallback (isolate() found a range accepted that its insert
+// then refused: a concurrent session or a volatile trigger changed the
+// outcome between the two).
+void bisect(const std::string &sql, const TextColumns &rows, std::vector<Refusal> &refused,
+            Subtransactions &count) {
+    std::vector<std::pair<std::size_t, std::size_t>> pending{{0, rows.rows()}};
+    while (!pending.empty()) {
+        auto [from, to] = pending.back();
+        pending.pop_back();
+        check_for_interrupts();
+        std::optional<RowFailure> e = try_insert(sql, rows, from, to, true);
+        if (!e) {
+            ++count.committed;
+            continue;
+        }
+        ++count.rolled_back;
+        if (to - from > 1) {
+            std::size_t mid = from + (to - from) / 2;
+            // The first half is tried first: rows keep their source order.
+            pending.emplace_back(mid, to);
+            pending.emplace_back(from, mid);
+            continue;
+        }
+        refused.push_back({from, std::move(*e)});
+    }
 }
 
 void exec_all(const std::string &sql, const TextColumns &cols) {
@@ -639,45 +747,51 @@ void CollectionLoader::insert_rows(std::vector<TransformedDocument> &docs,
         }
     if (rows.rows() == 0)
         return;
+    check_for_interrupts();
+    if (!try_insert(insert_sql_, rows, 0, rows.rows(), true))
+        return;
     // Something in the batch refused (a duplicate email, an over-long indexed
-    // value): bisect, so k bad rows cost O(k log n) subtransactions rather
-    // than one per row (a backend caches 64; past that every snapshot in the
-    // cluster overflows while the batch is open).
-    std::vector<std::pair<std::size_t, std::size_t>> pending{{0, rows.rows()}};
-    int subtransactions = 0, refused = 0;
-    while (!pending.empty()) {
-        auto [from, to] = pending.back();
-        pending.pop_back();
-        check_for_interrupts();
-        ++subtransactions;
-        std::optional<RowFailure> e = try_insert(insert_sql_, rows, from, to);
-        if (!e)
-            continue;
-        if (to - from > 1) {
-            std::size_t mid = from + (to - from) / 2;
-            // The first half is tried first: rows keep their source order.
-            pending.emplace_back(mid, to);
-            pending.emplace_back(from, mid);
-            continue;
-        }
-        std::size_t i = index[from];
+    // value): isolate() finds the refused rows with probes it rolls back and
+    // inserts the rest in one subtransaction, so the batch holds one cache
+    // entry however many rows are refused.  What a probe did is undone with
+    // it (a user's trigger writing elsewhere included; only what no rollback
+    // undoes stays, as a sequence's values drawn by a column default); the
+    // lookup rows this batch added are the batch's, outside every probe;
+    // errors are recorded once the outcome is kept, so a fallback to the
+    // bisection records none twice.
+    Subtransactions count;
+    count.rolled_back = 1; // the batch's own attempt
+    std::vector<Refusal> refused;
+    ErrorData *e = in_subtransaction([&] { isolate(insert_sql_, rows, refused, count); });
+    if (!e) {
+        ++count.committed;
+    } else {
+        ++count.rolled_back;
+        if (!document_error_class(e->sqlerrcode))
+            throw PgException(e);
+        refused.clear();
+        bisect(insert_sql_, rows, refused, count);
+    }
+    for (const Refusal &r : refused) {
+        std::size_t i = index[r.row];
         ok[i] = false;
         ++counts.failed;
-        std::string field = !e->column.empty()
-                                ? e->column
+        const RowFailure &f = r.failure;
+        std::string field = !f.column.empty()
+                                ? f.column
                                 : failure_field(collection_.name, transformer_.columns(), rows,
-                                                from, e->constraint);
-        record_error(raw[i], docs[i].source_id, field, sqlstate_text(e->sqlerrcode), e->message,
-                     e->detail, batch, true);
-        ++refused;
+                                                r.row, f.constraint);
+        record_error(raw[i], docs[i].source_id, field, sqlstate_text(f.sqlerrcode), f.message,
+                     f.detail, batch, true);
     }
-    if (refused)
-        pg_call([&] {
-            ereport(DEBUG1, (errmsg_internal("nextcrm migration: %s batch %d: %d refused rows of"
-                                             " %zu isolated with %d subtransactions",
-                                             collection_.name.c_str(), batch, refused, rows.rows(),
-                                             subtransactions)));
-        });
+    pg_call([&] {
+        ereport(DEBUG1,
+                (errmsg_internal("nextcrm migration: %s batch %d: %zu refused rows of %zu isolated"
+                                 " with %d subtransactions (%d committed, %d rolled back)%s",
+                                 collection_.name.c_str(), batch, refused.size(), rows.rows(),
+                                 count.committed + count.rolled_back, count.committed,
+                                 count.rolled_back, e ? ", by committed bisection" : "")));
+    });
 }
 
 void CollectionLoader::flush_side_tables() {
