@@ -3,7 +3,8 @@
 # (15, and TAP from 16 on), a failed mktemp that must stop rig_start before it
 # makes folders at /, the server's own clients first in PATH, and a version
 # tier (test/integration/versions) for every integration script, pg17+ ones
-# run on 17 and 18 only.
+# run on 17 and 18 only, and the check of the server log for a crashed
+# backend.
 . "$(dirname "$0")/../lib/tap.sh"
 ROOT=$NEXTCRM_ROOT
 . "$ROOT/scripts/lib/count.sh"
@@ -29,6 +30,23 @@ ok $? "and creates nothing at /"
 server=$(q -c 'SHOW server_version_num')
 client=$(psql --version | sed -nE 's/.* ([0-9]+)\.[0-9]+.*/\1/p')
 is "$client" "$((server / 10000))" "psql in PATH is of the server's major version"
+
+# The check of the server log that ends every run (rig_crash_lines, scripts/lib/rig.sh),
+# on a planted log: a backend that died by a signal and a PANIC are printed,
+# a kill a test listed in expected_kills and an ordinary error are not.
+planted=$(mktemp -d)
+cat >"$planted/server.log" <<'LOG'
+2026-12-07 10:00:00.000 UTC [100] LOG:  server process (PID 4242) was terminated by signal 11: Segmentation fault
+2026-12-07 10:00:01.000 UTC [100] LOG:  background worker "nextcrm migration" (PID 4343) was terminated by signal 9: Killed
+2026-12-07 10:00:02.000 UTC [4444] PANIC:  could not write to file "pg_wal/xlogtemp.4444": No space left on device
+2026-12-07 10:00:03.000 UTC [4545] ERROR:  relation "missing" does not exist
+LOG
+echo 4343 >"$planted/expected_kills"
+crashes=$(PG_LOG=$planted/server.log RIG_DIR=$planted bash -c \
+    '. <(sed -n "/^rig_crash_lines()/,/^}/p" "$1/scripts/lib/rig.sh"); rig_crash_lines' _ "$ROOT")
+is "$crashes" "$(sed -n '1p;3p' "$planted/server.log")" \
+    "the crash check prints a crashed backend and a PANIC, not a listed kill nor an error"
+rm -rf "$planted"
 
 # The assertion vocabulary itself (test/lib/tap.sh): each passes and fails
 # the right way round, and a malformed expression fails rather than passes.
