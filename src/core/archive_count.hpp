@@ -30,8 +30,9 @@ namespace nextcrm {
 struct ArchiveNamespaceCount {
     std::string db, collection;
     std::int64_t documents = 0;
-    bool closed = false;  // its end-of-data header was walked past
-    bool damaged = false; // the walk ended at damage before its end-of-data header
+    bool in_blocks = false; // a block's header names it
+    bool closed = false;    // its end-of-data header was walked past
+    bool damaged = false;   // the walk ended at damage before its end-of-data header
 };
 
 struct ArchiveWalk {

@@ -8,6 +8,8 @@
 #include "core/mongodump.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <zlib.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -125,6 +127,42 @@ TEST(ArchiveCount, CountsEveryBlocksDocumentsWhereverTheyLie) {
     w = nextcrm::walk_archive(f.path, {});
     EXPECT_NE(w.damage.find("magic number"), std::string::npos) << w.damage;
     EXPECT_TRUE(w.namespaces.empty());
+}
+
+// An archive cut between blocks, before a collection's end-of-data header:
+// no frame is split, yet the collection lost what followed.  The reader
+// says so ("ends before the end-of-data marker"); the walk must not call
+// its count whole.
+TEST(ArchiveCount, AnArchiveCutBetweenBlocksIsDamage) {
+    std::string prelude = frame(R"({"version": "0.1"})") +
+                          frame(R"({"db": "crm", "collection": "a", "type": "collection"})") +
+                          terminator;
+    std::string head = magic + prelude + header("a", false) + frame(R"({"_id": 1})") + terminator;
+    std::string rest =
+        header("a", false) + frame(R"({"_id": 2})") + terminator + header("a", true) + terminator;
+    TempFile f;
+    f.write(head);
+    nextcrm::ArchiveWalk w = nextcrm::walk_archive(f.path, {});
+    EXPECT_NE(w.damage, "");
+    EXPECT_EQ(find(w, "a")->documents, 1);
+    EXPECT_TRUE(find(w, "a")->damaged);
+
+    // The same cut in a gzip stream (flushed at the cut, then truncated
+    // there): zlib returns the bytes it has and then 0, the end of the
+    // stream missing.
+    gzFile gz = gzopen(f.path.c_str(), "wb");
+    ASSERT_NE(gz, nullptr);
+    gzwrite(gz, head.data(), static_cast<unsigned>(head.size()));
+    gzflush(gz, Z_FULL_FLUSH);
+    struct stat st;
+    ASSERT_EQ(stat(f.path.c_str(), &st), 0);
+    gzwrite(gz, rest.data(), static_cast<unsigned>(rest.size()));
+    gzclose(gz);
+    ASSERT_EQ(truncate(f.path.c_str(), st.st_size), 0);
+    w = nextcrm::walk_archive(f.path, {});
+    EXPECT_NE(w.damage, "");
+    EXPECT_EQ(find(w, "a")->documents, 1);
+    EXPECT_TRUE(find(w, "a")->damaged);
 }
 
 } // namespace
