@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <set>
 
 namespace nextcrm {
 
@@ -157,7 +158,7 @@ ArchiveWalk walk_archive(const std::string &path, const std::function<void()> &b
             w.body(length, header ? nullptr : &frame);
             if (!header) {
                 bson_t doc = as_document(frame, "a collection's entry in the prelude");
-                entry(walk, utf8_of(&doc, "db"), utf8_of(&doc, "collection"));
+                entry(walk, utf8_of(&doc, "db"), utf8_of(&doc, "collection")).listed = true;
             }
             header = false;
         }
@@ -196,6 +197,25 @@ ArchiveWalk walk_archive(const std::string &path, const std::function<void()> &b
         // documents to it.
         for (auto &n : walk.namespaces)
             n.damaged = !n.closed;
+    }
+    // A block under a database the prelude does not list (mongodump lists
+    // every namespace it writes; the oplog's has no database): the reader
+    // never reads it, so a header lying about its database would hide its
+    // documents from both the reader and a count of the prelude's
+    // database.  Every count of that collection name is doubtful.
+    std::set<std::string> listed_dbs;
+    for (const auto &n : walk.namespaces)
+        if (n.listed)
+            listed_dbs.insert(n.db);
+    for (const auto &n : walk.namespaces) {
+        if (n.db.empty() || listed_dbs.empty() || listed_dbs.count(n.db))
+            continue;
+        if (walk.damage.empty())
+            walk.damage = "a block names \"" + n.db + "." + n.collection +
+                          "\", of a database the prelude does not list";
+        for (auto &m : walk.namespaces)
+            if (m.collection == n.collection)
+                m.damaged = true;
     }
     return walk;
 }

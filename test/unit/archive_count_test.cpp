@@ -165,4 +165,35 @@ TEST(ArchiveCount, AnArchiveCutBetweenBlocksIsDamage) {
     EXPECT_TRUE(find(w, "a")->damaged);
 }
 
+// A block whose header names a database the prelude does not list: the
+// reader reads the prelude's database only, so the document it holds would
+// be lost with the count of the prelude's database agreeing with the
+// reader.  Every count of that collection is damaged; others are not.
+TEST(ArchiveCount, ABlockOfADatabaseThePreludeDoesNotListIsDoubtful) {
+    std::string prelude = frame(R"({"version": "0.1"})") +
+                          frame(R"({"db": "crm", "collection": "a", "type": "collection"})") +
+                          frame(R"({"db": "crm", "collection": "b", "type": "collection"})") +
+                          terminator;
+    auto hdr = [](const std::string &db, const std::string &collection, bool eof) {
+        return frame(R"({"db": ")" + db + R"(", "collection": ")" + collection + R"(", "EOF": )" +
+                     (eof ? "true" : "false") + R"(, "CRC": {"$numberLong": "0"}})");
+    };
+    std::string archive = magic + prelude + hdr("crm", "a", false) + frame(R"({"_id": 1})") +
+                          terminator + hdr("crm", "a", true) + terminator + hdr("crm", "b", true) +
+                          terminator + hdr("other", "a", false) + frame(R"({"_id": 2})") +
+                          terminator + hdr("other", "a", true) + terminator;
+    TempFile f;
+    f.write(archive);
+    nextcrm::ArchiveWalk w = nextcrm::walk_archive(f.path, {});
+    EXPECT_NE(w.damage.find("other.a"), std::string::npos) << w.damage;
+    ASSERT_EQ(w.namespaces.size(), 3u);
+    EXPECT_EQ(w.namespaces[0].db + "." + w.namespaces[0].collection, "crm.a");
+    EXPECT_EQ(w.namespaces[0].documents, 1);
+    EXPECT_TRUE(w.namespaces[0].damaged);
+    EXPECT_FALSE(w.namespaces[1].damaged); // crm.b
+    EXPECT_EQ(w.namespaces[2].db, "other");
+    EXPECT_EQ(w.namespaces[2].documents, 1);
+    EXPECT_TRUE(w.namespaces[2].damaged);
+}
+
 } // namespace
