@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <set>
 
 namespace nextcrm {
 
@@ -47,6 +48,14 @@ class Walker {
                              gz_error(gz_, &code)};
             }
             if (got == 0) {
+                // A gzip stream cut short ends like a whole one, 0 bytes
+                // read, at whatever byte the cut left: only zlib's error
+                // says the stream's end is missing.
+                int code = 0;
+                std::string why = gz_error(gz_, &code);
+                if (code != Z_OK && code != Z_STREAM_END)
+                    throw Damage{"read error at byte " + std::to_string(offset_ + done) + ": " +
+                                 why};
                 if (done == 0 && at_end_ok)
                     return false;
                 throw Damage{"the file ends inside a frame at byte " +
@@ -149,7 +158,7 @@ ArchiveWalk walk_archive(const std::string &path, const std::function<void()> &b
             w.body(length, header ? nullptr : &frame);
             if (!header) {
                 bson_t doc = as_document(frame, "a collection's entry in the prelude");
-                entry(walk, utf8_of(&doc, "db"), utf8_of(&doc, "collection"));
+                entry(walk, utf8_of(&doc, "db"), utf8_of(&doc, "collection")).listed = true;
             }
             header = false;
         }
@@ -161,6 +170,7 @@ ArchiveWalk walk_archive(const std::string &path, const std::function<void()> &b
             bson_t doc = as_document(frame, "a block's header");
             ArchiveNamespaceCount &ns =
                 entry(walk, utf8_of(&doc, "db"), utf8_of(&doc, "collection"));
+            ns.in_blocks = true;
             bson_iter_t eof;
             if (bson_iter_init_find(&eof, &doc, "EOF") && BSON_ITER_HOLDS_BOOL(&eof) &&
                 bson_iter_bool(&eof))
@@ -173,6 +183,13 @@ ArchiveWalk walk_archive(const std::string &path, const std::function<void()> &b
                 ++ns.documents;
             }
         }
+        // mongodump closes every namespace it writes with an end-of-data
+        // header: an archive cut between blocks splits no frame, yet the
+        // namespace it cut lost what followed.
+        for (const auto &n : walk.namespaces)
+            if (n.in_blocks && !n.closed)
+                throw Damage{"the archive ends before the end-of-data header of \"" + n.db + "." +
+                             n.collection + "\""};
     } catch (const Damage &d) {
         walk.damage = d.what;
         // A namespace closed before the damage holds what its end-of-data
@@ -180,6 +197,25 @@ ArchiveWalk walk_archive(const std::string &path, const std::function<void()> &b
         // documents to it.
         for (auto &n : walk.namespaces)
             n.damaged = !n.closed;
+    }
+    // A block under a database the prelude does not list (mongodump lists
+    // every namespace it writes; the oplog's has no database): the reader
+    // never reads it, so a header lying about its database would hide its
+    // documents from both the reader and a count of the prelude's
+    // database.  Every count of that collection name is doubtful.
+    std::set<std::string> listed_dbs;
+    for (const auto &n : walk.namespaces)
+        if (n.listed)
+            listed_dbs.insert(n.db);
+    for (const auto &n : walk.namespaces) {
+        if (n.db.empty() || listed_dbs.empty() || listed_dbs.count(n.db))
+            continue;
+        if (walk.damage.empty())
+            walk.damage = "a block names \"" + n.db + "." + n.collection +
+                          "\", of a database the prelude does not list";
+        for (auto &m : walk.namespaces)
+            if (m.collection == n.collection)
+                m.damaged = true;
     }
     return walk;
 }

@@ -30,8 +30,14 @@ namespace nextcrm {
 struct ArchiveNamespaceCount {
     std::string db, collection;
     std::int64_t documents = 0;
-    bool closed = false;  // its end-of-data header was walked past
-    bool damaged = false; // the walk ended at damage before its end-of-data header
+    bool listed = false;    // the prelude lists it
+    bool in_blocks = false; // a block's header names it
+    bool closed = false;    // its end-of-data header was walked past
+    // The walk ended at damage before its end-of-data header, or a block
+    // names its collection under a database the prelude does not list (a
+    // header that lies about its database: which count is the reader's
+    // cannot be known, and the reader reads only the prelude's).
+    bool damaged = false;
 };
 
 struct ArchiveWalk {

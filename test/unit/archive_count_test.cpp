@@ -8,6 +8,8 @@
 #include "core/mongodump.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <zlib.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -125,6 +127,73 @@ TEST(ArchiveCount, CountsEveryBlocksDocumentsWhereverTheyLie) {
     w = nextcrm::walk_archive(f.path, {});
     EXPECT_NE(w.damage.find("magic number"), std::string::npos) << w.damage;
     EXPECT_TRUE(w.namespaces.empty());
+}
+
+// An archive cut between blocks, before a collection's end-of-data header:
+// no frame is split, yet the collection lost what followed.  The reader
+// says so ("ends before the end-of-data marker"); the walk must not call
+// its count whole.
+TEST(ArchiveCount, AnArchiveCutBetweenBlocksIsDamage) {
+    std::string prelude = frame(R"({"version": "0.1"})") +
+                          frame(R"({"db": "crm", "collection": "a", "type": "collection"})") +
+                          terminator;
+    std::string head = magic + prelude + header("a", false) + frame(R"({"_id": 1})") + terminator;
+    std::string rest =
+        header("a", false) + frame(R"({"_id": 2})") + terminator + header("a", true) + terminator;
+    TempFile f;
+    f.write(head);
+    nextcrm::ArchiveWalk w = nextcrm::walk_archive(f.path, {});
+    EXPECT_NE(w.damage, "");
+    EXPECT_EQ(find(w, "a")->documents, 1);
+    EXPECT_TRUE(find(w, "a")->damaged);
+
+    // The same cut in a gzip stream (flushed at the cut, then truncated
+    // there): zlib returns the bytes it has and then 0, the end of the
+    // stream missing.
+    gzFile gz = gzopen(f.path.c_str(), "wb");
+    ASSERT_NE(gz, nullptr);
+    gzwrite(gz, head.data(), static_cast<unsigned>(head.size()));
+    gzflush(gz, Z_FULL_FLUSH);
+    struct stat st;
+    ASSERT_EQ(stat(f.path.c_str(), &st), 0);
+    gzwrite(gz, rest.data(), static_cast<unsigned>(rest.size()));
+    gzclose(gz);
+    ASSERT_EQ(truncate(f.path.c_str(), st.st_size), 0);
+    w = nextcrm::walk_archive(f.path, {});
+    EXPECT_NE(w.damage, "");
+    EXPECT_EQ(find(w, "a")->documents, 1);
+    EXPECT_TRUE(find(w, "a")->damaged);
+}
+
+// A block whose header names a database the prelude does not list: the
+// reader reads the prelude's database only, so the document it holds would
+// be lost with the count of the prelude's database agreeing with the
+// reader.  Every count of that collection is damaged; others are not.
+TEST(ArchiveCount, ABlockOfADatabaseThePreludeDoesNotListIsDoubtful) {
+    std::string prelude = frame(R"({"version": "0.1"})") +
+                          frame(R"({"db": "crm", "collection": "a", "type": "collection"})") +
+                          frame(R"({"db": "crm", "collection": "b", "type": "collection"})") +
+                          terminator;
+    auto hdr = [](const std::string &db, const std::string &collection, bool eof) {
+        return frame(R"({"db": ")" + db + R"(", "collection": ")" + collection + R"(", "EOF": )" +
+                     (eof ? "true" : "false") + R"(, "CRC": {"$numberLong": "0"}})");
+    };
+    std::string archive = magic + prelude + hdr("crm", "a", false) + frame(R"({"_id": 1})") +
+                          terminator + hdr("crm", "a", true) + terminator + hdr("crm", "b", true) +
+                          terminator + hdr("other", "a", false) + frame(R"({"_id": 2})") +
+                          terminator + hdr("other", "a", true) + terminator;
+    TempFile f;
+    f.write(archive);
+    nextcrm::ArchiveWalk w = nextcrm::walk_archive(f.path, {});
+    EXPECT_NE(w.damage.find("other.a"), std::string::npos) << w.damage;
+    ASSERT_EQ(w.namespaces.size(), 3u);
+    EXPECT_EQ(w.namespaces[0].db + "." + w.namespaces[0].collection, "crm.a");
+    EXPECT_EQ(w.namespaces[0].documents, 1);
+    EXPECT_TRUE(w.namespaces[0].damaged);
+    EXPECT_FALSE(w.namespaces[1].damaged); // crm.b
+    EXPECT_EQ(w.namespaces[2].db, "other");
+    EXPECT_EQ(w.namespaces[2].documents, 1);
+    EXPECT_TRUE(w.namespaces[2].damaged);
 }
 
 } // namespace

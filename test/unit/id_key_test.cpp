@@ -233,3 +233,45 @@ TEST(IdKey, AValueAndADocumentsIdAgree) {
 }
 
 } // namespace
+
+// Edges probed by the break session: they hold.
+namespace {
+
+TEST(IdKey, EdgesOfTheNumberKinds) {
+    // 34-digit coefficients at either end of the exponent range.
+    EXPECT_EQ(decimal("9999999999999999999999999999999999E+6111"),
+              decimal("9.999999999999999999999999999999999E+6144"));
+    EXPECT_NE(decimal("9999999999999999999999999999999999E+6111"), key_of_double(HUGE_VAL));
+    EXPECT_EQ(decimal("1E-6176"), decimal("0.1E-6175"));
+    EXPECT_NE(decimal("1E-6176"), key("0"));
+    // The largest coefficient is a value; one more (10^34, non-canonical) is 0.
+    EXPECT_NE(key_of_decimal_bits(0x3041ED09BEAD87C0ULL, 0x378D8E63FFFFFFFFULL), key("0"));
+    // Doubles next to 2^63 and the int64 limits.
+    EXPECT_EQ(key_of_double(9223372036854774784.0), key_of_int64(9223372036854774784LL));
+    EXPECT_EQ(key_of_double(-9223372036854775808.0),
+              key_of_int64(std::numeric_limits<std::int64_t>::min()));
+    EXPECT_NE(key_of_double(9223372036854775808.0),
+              key_of_int64(std::numeric_limits<std::int64_t>::max()));
+    EXPECT_EQ(decimal("-9223372036854775809"), decimal("-9.223372036854775809E+18"));
+    EXPECT_NE(decimal("-9223372036854775809"),
+              key_of_int64(std::numeric_limits<std::int64_t>::min()));
+    // 2^-1074, the smallest double, is a 751-digit decimal: no Decimal128 holds it.
+    EXPECT_NE(key_of_double(std::ldexp(1.0, -1074)), key("0"));
+    // A double past 2^53 that is an integer, and the same as a decimal.
+    EXPECT_EQ(key_of_double(1e22), decimal("1E+22"));
+    EXPECT_NE(key_of_double(1e23), decimal("1E+23"));
+}
+
+TEST(IdKey, NestedEquivalencesAndBinarySubtypes) {
+    EXPECT_EQ(key(R"({"a": {"$symbol": "x"}, "b": [{"$numberLong": "1"}]})"),
+              key(R"({"a": "x", "b": [{"$numberDecimal": "1.000"}]})"));
+    std::string b = R"("base64": "AAEC")";
+    EXPECT_NE(key(R"({"$binary": {)" + b + R"(, "subType": "00"}})"),
+              key(R"({"$binary": {)" + b + R"(, "subType": "80"}})"));
+    EXPECT_NE(key(R"({"$code": "a"})"), key(R"({"$code": "a", "$scope": {}})"));
+    std::string big(1 << 20, 'x');
+    EXPECT_EQ(key("\"" + big + "\""), key(R"({"$symbol": ")" + big + "\"}"));
+    EXPECT_NE(key("\"" + big + "\""), key("\"" + big + "y\""));
+}
+
+} // namespace

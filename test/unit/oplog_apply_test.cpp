@@ -411,3 +411,25 @@ TEST(OplogReplay, ADocumentNestedWithoutBoundIsAnErrorNotAWalk) {
     ASSERT_EQ(records.size(), 1u);
     EXPECT_EQ(records[0].outcome, "failed");
 }
+
+// Two dump documents whose _ids MongoDB holds equal (the int32 7 and
+// NumberLong(7): a damaged or hand-made dump) and an entry on the value:
+// the entry goes to the first, the second is an error row; neither is lost
+// nor silently migrated in its state before the entry.  With no entry on
+// them both pass through as they are.
+TEST(OplogReplay, DumpDocumentsWithEqualIdsOfTwoTypesAreNotLost) {
+    auto r = oplog({R"({"op": "u", "ns": "crm.U", "o": {"$set": {"n": "up"}},
+                        "o2": {"_id": {"$numberDouble": "7.0"}}})"});
+    nextcrm::ReplayedSource s(
+        std::make_unique<ListSource>(std::vector<std::string>{
+            R"({"_id": 7, "n": "a"})", R"({"_id": {"$numberLong": "7"}, "n": "b"})",
+            R"({"_id": 8, "n": "c"})", R"({"_id": {"$numberLong": "8"}, "n": "d"})"}),
+        r, "U");
+    EXPECT_EQ(replayed_canonical(s), (std::vector<std::string>{
+                                         R"({ "_id" : { "$numberInt" : "7" }, "n" : "up" })",
+                                         R"({ "_id" : { "$numberLong" : "7" }, "n" : "b" } FAILED)",
+                                         R"({ "_id" : { "$numberInt" : "8" }, "n" : "c" })",
+                                         R"({ "_id" : { "$numberLong" : "8" }, "n" : "d" })",
+                                     }));
+    EXPECT_EQ(s.dump_count(), 4);
+}
