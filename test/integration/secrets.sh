@@ -9,7 +9,8 @@
 # (NOTICEs, errors) holds a canary, the side tables hold the exact values, and
 # a role without SELECT on the target reads no side table.  On a live server,
 # documents with a compound _id holding a password member are resumed at and
-# retried: each is found and migrated once.
+# retried: each is found and migrated once.  A user mapping's password is in
+# no output, log line or record either, whatever fails.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/migrate.sh"
 
@@ -181,4 +182,57 @@ is "$(grep -oF "$live" "$work/first.out" "$work/second.out" "$work/retry.out" | 
     "no canary in the live runs' output"
 q -c "DROP DATABASE secrets_live" >/dev/null
 cmd '{"drop": "systemServices"}'
+
+# The user mapping's password (credentials live only there): a server that
+# refuses the connection, and FerretDB given a user it does not know, through
+# foreign scans, a migration and a validation (each fails), EXPLAIN and
+# IMPORT FOREIGN SCHEMA: no psql output, server log line (at debug1) or
+# record of the extension holds the password.
+mpw="Mpw-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+q -c "ALTER SYSTEM SET log_min_messages = debug1" -c "SELECT pg_reload_conf()" >/dev/null
+log_start=$(($(stat -c %s "$PG_LOG") + 1))
+db=secrets_mapping
+q -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+q -d $db >/dev/null <<SQL
+CREATE EXTENSION nextcrm_mongo_fdw;
+CREATE SERVER refused FOREIGN DATA WRAPPER nextcrm_mongo_fdw
+  OPTIONS (uri 'mongodb://127.0.0.1:1', database 'nextcrm', server_selection_timeout_ms '500');
+CREATE SERVER ferret FOREIGN DATA WRAPPER nextcrm_mongo_fdw
+  OPTIONS (uri '$MONGO_URI', database 'secrets_mapping', server_selection_timeout_ms '2000');
+CREATE USER MAPPING FOR CURRENT_USER SERVER refused OPTIONS (username 'canary_user', password '$mpw');
+CREATE USER MAPPING FOR CURRENT_USER SERVER ferret OPTIONS (username 'canary_user', password '$mpw');
+CREATE FOREIGN TABLE refused_users (_id text, email text) SERVER refused OPTIONS (collection 'Users');
+CREATE FOREIGN TABLE ferret_users (_id text, email text) SERVER ferret OPTIONS (collection 'Users');
+SQL
+ok $? "servers with the password in their user mappings"
+shown=
+for sql in "SELECT * FROM refused_users" \
+    "SELECT * FROM nextcrm_migrate_all('refused')" "SELECT * FROM nextcrm_validate('refused')"; do
+    out=$(q -d $db -c "$sql" 2>&1)
+    fails $? "refused server: $sql fails"
+    shown+=$out$'\n'
+done
+like "$shown" "ERROR: .*(No suitable servers|connection refused|server selection)" \
+    "the refused server's connection fails with the driver's error"
+# FerretDB (1.24 in the rig) refuses the driver's SCRAM-SHA-1 handshake:
+# the scan fails with its answer, after the credentials were sent.
+out=$(q -d $db -c "SELECT count(*) FROM ferret_users" 2>&1)
+fails $? "FerretDB: a scan as a user it does not know fails"
+echo "# ${out//$'\n'/ }"
+shown+=$out$'\n'
+# These need no answer from the server: EXPLAIN plans the scan, IMPORT
+# FOREIGN SCHEMA builds the profile's tables.
+for sql in "EXPLAIN (VERBOSE) SELECT * FROM ferret_users WHERE email = 'a@example.test'" \
+    "IMPORT FOREIGN SCHEMA nextcrm FROM SERVER refused INTO public"; do
+    out=$(q -d $db -c "$sql" 2>&1)
+    ok $? "$sql"
+    shown+=$out$'\n'
+done
+records=$(q -d $db -c "SELECT string_agg(to_jsonb(r)::text, ' ') FROM nextcrm_migration.run r")
+records+=$(q -d $db -c "SELECT string_agg(to_jsonb(e)::text, ' ') FROM nextcrm_migration.errors e")
+like "$records" "refused" "the failed migration is recorded"
+is "$(grep -cF "$mpw" <<<"$shown$records")" 0 "no psql output or record of the extension holds the mapping's password"
+is "$(tail -c +"$log_start" "$PG_LOG" | grep -acF "$mpw")" 0 "nor does the server log at debug1"
+q -c "ALTER SYSTEM RESET log_min_messages" -c "SELECT pg_reload_conf()" >/dev/null
+q -c "DROP DATABASE $db" >/dev/null
 done_testing
