@@ -5,7 +5,12 @@ EXTENSION = nextcrm_mongo_fdw
 MODULE_big = nextcrm_mongo_fdw
 EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
 
-SRCS = $(wildcard src/*.cpp src/pg/*.cpp src/core/*.cpp)
+# src/core/ includes no PostgreSQL header (CMakeLists.txt builds it and its
+# unit tests without one), so its objects are the same for every PostgreSQL
+# version; the rest is built against the server's headers.
+CORE_SRCS = $(wildcard src/core/*.cpp)
+PG_SRCS = $(wildcard src/*.cpp src/pg/*.cpp)
+SRCS = $(PG_SRCS) $(CORE_SRCS)
 OBJS = $(SRCS:.cpp=.o)
 
 # The install script of the current version is generated from its sources in
@@ -84,12 +89,18 @@ installcheck: export PGOPTIONS := $(PGOPTIONS) -c nextcrm_test.fixture_dir=$(abs
 
 # PGXS builds in the source tree and its dependency files do not notice a
 # different PostgreSQL: .pgxs-target names the installation the objects were
-# built for, and is rewritten (so every object is rebuilt) only when PG_CONFIG
-# names another one.  Objects of two versions are never linked together.
+# built for, and is rewritten (so every object that includes the server's
+# headers is rebuilt) only when PG_CONFIG names another one.  Two versions'
+# objects of src/ and src/pg/ are never linked together; src/core/'s are
+# kept, since they include no server header (built with the first version's
+# CXXFLAGS, which differ only in warnings, -g and symbol visibility).
+# `make core` builds them alone: scripts/test does it once for every version.
 PG_TARGET := $(shell $(PG_CONFIG) --version) $(shell $(PG_CONFIG) --includedir-server)
 .pgxs-target: FORCE
 	@[ "$$(cat $@ 2>/dev/null)" = "$(PG_TARGET)" ] || echo "$(PG_TARGET)" > $@
-$(OBJS): .pgxs-target
+$(PG_SRCS:.cpp=.o): .pgxs-target
+.PHONY: core
+core: $(CORE_SRCS:.cpp=.o)
 # The version the module reports (NEXTCRM_VERSION) is the control file's.
 src/nextcrm_mongo_fdw.o src/migrate_launch.o: $(EXTENSION).control
 .PHONY: FORCE

@@ -3,10 +3,12 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # PostgreSQL 16-18 trees that scripts/install-deps unpacks (Debian 12 has
 # only 15), one folder per major version; readable by the postgres user.
 PG_TREES=${NEXTCRM_PG_TREES:-/opt/nextcrm_mongo_fdw}
-# The versions scripts/test runs when PG_CONFIG is not set: two lanes side by
-# side, each one version after another, the requirements' target (16) first;
-# each lane has one version that runs the unit suites and one that does not.
-PG_LANES=("16 17" "15 18")
+# What scripts/test runs when PG_CONFIG is not set: two lanes side by side,
+# each one item after another: a PostgreSQL major version (its own rig), or
+# "sanitize" (the unit tests built with the sanitizers, no rig).  The
+# requirements' target (16) runs everything, so it is alone with the
+# shortest version run; the other lane balances it.
+PG_LANES=("16 17" "sanitize 15 18")
 pg_tree_dir() { echo "$PG_TREES/pg$1"; }
 # The pg_config of major version $1; NEXTCRM_PG_CONFIG_<major> overrides it
 # (e.g. an engineer's relocated copy of 15).
