@@ -15,7 +15,7 @@ const url = process.env.DATABASE_URL ?? "postgresql://localhost/postgres";
 // would silently win over (the migrations would then run in DATABASE_URL's
 // own database).
 function settings(database?: string) {
-  const cfg = parse(url) as Record<string, unknown>;
+  const cfg = { ...(parse(url) as Record<string, unknown>), allowExitOnIdle: true };
   return database === undefined ? cfg : { ...cfg, database };
 }
 
