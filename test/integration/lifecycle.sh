@@ -91,12 +91,13 @@ out=$(q -d life_base -c "SET search_path = mallory, public" \
 is "$out" 29 "the migration runs to its end under the hostile search_path"
 is "$(q -d life_base -c "SELECT status FROM nextcrm_migration.run")" done \
     "an uninterrupted run of $N documents completes"
-q -d life_base -c "SET search_path = mallory, public" \
-    -c "SELECT count(*) FROM nextcrm_validate('src') WHERE status = 'fail'" >"$work/hostile_validate.out" 2>&1
-is "$(cat "$work/hostile_validate.out")" 0 "validation passes under the hostile search_path"
-out=$(q -d life_base -c "SET search_path = mallory, public" \
-    -c "SELECT count(*) > 1 FROM nextcrm_validate_strict('src')" 2>&1)
-is "$out" t "the strict validation runs the extension's own checks under the hostile search_path"
+# One validation (each reads every collection again): the strict one runs
+# nextcrm_validate itself, which sets its own search_path whoever calls it,
+# and fails on any failed check.
+out=$(q -d life_base -F ' ' -c "SET search_path = mallory, public" \
+    -c "SELECT count(*) FILTER (WHERE status = 'fail'), count(*) > 1 FROM nextcrm_validate_strict('src')" 2>&1)
+is "${out% *}" 0 "validation passes under the hostile search_path"
+is "${out#* }" t "the strict validation runs the extension's own checks under the hostile search_path"
 is "$(q -d life_base -c "SELECT coalesce(string_agg(DISTINCT what, ', '), 'nothing') FROM mallory.calls")" nothing \
     "nothing planted ran"
 q -d life_base -c "DROP SCHEMA mallory CASCADE" >/dev/null
