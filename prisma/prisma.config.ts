@@ -14,8 +14,11 @@ const url = process.env.DATABASE_URL ?? "postgresql://localhost/postgres";
 // shadow database by overriding `database`, which a `connectionString`
 // would silently win over (the migrations would then run in DATABASE_URL's
 // own database).
+// allowExitOnIdle: the CLI does not close every pool it is given, and pg
+// keeps an idle connection for 10 s (idleTimeoutMillis), which held each
+// command's process open that long after its work was done.
 function settings(database?: string) {
-  const cfg = parse(url) as Record<string, unknown>;
+  const cfg = { ...(parse(url) as Record<string, unknown>), allowExitOnIdle: true };
   return database === undefined ? cfg : { ...cfg, database };
 }
 

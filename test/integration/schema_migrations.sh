@@ -16,13 +16,16 @@ Q() { q -d "$db" "$@" 2>&1; }  # an error shows up as a wrong value
 ok $? "Prisma CLI is installed in prisma/node_modules"
 export DATABASE_URL
 DATABASE_URL=$(schema_db_url "$db")
-out=$(prisma_cli validate 2>&1)
-ok $? "prisma validate accepts schema.prisma"
 init=("$MIGRATIONS_DIR"/*_init/migration.sql)
 generated=$(mktemp)
+# One Prisma start (each costs seconds): migrate diff parses and validates
+# the whole schema, generators too, as `prisma validate` does (a field of an
+# unknown type or an unknown preview feature fails both).
 prisma_cli migrate diff --from-empty --to-schema-datamodel schema.prisma --script \
-    >"$generated" 2>/dev/null
-ok $? "prisma migrate diff --from-empty runs"
+    >"$generated" 2>"$generated.err"
+ok $? "prisma migrate diff --from-empty validates schema.prisma and runs"
+grep -v '^Loaded Prisma config\|^Prisma config detected\|^$' "$generated.err" | head -20 | sed 's/^/# /'
+rm -f "$generated.err"
 cmp -s "$generated" "${init[0]}"
 ok $? "the init migration is exactly what prisma migrate diff generates"
 diff "$generated" "${init[0]}" | head -20 | sed 's/^/# /'
@@ -40,10 +43,14 @@ is "$got" "$(tr ' ' '\n' <<<"$models" | LC_ALL=C sort | paste -sd' ')" \
     "one table per source model, named as the model"
 is "$(Q -c "SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
             WHERE n.nspname = 'public' AND t.typtype = 'e'")" 10 "10 enum types"
+# One query for every enum's labels (each psql start costs a backend).
+declare -A labels=()
+while IFS='|' read -r enum values; do
+    labels[$enum]=$values
+done < <(Q -c "SELECT t.typname, string_agg(e.enumlabel, ' ' ORDER BY e.enumsortorder)
+               FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid GROUP BY t.typname")
 while IFS=, read -r enum values; do
-    got=$(Q -c "SELECT string_agg(e.enumlabel, ' ' ORDER BY e.enumsortorder)
-                FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = '$enum'")
-    is "$got" "$values" "enum $enum has mongo-enums.csv's values in order"
+    is "${labels[$enum]-}" "$values" "enum $enum has mongo-enums.csv's values in order"
 done < <(sed '1d; s/\r$//' "$NEXTCRM_DATA/mongo-enums.csv")
 got=$(Q -c "SELECT string_agg(table_name || '.' || column_name || ':' || data_type, ' '
                               ORDER BY table_name, column_name)
@@ -73,33 +80,21 @@ is "$(Q -c "SELECT confdeltype FROM pg_constraint WHERE conname = 'tasksComments
 is "$(Q -c "SELECT is_nullable FROM information_schema.columns
             WHERE table_name = 'tasksComments' AND column_name = 'task'")" YES \
     "tasksComments.task is optional (D12)"
+declare -A fk_target=()
+while IFS='|' read -r name target; do
+    fk_target[$name]=$target
+done < <(Q -c "SELECT conname, confrelid::regclass::text FROM pg_constraint WHERE contype = 'f'")
 for ref in 'crm_Accounts.createdBy Users' 'crm_Opportunities.last_activity_by Users' \
     'Sections.board Boards' 'crm_Opportunities.contact crm_Contacts' \
     'crm_Contacts.account crm_Accounts' 'Documents.createdBy Users' 'Invoices.last_updated_by Users'; do
     read -r col target <<<"$ref"
-    got=$(Q -c "SELECT confrelid::regclass::text FROM pg_constraint
-                WHERE contype = 'f' AND conname = '${col%%.*}_${col#*.}_fkey'")
-    is "$got" "\"$target\"" "loose reference $col has a foreign key to $target"
+    is "${fk_target[${col%%.*}_${col#*.}_fkey]-}" "\"$target\"" "loose reference $col has a foreign key to $target"
 done
 
 # --- join tables ----------------------------------------------------------------
-# Prisma names the model that sorts first (byte order) A.
-while read -r j a b; do
-    got=$(Q -c "SELECT
-          (SELECT string_agg(column_name || ' ' || data_type || ' ' || is_nullable, ', '
-                             ORDER BY column_name)
-             FROM information_schema.columns WHERE table_name = '$j') || ' | ' ||
-          (SELECT string_agg(pg_get_constraintdef(oid), ', ' ORDER BY conname COLLATE \"C\")
-             FROM pg_constraint WHERE conrelid = '\"$j\"'::regclass AND contype IN ('p', 'f')) || ' | ' ||
-          (SELECT string_agg(indexdef, ', ') FROM pg_indexes
-            WHERE tablename = '$j' AND indexname = '${j}_B_index')" 2>&1)
-    is "$got" "A uuid NO, B uuid NO | PRIMARY KEY (\"A\", \"B\"), \
-FOREIGN KEY (\"A\") REFERENCES \"$a\"(id) ON UPDATE CASCADE ON DELETE CASCADE, \
-FOREIGN KEY (\"B\") REFERENCES \"$b\"(id) ON UPDATE CASCADE ON DELETE CASCADE | \
-CREATE INDEX \"${j}_B_index\" ON public.\"$j\" USING btree (\"B\")" \
-        "join table $j: A -> $a, B -> $b, uuid, primary key (A, B), cascading foreign keys, index on B"
-done <<'LIST'
-_DocumentsToInvoices Documents Invoices
+# Prisma names the model that sorts first (byte order) A.  One query reads
+# every join table's columns, keys and B index (a psql start costs a backend).
+joins='_DocumentsToInvoices Documents Invoices
 _DocumentsToOpportunities Documents crm_Opportunities
 _DocumentsToContacts Documents crm_Contacts
 _DocumentsToTasks Documents Tasks
@@ -108,8 +103,29 @@ _DocumentsToLeads Documents crm_Leads
 _DocumentsToAccounts Documents crm_Accounts
 _ContactsToOpportunities crm_Contacts crm_Opportunities
 _AccountWatchers Users crm_Accounts
-_BoardWatchers Boards Users
-LIST
+_BoardWatchers Boards Users'
+declare -A join_def=()
+while IFS=$'\t' read -r j def; do
+    join_def[$j]=$def
+done < <(Q -F $'\t' -v names="$(cut -d' ' -f1 <<<"$joins" | paste -sd' ')" <<'SQL'
+SELECT j,
+       (SELECT string_agg(column_name || ' ' || data_type || ' ' || is_nullable, ', '
+                          ORDER BY column_name)
+          FROM information_schema.columns WHERE table_name = j) || ' | ' ||
+       (SELECT string_agg(pg_get_constraintdef(oid), ', ' ORDER BY conname COLLATE "C")
+          FROM pg_constraint WHERE conrelid = to_regclass(quote_ident(j)) AND contype IN ('p', 'f')) || ' | ' ||
+       (SELECT string_agg(indexdef, ', ') FROM pg_indexes
+         WHERE tablename = j AND indexname = j || '_B_index')
+  FROM unnest(string_to_array(:'names', ' ')) j
+SQL
+)
+while read -r j a b; do
+    is "${join_def[$j]-}" "A uuid NO, B uuid NO | PRIMARY KEY (\"A\", \"B\"), \
+FOREIGN KEY (\"A\") REFERENCES \"$a\"(id) ON UPDATE CASCADE ON DELETE CASCADE, \
+FOREIGN KEY (\"B\") REFERENCES \"$b\"(id) ON UPDATE CASCADE ON DELETE CASCADE | \
+CREATE INDEX \"${j}_B_index\" ON public.\"$j\" USING btree (\"B\")" \
+        "join table $j: A -> $a, B -> $b, uuid, primary key (A, B), cascading foreign keys, index on B"
+done <<<"$joins"
 
 # --- indexes on foreign keys and filter fields -----------------------------------
 got=$(Q -c "SELECT string_agg(c.conrelid::regclass || '.' || a.attname, ' ')
@@ -119,16 +135,7 @@ got=$(Q -c "SELECT string_agg(c.conrelid::regclass || '.' || a.attname, ' ')
                                 AND i.indkey[0] = c.conkey[1])")
 is "$got" "" "every foreign key column leads an index"
 # (table column[,column]) that the requirements' index strategy names.
-while read -r table cols; do
-    got=$(Q -c "SELECT count(*) FROM pg_index i
-                WHERE i.indrelid = '\"$table\"'::regclass
-                  AND (SELECT string_agg(a.attname, ',' ORDER BY k.n)
-                         FROM unnest(i.indkey) WITH ORDINALITY k(attnum, n)
-                         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum)
-                      = '$cols'")
-    is "$got" 1 "$table has an index on ($cols)"
-done <<'LIST'
-crm_Accounts status
+wanted_indexes='crm_Accounts status
 crm_Accounts type
 crm_Accounts createdAt
 crm_Accounts status,createdAt
@@ -177,33 +184,55 @@ Users userLanguage
 Users is_admin
 Users is_account_admin
 Users created_on
-Users lastLoginAt
-LIST
+Users lastLoginAt'
+# One query counts, for each, the indexes on exactly those columns in that order.
+declare -A index_count=()
+while IFS='|' read -r table cols n; do
+    index_count["$table $cols"]=$n
+done < <(Q -v list="$wanted_indexes" <<'SQL'
+SELECT t, c, (SELECT count(*) FROM pg_index i
+               WHERE i.indrelid = to_regclass(quote_ident(t))
+                 AND (SELECT string_agg(a.attname, ',' ORDER BY k.n)
+                        FROM unnest(i.indkey) WITH ORDINALITY k(attnum, n)
+                        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) = c)
+  FROM regexp_split_to_table(:'list', E'\n') l, split_part(l, ' ', 1) t, split_part(l, ' ', 2) c
+SQL
+)
+while read -r table cols; do
+    is "${index_count["$table $cols"]-}" 1 "$table has an index on ($cols)"
+done <<<"$wanted_indexes"
 is "$(Q -c "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'")" 169 \
     "169 indexes: 39 primary keys, Users.email unique, 111 @@index (110 b-tree, 1 GIN), 10 join-table B, 8 full-text"
 
 # --- full-text search -------------------------------------------------------------
 is "$(Q -c "SELECT provolatile FROM pg_proc WHERE proname = 'nextcrm_text_array_to_string'")" i \
     "the text[] joiner used by the contacts index is IMMUTABLE"
+# Every full-text index in one session, each answer to its own file (a psql
+# start costs a backend); an error is no answer, so a wrong value.
+fts=$(mktemp -d)
+script="SET enable_seqscan = off;"
 while IFS=$'\t' read -r table index expr; do
-    got=$(Q -c "SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam
-                WHERE c.oid = '\"$index\"'::regclass" 2>&1)
-    is "$got" gin "full-text index $index exists and is GIN"
     # The documented expression, indexed afresh, must deparse to the same
     # expression as the migration's index (so the documented query matches it).
-    got=$(Q <<SQL 2>&1
+    script+="
+SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam
+ WHERE c.oid = '\"$index\"'::regclass \\g $fts/$index.am
 BEGIN;
-CREATE INDEX fts_probe ON "$table" USING gin (($expr));
+CREATE INDEX fts_probe ON \"$table\" USING gin (($expr));
 SELECT (SELECT pg_get_expr(indexprs, indrelid) FROM pg_index WHERE indexrelid = 'fts_probe'::regclass)
-     = (SELECT pg_get_expr(indexprs, indrelid) FROM pg_index WHERE indexrelid = '"$index"'::regclass);
+     = (SELECT pg_get_expr(indexprs, indrelid) FROM pg_index WHERE indexrelid = '\"$index\"'::regclass)
+\\g $fts/$index.probe
 ROLLBACK;
-SQL
-    )
-    is "$got" t "$index indexes exactly the documented expression"
-    plan=$(Q -c "SET enable_seqscan = off" \
-        -c "EXPLAIN SELECT id FROM \"$table\" WHERE $expr @@ plainto_tsquery('simple', 'acme')" 2>&1)
-    like "$plan" "Bitmap Index Scan on \"?$index\"?" "a full-text query on $table uses $index"
+EXPLAIN SELECT id FROM \"$table\" WHERE $expr @@ plainto_tsquery('simple', 'acme') \\g $fts/$index.plan
+"
 done < <(sed 1d "$NEXTCRM_DATA/fulltext.tsv")
+Q -v ON_ERROR_STOP=0 <<<"$script" | sed 's/^/# /'
+while IFS=$'\t' read -r table index expr; do
+    is "$(cat "$fts/$index.am" 2>&1)" gin "full-text index $index exists and is GIN"
+    is "$(cat "$fts/$index.probe" 2>&1)" t "$index indexes exactly the documented expression"
+    like "$(cat "$fts/$index.plan" 2>&1)" "Bitmap Index Scan on \"?$index\"?" "a full-text query on $table uses $index"
+done < <(sed 1d "$NEXTCRM_DATA/fulltext.tsv")
+rm -rf "$fts"
 
 # The search finds what it should: words from the notes array, any case,
 # without stemming across languages.
