@@ -85,9 +85,19 @@ def main():
     elif mode == "big":
         n, mb = int(sys.argv[3]), float(sys.argv[4])
         size = int(mb * 1024 * 1024)
-        append(dir, "Documents", ({"_id": Oid("66d0%020x" % i), "document_name": "big %d" % i,
-                                   "document_file_mimeType": "text/plain",
-                                   "document_file_url": "u", "description": "d" * size} for i in range(n)))
+        # The description's element is built once and written as it is for
+        # each document (building each document whole copied it several
+        # times over: most of the time this fixture took).
+        description = element("description", "d" * size)
+        with open("%s/Documents.bson" % dir, "ab") as f:
+            for i in range(n):
+                head = b"".join(element(k, v) for k, v in {
+                    "_id": Oid("66d0%020x" % i), "document_name": "big %d" % i,
+                    "document_file_mimeType": "text/plain", "document_file_url": "u"}.items())
+                f.write(struct.pack("<i", len(head) + len(description) + 5))
+                f.write(head)
+                f.write(description)
+                f.write(b"\0")
     elif mode == "dupes":
         n, bad = int(sys.argv[3]), int(sys.argv[4])
         step = n // bad if bad else n + 1

@@ -74,12 +74,14 @@ for shape in live dir gzip archive archive_gz; do
     is "$(q -d "$db" -c "SELECT count(*) FROM fx.\"crm_Accounts\"")|$(q -d "$db" -c "SELECT count(*) FROM fx.\"Tasks\"")" \
         "237|$(q -d "$db" -c "SELECT source_total FROM nextcrm_migration.checkpoint WHERE collection = 'Tasks'")" \
         "$shape: the foreign tables read the documents"
-    is "$(q -d "$db" -c "SELECT string_agg(family || '/' || \"check\", ', ') FROM nextcrm_validate('src', 1, 100000)
-                          WHERE status = 'fail'")" "" "$shape: nextcrm_validate() passes"
+    # One validation, every document sampled, through the pgTAP suite: a
+    # check that fails is a failing test of the suite (each validation costs
+    # seconds, most of them whatever the sample).
     if command -v pg_prove >/dev/null; then
-        pg_prove -d "$db" --set server=src --set sample_size=50 \
+        pg_prove -v -d "$db" --set server=src --set seed=1 --set sample_size=100000 \
             "$($PG_CONFIG --sharedir)/extension/nextcrm_mongo_fdw_validate.sql" >"$work/$shape.prove" 2>&1
-        ok $? "$shape: the pgTAP validation suite passes"
+        ok $? "$shape: nextcrm_validate() passes, through the pgTAP validation suite"
+        grep '^not ok' "$work/$shape.prove" | sed 's/^/# /'
     else
         ok 1 "$shape: pg_prove is installed"
     fi
