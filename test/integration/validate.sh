@@ -159,14 +159,11 @@ defect() { # target also sql
 # validate_NAME until drop_group), its defects, one validation; each CHECK
 # named must pass.
 check_group() { # name sample pass-check...
-    local name=$1 sample=$2 copy=validate_$1 i want planted=0
+    local name=$1 sample=$2 copy=validate_$1 i want
     shift 2
     q -c "DROP DATABASE IF EXISTS $copy" -c "CREATE DATABASE $copy TEMPLATE $db" >/dev/null 2>&1
     for i in "${!g_sql[@]}"; do
-        q -d $copy <<<"${g_sql[i]}" >/dev/null || {
-            ok 1 "${g_target[i]}: planting the defect"
-            planted=1
-        }
+        q -d $copy <<<"${g_sql[i]}" >/dev/null || ok 1 "${g_target[i]}: planting the defect"
     done
     keep_report $copy "nextcrm_validate('src', 1, $sample)"
     for i in "${!g_sql[@]}"; do
