@@ -99,6 +99,17 @@ PG_TARGET := $(shell $(PG_CONFIG) --version) $(shell $(PG_CONFIG) --includedir-s
 .pgxs-target: FORCE
 	@[ "$$(cat $@ 2>/dev/null)" = "$(PG_TARGET)" ] || echo "$(PG_TARGET)" > $@
 $(PG_SRCS:.cpp=.o): .pgxs-target
+# So src/core/ is compiled as CMakeLists.txt compiles it: the server's
+# headers are not on its include path, so a core file that includes one (its
+# object would then be kept across versions) fails here too, not only in the
+# unit build that a run with PG_CONFIG may not make.
+$(CORE_SRCS:.cpp=.o): override CPPFLAGS := -I$(srcdir)/src $(MONGOC_CFLAGS)
+# PGXS keeps one dependency file per base name (.deps/<base>.Po): two
+# sources of one base name would lose one's header dependencies.
+DUPLICATE_BASES := $(strip $(foreach b,$(sort $(notdir $(SRCS))),$(if $(word 2,$(filter %/$(b),$(SRCS))),$(b))))
+ifneq ($(DUPLICATE_BASES),)
+$(error source base names must be unique across src/, src/pg/ and src/core/: $(DUPLICATE_BASES))
+endif
 .PHONY: core
 core: $(CORE_SRCS:.cpp=.o)
 # The version the module reports (NEXTCRM_VERSION) is the control file's.
