@@ -67,26 +67,36 @@ now() { echo "${EPOCHREALTIME/./}"; } # microseconds
 # prints the milliseconds from the signal to psql's exit, and leaves psql's
 # output in $work/$2.out.
 interrupt() { # how app sql [role]
-    local how=$1 app=$2 sql=$3 role=${4:-postgres} pid t0 t1
-    # A session the signal does not end would wait an hour: 12 s after its
-    # start (far past the 2 s bound) it is given up, and the bound fails.
-    PGAPPNAME=$app timeout 12 psql -X -At -U "$role" -d $db -c "$sql" >"$work/$app.out" 2>&1 &
+    local how=$1 app=$2 sql=$3 role=${4:-postgres} pid t0 t1 killer
+    # (timeout: a bound past the watch below, so that nothing is left.)
+    PGAPPNAME=$app timeout 180 psql -X -At -U "$role" -d $db -c "$sql" >"$work/$app.out" 2>&1 &
     local psql_pid=$!
     # One session watches for the wait (every 10 ms, for at most 2 minutes),
-    # instead of a psql start per look.
-    q -d $db >/dev/null <<SQL
+    # instead of a psql start per look.  A session that never waits there
+    # fails the bound: signalled once it had ended on its own or been given
+    # up, it would take no time at all.
+    if ! q -d $db >/dev/null 2>&1 <<SQL; then
 DO \$\$
 BEGIN
   FOR i IN 1..12000 LOOP
     PERFORM pg_stat_clear_snapshot();
-    EXIT WHEN EXISTS (SELECT FROM pg_stat_activity
-                       WHERE wait_event = '$event' AND (application_name = '$app'
-                          OR (backend_type = 'nextcrm migration' AND '$app' LIKE '%migrate')));
+    IF EXISTS (SELECT FROM pg_stat_activity
+                WHERE wait_event = '$event' AND (application_name = '$app'
+                   OR (backend_type = 'nextcrm migration' AND '$app' LIKE '%migrate'))) THEN
+      RETURN;
+    END IF;
     PERFORM pg_sleep(0.01);
   END LOOP;
+  RAISE EXCEPTION 'no backend of % waits on %', '$app', '$event';
 END
 \$\$;
 SQL
+        echo "# $app: no backend of it was seen waiting on $event" >&2
+        kill "$psql_pid" 2>/dev/null
+        wait "$psql_pid"
+        echo 999999
+        return
+    fi
     pid=$(q -d $db -c "SELECT pid FROM pg_stat_activity WHERE application_name = '$app'")
     t0=$(now)
     case $how in
@@ -94,8 +104,14 @@ SQL
     terminate) q -c "SELECT pg_terminate_backend($pid)" >/dev/null ;;
     timeout) t0=$(now) ;; # statement_timeout fires on its own
     esac
+    # A session the signal does not end would wait an hour: 10 s after the
+    # signal (far past the 2 s bound) it is given up, and the bound fails.
+    (sleep 10 && kill "$psql_pid") >/dev/null 2>&1 &
+    killer=$!
     wait "$psql_pid"
     t1=$(now)
+    kill "$killer" 2>/dev/null
+    wait "$killer" 2>/dev/null
     echo $(((t1 - t0) / 1000))
 }
 
