@@ -64,3 +64,90 @@ expect_kill() { echo "$1" >>"$RIG_DIR/expected_kills"; }
 manifest_query() { # manifest-file db sql-using-:'m'
     q -d "$2" -v m="$(cat "$1")" <<<"$3"
 }
+
+# A stop point the test fixes: a session on database $1 that runs the SQL $2
+# in a transaction it keeps open (say, an INSERT into
+# nextcrm_migration.batch_log of the id a given batch will get, which that
+# batch's bookkeeping then waits for).  Returns once the SQL has run;
+# HOLDER is its backend pid.  hold_send sends it more SQL (ROLLBACK TO
+# SAVEPOINT ...), hold_end ends it, rolling the transaction back.
+hold_start() { # db sql
+    local fifo app=nextcrm_hold_$$_$RANDOM
+    fifo=$(mktemp -u "${TMPDIR:-/tmp}/nextcrm-hold.XXXXXX")
+    mkfifo "$fifo"
+    PGAPPNAME=$app psql -X -q -At -d "$1" <"$fifo" >/dev/null 2>&1 &
+    HOLD_PSQL=$!
+    exec {HOLD_FD}>"$fifo"
+    rm -f "$fifo"
+    printf 'BEGIN;\n%s\nSELECT 1 AS held;\n' "$2" >&"$HOLD_FD"
+    # Its output is buffered: the server says when it has run the SQL (and
+    # whether it failed: then HOLDER is empty).
+    HOLDER=$(q -c "SET statement_timeout = '2min'" -c "DO \$\$ BEGIN
+            LOOP
+              PERFORM pg_stat_clear_snapshot();
+              PERFORM 1 FROM pg_stat_activity WHERE application_name = '$app'
+                 AND state LIKE 'idle in transaction%' AND query LIKE 'SELECT 1 AS held%';
+              EXIT WHEN FOUND;
+              PERFORM pg_sleep(0.01);
+            END LOOP;
+          END \$\$" -c "SELECT pid FROM pg_stat_activity
+                  WHERE application_name = '$app' AND state = 'idle in transaction'")
+}
+hold_send() { printf '%s\n' "$1" >&"$HOLD_FD"; }
+hold_end() {
+    # \q, not only the end of its input: a process started meanwhile (the
+    # migration's psql, in the background) holds the FIFO open too.  In a
+    # subshell: after a crash restart no one reads it, and SIGPIPE ends only
+    # that.
+    (printf 'ROLLBACK;\n\\q\n' >&"$HOLD_FD") 2>/dev/null
+    exec {HOLD_FD}>&-
+    wait "$HOLD_PSQL" 2>/dev/null
+}
+
+# The id that batch $3 of collection $2 has in nextcrm_migration.batch_log
+# of database $1 (a finished run; a fresh run of the same source in a fresh
+# database numbers its batches the same way: one row per batch with
+# documents, in the order they commit).
+batch_id() { # db collection batch
+    q -d "$1" -c "SELECT id FROM nextcrm_migration.batch_log WHERE collection = '$2' AND batch = $3"
+}
+
+# SQL that holds batch_log id $1 for hold_start.
+hold_batch_sql() { # id
+    echo "INSERT INTO nextcrm_migration.batch_log (id, collection, batch, documents, processed, total,
+            failed, overall_processed, overall_total, docs_per_second, eta_seconds)
+          VALUES ($1, 'held by the test', 0, 0, 0, 0, 0, 0, 0, 0, 0);"
+}
+
+# Waits until the migration worker of database $1 waits for a lock that
+# backend $2 holds; prints the worker's pid and what it reports doing
+# ("migrating Tasks, batch 2"), separated by |.  Checked in the server
+# every 10 ms for at most 2 minutes (a bound, so that a worker that never
+# gets there fails the test instead of hanging it).
+wait_for_blocked_worker() { # db holder-pid
+    q -c "SET statement_timeout = '2min'" -c "DO \$\$ BEGIN
+            LOOP
+              PERFORM pg_stat_clear_snapshot();
+              PERFORM 1 FROM pg_stat_activity
+               WHERE backend_type = 'nextcrm migration' AND datname = '$1'
+                 AND $2 = ANY (pg_blocking_pids(pid));
+              EXIT WHEN FOUND;
+              PERFORM pg_sleep(0.01);
+            END LOOP;
+          END \$\$" -c "SELECT pid, query FROM pg_stat_activity
+                         WHERE backend_type = 'nextcrm migration' AND datname = '$1'"
+}
+
+# Waits until no migration worker is left in database $1 (at most 2 minutes).
+wait_for_no_worker() { # db
+    q -c "SET statement_timeout = '2min'" -c "DO \$\$ BEGIN
+            LOOP
+              PERFORM pg_stat_clear_snapshot();
+              PERFORM 1 FROM pg_stat_activity
+               WHERE backend_type = 'nextcrm migration' AND datname = '$1';
+              EXIT WHEN NOT FOUND;
+              PERFORM pg_sleep(0.01);
+            END LOOP;
+          END \$\$" 2>/dev/null
+    q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'nextcrm migration' AND datname = '$1'"
+}
