@@ -123,7 +123,7 @@ caller=$!
 IFS='|' read -r worker activity < <(wait_for_blocked_worker resume_keep "$HOLDER")
 is "$activity" "migrating Tasks, batch 1" "the worker waits inside Tasks"
 out=$(migrate resume_keep 2>&1)
-like "$out" "already running \\(worker pid $worker\\)" "a second migration of the same database is refused"
+like "$out" "already running.*DETAIL:  Its worker's process ID is $worker\\." "a second migration of the same database is refused, naming the running worker"
 is "$(q -d resume_keep -c "SELECT count(*) FROM nextcrm_migration.deferred_index")|$(q -d resume_keep -c "$nonunique")" \
     "0|$(q -d resume_base -c "$nonunique")" "with defer_indexes off, no index is dropped during the load"
 hold_end
