@@ -1,5 +1,6 @@
 // _ids keyed as MongoDB's _id index compares them (core/id_key.hpp): each
 // equivalence it makes, and each it does not.
+#include "bson_bytes.hpp"
 #include "bson_json.hpp"
 
 #include "core/id_key.hpp"
@@ -176,31 +177,8 @@ TEST(IdKey, OtherTypesByTypeAndBytes) {
 
 // {"_id": {"a": {"a": ... {"a": innermost}}}} nested `levels` deep, as bytes.
 std::string deep_id(int levels, std::int32_t innermost) {
-    auto le32 = [](std::string &out, std::uint32_t n) {
-        for (int i = 0; i < 4; ++i)
-            out.push_back(static_cast<char>((n >> (8 * i)) & 0xFF));
-    };
-    std::uint32_t length = 12; // {"a": int32}
-    std::vector<std::uint32_t> lengths;
-    for (int i = 0; i < levels; ++i)
-        lengths.push_back(length += 8);
-    std::string out;
-    le32(out, length + 4 + 5 + 1);
-    out += std::string("\x03_id\0", 5);
-    for (int i = levels - 1; i >= 0; --i) {
-        le32(out, lengths[i]);
-        out += std::string("\x03"
-                           "a\0",
-                           3);
-    }
-    le32(out, 12);
-    out += std::string("\x10"
-                       "a\0",
-                       3);
-    le32(out, static_cast<std::uint32_t>(innermost));
-    out.push_back('\0');
-    out.append(static_cast<std::size_t>(levels) + 1, '\0');
-    return out;
+    std::string id = nested_in_a(levels, bson_document(bson_int32_element("a", innermost)));
+    return bson_document(std::string("\x03_id\0", 5) + id);
 }
 
 std::string key_of_bytes(const std::string &bytes) {

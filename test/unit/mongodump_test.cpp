@@ -1,6 +1,7 @@
 // The four shapes of real mongodump output (test/fixtures/mongodump, made by
 // mongodump 100.18.0) read as the same documents, and damaged copies of them
 // fail with the file, the byte offset and the documents read.
+#include "bson_bytes.hpp"
 #include "core/error.hpp"
 #include "core/mongodump.hpp"
 #include "core/mongodump_archive.hpp"
@@ -464,17 +465,7 @@ TEST(Mongodump, AnArchiveWithItsOplogReadsTheDatabase) {
 // naming the depth, instead of overflowing the stack (bson_validate()
 // recursed once per level), in a folder's oplog.bson and an archive's alike.
 std::string deep_oplog_entry(int levels) {
-    std::string value;
-    for (int k = 0; k < levels; ++k) {
-        std::uint32_t len = 5 + 8 * static_cast<std::uint32_t>(levels - k);
-        value.append(reinterpret_cast<const char *>(&len), 4);
-        value
-            .append("\x03"
-                    "a",
-                    2)
-            .push_back('\0');
-    }
-    value.append("\x05\0\0\0\0", 5).append(static_cast<std::size_t>(levels), '\0');
+    std::string value = nested_in_a(levels, bson_document(""));
     bson_t *set = bson_new();
     bson_t inner;
     if (!bson_init_static(&inner, reinterpret_cast<const std::uint8_t *>(value.data()),

@@ -1,5 +1,6 @@
 // The oplog's updates applied to BSON documents as MongoDB applies them, and
 // a collection's documents with the oplog replayed over them.
+#include "bson_bytes.hpp"
 #include "bson_json.hpp"
 
 #include "core/doc_transform.hpp"
@@ -353,34 +354,12 @@ TEST(OplogReplay, AnIdOfAnotherNumericTypeAddressesTheSameDocument) {
 // is an error row.
 TEST(OplogReplay, ADocumentNestedWithoutBoundIsAnErrorNotAWalk) {
     const int levels = 200000;
-    auto le32 = [](std::string &out, std::uint32_t n) {
-        for (int i = 0; i < 4; ++i)
-            out.push_back(static_cast<char>((n >> (8 * i)) & 0xFF));
-    };
-    std::vector<std::uint32_t> lengths;
-    std::uint32_t length = 12; // {"a": int32}
-    for (int i = 0; i < levels; ++i)
-        lengths.push_back(length += 8);
-    std::string bytes;
-    le32(bytes, 4 + 9 + 3 + length + 1);
-    bytes += std::string("\x10_id\0", 5);
-    le32(bytes, 1);
-    bytes += std::string("\x03"
-                         "d\0",
-                         3);
-    for (int i = levels - 1; i >= 0; --i) {
-        le32(bytes, lengths[i]);
-        bytes += std::string("\x03"
-                             "a\0",
-                             3);
-    }
-    le32(bytes, 12);
-    bytes += std::string("\x10"
-                         "a\0",
-                         3);
-    le32(bytes, 1);
-    bytes.push_back('\0');
-    bytes.append(static_cast<std::size_t>(levels) + 1, '\0');
+    const std::string bytes =
+        bson_document(bson_int32_element("_id", 1) +
+                      std::string("\x03"
+                                  "d\0",
+                                  3) +
+                      nested_in_a(levels, bson_document(bson_int32_element("a", 1))));
 
     class OneSource : public nextcrm::DocumentSource {
       public:
