@@ -65,7 +65,9 @@ q -c "DROP DATABASE $db" >/dev/null
 # do not compress exceed a btree row's maximum (54000).  1000 accounts, one
 # batch (the generated ones and ours make 1000), with 1 such status here (and
 # 25 below, where the same assertions hold for many).
-base_accounts=$(python3 - "$work/base/crm_Accounts.bson" <<'PY'
+# The documents of a .bson file, counted by their length prefixes.
+count_docs() { # file.bson
+    python3 - "$1" <<'PY'
 import sys
 b = open(sys.argv[1], "rb").read()
 n = i = 0
@@ -74,7 +76,8 @@ while i < len(b):
     n += 1
 print(n)
 PY
-)
+}
+base_accounts=$(count_docs "$work/base/crm_Accounts.bson")
 accounts=$((1000 - base_accounts))
 bad=1
 dir=$work/status_$bad
@@ -157,17 +160,6 @@ q -c "DROP DATABASE $db" >/dev/null
 # bisection's bound on its probes with many refused rows.  On 16+ a session holds
 # nextcrm_migration.errors, which the worker writes only after the batch's
 # rows, so the worker waits with the batch open while its cache is read.
-count_docs() { # file.bson
-    python3 - "$1" <<'PY'
-import sys
-b = open(sys.argv[1], "rb").read()
-n = i = 0
-while i < len(b):
-    i += int.from_bytes(b[i:i + 4], "little")
-    n += 1
-print(n)
-PY
-}
 base_users=$(count_docs "$work/base/Users.bson")
 users=$((900 - base_users))
 pg_num=$(q -c "SHOW server_version_num")
