@@ -18,18 +18,11 @@ N=20000
 chmod -R a+rX "$work/dump"
 dump_opts="dump_dir '$work/dump'"
 
-workers() { # db: migration workers still running in that database
-    q -c "SELECT count(*) FROM pg_stat_activity
-          WHERE backend_type = 'nextcrm migration' AND datname = '$1'"
-}
-# Waits until no worker runs in database $1; fails if one stays.
+# Waits until no worker runs in database $1; fails if one stays 30 s.
 workers_gone() { # db
-    local i
-    for ((i = 0; i < 600; i++)); do
-        [[ $(workers "$1") == 0 ]] && return 0
-        sleep 0.05
-    done
-    return 1
+    wait_in_server "NOT EXISTS (SELECT FROM pg_stat_activity
+                                 WHERE backend_type = 'nextcrm migration' AND datname = '$1')" 30 \
+        >/dev/null 2>&1
 }
 caller_pid() { # db
     q -c "SELECT pid FROM pg_stat_activity WHERE datname = '$1'

@@ -75,22 +75,10 @@ interrupt() { # how app sql [role]
     # instead of a psql start per look.  A session that never waits there
     # fails the bound: signalled once it had ended on its own or been given
     # up, it would take no time at all.
-    if ! q -d $db >/dev/null 2>&1 <<SQL; then
-DO \$\$
-BEGIN
-  FOR i IN 1..12000 LOOP
-    PERFORM pg_stat_clear_snapshot();
-    IF EXISTS (SELECT FROM pg_stat_activity
-                WHERE wait_event = '$event' AND (application_name = '$app'
-                   OR (backend_type = 'nextcrm migration' AND '$app' LIKE '%migrate'))) THEN
-      RETURN;
-    END IF;
-    PERFORM pg_sleep(0.01);
-  END LOOP;
-  RAISE EXCEPTION 'no backend of % waits on %', '$app', '$event';
-END
-\$\$;
-SQL
+    if ! wait_in_server "EXISTS (SELECT FROM pg_stat_activity
+                                  WHERE wait_event = '$event' AND (application_name = '$app'
+                                     OR (backend_type = 'nextcrm migration' AND '$app' LIKE '%migrate')))" \
+        >/dev/null 2>&1; then
         echo "# $app: no backend of it was seen waiting on $event" >&2
         kill "$psql_pid" 2>/dev/null
         wait "$psql_pid"

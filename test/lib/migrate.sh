@@ -65,6 +65,21 @@ manifest_query() { # manifest-file db sql-using-:'m'
     q -d "$2" -v m="$(cat "$1")" <<<"$3"
 }
 
+# Waits, in the server, until the SQL condition $1 holds: one session looks
+# every 10 ms (its statistics snapshot cleared each time), instead of a psql
+# start per look, for at most $2 seconds (default 120), so that a condition
+# that never holds fails instead of hanging the test.  Fails if it never
+# holds.
+wait_in_server() { # condition [seconds]
+    q -c "SET statement_timeout = '${2:-120}s'" -c "DO \$\$ BEGIN
+            LOOP
+              PERFORM pg_stat_clear_snapshot();
+              EXIT WHEN $1;
+              PERFORM pg_sleep(0.01);
+            END LOOP;
+          END \$\$"
+}
+
 # A stop point the test fixes: a session on database $1 that runs the SQL $2
 # in a transaction it keeps open (say, an INSERT into
 # nextcrm_migration.batch_log of the id a given batch will get, which that
@@ -82,16 +97,11 @@ hold_start() { # db sql
     printf 'BEGIN;\n%s\nSELECT 1 AS held;\n' "$2" >&"$HOLD_FD"
     # Its output is buffered: the server says when it has run the SQL (and
     # whether it failed: then HOLDER is empty).
-    HOLDER=$(q -c "SET statement_timeout = '2min'" -c "DO \$\$ BEGIN
-            LOOP
-              PERFORM pg_stat_clear_snapshot();
-              PERFORM 1 FROM pg_stat_activity WHERE application_name = '$app'
-                 AND state LIKE 'idle in transaction%' AND query LIKE 'SELECT 1 AS held%';
-              EXIT WHEN FOUND;
-              PERFORM pg_sleep(0.01);
-            END LOOP;
-          END \$\$" -c "SELECT pid FROM pg_stat_activity
-                  WHERE application_name = '$app' AND state = 'idle in transaction'")
+    HOLDER=
+    wait_in_server "EXISTS (SELECT FROM pg_stat_activity WHERE application_name = '$app'
+                              AND state LIKE 'idle in transaction%' AND query LIKE 'SELECT 1 AS held%')" &&
+        HOLDER=$(q -c "SELECT pid FROM pg_stat_activity
+                       WHERE application_name = '$app' AND state = 'idle in transaction'")
 }
 hold_send() { printf '%s\n' "$1" >&"$HOLD_FD"; }
 hold_end() {
@@ -125,29 +135,16 @@ hold_batch_sql() { # id
 # every 10 ms for at most 2 minutes (a bound, so that a worker that never
 # gets there fails the test instead of hanging it).
 wait_for_blocked_worker() { # db holder-pid
-    q -c "SET statement_timeout = '2min'" -c "DO \$\$ BEGIN
-            LOOP
-              PERFORM pg_stat_clear_snapshot();
-              PERFORM 1 FROM pg_stat_activity
-               WHERE backend_type = 'nextcrm migration' AND datname = '$1'
-                 AND $2 = ANY (pg_blocking_pids(pid));
-              EXIT WHEN FOUND;
-              PERFORM pg_sleep(0.01);
-            END LOOP;
-          END \$\$" -c "SELECT pid, query FROM pg_stat_activity
-                         WHERE backend_type = 'nextcrm migration' AND datname = '$1'"
+    wait_in_server "EXISTS (SELECT FROM pg_stat_activity
+                             WHERE backend_type = 'nextcrm migration' AND datname = '$1'
+                               AND $2 = ANY (pg_blocking_pids(pid)))" &&
+        q -c "SELECT pid, query FROM pg_stat_activity
+              WHERE backend_type = 'nextcrm migration' AND datname = '$1'"
 }
 
 # Waits until no migration worker is left in database $1 (at most 2 minutes).
 wait_for_no_worker() { # db
-    q -c "SET statement_timeout = '2min'" -c "DO \$\$ BEGIN
-            LOOP
-              PERFORM pg_stat_clear_snapshot();
-              PERFORM 1 FROM pg_stat_activity
-               WHERE backend_type = 'nextcrm migration' AND datname = '$1';
-              EXIT WHEN NOT FOUND;
-              PERFORM pg_sleep(0.01);
-            END LOOP;
-          END \$\$" 2>/dev/null
-    q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'nextcrm migration' AND datname = '$1'"
+    wait_in_server "NOT EXISTS (SELECT FROM pg_stat_activity
+                                 WHERE backend_type = 'nextcrm migration' AND datname = '$1')" 2>/dev/null &&
+        q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'nextcrm migration' AND datname = '$1'"
 }
