@@ -42,9 +42,10 @@ SQL
 # Migrates a new database $1 from a server with options $2 (and database
 # setting $3, if any) like bench_migrate, and prints where the worker's time went: "phase seconds"
 # lines, one per phase the worker reports in pg_stat_activity (counting,
-# batches, junctions, restore; setup for the rest), sampled every 0.1 s, then
+# batches, indexes, fkeys, junctions, restore; setup for the rest), sampled every 0.1 s, then
 # "total seconds" (wall time), then the worker's own figures (w.setup,
-# w.read, w.convert, w.check, w.load, w.commit, w.finish, w.total: the
+# w.read, w.convert, w.check, w.load, w.commit, w.indexes, w.fkeys, w.finish,
+# w.total: the
 # stages nextcrm_migration.checkpoint and .run record).
 bench_phases() { # db server-options [setting]
     PGOPTIONS='-c client_min_messages=warning' psql -c "DROP DATABASE IF EXISTS $1"
@@ -67,6 +68,7 @@ SQL
         counting*) phase=counting ;;
         migrating* | retrying*) phase=batches ;;
         "building indexes"*) phase=indexes ;;
+        "adding foreign keys"*) phase=fkeys ;;
         building*) phase=junctions ;;
         "restoring references"*) phase=restore ;;
         *) phase=setup ;;
@@ -77,7 +79,7 @@ SQL
         sleep 0.1
     done
     wait $caller || die "migration of $1 failed: $(tail -3 "$work/$1.notices")"
-    for phase in counting batches indexes junctions restore setup; do
+    for phase in counting batches indexes fkeys junctions restore setup; do
         echo "$phase ${spent[$phase]:-0}"
     done
     echo "total $(elapsed "$t0")"
@@ -90,7 +92,7 @@ SQL
                        sum(commit_seconds) AS commit FROM nextcrm_migration.checkpoint) c,
                nextcrm_migration.run r,
                LATERAL (VALUES ('w.setup', r.setup_seconds), ('w.read', c.read),
-                               ('w.indexes', r.index_seconds),
+                               ('w.indexes', r.index_seconds), ('w.fkeys', r.foreign_key_seconds),
                                ('w.convert', c.convert), ('w.check', c.check_refs),
                                ('w.load', c.load), ('w.commit', c.commit),
                                ('w.finish', r.finish_seconds), ('w.total', r.seconds)) s(stage, seconds)"

@@ -37,12 +37,15 @@
 # 100000 documents: a phase whose cost grows faster than the documents shows
 # as a growing per-100k figure; then the same migration with
 # nextcrm_mongo_fdw.defer_indexes off (every batch maintains the non-unique
-# indexes, as before issue 22) against the default (built after the load);
+# indexes, as before issue 22) against the default (built after the load),
+# and with nextcrm_mongo_fdw.defer_foreign_keys off (PostgreSQL checks every
+# row's keys as it is inserted) against the default (added after the load);
 # then each size's migration against pg_restore -j1 of its own result (as
 # below).  The rows w.* are the worker's own accounting
 # (nextcrm_migration.checkpoint and .run): setup, each batch stage summed
 # over the collections (read, convert, check references, load, commit),
-# building the deferred indexes, finish (junction tables, restored
+# building the deferred indexes, adding the deferred foreign keys (w.fkeys),
+# finish (junction tables, restored
 # references) and its total.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,6 +73,10 @@ if [[ "${1:-}" == --phases ]]; then
         while read -r phase s; do secs[$n.kept.$phase]=$s; done < <(bench_phases "k$n" "dump_dir '$work/dump$n'" \
             "nextcrm_mongo_fdw.defer_indexes = off")
         PGOPTIONS='-c client_min_messages=warning' psql -c "DROP DATABASE k$n"
+        log "migrating $n documents again, the foreign keys checked by every batch (as before)"
+        while read -r phase s; do secs[$n.keys.$phase]=$s; done < <(bench_phases "f$n" "dump_dir '$work/dump$n'" \
+            "nextcrm_mongo_fdw.defer_foreign_keys = off")
+        PGOPTIONS='-c client_min_messages=warning' psql -c "DROP DATABASE f$n"
         rm -rf "$work/dump$n"
         log "pg_restore -j1 of the $n-document database's own dump"
         secs[$n.restore_j1]=$(restore_baseline "m$n")
@@ -80,8 +87,8 @@ if [[ "${1:-}" == --phases ]]; then
     printf '%-10s' phase
     for n in "$@"; do printf '%24s' "$n docs"; done
     echo
-    for phase in counting batches indexes junctions restore setup total \
-        w.setup w.read w.convert w.check w.load w.commit w.indexes w.finish w.total; do
+    for phase in counting batches indexes fkeys junctions restore setup total \
+        w.setup w.read w.convert w.check w.load w.commit w.indexes w.fkeys w.finish w.total; do
         printf '%-10s' "$phase"
         for n in "$@"; do
             printf '%12s s %7s /100k' "${secs[$n.$phase]}" \
@@ -100,11 +107,19 @@ if [[ "${1:-}" == --phases ]]; then
             "$(ratio "${secs[$n.kept.total]}" "${secs[$n.total]}")"
     done
     echo
+    echo "== foreign keys added after the load (default) against checked by every batch (same run)"
+    for n in "$@"; do
+        printf '%-10s deferred %8s s (load %s s, adding %s s, convert %s s)   kept %8s s (load %s s, convert %s s)   kept/deferred = %s\n' \
+            "$n" "${secs[$n.total]}" "${secs[$n.w.load]}" "${secs[$n.w.fkeys]}" "${secs[$n.w.convert]}" \
+            "${secs[$n.keys.total]}" "${secs[$n.keys.w.load]}" "${secs[$n.keys.w.convert]}" \
+            "$(ratio "${secs[$n.keys.total]}" "${secs[$n.total]}")"
+    done
+    echo
     echo "== the migration against PostgreSQL's own restore of its result (same run)"
     for n in "$@"; do
-        printf '%-10s migration %8s s   pg_restore -j1 %8s s   migration/restore = %s (goal <= 1.2; indexes kept: %s)\n' \
+        printf '%-10s migration %8s s   pg_restore -j1 %8s s   migration/restore = %s (goal <= 1.2; indexes kept: %s; keys kept: %s)\n' \
             "$n" "${secs[$n.total]}" "${secs[$n.restore_j1]}" "$(ratio "${secs[$n.total]}" "${secs[$n.restore_j1]}")" \
-            "$(ratio "${secs[$n.kept.total]}" "${secs[$n.restore_j1]}")"
+            "$(ratio "${secs[$n.kept.total]}" "${secs[$n.restore_j1]}")" "$(ratio "${secs[$n.keys.total]}" "${secs[$n.restore_j1]}")"
     done
     exit 0
 fi

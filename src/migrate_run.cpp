@@ -4,6 +4,7 @@
 
 #include "connection.hpp"
 #include "migrate_indexes.hpp"
+#include "migrate_keys.hpp"
 #include "migrate_load.hpp"
 #include "migrate_oplog.hpp"
 #include "migrate_schema.hpp"
@@ -628,16 +629,20 @@ void build_junctions(const Mapping &mapping) {
              " WHERE d.collection = c.collection");
 }
 
-// The non-unique indexes of the selected collections' tables that are
-// still to be loaded, dropped until the batches are over
-// (migrate_indexes.hpp).
-void defer_pending_indexes(const std::vector<std::string> &selected) {
+// The non-unique indexes and the checked foreign keys of the selected
+// collections' tables that are still to be loaded, dropped until the batches
+// are over (migrate_indexes.hpp, migrate_keys.hpp).
+void defer_pending(const Mapping &mapping, const std::vector<std::string> &selected) {
     std::vector<std::string> pending;
     for (const auto &name : selected)
         if (read_checkpoint(name).phase != "done")
             pending.push_back(name);
-    if (!pending.empty())
+    if (pending.empty())
+        return;
+    if (defer_indexes_enabled())
         defer_indexes(pending);
+    if (defer_foreign_keys_enabled())
+        defer_foreign_keys(mapping, pending);
 }
 
 // Builds the deferred indexes, each in a transaction of its own, so that
@@ -649,23 +654,46 @@ void build_indexes(const StopCheck &stop) {
         in_transaction([&] { more = build_deferred_index(); });
 }
 
-// The worker's run, in its four parts: setting up (the schema, the
-// source's counts, dropping the indexes it defers), the batches, building
-// the deferred indexes, finishing (the junction tables, restored
-// references, the run's outcome).
+// Adds the deferred foreign keys back, each validated in a transaction of its
+// own, so that a stop between two keeps those added (the rest wait for the
+// next run).  A key some row breaks stays recorded; the others are still
+// added, then the first such error ends the run.
+void add_foreign_keys(const StopCheck &stop) {
+    report_activity("adding foreign keys");
+    std::vector<DeferredKey> keys;
+    in_transaction([&] { keys = deferred_foreign_keys(); });
+    ErrorData *refused = nullptr;
+    for (const auto &key : keys) {
+        if (stop())
+            return;
+        in_transaction([&] {
+            ErrorData *error = add_deferred_foreign_key(key);
+            if (!refused)
+                refused = error;
+        });
+    }
+    if (refused)
+        throw PgException(refused);
+}
+
+// The worker's run, in its five parts: setting up (the schema, the
+// source's counts, dropping the indexes and keys it defers), the batches,
+// building the deferred indexes, adding the deferred keys back, finishing
+// (the junction tables, restored references, the run's outcome).
 struct RunSeconds {
-    double setup = 0, batches = 0, indexes = 0, finish = 0;
-    double total() const { return setup + batches + indexes + finish; }
+    double setup = 0, batches = 0, indexes = 0, keys = 0, finish = 0;
+    double total() const { return setup + batches + indexes + keys + finish; }
 };
 
 void save_run_seconds(const RunSeconds &seconds) {
-    Datum args[4] = {Float8GetDatum(seconds.total()), Float8GetDatum(seconds.setup),
-                     Float8GetDatum(seconds.finish), Float8GetDatum(seconds.indexes)};
-    Oid types[4] = {FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID};
+    Datum args[5] = {Float8GetDatum(seconds.total()), Float8GetDatum(seconds.setup),
+                     Float8GetDatum(seconds.finish), Float8GetDatum(seconds.indexes),
+                     Float8GetDatum(seconds.keys)};
+    Oid types[5] = {FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID};
     spi_exec("UPDATE nextcrm_migration.run SET seconds = seconds + $1,"
              "  setup_seconds = setup_seconds + $2, finish_seconds = finish_seconds + $3,"
-             "  index_seconds = index_seconds + $4",
-             4, types, args);
+             "  index_seconds = index_seconds + $4, foreign_key_seconds = foreign_key_seconds + $5",
+             5, types, args);
 }
 
 std::string seconds_text(double s) {
@@ -687,6 +715,7 @@ void report_stages(const RunSeconds &seconds) {
         {"loading", st.load},
         {"committing batches", st.commit},
         {"building indexes", seconds.indexes},
+        {"adding foreign keys", seconds.keys},
         {"finishing (junction tables, references)", seconds.finish},
     };
     auto slowest = std::max_element(stages.begin(), stages.end(), [](const auto &a, const auto &b) {
@@ -743,10 +772,12 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
         selected = request.restart ? mapping.dependents_of(only) : std::vector<std::string>{only};
     }
     in_transaction([&] {
-        // The foreign keys' triggers and any other trigger on the target
-        // tables fire for every row: a constraint PostgreSQL marks valid is
-        // one it has checked (the per-batch reference check in
-        // migrate_load.cpp only decides what becomes an error or repair row).
+        // Every trigger on the target tables fires for every row, and the
+        // foreign keys not deferred (migrate_keys.hpp) check it as it is
+        // inserted; the deferred ones are validated over the whole table when
+        // added back: a constraint PostgreSQL marks valid is one it has
+        // checked (the per-batch reference check in migrate_load.cpp only
+        // decides what becomes an error or repair row).
         opts = source_options(serverid);
         ensure_target_schema(profile);
         if (request.restart && only.empty())
@@ -761,8 +792,8 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
                 reset_collections(mapping, selected);
         }
         plan_collections(mapping, serverid, opts, stop);
-        if (!request.retry && defer_indexes_enabled())
-            defer_pending_indexes(selected);
+        if (!request.retry)
+            defer_pending(mapping, selected);
     });
     RunSeconds seconds;
     seconds.setup = clock.lap();
@@ -807,6 +838,9 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
     if (!stopped)
         build_indexes(stop);
     seconds.indexes = clock.lap();
+    if (!stopped)
+        add_foreign_keys(stop);
+    seconds.keys = clock.lap();
     std::string oplog;
     in_transaction([&] {
         if (!failed_names.empty() && !stopped && !stop()) {
@@ -823,7 +857,9 @@ void run_migration(const MigrationRequest &request, volatile sig_atomic_t *stop_
             return;
         }
         bool complete =
-            spi_query("SELECT count(*) FROM nextcrm_migration.checkpoint WHERE phase <> 'done'")
+            spi_query("SELECT (SELECT count(*) FROM nextcrm_migration.checkpoint"
+                      "         WHERE phase <> 'done')"
+                      "  + (SELECT count(*) FROM nextcrm_migration.deferred_constraint)")
                     .int8(0, 1) == 0 &&
             !stop();
         if (complete) {

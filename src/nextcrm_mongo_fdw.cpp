@@ -4,6 +4,7 @@
 
 #include "fdw_table.hpp"
 #include "migrate_indexes.hpp"
+#include "migrate_keys.hpp"
 
 #include "core/mongo_client.hpp"
 
@@ -22,6 +23,7 @@ namespace {
 
 bool pushdown_setting = true;
 bool defer_indexes_setting = true;
+bool defer_foreign_keys_setting = true;
 
 } // namespace
 
@@ -31,6 +33,10 @@ bool nextcrm::pushdown_enabled() {
 
 bool nextcrm::defer_indexes_enabled() {
     return defer_indexes_setting;
+}
+
+bool nextcrm::defer_foreign_keys_enabled() {
+    return defer_foreign_keys_setting;
 }
 
 // Defines the settings only: no client or driver state is created here (this
@@ -49,6 +55,15 @@ extern "C" void _PG_init(void) {
                              "database's or role's setting (ALTER DATABASE ... SET), not the "
                              "calling session's.",
                              &defer_indexes_setting, true, PGC_USERSET, 0, nullptr, nullptr,
+                             nullptr);
+    DefineCustomBoolVariable("nextcrm_mongo_fdw.defer_foreign_keys",
+                             "Drops the target's foreign keys the migration's reference check "
+                             "covers while it loads, and adds them back, validated, when its "
+                             "batches are over.",
+                             "Off: PostgreSQL checks every row's keys as it is inserted. The "
+                             "migration worker reads the database's or role's setting (ALTER "
+                             "DATABASE ... SET), not the calling session's.",
+                             &defer_foreign_keys_setting, true, PGC_USERSET, 0, nullptr, nullptr,
                              nullptr);
     MarkGUCPrefixReserved("nextcrm_mongo_fdw");
     // The catalog of the wall's translatable messages (src/pg_wall.cpp).

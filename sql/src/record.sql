@@ -40,7 +40,10 @@ CREATE TABLE nextcrm_migration.run (
     seconds double precision NOT NULL DEFAULT 0,
     setup_seconds double precision NOT NULL DEFAULT 0,
     index_seconds double precision NOT NULL DEFAULT 0,
-    finish_seconds double precision NOT NULL DEFAULT 0
+    finish_seconds double precision NOT NULL DEFAULT 0,
+    -- adding the deferred foreign keys back (validating each): a stage of
+    -- its own, as pg_restore's last one, not folded into index_seconds.
+    foreign_key_seconds double precision NOT NULL DEFAULT 0
 );
 
 -- One row per source collection: its place in dependency order and how far
@@ -86,6 +89,18 @@ CREATE TABLE nextcrm_migration.deferred_index (
     name text PRIMARY KEY,      -- the index, in the target schema
     table_name text NOT NULL,
     definition text NOT NULL    -- pg_get_indexdef(), schema-qualified
+);
+
+-- The target's foreign keys a run drops before its batches (the columns its
+-- reference check decides, src/migrate_keys.hpp) and adds back, validated,
+-- one by one once its batches are over, as pg_restore adds a dump's keys
+-- after its data and indexes.  A run that stops first, or whose key a row
+-- breaks, leaves the rest here; the next run adds them.
+CREATE TABLE nextcrm_migration.deferred_constraint (
+    name text NOT NULL,         -- the key, on table_name in the target schema
+    table_name text NOT NULL,
+    definition text NOT NULL,   -- pg_get_constraintdef(), schema-qualified
+    PRIMARY KEY (table_name, name)
 );
 
 -- One row per committed batch; the calling session turns each into a NOTICE.
@@ -239,3 +254,5 @@ SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.foreign_ids', '');
 -- A stopped run's dropped indexes are known only here: a target dumped and
 -- restored before the run resumes must still build them.
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.deferred_index', '');
+-- The same for its dropped foreign keys.
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.deferred_constraint', '');

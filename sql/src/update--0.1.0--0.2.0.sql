@@ -35,7 +35,8 @@ ALTER TABLE nextcrm_migration.run
     ADD COLUMN seconds double precision NOT NULL DEFAULT 0,
     ADD COLUMN setup_seconds double precision NOT NULL DEFAULT 0,
     ADD COLUMN index_seconds double precision NOT NULL DEFAULT 0,
-    ADD COLUMN finish_seconds double precision NOT NULL DEFAULT 0;
+    ADD COLUMN finish_seconds double precision NOT NULL DEFAULT 0,
+    ADD COLUMN foreign_key_seconds double precision NOT NULL DEFAULT 0;
 ALTER TABLE nextcrm_migration.checkpoint
     ADD COLUMN read_seconds double precision NOT NULL DEFAULT 0,
     ADD COLUMN convert_seconds double precision NOT NULL DEFAULT 0,
@@ -115,6 +116,23 @@ CREATE TABLE nextcrm_migration.deferred_index (
     table_name text NOT NULL,
     definition text NOT NULL    -- pg_get_indexdef(), schema-qualified
 );
+
+-- The target's foreign keys a run drops before its batches (the columns its
+-- reference check decides, src/migrate_keys.hpp) and adds back, validated,
+-- one by one once its batches are over, as pg_restore adds a dump's keys
+-- after its data and indexes.  A run that stops first, or whose key a row
+-- breaks, leaves the rest here; the next run adds them.
+CREATE TABLE nextcrm_migration.deferred_constraint (
+    name text NOT NULL,         -- the key, on table_name in the target schema
+    table_name text NOT NULL,
+    definition text NOT NULL,   -- pg_get_constraintdef(), schema-qualified
+    PRIMARY KEY (table_name, name)
+);
+
+REVOKE ALL ON nextcrm_migration.deferred_constraint FROM PUBLIC;
+-- A stopped run's dropped keys are known only here: pg_dump keeps them with
+-- the rest of the record.
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.deferred_constraint', '');
 
 REVOKE ALL ON nextcrm_migration.deferred_index FROM PUBLIC;
 -- A stopped run's dropped indexes are known only here: pg_dump keeps them

@@ -198,12 +198,13 @@ check_source() { # label db manifest server-options
                                 AND seconds >= (SELECT sum(read_seconds + convert_seconds
                                       + check_seconds + load_seconds + commit_seconds)
                                                   FROM nextcrm_migration.checkpoint)
-                                AND setup_seconds > 0 AND finish_seconds > 0
+                                AND seconds >= foreign_key_seconds
+                                AND setup_seconds > 0 AND finish_seconds > 0 AND foreign_key_seconds > 0
                            FROM nextcrm_migration.run")" t \
-        "$label: the run's seconds hold its setup, its batches' stages and its finish"
+        "$label: the run's seconds hold its setup, its batches' stages, adding its foreign keys and its finish"
     like "$out" "NOTICE: .*the migration took [0-9.]+ s; its slowest stage, [a-z (),]+, took [0-9.]+ s \\([0-9]+%\\)" \
         "$label: the run's report gives its total against its slowest stage"
-    like "$out" "DETAIL: .*Setting up and counting [0-9.]+ s, reading [0-9.]+ s, converting [0-9.]+ s, checking references [0-9.]+ s, loading [0-9.]+ s, committing batches [0-9.]+ s, building indexes [0-9.]+ s, finishing" \
+    like "$out" "DETAIL: .*Setting up and counting [0-9.]+ s, reading [0-9.]+ s, converting [0-9.]+ s, checking references [0-9.]+ s, loading [0-9.]+ s, committing batches [0-9.]+ s, building indexes [0-9.]+ s, adding foreign keys [0-9.]+ s, finishing" \
         "$label: and every stage"
 
     # The non-unique indexes, dropped for the load, are all back as the

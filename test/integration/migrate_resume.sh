@@ -75,6 +75,23 @@ holds "done_before > 1000 && done_before < N" "the killed run had committed part
 is "$(q -d resume_kill -c "SELECT count(*) > 0 AND bool_and(to_regclass(quote_ident(name)) IS NULL)
                            FROM nextcrm_migration.deferred_index")" t \
     "the killed run's deferred indexes are recorded and not built"
+# The foreign keys the batches' reference check decides are added back after
+# the load too.  A row written into a target table between two runs that
+# breaks one (here a task naming no user) ends the resumed run with
+# PostgreSQL's error naming the key, which stays recorded; once the row is
+# gone, the next run adds it.
+stray=00000000-0000-4000-8000-000000000022
+q -d resume_kill -c "INSERT INTO \"Tasks\" SELECT (jsonb_populate_record(NULL::\"Tasks\", to_jsonb(t)
+    || jsonb_build_object('id', '$stray', 'user', gen_random_uuid()))).* FROM \"Tasks\" t LIMIT 1" >/dev/null
+out=$(migrate resume_kill 2>&1)
+fails $? "the resumed run fails when a row breaks a deferred foreign key"
+like "$out" 'ERROR:  insert or update on table "Tasks" violates foreign key constraint "Tasks_user_fkey".*HINT:  Delete or correct the rows of table "Tasks" that break its key "Tasks_user_fkey" \(FOREIGN KEY \("user"\) REFERENCES public."Users"\(id\)' \
+    "the caller sees PostgreSQL's error naming the key, and what to do"
+is "$(status resume_kill)|$(q -d resume_kill -c "SELECT message FROM nextcrm_migration.run")" \
+    'failed|insert or update on table "Tasks" violates foreign key constraint "Tasks_user_fkey"' "the failure is recorded with that message"
+is "$(q -d resume_kill -c "SELECT string_agg(table_name || '.' || name, ',') FROM nextcrm_migration.deferred_constraint")" \
+    Tasks.Tasks_user_fkey "that key stays recorded, every other one is added back"
+q -d resume_kill -c "DELETE FROM \"Tasks\" WHERE id = '$stray'" >/dev/null
 migrate resume_kill >/dev/null 2>&1
 is "$(status resume_kill)" done "the resumed run completes"
 is "$(digest resume_kill)" "$base" "after kill -9 and resume, every table equals the uninterrupted run"
@@ -104,17 +121,33 @@ is "$(status resume_cancel)" stopped "the worker recorded that it stopped"
 is "$(tasks_checkpoint resume_cancel)" "running|1000" "after Tasks' first batch"
 is "$(q -d resume_cancel -c "SELECT count(*) > 0 FROM nextcrm_migration.deferred_index")" t \
     "the stopped run left its deferred indexes for the next one"
+is "$(q -d resume_cancel -c "SELECT count(*) > 0 AND bool_and(NOT EXISTS (SELECT FROM pg_constraint k
+                               WHERE k.conname = d.name AND k.conrelid = to_regclass(quote_ident(d.table_name))))
+                             FROM nextcrm_migration.deferred_constraint d")" t \
+    "the stopped run's deferred foreign keys are recorded and absent"
+# nextcrm_validate's "references enforced" fails for the tables whose keys
+# are missing, and passes once they are back.
+enforced="SELECT count(*) FILTER (WHERE status <> 'pass') > 0 FROM nextcrm_validate('src', 1, 10)
+            WHERE \"check\" = 'references enforced'"
+is "$(q -d resume_cancel -c "$enforced" 2>&1)" t "validation fails references enforced while keys are dropped"
 migrate resume_cancel >/dev/null 2>&1
 is "$(digest resume_cancel)" "$base" "after Ctrl+C and resume, every table equals the uninterrupted run"
-is "$(q -d resume_cancel -c "SELECT count(*) FROM nextcrm_migration.deferred_index")" 0 \
-    "the resumed run built every deferred index"
+is "$(q -d resume_cancel -c "SELECT count(*) FROM nextcrm_migration.deferred_index")|$(q -d resume_cancel -c "SELECT count(*) FROM nextcrm_migration.deferred_constraint")" \
+    "0|0" "the resumed run built every deferred index and added every deferred key"
+is "$(q -d resume_cancel -c "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated")|$(q -d resume_cancel -c "$enforced")" \
+    "0|f" "every key is validated, and validation passes references enforced"
 
-# nextcrm_mongo_fdw.defer_indexes = off, the database's setting (the worker
-# reads it, not the caller's session): every batch maintains the indexes,
-# none is dropped, and the result is the same.  While that run waits inside
+# nextcrm_mongo_fdw.defer_indexes and .defer_foreign_keys = off, the
+# database's settings (the worker reads them, not the caller's session):
+# every batch maintains the indexes and PostgreSQL checks the keys row by row,
+# none is dropped, and the result is the same (the digest compares every
+# key's definition and validation with the default run, whose keys were
+# dropped and added back).  While that run waits inside
 # Tasks, a second call is refused with a clear error.
 target resume_keep
 q -c "ALTER DATABASE resume_keep SET nextcrm_mongo_fdw.defer_indexes = off" >/dev/null
+q -c "ALTER DATABASE resume_keep SET nextcrm_mongo_fdw.defer_foreign_keys = off" >/dev/null
+fkeys="SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace"
 nonunique="SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
             WHERE c.relnamespace = 'public'::regnamespace AND NOT i.indisunique"
 hold_start resume_keep "$(hold_batch_sql "$tasks1")"
@@ -126,6 +159,8 @@ out=$(migrate resume_keep 2>&1)
 like "$out" "already running.*DETAIL:  Its worker's process ID is $worker\\." "a second migration of the same database is refused, naming the running worker"
 is "$(q -d resume_keep -c "SELECT count(*) FROM nextcrm_migration.deferred_index")|$(q -d resume_keep -c "$nonunique")" \
     "0|$(q -d resume_base -c "$nonunique")" "with defer_indexes off, no index is dropped during the load"
+is "$(q -d resume_keep -c "SELECT count(*) FROM nextcrm_migration.deferred_constraint")|$(q -d resume_keep -c "$fkeys")" \
+    "0|$(q -d resume_base -c "$fkeys")" "with defer_foreign_keys off, no foreign key is dropped during the load"
 hold_end
 wait $caller
 is "$(status resume_keep)" done "the first one finishes undisturbed"
@@ -134,6 +169,7 @@ is "$(digest resume_keep)" "$base" "and the result equals the default run's"
 # restart => true (indexes deferred again) starts over and arrives at the
 # same result.
 q -c "ALTER DATABASE resume_keep RESET nextcrm_mongo_fdw.defer_indexes" >/dev/null
+q -c "ALTER DATABASE resume_keep RESET nextcrm_mongo_fdw.defer_foreign_keys" >/dev/null
 q -d resume_keep -c "SELECT * FROM nextcrm_migrate_all('src', restart => true)" >/dev/null 2>&1
 is "$(status resume_keep)|$(digest resume_keep)" "done|$base" "restart => true starts over to the same result"
 

@@ -1,0 +1,153 @@
+#include "migrate_keys.hpp"
+
+#include "pg/arrays.hpp"
+#include "spi.hpp"
+
+#include "core/mapping.hpp"
+
+extern "C" {
+#include "catalog/pg_type_d.h"
+#include "utils/memutils.h"
+}
+
+#include <set>
+#include <string>
+
+namespace nextcrm {
+
+int defer_foreign_keys(const Mapping &mapping, const std::vector<std::string> &collections) {
+    // The columns whose values the batch decides before its INSERT, with the
+    // table each must name a row of: a reference (resolve_references() in
+    // migrate_load.cpp keeps an id only when its row exists) and a lookup
+    // (its row is found or added in the same batch).  Any other key (a
+    // user's, on another column) stays live, so a row it refuses is still
+    // that document's error rather than the end of the run.
+    std::set<std::string> wanted(collections.begin(), collections.end());
+    std::vector<std::string> tables, columns, referenced;
+    for (const auto &c : mapping.collections()) {
+        if (!wanted.count(c.name) || c.kept_whole)
+            continue;
+        for (const auto &f : c.fields) {
+            const std::string &target = f.kind == FieldKind::Ref      ? f.ref_model
+                                        : f.kind == FieldKind::Lookup ? f.lookup_table
+                                                                      : std::string();
+            if (target.empty())
+                continue;
+            tables.push_back(f.target_table);
+            columns.push_back(f.target_column);
+            referenced.push_back(target);
+        }
+    }
+    if (tables.empty())
+        return 0;
+    Datum args[4] = {pg::construct_text_array(tables), pg::construct_text_array(columns),
+                     pg::construct_text_array(referenced), text_datum(target_schema)};
+    Oid types[4] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID};
+    // One column referencing the mapped table: exactly what the batch
+    // checked.  pg_get_constraintdef() names the referenced table with its
+    // schema (search_path is pg_catalog here, spi.hpp) and keeps the
+    // actions, MATCH and DEFERRABLE clauses, so the definition adds the same
+    // key whatever the path when it runs again.  A NOT VALID key stays: a
+    // user's, whose existing rows PostgreSQL never checked, and adding it back
+    // would either validate them or need its own NOT VALID path.  A key with
+    // a comment would lose it; one inherited by a partition is its parent's
+    // to drop; one of a table the running role does not own cannot be dropped.
+    SpiRows dropped = spi_query(
+        "WITH deferred AS ("
+        " INSERT INTO nextcrm_migration.deferred_constraint (name, table_name, definition)"
+        " SELECT DISTINCT k.conname, t.relname, pg_catalog.pg_get_constraintdef(k.oid)"
+        "   FROM pg_catalog.pg_constraint k"
+        "   JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) k.conrelid"
+        "   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.relnamespace"
+        "   JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) k.confrelid"
+        "   JOIN pg_catalog.pg_namespace rn ON rn.oid OPERATOR(pg_catalog.=) r.relnamespace"
+        "   JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k.conrelid"
+        "        AND a.attnum OPERATOR(pg_catalog.=) k.conkey[1]"
+        "   JOIN ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]),"
+        "                   pg_catalog.unnest($2::pg_catalog.text[]),"
+        "                   pg_catalog.unnest($3::pg_catalog.text[])) m(tbl, col, ref)"
+        "     ON m.tbl OPERATOR(pg_catalog.=) t.relname"
+        "    AND m.col OPERATOR(pg_catalog.=) a.attname"
+        "    AND m.ref OPERATOR(pg_catalog.=) r.relname"
+        "  WHERE k.contype OPERATOR(pg_catalog.=) 'f' AND k.convalidated"
+        "    AND k.conparentid OPERATOR(pg_catalog.=) 0"
+        "    AND pg_catalog.cardinality(k.conkey) OPERATOR(pg_catalog.=) 1"
+        "    AND n.nspname OPERATOR(pg_catalog.=) $4 AND rn.nspname OPERATOR(pg_catalog.=) $4"
+        "    AND pg_catalog.obj_description(k.oid, 'pg_constraint') IS NULL"
+        "    AND pg_catalog.pg_has_role(t.relowner, 'USAGE')"
+        " RETURNING table_name, name)"
+        " SELECT pg_catalog.quote_ident(table_name), pg_catalog.quote_ident(name) FROM deferred",
+        4, types, args);
+    for (std::size_t i = 0; i < dropped.size(); ++i)
+        spi_exec(("ALTER TABLE " + std::string(target_schema) + "." + dropped.text(i, 1) +
+                  " DROP CONSTRAINT " + dropped.text(i, 2))
+                     .c_str());
+    return static_cast<int>(dropped.size());
+}
+
+std::vector<DeferredKey> deferred_foreign_keys() {
+    SpiRows rows = spi_query("SELECT table_name, name FROM nextcrm_migration.deferred_constraint"
+                             " ORDER BY table_name, name");
+    std::vector<DeferredKey> keys;
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        keys.push_back({rows.text(i, 1), rows.text(i, 2)});
+    return keys;
+}
+
+// A copy of `e` and of every string it points to in TopMemoryContext: the
+// caller raises it after this transaction, whose memory holds the original.
+ErrorData *copy_error(const ErrorData *e) {
+    return pg_call([e] {
+        MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+        auto *copy = static_cast<ErrorData *>(palloc(sizeof(ErrorData)));
+        *copy = *e;
+        for (char **field :
+             {&copy->message, &copy->detail, &copy->detail_log, &copy->hint, &copy->context,
+              &copy->backtrace, &copy->schema_name, &copy->table_name, &copy->column_name,
+              &copy->datatype_name, &copy->constraint_name, &copy->internalquery})
+            if (*field)
+                *field = pstrdup(*field);
+        if (copy->filename)
+            copy->filename = pstrdup(copy->filename);
+        if (copy->funcname)
+            copy->funcname = pstrdup(copy->funcname);
+        copy->assoc_context = TopMemoryContext;
+        MemoryContextSwitchTo(old);
+        return copy;
+    });
+}
+
+ErrorData *add_deferred_foreign_key(const DeferredKey &key) {
+    std::string definition;
+    ErrorData *error = in_subtransaction([&] {
+        Datum args[2] = {text_datum(key.table), text_datum(key.name)};
+        Oid types[2] = {TEXTOID, TEXTOID};
+        SpiRows next = spi_query(
+            "DELETE FROM nextcrm_migration.deferred_constraint"
+            " WHERE table_name OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2"
+            " RETURNING pg_catalog.quote_ident(table_name), pg_catalog.quote_ident(name),"
+            "  definition",
+            2, types, args);
+        if (next.empty())
+            return;
+        definition = next.text(0, 3);
+        spi_exec(("ALTER TABLE " + std::string(target_schema) + "." + next.text(0, 1) +
+                  " ADD CONSTRAINT " + next.text(0, 2) + " " + definition)
+                     .c_str());
+    });
+    if (!error)
+        return nullptr;
+    // Copied where it outlives this transaction: the caller raises it once
+    // every other key is added.
+    error = copy_error(error);
+    if (ERRCODE_TO_CATEGORY(error->sqlerrcode) != ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION)
+        throw PgException(error);
+    std::string hint = "Delete or correct the rows of table \"" + key.table +
+                       "\" that break its key \"" + key.name + "\" (" + definition +
+                       "), then run the migration again: it adds every key still recorded in "
+                       "nextcrm_migration.deferred_constraint.";
+    pg_call([error, &hint] { error->hint = MemoryContextStrdup(TopMemoryContext, hint.c_str()); });
+    return error;
+}
+
+} // namespace nextcrm
