@@ -32,20 +32,25 @@ client=$(psql --version | sed -nE 's/.* ([0-9]+)\.[0-9]+.*/\1/p')
 is "$client" "$((server / 10000))" "psql in PATH is of the server's major version"
 
 # The check of the server log that ends every run (rig_crash_lines, scripts/lib/rig.sh),
-# on a planted log: a backend that died by a signal and a PANIC are printed,
-# a kill a test listed in expected_kills and an ordinary error are not.
+# on a planted log: a backend that died by a signal, a PANIC and a child whose
+# exit code (2, 134; 18 names a backend "client backend") made the postmaster
+# restart every process are printed; a kill a test listed in expected_kills,
+# an ordinary error and a worker's exit code 1 (its ERROR) are not.
 planted=$(mktemp -d)
 cat >"$planted/server.log" <<'LOG'
 2026-12-07 10:00:00.000 UTC [100] LOG:  server process (PID 4242) was terminated by signal 11: Segmentation fault
 2026-12-07 10:00:01.000 UTC [100] LOG:  background worker "nextcrm migration" (PID 4343) was terminated by signal 9: Killed
 2026-12-07 10:00:02.000 UTC [4444] PANIC:  could not write to file "pg_wal/xlogtemp.4444": No space left on device
 2026-12-07 10:00:03.000 UTC [4545] ERROR:  relation "missing" does not exist
+2026-12-07 10:00:04.000 UTC [100] LOG:  server process (PID 4646) exited with exit code 2
+2026-12-07 10:00:05.000 UTC [100] LOG:  background worker "nextcrm migration" (PID 4747) exited with exit code 1
+2026-12-07 10:00:06.000 UTC [100] LOG:  client backend (PID 4848) exited with exit code 134
 LOG
 echo 4343 >"$planted/expected_kills"
 crashes=$(PG_LOG=$planted/server.log RIG_DIR=$planted bash -c \
     '. <(sed -n "/^rig_crash_lines()/,/^}/p" "$1/scripts/lib/rig.sh"); rig_crash_lines' _ "$ROOT")
-is "$crashes" "$(sed -n '1p;3p' "$planted/server.log")" \
-    "the crash check prints a crashed backend and a PANIC, not a listed kill nor an error"
+is "$crashes" "$(sed -n '1p;3p;5p;7p' "$planted/server.log")" \
+    "the crash check prints a crashed backend, a PANIC and a crash exit code, not a listed kill, an error nor exit code 1"
 rm -rf "$planted"
 
 # The assertion vocabulary itself (test/lib/tap.sh): each passes and fails
