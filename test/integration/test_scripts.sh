@@ -102,4 +102,23 @@ is "$(tiers 17 full)" "t/migrate.sh t/validate.sh t/v0212_target.sh t/v0212_app.
     "one installation of 17 (PG_CONFIG) runs them all"
 rm -rf "$fake"
 
+# NEXTCRM_TESTS as scripts/test reads it: a glob that matches no script
+# fails the selection (a misspelt name must not shrink the run unnoticed),
+# and a glob is never expanded against the current folder.
+named() { # globs → the scripts picked, then the status
+    ROOT=$ROOT bash -c '. <(sed -n "/^scripts_named()/,/^}/p" "$ROOT/scripts/test")
+        scripts_named "$1" t/migrate.sh t/migrate_resume.sh t/dump.sh t/dump_oplog.sh; echo "status $?"' _ "$1" 2>&1 |
+        tr '\n' ' '
+}
+is "$(named 'migrate_resume.sh dump*')" "t/migrate_resume.sh t/dump.sh t/dump_oplog.sh status 0 " \
+    "NEXTCRM_TESTS picks the scripts its names and globs match"
+is "$(named 'migrate.sh migrate_resume_chnged.sh')" \
+    "NEXTCRM_TESTS: no integration script matches migrate_resume_chnged.sh t/migrate.sh status 1 " \
+    "a name that matches no script fails the selection"
+cwd=$(mktemp -d)
+touch "$cwd/dump_other.txt"
+is "$(cd "$cwd" && named 'dump_o*')" "t/dump_oplog.sh status 0 " \
+    "a glob is matched against the scripts, not the current folder's files"
+rm -rf "$cwd"
+
 done_testing
