@@ -56,9 +56,11 @@ rm -rf "$planted"
 # The assertion vocabulary itself (test/lib/tap.sh): each passes and fails
 # the right way round, and a malformed expression fails rather than passes.
 vocab=$(bash -c 'TAP_N=0; TAP_FAILED=0; . <(sed -n "/^ok()/,\$p" "$1/test/lib/tap.sh")
-    x=12; holds "x >= 10" a; holds "x < 10" b; holds "+ +" c; fails 0 d; fails 3 e; ok 0 f; ok 1 g' _ "$ROOT" 2>&1 |
+    x=12; holds "x >= 10" a; holds "x < 10" b; holds "+ +" c; fails 0 d; fails 3 e; ok 0 f; ok 1 g
+    y=; holds "y < 10" h; holds "unset_var == 0" i' _ "$ROOT" 2>&1 |
     grep -E '^(not )?ok' | sed -E 's/ [0-9]+ - / /' | tr '\n' ' ')
-is "$vocab" "ok a not ok b not ok c not ok d ok e ok f not ok g " "holds, fails and ok pass and fail the right way round"
+is "$vocab" "ok a not ok b not ok c not ok d ok e ok f not ok g not ok h not ok i " \
+    "holds, fails and ok pass and fail the right way round; an empty or unset variable fails holds"
 
 # One assertion vocabulary (test/lib/tap.sh): arithmetic is asserted with
 # holds, never passed to ok (ok $((x < 10)) reads the status the other way
