@@ -99,10 +99,13 @@ rig_stop() {
 
 # Prints the lines of the server log that show a crashed or killed backend,
 # except processes a test killed on purpose and listed, one pid a line, in
-# $RIG_DIR/expected_kills.
+# $RIG_DIR/expected_kills.  A child that exits with a code other than 0 or 1
+# (exit(2), _exit() from a library) makes the postmaster restart every
+# process as after a signal, so its "exited with exit code N" line counts
+# too; code 1 is an ordinary FATAL or a background worker's ERROR.
 rig_crash_lines() {
     local lines
-    lines=$(grep -E 'terminated by signal|server process .* was terminated|PANIC:|was terminated by exception' \
+    lines=$(grep -E 'terminated by signal|server process .* was terminated|PANIC:|was terminated by exception|\(PID [0-9]+\) exited with exit code ([2-9]|[1-9][0-9]+)$' \
         "$PG_LOG") || return 0
     if [[ -s "$RIG_DIR/expected_kills" ]]; then
         local pid

@@ -32,28 +32,35 @@ client=$(psql --version | sed -nE 's/.* ([0-9]+)\.[0-9]+.*/\1/p')
 is "$client" "$((server / 10000))" "psql in PATH is of the server's major version"
 
 # The check of the server log that ends every run (rig_crash_lines, scripts/lib/rig.sh),
-# on a planted log: a backend that died by a signal and a PANIC are printed,
-# a kill a test listed in expected_kills and an ordinary error are not.
+# on a planted log: a backend that died by a signal, a PANIC and a child whose
+# exit code (2, 134; 18 names a backend "client backend") made the postmaster
+# restart every process are printed; a kill a test listed in expected_kills,
+# an ordinary error and a worker's exit code 1 (its ERROR) are not.
 planted=$(mktemp -d)
 cat >"$planted/server.log" <<'LOG'
 2026-12-07 10:00:00.000 UTC [100] LOG:  server process (PID 4242) was terminated by signal 11: Segmentation fault
 2026-12-07 10:00:01.000 UTC [100] LOG:  background worker "nextcrm migration" (PID 4343) was terminated by signal 9: Killed
 2026-12-07 10:00:02.000 UTC [4444] PANIC:  could not write to file "pg_wal/xlogtemp.4444": No space left on device
 2026-12-07 10:00:03.000 UTC [4545] ERROR:  relation "missing" does not exist
+2026-12-07 10:00:04.000 UTC [100] LOG:  server process (PID 4646) exited with exit code 2
+2026-12-07 10:00:05.000 UTC [100] LOG:  background worker "nextcrm migration" (PID 4747) exited with exit code 1
+2026-12-07 10:00:06.000 UTC [100] LOG:  client backend (PID 4848) exited with exit code 134
 LOG
 echo 4343 >"$planted/expected_kills"
 crashes=$(PG_LOG=$planted/server.log RIG_DIR=$planted bash -c \
     '. <(sed -n "/^rig_crash_lines()/,/^}/p" "$1/scripts/lib/rig.sh"); rig_crash_lines' _ "$ROOT")
-is "$crashes" "$(sed -n '1p;3p' "$planted/server.log")" \
-    "the crash check prints a crashed backend and a PANIC, not a listed kill nor an error"
+is "$crashes" "$(sed -n '1p;3p;5p;7p' "$planted/server.log")" \
+    "the crash check prints a crashed backend, a PANIC and a crash exit code, not a listed kill, an error nor exit code 1"
 rm -rf "$planted"
 
 # The assertion vocabulary itself (test/lib/tap.sh): each passes and fails
 # the right way round, and a malformed expression fails rather than passes.
 vocab=$(bash -c 'TAP_N=0; TAP_FAILED=0; . <(sed -n "/^ok()/,\$p" "$1/test/lib/tap.sh")
-    x=12; holds "x >= 10" a; holds "x < 10" b; holds "+ +" c; fails 0 d; fails 3 e; ok 0 f; ok 1 g' _ "$ROOT" 2>&1 |
+    x=12; holds "x >= 10" a; holds "x < 10" b; holds "+ +" c; fails 0 d; fails 3 e; ok 0 f; ok 1 g
+    y=; holds "y < 10" h; holds "unset_var == 0" i' _ "$ROOT" 2>&1 |
     grep -E '^(not )?ok' | sed -E 's/ [0-9]+ - / /' | tr '\n' ' ')
-is "$vocab" "ok a not ok b not ok c not ok d ok e ok f not ok g " "holds, fails and ok pass and fail the right way round"
+is "$vocab" "ok a not ok b not ok c not ok d ok e ok f not ok g not ok h not ok i " \
+    "holds, fails and ok pass and fail the right way round; an empty or unset variable fails holds"
 
 # One assertion vocabulary (test/lib/tap.sh): arithmetic is asserted with
 # holds, never passed to ok (ok $((x < 10)) reads the status the other way
@@ -96,5 +103,41 @@ is "$(tiers 18 smoke)" "t/migrate.sh t/v0212_target.sh t/v0212_app.sh " "and on 
 is "$(tiers 17 full)" "t/migrate.sh t/validate.sh t/v0212_target.sh t/v0212_app.sh " \
     "one installation of 17 (PG_CONFIG) runs them all"
 rm -rf "$fake"
+
+# NEXTCRM_TESTS as scripts/test reads it: a glob that matches no script
+# fails the selection (a misspelt name must not shrink the run unnoticed),
+# and a glob is never expanded against the current folder.
+named() { # globs → the scripts picked, then the status
+    ROOT=$ROOT bash -c '. <(sed -n "/^scripts_named()/,/^}/p" "$ROOT/scripts/test")
+        scripts_named "$1" t/migrate.sh t/migrate_resume.sh t/dump.sh t/dump_oplog.sh; echo "status $?"' _ "$1" 2>&1 |
+        tr '\n' ' '
+}
+is "$(named 'migrate_resume.sh dump*')" "t/migrate_resume.sh t/dump.sh t/dump_oplog.sh status 0 " \
+    "NEXTCRM_TESTS picks the scripts its names and globs match"
+is "$(named 'migrate.sh migrate_resume_chnged.sh')" \
+    "NEXTCRM_TESTS: no integration script matches migrate_resume_chnged.sh t/migrate.sh status 1 " \
+    "a name that matches no script fails the selection"
+cwd=$(mktemp -d)
+touch "$cwd/dump_other.txt"
+is "$(cd "$cwd" && named 'dump_o*')" "t/dump_oplog.sh status 0 " \
+    "a glob is matched against the scripts, not the current folder's files"
+rm -rf "$cwd"
+
+# The matrix's lanes as scripts/test checks them at the end: an item that
+# left no summary line (its lane died before reaching it) is named, so it is
+# counted as a failure instead of vanishing from the total.
+lanes=$(mktemp)
+printf '%s\n' 'pg16  build        1 passed, 0 failed' 'all   sanitize     9 passed, 0 failed' \
+    'pg15  build        0 passed, 1 failed' >"$lanes"
+unreported() { # suites… → the labels unreported_items prints
+    ROOT=$ROOT bash -c '. <(sed -n "/^unreported_items()/,/^}/p" "$ROOT/scripts/test")
+        f=$1; shift; suites=("$@"); unreported_items "$f" "16 17" "sanitize 15 18"' _ "$lanes" "$@" |
+        tr '\n' ' '
+}
+is "$(unreported)" "pg17 pg18 " "a version no lane reported on is named, a failed one is not"
+sed -i '/^all /d' "$lanes"
+is "$(unreported)" "pg17 all pg18 " "so is sanitize, when every suite runs"
+is "$(unreported regress)" "pg17 pg18 " "and not otherwise (it runs only with every suite)"
+rm -f "$lanes"
 
 done_testing

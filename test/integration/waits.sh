@@ -4,8 +4,9 @@
 # nothing), with every driver timeout at an hour, pg_cancel_backend,
 # statement_timeout and pg_terminate_backend each end a foreign scan, an
 # IMPORT FOREIGN SCHEMA and a migration within 2 s (the required bound,
-# measured); a non-superuser's server likewise.  A canceled session goes on
-# working.  The server-log crash check of scripts/test runs after this suite.
+# measured); a non-superuser's server likewise; from 17 on, transaction_timeout
+# ends a scan too.  A canceled session goes on working.  The server-log crash
+# check of scripts/test runs after this suite.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/migrate.sh"
 
@@ -195,6 +196,20 @@ SQL
 is "$(grep -c 'canceling statement due to statement timeout' <<<"$out")" 2 \
     "after a canceled scan the same session's next scan waits and is canceled again"
 like "$out" "still here" "and the session still answers"
+
+# transaction_timeout (17 and later; the setting does not exist before) ends
+# a scan waiting on a silent server too: from 17 on, socket_wait.cpp counts
+# TransactionTimeoutPending among the interrupts that end a wait.  Its end
+# is FATAL (the session is closed), so it gets a session of its own.
+if (($(q -c "SHOW server_version_num") >= 170000)); then
+    t0=$(now)
+    # 10 s is far past the bound (1 s + 2 s): then the psql is given up.
+    out=$(PGAPPNAME=transaction_timeout timeout 10 psql -X -At -d $db -c "SET transaction_timeout = '1s'" \
+        -c 'SELECT count(*) FROM silent_users' 2>&1)
+    ms=$((($(now) - t0) / 1000))
+    holds "ms < 3000" "transaction_timeout (1 s) on a scan of a silent server ended within 2 s of firing (took $ms ms in all)"
+    like "$out" "terminating connection due to transaction timeout" "the scan's session reports the transaction timeout"
+fi
 
 # A non-superuser's own server (a password in the mapping, the longest
 # timeouts it may set): the same.

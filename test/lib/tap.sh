@@ -10,7 +10,8 @@ TAP_FAILED=0
 # The assertions.  Each prints one TAP line and, when it fails, what it got.
 #   ok STATUS DESC        passes when STATUS (an exit status) is 0
 #   fails STATUS DESC     passes when STATUS is not 0 (a command that must fail)
-#   holds 'EXPR' DESC     passes when the arithmetic expression EXPR is true,
+#   holds 'EXPR' DESC     passes when the arithmetic expression EXPR is true
+#                         and every variable it names is set and not empty,
 #                         e.g. holds "errors >= 10" (never ok $((…)), whose
 #                         0/1 reads the other way round, nor (( … )); ok $?:
 #                         test_scripts.sh fails on both)
@@ -52,6 +53,17 @@ fails() { # status description
 }
 
 holds() { # arithmetic-expression description
+    # A variable the expression names that is unset or empty fails it: bash
+    # reads it as 0, so a count whose query failed (processed=$(q …) left
+    # empty) would pass "processed < N".
+    local _holds_name
+    for _holds_name in $(grep -oE '[[:alpha:]_][[:alnum:]_]*' <<<"$1"); do
+        if [[ -z ${!_holds_name:-} ]]; then
+            ok 1 "$2"
+            printf '#   %s is empty in: %s\n' "$_holds_name" "$1"
+            return
+        fi
+    done
     # In a subshell: a malformed expression fails the assertion, not the script.
     if ( (($1)) ) 2>/dev/null; then
         ok 0 "$2"
