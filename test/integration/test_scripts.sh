@@ -140,4 +140,19 @@ is "$(unreported)" "pg17 all pg18 " "so is sanitize, when every suite runs"
 is "$(unreported regress)" "pg17 pg18 " "and not otherwise (it runs only with every suite)"
 rm -f "$lanes"
 
+# A rig that does not start ends the run as any failure does: counted, with
+# the summary as the last line (a fake installation whose initdb fails).
+fake=$(mktemp -d)
+chmod 755 "$fake"
+mkdir "$fake/bin"
+printf '#!/bin/sh\ncase $1 in --version) echo "PostgreSQL 16.1" ;; --bindir) echo "%s/bin" ;; esac\n' \
+    "$fake" >"$fake/pg_config"
+printf '#!/bin/sh\necho "initdb: planted failure" >&2\nexit 1\n' >"$fake/bin/initdb"
+chmod 755 "$fake/pg_config" "$fake/bin/initdb"
+out=$(PG_CONFIG=$fake/pg_config NEXTCRM_SKIP_DEPS=1 NEXTCRM_SKIP_BUILD=1 "$ROOT/scripts/test" regress 2>&1)
+is "$?" 1 "a rig whose initdb fails makes scripts/test exit 1"
+is "$(tail -1 <<<"$out")" "0 passed, 1 failed" "and its last line counts the failure"
+like "$out" "pg16  rig          0 passed, 1 failed" "as the rig's"
+rm -rf "$fake"
+
 done_testing
