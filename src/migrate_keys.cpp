@@ -51,7 +51,9 @@ int defer_foreign_keys(const Mapping &mapping, const std::vector<std::string> &c
     // user's, whose existing rows PostgreSQL never checked, and adding it back
     // would either validate them or need its own NOT VALID path.  A key with
     // a comment would lose it; one inherited by a partition is its parent's
-    // to drop; one of a table the running role does not own cannot be dropped.
+    // to drop; one of a table the running role does not own cannot be dropped,
+    // and one whose referenced column the role may not reference (REFERENCES,
+    // as ADD FOREIGN KEY checks) could be dropped but never added back.
     SpiRows dropped = spi_query(
         "WITH deferred AS ("
         " INSERT INTO nextcrm_migration.deferred_constraint (name, table_name, definition)"
@@ -75,6 +77,7 @@ int defer_foreign_keys(const Mapping &mapping, const std::vector<std::string> &c
         "    AND n.nspname OPERATOR(pg_catalog.=) $4 AND rn.nspname OPERATOR(pg_catalog.=) $4"
         "    AND pg_catalog.obj_description(k.oid, 'pg_constraint') IS NULL"
         "    AND pg_catalog.pg_has_role(t.relowner, 'USAGE')"
+        "    AND pg_catalog.has_column_privilege(r.oid, k.confkey[1], 'REFERENCES')"
         " RETURNING table_name, name)"
         " SELECT pg_catalog.quote_ident(table_name), pg_catalog.quote_ident(name) FROM deferred",
         4, types, args);

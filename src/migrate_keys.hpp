@@ -29,8 +29,9 @@ bool defer_foreign_keys_enabled();
 // (of the target schema) in nextcrm_migration.deferred_constraint and drops
 // it, in the caller's transaction (SPI connected).  A key that is not valid
 // (a user's NOT VALID key), has a comment, belongs to a partition's parent,
-// or is on a table the running role does not own stays in place.  Returns
-// how many were dropped.
+// is on a table the running role does not own, or references a column it may
+// not reference (it could not add the key back) stays in place.  Returns how
+// many were dropped.
 int defer_foreign_keys(const Mapping &mapping, const std::vector<std::string> &collections);
 
 // A key recorded by defer_foreign_keys(): its table and name.
