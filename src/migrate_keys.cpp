@@ -51,7 +51,12 @@ int defer_foreign_keys(const Mapping &mapping, const std::vector<std::string> &c
     // user's, whose existing rows PostgreSQL never checked, and adding it back
     // would either validate them or need its own NOT VALID path.  A key with
     // a comment would lose it; one inherited by a partition is its parent's
-    // to drop; one of a table the running role does not own cannot be dropped.
+    // to drop; one of a table the running role does not own cannot be dropped,
+    // and one whose referenced column the role may not reference (REFERENCES,
+    // as ADD FOREIGN KEY checks) could be dropped but never added back.  A key
+    // already recorded (a stopped run's, that someone added back by hand) is
+    // recorded again as it is now: the primary key would otherwise refuse it
+    // and end every run, restart => true included, before its batches.
     SpiRows dropped = spi_query(
         "WITH deferred AS ("
         " INSERT INTO nextcrm_migration.deferred_constraint (name, table_name, definition)"
@@ -75,6 +80,8 @@ int defer_foreign_keys(const Mapping &mapping, const std::vector<std::string> &c
         "    AND n.nspname OPERATOR(pg_catalog.=) $4 AND rn.nspname OPERATOR(pg_catalog.=) $4"
         "    AND pg_catalog.obj_description(k.oid, 'pg_constraint') IS NULL"
         "    AND pg_catalog.pg_has_role(t.relowner, 'USAGE')"
+        "    AND pg_catalog.has_column_privilege(r.oid, k.confkey[1], 'REFERENCES')"
+        " ON CONFLICT (table_name, name) DO UPDATE SET definition = EXCLUDED.definition"
         " RETURNING table_name, name)"
         " SELECT pg_catalog.quote_ident(table_name), pg_catalog.quote_ident(name) FROM deferred",
         4, types, args);
@@ -120,17 +127,30 @@ ErrorData *copy_error(const ErrorData *e) {
 ErrorData *add_deferred_foreign_key(const DeferredKey &key) {
     std::string definition;
     ErrorData *error = in_subtransaction([&] {
-        Datum args[2] = {text_datum(key.table), text_datum(key.name)};
-        Oid types[2] = {TEXTOID, TEXTOID};
+        Datum args[3] = {text_datum(key.table), text_datum(key.name), text_datum(target_schema)};
+        Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
+        // With the key the table has now under that name, if any: added back
+        // by hand while the run was stopped, it is the recorded key itself
+        // when its definition is the same and PostgreSQL validated it, and
+        // adding it again would fail every run ("already exists").
         SpiRows next = spi_query(
             "DELETE FROM nextcrm_migration.deferred_constraint"
             " WHERE table_name OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2"
             " RETURNING pg_catalog.quote_ident(table_name), pg_catalog.quote_ident(name),"
-            "  definition",
-            2, types, args);
+            "  definition,"
+            "  (SELECT pg_catalog.pg_get_constraintdef(k.oid) OPERATOR(pg_catalog.=) definition"
+            "          AND k.convalidated"
+            "     FROM pg_catalog.pg_constraint k"
+            "     JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) k.conrelid"
+            "     JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.relnamespace"
+            "    WHERE n.nspname OPERATOR(pg_catalog.=) $3 AND t.relname OPERATOR(pg_catalog.=) $1"
+            "      AND k.conname OPERATOR(pg_catalog.=) $2)::pg_catalog.text",
+            3, types, args);
         if (next.empty())
             return;
         definition = next.text(0, 3);
+        if (next.text(0, 4) == "true")
+            return;
         spi_exec(("ALTER TABLE " + std::string(target_schema) + "." + next.text(0, 1) +
                   " ADD CONSTRAINT " + next.text(0, 2) + " " + definition)
                      .c_str());
@@ -140,6 +160,18 @@ ErrorData *add_deferred_foreign_key(const DeferredKey &key) {
     // Copied where it outlives this transaction: the caller raises it once
     // every other key is added.
     error = copy_error(error);
+    if (error->sqlerrcode == ERRCODE_DUPLICATE_OBJECT && !error->hint) {
+        // Another constraint has the recorded key's name (one added by hand
+        // while the run was stopped, with another definition): which one the
+        // target should keep is the user's choice.
+        std::string hint = "Drop constraint \"" + key.name + "\" of table \"" + key.table +
+                           "\" to have the migration add its key back (" + definition +
+                           "), or delete that key's row from "
+                           "nextcrm_migration.deferred_constraint to keep the one there now; then "
+                           "run the migration again.";
+        pg_call(
+            [error, &hint] { error->hint = MemoryContextStrdup(TopMemoryContext, hint.c_str()); });
+    }
     if (ERRCODE_TO_CATEGORY(error->sqlerrcode) != ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION)
         throw PgException(error);
     std::string hint = "Delete or correct the rows of table \"" + key.table +

@@ -29,8 +29,10 @@ bool defer_foreign_keys_enabled();
 // (of the target schema) in nextcrm_migration.deferred_constraint and drops
 // it, in the caller's transaction (SPI connected).  A key that is not valid
 // (a user's NOT VALID key), has a comment, belongs to a partition's parent,
-// or is on a table the running role does not own stays in place.  Returns
-// how many were dropped.
+// is on a table the running role does not own, or references a column it may
+// not reference (it could not add the key back) stays in place.  A key
+// already recorded is recorded again with its definition now.  Returns how
+// many were dropped.
 int defer_foreign_keys(const Mapping &mapping, const std::vector<std::string> &collections);
 
 // A key recorded by defer_foreign_keys(): its table and name.
@@ -45,8 +47,9 @@ std::vector<DeferredKey> deferred_foreign_keys();
 // connected).  When a row violates it (class 23: someone wrote into the target
 // between two runs) nothing changes, the key stays recorded, and the error is
 // returned, allocated in TopMemoryContext with a hint saying what to do; any
-// other error propagates.  Returns nullptr when the key was added (or is no
-// longer recorded).
+// other error propagates.  A key the table already has again (the same
+// definition, validated) is only forgotten.  Returns nullptr when the key was
+// added (or is no longer recorded, or was there).
 ErrorData *add_deferred_foreign_key(const DeferredKey &key);
 
 } // namespace nextcrm

@@ -256,3 +256,10 @@ SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.foreign_ids', '');
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.deferred_index', '');
 -- The same for its dropped foreign keys.
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.deferred_constraint', '');
+-- The record's serial ids go with its rows: restored without them, the next
+-- run's error, repair and staged-element ids start again at 1 and collide
+-- with the restored rows (a stopped target dumped and restored could not be
+-- resumed: "duplicate key value violates unique constraint").
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.errors_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.repairs_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.junction_stage_id_seq', '');

@@ -138,3 +138,11 @@ REVOKE ALL ON nextcrm_migration.deferred_index FROM PUBLIC;
 -- A stopped run's dropped indexes are known only here: pg_dump keeps them
 -- with the rest of the record.
 SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.deferred_index', '');
+
+-- The record's serial ids go with its rows: restored without them, the next
+-- run's error, repair and staged-element ids start again at 1 and collide
+-- with the restored rows (a stopped target dumped and restored could not be
+-- resumed: "duplicate key value violates unique constraint").
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.errors_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.repairs_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('nextcrm_migration.junction_stage_id_seq', '');
