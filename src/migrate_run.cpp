@@ -665,13 +665,15 @@ void add_foreign_keys(const StopCheck &stop) {
     ErrorData *refused = nullptr;
     for (const auto &key : keys) {
         if (stop())
-            return;
+            break;
         in_transaction([&] {
             ErrorData *error = add_deferred_foreign_key(key);
             if (!refused)
                 refused = error;
         });
     }
+    // A key some row broke is reported even when a stop came after it: the
+    // next run could not finish either, and would report it one run late.
     if (refused)
         throw PgException(refused);
 }
