@@ -15,31 +15,15 @@ extern "C" {
 
 namespace nextcrm {
 
-int defer_foreign_keys(const Mapping &mapping, const std::vector<std::string> &collections) {
-    // The columns whose values the batch decides before its INSERT, with the
-    // table each must name a row of: a reference (resolve_references() in
-    // migrate_load.cpp keeps an id only when its row exists) and a lookup
-    // (its row is found or added in the same batch).  Any other key (a
-    // user's, on another column) stays live, so a row it refuses is still
-    // that document's error rather than the end of the run.
-    std::set<std::string> wanted(collections.begin(), collections.end());
-    std::vector<std::string> tables, columns, referenced;
-    for (const auto &c : mapping.collections()) {
-        if (!wanted.count(c.name) || c.kept_whole)
-            continue;
-        for (const auto &f : c.fields) {
-            const std::string &target = f.kind == FieldKind::Ref      ? f.ref_model
-                                        : f.kind == FieldKind::Lookup ? f.lookup_table
-                                                                      : std::string();
-            if (target.empty())
-                continue;
-            tables.push_back(f.target_table);
-            columns.push_back(f.target_column);
-            referenced.push_back(target);
-        }
-    }
+namespace {
+
+// Records and drops the keys of tables[i].columns[i] referencing
+// referenced[i] (see defer_foreign_keys() for which stay); returns them.
+std::vector<DeferredKey> defer_keys(const std::vector<std::string> &tables,
+                                    const std::vector<std::string> &columns,
+                                    const std::vector<std::string> &referenced) {
     if (tables.empty())
-        return 0;
+        return {};
     Datum args[4] = {pg::construct_text_array(tables), pg::construct_text_array(columns),
                      pg::construct_text_array(referenced), text_datum(target_schema)};
     Oid types[4] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTOID};
@@ -83,13 +67,57 @@ int defer_foreign_keys(const Mapping &mapping, const std::vector<std::string> &c
         "    AND pg_catalog.has_column_privilege(r.oid, k.confkey[1], 'REFERENCES')"
         " ON CONFLICT (table_name, name) DO UPDATE SET definition = EXCLUDED.definition"
         " RETURNING table_name, name)"
-        " SELECT pg_catalog.quote_ident(table_name), pg_catalog.quote_ident(name) FROM deferred",
+        " SELECT pg_catalog.quote_ident(table_name), pg_catalog.quote_ident(name), table_name, name"
+        "   FROM deferred",
         4, types, args);
-    for (std::size_t i = 0; i < dropped.size(); ++i)
+    std::vector<DeferredKey> keys;
+    for (std::size_t i = 0; i < dropped.size(); ++i) {
         spi_exec(("ALTER TABLE " + std::string(target_schema) + "." + dropped.text(i, 1) +
                   " DROP CONSTRAINT " + dropped.text(i, 2))
                      .c_str());
-    return static_cast<int>(dropped.size());
+        keys.push_back({dropped.text(i, 3), dropped.text(i, 4)});
+    }
+    return keys;
+}
+
+} // namespace
+
+int defer_foreign_keys(const Mapping &mapping, const std::vector<std::string> &collections) {
+    // The columns whose values the batch decides before its INSERT, with the
+    // table each must name a row of: a reference (resolve_references() in
+    // migrate_load.cpp keeps an id only when its row exists) and a lookup
+    // (its row is found or added in the same batch).  Any other key (a
+    // user's, on another column) stays live, so a row it refuses is still
+    // that document's error rather than the end of the run.
+    std::set<std::string> wanted(collections.begin(), collections.end());
+    std::vector<std::string> tables, columns, referenced;
+    for (const auto &c : mapping.collections()) {
+        if (!wanted.count(c.name) || c.kept_whole)
+            continue;
+        for (const auto &f : c.fields) {
+            const std::string &target = f.kind == FieldKind::Ref      ? f.ref_model
+                                        : f.kind == FieldKind::Lookup ? f.lookup_table
+                                                                      : std::string();
+            if (target.empty())
+                continue;
+            tables.push_back(f.target_table);
+            columns.push_back(f.target_column);
+            referenced.push_back(target);
+        }
+    }
+    return static_cast<int>(defer_keys(tables, columns, referenced).size());
+}
+
+std::vector<DeferredKey> defer_junction_keys(const Mapping &mapping) {
+    // build_junctions() inserts a pair only when both of its rows exist
+    // (migrate_run.cpp), so these keys refuse nothing there either.
+    std::vector<std::string> tables, columns, referenced;
+    for (const auto &j : mapping.junctions()) {
+        tables.insert(tables.end(), {j.table, j.table});
+        columns.insert(columns.end(), {j.a_column, j.b_column});
+        referenced.insert(referenced.end(), {j.a_model, j.b_model});
+    }
+    return defer_keys(tables, columns, referenced);
 }
 
 std::vector<DeferredKey> deferred_foreign_keys() {

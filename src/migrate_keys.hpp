@@ -25,6 +25,11 @@ class Mapping;
 // default).
 bool defer_foreign_keys_enabled();
 
+// A key recorded by defer_foreign_keys(): its table and name.
+struct DeferredKey {
+    std::string table, name;
+};
+
 // Records the definition of every such key of the given collections' tables
 // (of the target schema) in nextcrm_migration.deferred_constraint and drops
 // it, in the caller's transaction (SPI connected).  A key that is not valid
@@ -35,10 +40,10 @@ bool defer_foreign_keys_enabled();
 // many were dropped.
 int defer_foreign_keys(const Mapping &mapping, const std::vector<std::string> &collections);
 
-// A key recorded by defer_foreign_keys(): its table and name.
-struct DeferredKey {
-    std::string table, name;
-};
+// The same for the junction tables' keys to the two models each pairs (the
+// same conditions), for build_junctions(), which adds them back in its own
+// transaction.  Returns the keys dropped.
+std::vector<DeferredKey> defer_junction_keys(const Mapping &mapping);
 
 // The recorded keys, in the order they are added back.
 std::vector<DeferredKey> deferred_foreign_keys();

@@ -595,6 +595,13 @@ void build_junctions(const Mapping &mapping) {
              " SELECT * FROM nextcrm_migration.junction_stage WHERE id > $1 AND id <= $2",
              2, types, range);
     spi_exec("ALTER TABLE pg_temp.nextcrm_pending ADD COLUMN ok boolean NOT NULL DEFAULT false");
+    // Their keys are dropped for the inserts and added back, validated, at
+    // the end, as after the batches (migrate_keys.hpp): each pair inserted
+    // has both of its rows (the EXISTS below), and the three steps are one
+    // transaction, so no run ever sees the tables without their keys.
+    std::vector<DeferredKey> keys;
+    if (defer_foreign_keys_enabled())
+        keys = defer_junction_keys(mapping);
     for (const auto &j : mapping.junctions()) {
         report_activity("building " + j.table);
         Datum arg = text_datum(j.table);
@@ -618,6 +625,9 @@ void build_junctions(const Mapping &mapping) {
              " (collection, source_id, field, kind, original, replacement)"
              " SELECT collection, source_id, field, 'dangling_ref', element, '(dropped)'"
              " FROM pg_temp.nextcrm_pending WHERE NOT ok");
+    for (const auto &key : keys)
+        if (ErrorData *refused = add_deferred_foreign_key(key))
+            throw PgException(refused);
     spi_exec("UPDATE nextcrm_migration.run SET junctions_built_upto = $2", 2, types, range);
     // A document counts as repaired once, whatever was changed in it.
     spi_exec("UPDATE nextcrm_migration.checkpoint c SET repaired = coalesce(d.n, 0)"
