@@ -52,7 +52,9 @@ class TempFileSpool : public Spool {
     TempFileSpool &operator=(const TempFileSpool &) = delete;
 
     void append(const std::uint8_t *data, std::size_t n) override {
-        pg_call([&] { BufFileWrite(file_, data, n); });
+        // PostgreSQL 15's BufFileWrite takes a non-const pointer; it only
+        // reads through it.
+        pg_call([&] { BufFileWrite(file_, const_cast<std::uint8_t *>(data), n); });
     }
 
     std::size_t read(std::int64_t offset, std::uint8_t *into, std::size_t n) override {
