@@ -12,12 +12,13 @@
 # database; the figures are wall time and the worker's peak private resident
 # memory (RssAnon, sampled every 0.2 s).
 #
-# How an archive is read: one sequential scan of the archive per collection
-# (other collections' blocks are read past, the scan stops at the
-# collection's end-of-data header), plus one pass that counts every
-# collection for progress.  Nothing is spilled, so memory stays one document
-# whatever the archive's size; the price is re-reading the archive, which
-# the ratios below measure.
+# How an archive is read: one pass over the archive (the worker's count
+# for progress) also writes each collection's documents to PostgreSQL
+# temporary files (core/archive_demux.hpp, src/archive_spool.cpp), from
+# which each collection is migrated in its turn.  Memory stays one document
+# whatever the archive's size; the price is the archive's documents
+# written once to temporary files and read back, which the ratios below
+# measure.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/scripts/lib/common.sh"

@@ -2,6 +2,7 @@
 // connects as the calling user, runs the migration in its own transactions,
 // and records how it ended in nextcrm_migration.run; its NOTICEs and its
 // final error reach the caller through the channel.
+#include "archive_spool.hpp"
 #include "connection.hpp"
 #include "migrate.hpp"
 
@@ -196,6 +197,9 @@ void nextcrm_migration_worker_main(Datum main_arg) {
 
     bool failed = false;
     try {
+        // An archive is walked once and its collections spooled
+        // (core/archive_demux.hpp), not re-read for each collection.
+        nextcrm::spool_archives_in_temp_files();
         nextcrm::run_migration(request, &stop_requested);
     } catch (...) {
         caught = nextcrm::capture_current_exception();

@@ -1,5 +1,6 @@
 #include "mongodump.hpp"
 
+#include "archive_demux.hpp"
 #include "bson_check.hpp"
 #include "error.hpp"
 #include "mongodump_archive.hpp"
@@ -467,8 +468,7 @@ std::unique_ptr<DocumentSource> Dump::open(const std::string &collection) const 
     // are in the archive all the same.
     if (!e && archive_ && archive_counts().count(collection) &&
         (collection.rfind("system.", 0) != 0))
-        return std::make_unique<ArchiveCollectionSource>(location_, database_, collection,
-                                                         between_);
+        return open_archive_collection(collection);
     if (!e || e->state == DumpEntry::State::Skipped)
         return nullptr;
     switch (e->state) {
@@ -492,24 +492,46 @@ std::unique_ptr<DocumentSource> Dump::open(const std::string &collection) const 
         break;
     }
     if (archive_)
-        return std::make_unique<ArchiveCollectionSource>(location_, database_, collection,
-                                                         between_);
+        return open_archive_collection(collection);
     // Opened without following a link and checked to be a regular file
     // (whatever the file system held when the dump was listed).
     return std::make_unique<DumpFileSource>(open_file(e->file_name, e->file), e->file);
 }
 
-const std::map<std::string, std::int64_t> &Dump::archive_counts() const {
-    // One pass counts every collection; a migration asks for each in turn,
-    // so keep the last archive's counts (keyed by its identity).
+std::string Dump::archive_key() const {
     struct stat st;
     if (stat(location_.c_str(), &st) != 0)
         throw Error(Message(NEXTCRM_MSG("could not stat archive \"%s\": %s"), location_,
                             std::strerror(errno)),
                     sqlstate::fdw_error);
-    std::string key = location_ + '\0' + database_ + '\0' + std::to_string(st.st_size) + '\0' +
-                      std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) +
-                      '\0' + std::to_string(st.st_ino);
+    return location_ + '\0' + database_ + '\0' + std::to_string(st.st_size) + '\0' +
+           std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) + '\0' +
+           std::to_string(st.st_ino);
+}
+
+std::shared_ptr<const DemuxedArchive> Dump::archive_walk() const {
+    return spooled_archive(
+        archive_key(), location_, database_, between_ ? between_ : [] {});
+}
+
+std::unique_ptr<DocumentSource> Dump::open_archive_collection(const std::string &collection) const {
+    if (archive_spooling())
+        return std::make_unique<SpooledCollectionSource>(archive_walk(), collection);
+    return std::make_unique<ArchiveCollectionSource>(location_, database_, collection, between_);
+}
+
+const std::map<std::string, std::int64_t> &Dump::archive_counts() const {
+    // One pass counts every collection; a migration asks for each in turn,
+    // so keep the last archive's counts (keyed by its identity).  With
+    // spooling, that pass is the one that spools the collections.
+    if (archive_spooling()) {
+        // Kept by spooled_archive() until another archive is walked.
+        auto walk = archive_walk();
+        if (walk->count_failure)
+            throw *walk->count_failure;
+        return walk->counts;
+    }
+    std::string key = archive_key();
     static std::string cached_key;
     static std::map<std::string, std::int64_t> cached;
     if (key != cached_key) {

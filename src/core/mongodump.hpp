@@ -30,6 +30,8 @@
 
 namespace nextcrm {
 
+struct DemuxedArchive;
+
 struct DumpEntry {
     enum class State {
         Ready,       // has documents to read
@@ -108,6 +110,14 @@ class Dump {
     // Documents per collection of the archive's database, counted from its
     // blocks (whatever its prelude lists); kept for the archive as it is.
     const std::map<std::string, std::int64_t> &archive_counts() const;
+    // The archive's identity as it is now (path, database, size, time,
+    // inode): a walk is kept while it stays the same.
+    std::string archive_key() const;
+    // The one walk that spools every collection (core/archive_demux.hpp).
+    std::shared_ptr<const DemuxedArchive> archive_walk() const;
+    // A collection of the archive: read from its spool when spooling is on,
+    // from the archive itself otherwise.
+    std::unique_ptr<DocumentSource> open_archive_collection(const std::string &collection) const;
 
     std::vector<DumpEntry> entries_;
     // The folder the collections' files are in (a database's folder in a
