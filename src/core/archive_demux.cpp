@@ -1,5 +1,6 @@
 #include "archive_demux.hpp"
 
+#include "bson_check.hpp"
 #include "mongodump_archive.hpp"
 
 #include <algorithm>
@@ -152,8 +153,7 @@ class Walk {
                 continue; // its reader stopped at its failure
             bson_t doc;
             std::size_t bad = 0;
-            if (!bson_init_static(&doc, data, length) ||
-                !bson_validate(&doc, BSON_VALIDATE_NONE, &bad)) {
+            if (!bson_init_static(&doc, data, length) || !bson_structure_valid(&doc, &bad)) {
                 fail(*x, name,
                      Error(Message(NEXTCRM_MSG("archive \"%s\" holds a corrupt document at "
                                                "byte %s (byte %s of it)"),

@@ -160,4 +160,14 @@ std::optional<DocumentFault> check_document(const bson_t *doc, DocumentTraits *t
     return fault;
 }
 
+bool bson_structure_valid(const bson_t *doc, std::size_t *offset) {
+    // The bounded walk first: a fault it meets before the bound is met by
+    // bson_validate() too (both walk depth first in document order) before
+    // that nests any deeper than the walk did.
+    auto fault = check_document(doc, nullptr, max_document_depth);
+    if (fault && fault->kind == DocumentFault::Kind::TooDeep)
+        return true;
+    return bson_validate(doc, BSON_VALIDATE_NONE, offset);
+}
+
 } // namespace nextcrm

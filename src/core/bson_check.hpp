@@ -46,4 +46,13 @@ struct DocumentTraits {
 std::optional<DocumentFault> check_document(const bson_t *doc, DocumentTraits *traits = nullptr,
                                             int max_depth = max_document_depth);
 
+// bson_validate(doc, BSON_VALIDATE_NONE, offset) without its recursion
+// without bound: libbson's walk takes a stack frame per nesting level, so a
+// document nested a few hundred thousand levels deep (16 MB allow it)
+// overflows the stack of the process reading it.  Such a document is walked
+// here no deeper than max_document_depth and is passed on unvalidated
+// (true): whoever converts it checks it with check_document(), which makes
+// it that document's error, as it does for one read from a folder.
+bool bson_structure_valid(const bson_t *doc, std::size_t *offset);
+
 } // namespace nextcrm

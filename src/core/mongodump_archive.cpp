@@ -1,5 +1,6 @@
 #include "mongodump_archive.hpp"
 
+#include "bson_check.hpp"
 #include "dump_path.hpp"
 #include "error.hpp"
 
@@ -97,8 +98,7 @@ ArchiveReader::ArchiveReader(const std::string &path) : path_(path), file_(new F
         if (at_end)
             fail("the archive ends inside its prelude");
         bson_t doc;
-        if (!bson_init_static(&doc, buf_.data(), length_) ||
-            !bson_validate(&doc, BSON_VALIDATE_NONE, nullptr))
+        if (!bson_init_static(&doc, buf_.data(), length_) || !bson_structure_valid(&doc, nullptr))
             fail("a collection's metadata in the prelude is not valid BSON");
         ArchiveCollection c{string_field(&doc, "db"), string_field(&doc, "collection"),
                             string_field(&doc, "type")};
@@ -204,8 +204,7 @@ bool ArchiveReader::next_block(Block *block) {
         return false;
     bson_t doc;
     bson_iter_t it;
-    if (!bson_init_static(&doc, buf_.data(), length_) ||
-        !bson_validate(&doc, BSON_VALIDATE_NONE, nullptr)) {
+    if (!bson_init_static(&doc, buf_.data(), length_) || !bson_structure_valid(&doc, nullptr)) {
         offset_ = start;
         fail("a namespace header is not valid BSON");
     }
@@ -258,8 +257,7 @@ const bson_t *ArchiveCollectionSource::next() {
                     continue;
                 }
                 std::size_t bad = 0;
-                if (!bson_init_static(&doc_, data, length) ||
-                    !bson_validate(&doc_, BSON_VALIDATE_NONE, &bad))
+                if (!bson_init_static(&doc_, data, length) || !bson_structure_valid(&doc_, &bad))
                     throw Error(Message(NEXTCRM_MSG("archive \"%s\" holds a corrupt document at "
                                                     "byte %s (byte %s of it)"),
                                         reader_.path(), std::to_string(at), std::to_string(bad)),

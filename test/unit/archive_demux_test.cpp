@@ -4,6 +4,7 @@
 // archive itself -- the same documents, then the same error, word for word
 // -- and the walk's counts are count_archive_documents()'s.
 #include "core/archive_demux.hpp"
+#include "core/bson_check.hpp"
 #include "core/error.hpp"
 #include "core/mongodump.hpp"
 #include "core/mongodump_archive.hpp"
@@ -311,6 +312,57 @@ TEST(ArchiveDemux, OddlyBuiltArchivesSpoolAsTheyRead) {
         write_all(t.path + "/odd", c.bytes);
         EXPECT_EQ(compare(t.path + "/odd", c.what), c.failed) << c.what;
     }
+}
+
+// A document nested far deeper than any document may be (16 MB allow
+// some 200,000 levels) is passed on, CRC checked, for its reader's
+// check_document() to refuse: the structure check must not recurse once per
+// level (bson_validate() overflowed the stack on it, taking the process down).
+TEST(ArchiveDemux, ADeeplyNestedDocumentIsPassedOnNotRecursedInto) {
+    TempDir t;
+    // {"_id": 1, "a": {"a": ... {"a": 1}}}, nested `levels` deep, as bytes.
+    const int levels = 200000;
+    std::string inner = bson_of(BCON_NEW("a", BCON_INT32(1)));
+    auto le32 = [](std::size_t n) {
+        std::string b(4, '\0');
+        for (int k = 0; k < 4; ++k)
+            b[k] = static_cast<char>((n >> (8 * k)) & 0xff);
+        return b;
+    };
+    for (int i = 0; i < levels; ++i) {
+        std::string body = std::string("\x03"
+                                       "a",
+                                       2) +
+                           std::string(1, '\0') + inner;
+        inner = le32(4 + body.size() + 1) + body + std::string(1, '\0');
+    }
+    std::string id = std::string("\x10_id", 4) + std::string(1, '\0') + le32(1);
+    std::string deep_body = id +
+                            std::string("\x03"
+                                        "a",
+                                        2) +
+                            std::string(1, '\0') + inner;
+    std::string deep = le32(4 + deep_body.size() + 1) + deep_body + std::string(1, '\0');
+    auto boards = documents_of(fixtures() + "/dir/nextcrm/Boards.bson");
+    std::uint64_t crc = 0;
+    for (const std::string *d : {&boards[0], &deep, &boards[1]})
+        crc =
+            nextcrm::crc64_ecma(crc, reinterpret_cast<const std::uint8_t *>(d->data()), d->size());
+    std::string archive = magic + bson_of(BCON_NEW("version", "0.1")) +
+                          bson_of(BCON_NEW("db", "nextcrm", "collection", "Boards")) + terminator +
+                          header("Boards", false) + boards[0] + deep + boards[1] + terminator +
+                          header("Boards", true, crc) + terminator;
+    write_all(t.path + "/deep", archive);
+    EXPECT_EQ(compare(t.path + "/deep", "a deeply nested document"), 0);
+    nextcrm::ArchiveCollectionSource direct(t.path + "/deep", "nextcrm", "Boards");
+    int n = 0, refused = 0;
+    while (const bson_t *d = direct.next()) {
+        ++n;
+        auto fault = nextcrm::check_document(d);
+        refused += fault && fault->kind == nextcrm::DocumentFault::Kind::TooDeep;
+    }
+    EXPECT_EQ(n, 3);
+    EXPECT_EQ(refused, 1);
 }
 
 // What a spool throws (a full disk, temp_file_limit) ends the walk as it
