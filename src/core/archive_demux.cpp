@@ -216,7 +216,10 @@ bool SpooledCollectionSource::fill(std::size_t n) {
     if (end_ - at_ >= n)
         return true;
     // Keep what is unread, at the front, and read at least 64 kB more.
-    std::memmove(buf_.data(), buf_.data() + at_, end_ - at_);
+    // (buf_ is empty, its data() null, before the first read: memmove of
+    // nothing from null is still undefined.)
+    if (end_ > at_)
+        std::memmove(buf_.data(), buf_.data() + at_, end_ - at_);
     end_ -= at_;
     at_ = 0;
     std::size_t want = std::max<std::size_t>(n, 64 * 1024);
