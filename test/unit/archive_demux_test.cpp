@@ -320,22 +320,26 @@ TEST(ArchiveDemux, OddlyBuiltArchivesSpoolAsTheyRead) {
 // level (bson_validate() overflowed the stack on it, taking the process down).
 TEST(ArchiveDemux, ADeeplyNestedDocumentIsPassedOnNotRecursedInto) {
     TempDir t;
-    // {"_id": 1, "a": {"a": ... {"a": 1}}}, nested `levels` deep, as bytes.
+    // {"_id": 1, "a": {"a": ... {"a": 1}}}, nested `levels` deep, as bytes,
+    // built outside in (each wrapper is 8 bytes longer than what it holds).
     const int levels = 200000;
-    std::string inner = bson_of(BCON_NEW("a", BCON_INT32(1)));
+    std::string innermost = bson_of(BCON_NEW("a", BCON_INT32(1)));
     auto le32 = [](std::size_t n) {
         std::string b(4, '\0');
         for (int k = 0; k < 4; ++k)
             b[k] = static_cast<char>((n >> (8 * k)) & 0xff);
         return b;
     };
-    for (int i = 0; i < levels; ++i) {
-        std::string body = std::string("\x03"
-                                       "a",
-                                       2) +
-                           std::string(1, '\0') + inner;
-        inner = le32(4 + body.size() + 1) + body + std::string(1, '\0');
-    }
+    std::string inner;
+    inner.reserve(innermost.size() + 9 * static_cast<std::size_t>(levels));
+    for (int k = levels; k >= 1; --k)
+        inner += le32(innermost.size() + 8 * static_cast<std::size_t>(k)) +
+                 std::string("\x03"
+                             "a",
+                             2) +
+                 std::string(1, '\0');
+    inner += innermost;
+    inner += std::string(static_cast<std::size_t>(levels), '\0');
     std::string id = std::string("\x10_id", 4) + std::string(1, '\0') + le32(1);
     std::string deep_body = id +
                             std::string("\x03"
