@@ -129,29 +129,6 @@ std::vector<DeferredKey> deferred_foreign_keys() {
     return keys;
 }
 
-// A copy of `e` and of every string it points to in TopMemoryContext: the
-// caller raises it after this transaction, whose memory holds the original.
-ErrorData *copy_error(const ErrorData *e) {
-    return pg_call([e] {
-        MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
-        auto *copy = static_cast<ErrorData *>(palloc(sizeof(ErrorData)));
-        *copy = *e;
-        for (char **field :
-             {&copy->message, &copy->detail, &copy->detail_log, &copy->hint, &copy->context,
-              &copy->backtrace, &copy->schema_name, &copy->table_name, &copy->column_name,
-              &copy->datatype_name, &copy->constraint_name, &copy->internalquery})
-            if (*field)
-                *field = pstrdup(*field);
-        if (copy->filename)
-            copy->filename = pstrdup(copy->filename);
-        if (copy->funcname)
-            copy->funcname = pstrdup(copy->funcname);
-        copy->assoc_context = TopMemoryContext;
-        MemoryContextSwitchTo(old);
-        return copy;
-    });
-}
-
 ErrorData *add_deferred_foreign_key(const DeferredKey &key) {
     std::string definition;
     ErrorData *error = in_subtransaction([&] {
@@ -187,7 +164,7 @@ ErrorData *add_deferred_foreign_key(const DeferredKey &key) {
         return nullptr;
     // Copied where it outlives this transaction: the caller raises it once
     // every other key is added.
-    error = copy_error(error);
+    error = copy_error(error, TopMemoryContext);
     if (error->sqlerrcode == ERRCODE_DUPLICATE_OBJECT && !error->hint) {
         // Another constraint has the recorded key's name (one added by hand
         // while the run was stopped, with another definition): which one the

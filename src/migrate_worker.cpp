@@ -75,31 +75,6 @@ void record_outcome(Oid serverid, const char *profile, const char *status, const
     });
 }
 
-// A copy of `e` and of every string it points to in `context`, which
-// outlives the transaction whose memory holds the original.
-ErrorData *copy_error(const ErrorData *e, MemoryContext context) {
-    return nextcrm::pg_call([e, context] {
-        MemoryContext old = MemoryContextSwitchTo(context);
-        auto *copy = static_cast<ErrorData *>(palloc(sizeof(ErrorData)));
-        *copy = *e;
-        for (char **field :
-             {&copy->message, &copy->detail, &copy->detail_log, &copy->hint, &copy->context,
-              &copy->backtrace, &copy->schema_name, &copy->table_name, &copy->column_name,
-              &copy->datatype_name, &copy->constraint_name, &copy->internalquery})
-            if (*field)
-                *field = pstrdup(*field);
-        // The location too: it may live in the failed transaction's memory
-        // (an error relayed from a nested handler), not in static storage.
-        if (copy->filename)
-            copy->filename = pstrdup(copy->filename);
-        if (copy->funcname)
-            copy->funcname = pstrdup(copy->funcname);
-        copy->assoc_context = context;
-        MemoryContextSwitchTo(old);
-        return copy;
-    });
-}
-
 // A data exception (class 22) or an integrity constraint violation (class
 // 23) that reaches the end of the run (a deferred constraint checked at a
 // batch's commit, say) was caused by a document, and PostgreSQL's detail
@@ -132,7 +107,8 @@ void withhold_values(ErrorData *e) {
     // The error's fields live in the transaction's memory, which the abort
     // below frees: keep a whole copy (its context, constraint and table
     // names too: the caller relays every field).
-    ErrorData *pg_error = caught.pg_error ? copy_error(caught.pg_error, TopMemoryContext) : nullptr;
+    ErrorData *pg_error =
+        caught.pg_error ? nextcrm::copy_error(caught.pg_error, TopMemoryContext) : nullptr;
     int code = pg_error ? pg_error->sqlerrcode : caught.sqlstate;
     std::string message = (pg_error ? pg_error->message : caught.message) ?: "unknown error";
     std::string detail = caught.detail ? caught.detail : "";

@@ -79,4 +79,29 @@ void raise_caught(const CaughtError &caught) {
     pg_unreachable();
 }
 
+// A copy of `e` and of every string it points to in `context`, which
+// outlives the transaction whose memory holds the original.
+ErrorData *copy_error(const ErrorData *e, MemoryContext context) {
+    return pg_call([e, context] {
+        MemoryContext old = MemoryContextSwitchTo(context);
+        auto *copy = static_cast<ErrorData *>(palloc(sizeof(ErrorData)));
+        *copy = *e;
+        for (char **field :
+             {&copy->message, &copy->detail, &copy->detail_log, &copy->hint, &copy->context,
+              &copy->backtrace, &copy->schema_name, &copy->table_name, &copy->column_name,
+              &copy->datatype_name, &copy->constraint_name, &copy->internalquery})
+            if (*field)
+                *field = pstrdup(*field);
+        // The location too: it may live in the failed transaction's memory
+        // (an error relayed from a nested handler), not in static storage.
+        if (copy->filename)
+            copy->filename = pstrdup(copy->filename);
+        if (copy->funcname)
+            copy->funcname = pstrdup(copy->funcname);
+        copy->assoc_context = context;
+        MemoryContextSwitchTo(old);
+        return copy;
+    });
+}
+
 } // namespace nextcrm

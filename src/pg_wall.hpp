@@ -81,6 +81,12 @@ class PgErrorStateGuard {
     MemoryContext memory_context_;
 };
 
+// A copy of `e` and of every string it points to in `context`, which
+// outlives the transaction whose memory holds the original (PostgreSQL's
+// CopyErrorData() copies only the error being handled, into the current
+// context).
+ErrorData *copy_error(const ErrorData *e, MemoryContext context);
+
 namespace detail {
 
 // Copies the error being handled into the caller's memory context and clears
