@@ -43,7 +43,8 @@ SQL
 # setting $3, if any) like bench_migrate, and prints where the worker's time went: "phase seconds"
 # lines, one per phase the worker reports in pg_stat_activity (counting,
 # batches, indexes, fkeys, junctions, restore; setup for the rest), sampled every 0.1 s, then
-# "total seconds" (wall time), then the worker's own figures (w.setup,
+# "total seconds" (wall time), "rss kB" (the worker's peak private resident
+# memory, RssAnon, sampled with the phases), then the worker's own figures (w.setup,
 # w.read, w.convert, w.check, w.load, w.commit, w.indexes, w.fkeys, w.finish,
 # w.total: the
 # stages nextcrm_migration.checkpoint and .run record).
@@ -56,14 +57,19 @@ CREATE EXTENSION nextcrm_mongo_fdw;
 CREATE SERVER src FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS ($2);
 CREATE USER MAPPING FOR CURRENT_USER SERVER src;
 SQL
-    local t0 caller activity phase last t
+    local t0 caller activity phase last t pid rss peak=0
     declare -A spent=()
     t0=$(now)
     last=$t0
     psql -d "$1" -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>"$work/$1.notices" &
     caller=$!
     while kill -0 $caller 2>/dev/null; do
-        activity=$(psql -At -c "SELECT query FROM pg_stat_activity WHERE backend_type = 'nextcrm migration'" 2>/dev/null)
+        IFS='|' read -r pid activity < <(psql -At -c "SELECT pid, query FROM pg_stat_activity
+            WHERE backend_type = 'nextcrm migration'" 2>/dev/null)
+        if [[ -n "$pid" ]]; then
+            rss=$(awk '/RssAnon/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+            [[ -n "$rss" ]] && ((rss > peak)) && peak=$rss
+        fi
         case $activity in
         counting*) phase=counting ;;
         migrating* | retrying*) phase=batches ;;
@@ -83,6 +89,7 @@ SQL
         echo "$phase ${spent[$phase]:-0}"
     done
     echo "total $(elapsed "$t0")"
+    echo "rss $peak"
     # The worker's own accounting (monotonic clock, per batch): its stages
     # summed over the collections, its setup and finish.
     psql -d "$1" -At -F ' ' -c "

@@ -46,7 +46,16 @@
 # over the collections (read, convert, check references, load, commit),
 # building the deferred indexes, adding the deferred foreign keys (w.fkeys),
 # finish (junction tables, restored
-# references) and its total.
+# references) and its total; and the worker's peak private resident memory
+# (RssAnon) in the default migration of each size.
+#
+#   bench/migrate.sh --memory N [N ...]
+#
+# instead migrates a generated dump of each size N once (the default
+# settings) and prints its wall time and the worker's peak private resident
+# memory (RssAnon, sampled every 0.2 s), and that peak's growth against the
+# first size's: requirement 5 of issue 22 (flat with the documents) at sizes
+# the --phases comparisons would take too long for (3M documents).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/scripts/lib/common.sh"
@@ -96,6 +105,9 @@ if [[ "${1:-}" == --phases ]]; then
         done
         echo
     done
+    printf '%-10s' rss
+    for n in "$@"; do printf '%15s kB %9s' "${secs[$n.rss]}" ''; done
+    echo
     echo
     echo "== indexes built after the load (default) against maintained by every batch (same run)"
     for n in "$@"; do
@@ -120,6 +132,35 @@ if [[ "${1:-}" == --phases ]]; then
         printf '%-10s migration %8s s   pg_restore -j1 %8s s   migration/restore = %s (goal <= 1.2; indexes kept: %s; keys kept: %s)\n' \
             "$n" "${secs[$n.total]}" "${secs[$n.restore_j1]}" "$(ratio "${secs[$n.total]}" "${secs[$n.restore_j1]}")" \
             "$(ratio "${secs[$n.kept.total]}" "${secs[$n.restore_j1]}")" "$(ratio "${secs[$n.keys.total]}" "${secs[$n.restore_j1]}")"
+    done
+    exit 0
+fi
+
+if [[ "${1:-}" == --memory ]]; then
+    shift
+    (($#)) || die "usage: bench/migrate.sh --memory N [N ...]"
+    [[ -n "${NEXTCRM_SKIP_DEPS:-}" ]] ||
+        "$here/scripts/install-deps" >/dev/null || die "installing dependencies failed"
+    "$here/scripts/build" || die "building failed"
+    RIG_FSYNC=on rig_start
+    work=$RIG_DIR/bench
+    mkdir -p "$work" && chmod 755 "$work"
+    . "$here/bench/lib.sh"
+    declare -A t=() rss=()
+    for n in "$@"; do
+        log "generating and migrating $n documents"
+        "$BUILD_DIR/nextcrm_gen" --docs "$n" --seed 3 --dump-dir "$work/dump$n" 2>/dev/null ||
+            die "nextcrm_gen failed"
+        chmod -R a+rX "$work"
+        read -r t[$n] rss[$n] < <(bench_migrate "m$n" "dump_dir '$work/dump$n'")
+        PGOPTIONS='-c client_min_messages=warning' psql -c "DROP DATABASE m$n"
+        rm -rf "$work/dump$n"
+    done
+    echo
+    echo "== worker peak private memory (RssAnon) against the documents (goal: flat)"
+    for n in "$@"; do
+        printf '%-10s migration %9s s   peak RssAnon %9s kB   against %s docs: %s\n' "$n" "${t[$n]}" \
+            "${rss[$n]}" "$1" "$(ratio "${rss[$n]}" "${rss[$1]}")"
     done
     exit 0
 fi
