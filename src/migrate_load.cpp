@@ -1225,17 +1225,62 @@ int64 restore_scalar(const FieldMapping &f, const LostRef &l, bool in_ref) {
     return static_cast<int64>(done);
 }
 
-// Restores the references recorded as dangling whose target row now
-// exists: scalar references set back, list elements put back at their
-// source position.  Returns how many.
-int64 restore_scalar_and_list_refs(const Mapping &mapping) {
-    SpiRows rows = spi_query("SELECT r.id, r.collection, r.source_id, r.field, r.original"
-                             "  FROM nextcrm_migration.repairs r"
-                             " WHERE r.kind OPERATOR(pg_catalog.=) 'dangling_ref'"
-                             "   AND r.resolved_at IS NULL"
-                             " ORDER BY r.collection, r.source_id, r.field");
-    std::vector<LostRef> lost;
-    for (std::size_t row = 0; row < rows.size(); ++row) {
+// The unresolved dangling references of the next whole documents after
+// (collection, source_id) = (after_collection, after_source): at least one
+// document's, and about `chunk` rows (a document's rows are never split, so
+// one list is restored in one piece).  Ordered by collection, source_id,
+// field: one list's elements are adjacent.
+struct LostChunk {
+    std::vector<LostRef> refs;
+    std::string last_collection, last_source; // where the next chunk starts after
+    bool end = true;                          // no row was left
+};
+LostChunk next_lost_refs(const std::string &after_collection, const std::string &after_source,
+                         bool first, int chunk) {
+    std::string select = "SELECT r.id, r.collection, r.source_id, r.field, r.original"
+                         "  FROM nextcrm_migration.repairs r"
+                         " WHERE r.kind OPERATOR(pg_catalog.=) 'dangling_ref'"
+                         "   AND r.resolved_at IS NULL";
+    Datum args[2] = {text_datum(after_collection), text_datum(after_source)};
+    Oid types[2] = {TEXTOID, TEXTOID};
+    std::string order = " ORDER BY r.collection, r.source_id, r.field";
+    SpiRows rows =
+        spi_query((select +
+                   (first ? std::string()
+                          : "   AND (r.collection, r.source_id) OPERATOR(pg_catalog.>) ($1, $2)") +
+                   order + " LIMIT " + std::to_string(chunk))
+                      .c_str(),
+                  first ? 0 : 2, first ? nullptr : types, first ? nullptr : args);
+    std::size_t keep = rows.size();
+    if (keep == static_cast<std::size_t>(chunk)) {
+        // The last document's rows may go on past the limit: leave them to
+        // the next chunk, unless they are all there is (one long list,
+        // read whole).
+        auto same_document = [&rows](std::size_t a, std::size_t b) {
+            return rows.text(a, 2) == rows.text(b, 2) && rows.text(a, 3) == rows.text(b, 3);
+        };
+        while (keep > 0 && same_document(keep - 1, rows.size() - 1))
+            --keep;
+        if (keep == 0) {
+            Datum one[2] = {text_datum(rows.text(0, 2)), text_datum(rows.text(0, 3))};
+            rows = spi_query((select +
+                              "   AND r.collection OPERATOR(pg_catalog.=) $1"
+                              "   AND r.source_id OPERATOR(pg_catalog.=) $2" +
+                              order)
+                                 .c_str(),
+                             2, types, one);
+            keep = rows.size();
+        }
+    }
+    LostChunk out;
+    if (keep == 0)
+        return out;
+    out.end = false;
+    out.last_collection = rows.text(keep - 1, 2);
+    out.last_source = rows.text(keep - 1, 3);
+    std::vector<LostRef> &lost = out.refs;
+    lost.reserve(keep);
+    for (std::size_t row = 0; row < keep; ++row) {
         LostRef l;
         l.repair_id = rows.text(row, 1);
         l.collection = rows.text(row, 2);
@@ -1257,6 +1302,12 @@ int64 restore_scalar_and_list_refs(const Mapping &mapping) {
         l.row = hex_uuid(l.source_id);
         lost.push_back(std::move(l));
     }
+    return out;
+}
+
+// Restores the references of `lost` (whole documents) whose target row now
+// exists.  Returns how many.
+int64 restore_lost_refs(const Mapping &mapping, const std::vector<LostRef> &lost) {
     // Which targets exist now, one query per referenced table.
     std::map<std::string, std::set<std::string>> wanted, existing;
     auto field_of = [&mapping](const LostRef &l) -> const FieldMapping * {
@@ -1280,8 +1331,12 @@ int64 restore_scalar_and_list_refs(const Mapping &mapping) {
         std::vector<std::optional<std::string>> list(ids.begin(), ids.end());
         Datum arg = text_array(list, 0, list.size());
         Oid type = TEXTARRAYOID;
-        std::string sql = "SELECT t.id::pg_catalog.text FROM " + target_table(model) +
-                          " t WHERE t.id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.uuid[])";
+        // One primary-key probe per id, as the batches' reference check.
+        std::string sql = "SELECT t.id::pg_catalog.text"
+                          " FROM pg_catalog.unnest($1::pg_catalog.text[]::pg_catalog.uuid[]) u(id),"
+                          " LATERAL (SELECT t.id FROM " +
+                          target_table(model) +
+                          " t WHERE t.id OPERATOR(pg_catalog.=) u.id LIMIT 1) t";
         SpiRows found = spi_query(sql.c_str(), 1, &type, &arg);
         for (std::size_t r = 0; r < found.size(); ++r)
             existing[model].insert(found.text(r, 1));
@@ -1324,6 +1379,25 @@ int64 restore_scalar_and_list_refs(const Mapping &mapping) {
     }
     flush_list();
     return restored;
+}
+
+// Restores the references recorded as dangling whose target row now
+// exists: scalar references set back, list elements put back at their
+// source position.  Returns how many.  A chunk of documents at a time, so
+// the worker's memory does not grow with the number of dangling
+// references (40,596 of them at 1M generated documents held 52 MB at once).
+int64 restore_scalar_and_list_refs(const Mapping &mapping) {
+    int64 restored = 0;
+    std::string collection, source_id;
+    for (bool first = true;; first = false) {
+        LostChunk chunk = next_lost_refs(collection, source_id, first, restore_chunk_rows());
+        if (chunk.end)
+            return restored;
+        collection = std::move(chunk.last_collection);
+        source_id = std::move(chunk.last_source);
+        restored += restore_lost_refs(mapping, chunk.refs);
+        check_for_interrupts();
+    }
 }
 
 } // namespace

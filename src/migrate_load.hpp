@@ -137,4 +137,8 @@ int64 estimate_source_documents(Oid serverid, const SourceOptions &opts,
 // (resolved_at).  Needs SPI; returns how many were restored.
 int64 restore_references(const Mapping &mapping);
 
+// Setting nextcrm_mongo_fdw.restore_chunk_rows: how many dangling
+// references restore_references() reads at a time.
+int restore_chunk_rows();
+
 } // namespace nextcrm

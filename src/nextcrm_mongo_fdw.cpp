@@ -5,6 +5,7 @@
 #include "fdw_table.hpp"
 #include "migrate_indexes.hpp"
 #include "migrate_keys.hpp"
+#include "migrate_load.hpp"
 
 #include "core/mongo_client.hpp"
 
@@ -24,6 +25,7 @@ namespace {
 bool pushdown_setting = true;
 bool defer_indexes_setting = true;
 bool defer_foreign_keys_setting = true;
+int restore_chunk_setting = 10000;
 
 } // namespace
 
@@ -37,6 +39,10 @@ bool nextcrm::defer_indexes_enabled() {
 
 bool nextcrm::defer_foreign_keys_enabled() {
     return defer_foreign_keys_setting;
+}
+
+int nextcrm::restore_chunk_rows() {
+    return restore_chunk_setting;
 }
 
 // Defines the settings only: no client or driver state is created here (this
@@ -65,6 +71,14 @@ extern "C" void _PG_init(void) {
                              "DATABASE ... SET), not the calling session's.",
                              &defer_foreign_keys_setting, true, PGC_USERSET, 0, nullptr, nullptr,
                              nullptr);
+    DefineCustomIntVariable("nextcrm_mongo_fdw.restore_chunk_rows",
+                            "Rows of dangling references the migration's last pass reads and "
+                            "puts back at a time.",
+                            "A developer option: its memory is bounded by this, not by the "
+                            "number of dangling references. A document's references are never "
+                            "split between two chunks.",
+                            &restore_chunk_setting, 10000, 1, 1000000, PGC_USERSET,
+                            GUC_NOT_IN_SAMPLE, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("nextcrm_mongo_fdw");
     // The catalog of the wall's translatable messages (src/pg_wall.cpp).
     pg_bindtextdomain(PG_TEXTDOMAIN("nextcrm_mongo_fdw"));
