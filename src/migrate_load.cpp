@@ -48,9 +48,14 @@ class TextColumns {
   public:
     explicit TextColumns(std::size_t n) : columns_(n) {}
     void add(TextRow row) {
-        for (std::size_t i = 0; i < columns_.size(); ++i)
+        for (std::size_t i = 0; i < columns_.size(); ++i) {
+            if (row[i])
+                bytes_ += row[i]->size();
             columns_[i].push_back(std::move(row[i]));
+        }
     }
+    // The text held (what the batch's byte bound counts).
+    std::size_t bytes() const { return bytes_; }
     std::size_t rows() const { return columns_.empty() ? 0 : columns_[0].size(); }
     std::size_t width() const { return columns_.size(); }
     const std::vector<std::optional<std::string>> &column(std::size_t i) const {
@@ -59,10 +64,12 @@ class TextColumns {
     void clear() {
         for (auto &c : columns_)
             c.clear();
+        bytes_ = 0;
     }
 
   private:
     std::vector<std::vector<std::optional<std::string>>> columns_;
+    std::size_t bytes_ = 0;
 };
 
 // A text[] Datum of the given values (rows [from, to) of one column).
@@ -881,6 +888,26 @@ void CollectionLoader::read_value_overrides() {
     transformer_.set_value_overrides(std::move(overrides));
 }
 
+// The bytes a converted document holds until its batch is written: its
+// values, kept-aside and unknown keys (the strings that grow with the
+// document; the fixed-size parts are left out).
+static std::size_t converted_bytes(const TransformedDocument &d) {
+    std::size_t n = d.source_id.size() + d.id_json.size() + d.extra_keys.size();
+    for (const auto &v : d.values)
+        if (v)
+            n += v->size();
+    for (const auto &k : d.kept)
+        n += k.document.size();
+    for (const auto &r : d.repairs)
+        n += r.original.size() + r.replacement.size();
+    for (const auto &j : d.junction)
+        n += j.original.size();
+    for (const auto &a : d.ref_arrays)
+        for (const auto &e : a)
+            n += e.size();
+    return n;
+}
+
 BatchCounts CollectionLoader::load_batch(int batch) {
     BatchCounts counts;
     read_value_overrides();
@@ -892,19 +919,22 @@ BatchCounts CollectionLoader::load_batch(int batch) {
         counts.exhausted = true;
         return counts;
     }
-    // The batch is read whole, then converted whole, so that each stage's
-    // time is two clock reads per batch rather than per document.
+    // Each document is converted as soon as it is read, and the batch ends
+    // when what it holds -- the documents' BSON, their converted values and
+    // the error rows made so far -- reaches migration_batch_bytes: a
+    // converted value can be several times its BSON (a string of control
+    // characters is six bytes per byte as JSON), and 25 such documents near
+    // 16 MB each, bounded by their BSON alone, once held 2.85 GB.
     StageClock clock;
-    // A document refused while reading (too large for any batch, or one an
-    // oplog entry could not be applied to): its error row, added in its turn
-    // (source order) while converting.
-    std::map<std::size_t, TextRow> refused_reading;
     std::size_t bytes = 0;
-    while (counts.documents < migration_batch_size && bytes < migration_batch_bytes) {
+    std::size_t errors_before = side_->errors.bytes();
+    auto held = [&] { return bytes + side_->errors.bytes() - errors_before; };
+    while (counts.documents < migration_batch_size && held() < migration_batch_bytes) {
         check_for_interrupts();
         const bson_t *doc = nullptr;
         try {
             doc = source_->next();
+            counts.stages.read += clock.lap();
         } catch (const Error &e) {
             // A dump file's damage is that collection's failure, not the
             // run's (a live server's error stops the run: it is not the
@@ -927,10 +957,9 @@ BatchCounts CollectionLoader::load_batch(int batch) {
             // state is not known, so it is an error row, never an older
             // state.
             Error e(replay_->failure(), sqlstate::feature_not_supported);
-            refused_reading.emplace(raw.size(),
-                                    error_row(transformer_, encoding_, collection_.name, doc,
-                                              source_id_of(doc), "(oplog)", e.sqlstate(), e.what(),
-                                              e.detail(), batch, false));
+            side_->errors.add(error_row(transformer_, encoding_, collection_.name, doc,
+                                        source_id_of(doc), "(oplog)", e.sqlstate(), e.what(),
+                                        e.detail(), batch, false));
             docs.emplace_back();
             docs.back().source_id = source_id_of(doc);
             ok.push_back(false);
@@ -941,17 +970,16 @@ BatchCounts CollectionLoader::load_batch(int batch) {
         }
         if (doc->len > migration_batch_bytes) {
             // Never held for the batch: its error row (with its BSON) is
-            // made now and added in its turn while converting.
+            // made now.
             Error e("document of " + std::to_string(doc->len) +
                         " bytes exceeds the largest batch (" +
                         std::to_string(migration_batch_bytes) + " bytes)",
                     sqlstate::program_limit_exceeded, {},
                     "BSON documents are at most 16 MB; this one is damaged or was not "
                     "written by MongoDB.");
-            refused_reading.emplace(raw.size(),
-                                    error_row(transformer_, encoding_, collection_.name, doc,
-                                              source_id_of(doc), "(document)", e.sqlstate(),
-                                              e.what(), e.detail(), batch, false));
+            side_->errors.add(error_row(transformer_, encoding_, collection_.name, doc,
+                                        source_id_of(doc), "(document)", e.sqlstate(), e.what(),
+                                        e.detail(), batch, false));
             docs.emplace_back();
             docs.back().source_id = source_id_of(doc);
             ok.push_back(false);
@@ -965,16 +993,8 @@ BatchCounts CollectionLoader::load_batch(int batch) {
         raw.push_back(copies.back().get());
         docs.emplace_back();
         ok.push_back(true);
-    }
-    counts.stages.read = clock.lap();
-
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-        if (!raw[i]) {
-            side_->errors.add(std::move(refused_reading.at(i))); // refused while reading
-            continue;
-        }
-        if ((i & 127) == 0)
-            check_for_interrupts();
+        counts.stages.read += clock.lap();
+        std::size_t i = raw.size() - 1;
         try {
             docs[i] = transformer_.transform(raw[i]);
             if (auto lost = encode(docs[i], raw[i]))
@@ -990,8 +1010,9 @@ BatchCounts CollectionLoader::load_batch(int batch) {
         } catch (const ConversionError &e) {
             reject(i, e.field(), e, raw, docs, ok, counts, batch);
         }
+        bytes += converted_bytes(docs[i]);
+        counts.stages.convert += clock.lap();
     }
-    counts.stages.convert = clock.lap();
 
     if (replace_errors_ && !docs.empty()) {
         // A retried document's old error rows give way to its new outcome.

@@ -8,6 +8,9 @@ appended as BSON to a mongodump directory's collection files.
   load_fixture.py status DIR LEN N BAD N crm_Accounts, BAD of them (spread evenly)
                                        with a status of LEN characters
   load_fixture.py big DIR N MB         N Documents of about MB megabytes each
+  load_fixture.py bigjson DIR N MB     the same, the megabytes a key the mapping does not
+                                       know holding control characters (U+0001): six
+                                       times as many bytes as JSON
   load_fixture.py dupes DIR N BAD      N Users (ids 66e0..0000 + i), BAD of them (spread
                                        evenly) with the first one's e-mail (unique)
 
@@ -82,17 +85,18 @@ def main():
         append(dir, "crm_Accounts", [{"_id": Oid("66c0%020x" % i), "name": "account %d" % i,
                                       "status": text[i:] + text[:i] if i % step == step // 2
                                       else "Active"} for i in range(n)])
-    elif mode == "big":
+    elif mode in ("big", "bigjson"):
         n, mb = int(sys.argv[3]), float(sys.argv[4])
         size = int(mb * 1024 * 1024)
         # The description's element is built once and written as it is for
         # each document (building each document whole copied it several
         # times over: most of the time this fixture took).
-        description = element("description", "d" * size)
+        description = (element("description", "d" * size) if mode == "big"
+                       else element("legacy_blob", "\x01" * size))
         with open("%s/Documents.bson" % dir, "ab") as f:
             for i in range(n):
                 head = b"".join(element(k, v) for k, v in {
-                    "_id": Oid("66d0%020x" % i), "document_name": "big %d" % i,
+                    "_id": Oid("66d0%020x" % i), "document_name": "%s %d" % (mode, i),
                     "document_file_mimeType": "text/plain", "document_file_url": "u"}.items())
                 f.write(struct.pack("<i", len(head) + len(description) + 5))
                 f.write(head)
