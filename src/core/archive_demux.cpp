@@ -58,6 +58,8 @@ class Walk {
                 break;
             Track *x = block.db == db_ ? &track(block.collection) : nullptr;
             n = x ? &out_->counts[block.collection] : nullptr;
+            // As Dump::for_each_oplog_entry() tells the oplog's blocks.
+            oplog_ = block.db.empty() && block.collection == "oplog";
             try {
                 if (x && block.eof)
                     end_of_data(*x, block, n);
@@ -129,6 +131,8 @@ class Walk {
         while (reader_.next_document(&length)) {
             ++*n;
             tick();
+            if (oplog_)
+                ++out_->oplog_entries;
             if (first && !x.failed())
                 fail(x, name,
                      reader_error(reader_, "an end-of-data header is followed by a document"));
@@ -146,6 +150,8 @@ class Walk {
             if (!data)
                 return;
             tick();
+            if (oplog_)
+                ++out_->oplog_entries;
             if (!x)
                 continue;
             ++*n;
@@ -192,6 +198,7 @@ class Walk {
     std::shared_ptr<DemuxedArchive> out_;
     std::map<std::string, Track> tracks_;
     std::int64_t seen_ = 0;
+    bool oplog_ = false; // the block being read is the oplog's
 };
 
 } // namespace
@@ -301,6 +308,11 @@ std::shared_ptr<const DemuxedArchive> spooled_archive(const std::string &key,
         s.key = key;
     }
     return s.walk;
+}
+
+std::shared_ptr<const DemuxedArchive> kept_archive_walk(const std::string &key) {
+    const Spooling &s = spooling();
+    return s.walk && s.key == key ? s.walk : nullptr;
 }
 
 void release_archive_spools() noexcept {

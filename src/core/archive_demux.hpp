@@ -60,6 +60,11 @@ struct DemuxedArchive {
     // What count_archive_documents() returns, or the error it throws.
     std::map<std::string, std::int64_t> counts;
     std::optional<Error> count_failure;
+    // Entries in blocks of mongodump --oplog's namespace ("oplog" of no
+    // database), read past.  With no count_failure, none means a read of
+    // the archive's oplog would find no entry: Dump need not read the whole
+    // archive again (inflate it again, when gzipped) to know it.
+    std::int64_t oplog_entries = 0;
 };
 
 // Walks the archive at `path` once for database `db`.  An archive that
@@ -104,6 +109,8 @@ std::shared_ptr<const DemuxedArchive> spooled_archive(const std::string &key,
                                                       const std::string &path,
                                                       const std::string &db,
                                                       const std::function<void()> &between);
+// The kept walk when it is the one of `key`, else null; never walks.
+std::shared_ptr<const DemuxedArchive> kept_archive_walk(const std::string &key);
 // Drops the kept walk (its spools go when the last reader of them does).
 void release_archive_spools() noexcept;
 

@@ -148,6 +148,45 @@ std::optional<DocumentFault> walk(const bson_t *doc, bool array, KeyStack &keys,
     return std::nullopt;
 }
 
+// Whether walking the document as walk() does reaches an object or array
+// nested deeper than max_depth.  Only the nesting is looked at (no keys, no
+// strings), and the walk stops where walk() would stop for malformed bytes;
+// it stops nowhere else, so it reaches every element walk() reaches, in the
+// same order: when this is false, walk() cannot find TooDeep.
+bool nests_past(const bson_t *doc, int depth, int max_depth) {
+    bson_iter_t it;
+    if (!bson_iter_init(&it, doc))
+        return false;
+    while (bson_iter_next(&it)) {
+        bson_type_t type = bson_iter_type(&it);
+        if (type != BSON_TYPE_DOCUMENT && type != BSON_TYPE_ARRAY && type != BSON_TYPE_CODEWSCOPE)
+            continue;
+        if (depth + 1 > max_depth)
+            return true;
+        bson_t child;
+        bool ok;
+        if (type == BSON_TYPE_CODEWSCOPE) {
+            std::uint32_t len = 0, scope_len = 0;
+            const std::uint8_t *scope = nullptr;
+            ok = bson_iter_codewscope(&it, &len, &scope_len, &scope) &&
+                 bson_init_static(&child, scope, scope_len);
+        } else {
+            std::uint32_t len = 0;
+            const std::uint8_t *data = nullptr;
+            if (type == BSON_TYPE_DOCUMENT)
+                bson_iter_document(&it, &len, &data);
+            else
+                bson_iter_array(&it, &len, &data);
+            ok = data && bson_init_static(&child, data, len);
+        }
+        if (!ok)
+            return false;
+        if (nests_past(&child, depth + 1, max_depth))
+            return true;
+    }
+    return false;
+}
+
 } // namespace
 
 std::optional<DocumentFault> check_document(const bson_t *doc, DocumentTraits *traits,
@@ -163,10 +202,16 @@ std::optional<DocumentFault> check_document(const bson_t *doc, DocumentTraits *t
 bool bson_structure_valid(const bson_t *doc, std::size_t *offset) {
     // The bounded walk first: a fault it meets before the bound is met by
     // bson_validate() too (both walk depth first in document order) before
-    // that nests any deeper than the walk did.
-    auto fault = check_document(doc, nullptr, max_document_depth);
-    if (fault && fault->kind == DocumentFault::Kind::TooDeep)
-        return true;
+    // that nests any deeper than the walk did.  Most documents nest nowhere
+    // near the bound, and for them check_document() cannot find TooDeep:
+    // the nesting alone is walked to know it, at a fraction of
+    // check_document()'s cost (its keys' UTF-8 and repetition), which was
+    // half of this check's time on every archived document.
+    if (nests_past(doc, 0, max_document_depth)) {
+        auto fault = check_document(doc, nullptr, max_document_depth);
+        if (fault && fault->kind == DocumentFault::Kind::TooDeep)
+            return true;
+    }
     return bson_validate(doc, BSON_VALIDATE_NONE, offset);
 }
 

@@ -396,6 +396,8 @@ std::int64_t Dump::oplog_entries() const {
 void Dump::for_each_oplog_entry(const std::function<void(const bson_t *)> &fn) const {
     std::int64_t seen = 0;
     if (archive_) {
+        if (no_oplog_in_kept_walk())
+            return;
         // Read whether or not the prelude lists it: its blocks are what
         // counts.
         ArchiveReader reader(location_);
@@ -507,6 +509,24 @@ std::string Dump::archive_key() const {
     return location_ + '\0' + database_ + '\0' + std::to_string(st.st_size) + '\0' +
            std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) + '\0' +
            std::to_string(st.st_ino);
+}
+
+bool Dump::no_oplog_in_kept_walk() const {
+    // The walk that spooled the collections read every block of this
+    // archive.  Read whole (no damage to its framing or compression) with
+    // no oplog block in it, reading it again would find no entry either:
+    // that second pass was a whole inflate of a gzipped archive.  Anything
+    // else (no kept walk, damage, entries to give) is read as it was.
+    if (!archive_spooling())
+        return false;
+    std::string key;
+    try {
+        key = archive_key();
+    } catch (const Error &) {
+        return false; // reading it says why
+    }
+    auto walk = kept_archive_walk(key);
+    return walk && !walk->count_failure && walk->oplog_entries == 0;
 }
 
 std::shared_ptr<const DemuxedArchive> Dump::archive_walk() const {

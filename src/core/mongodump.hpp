@@ -115,6 +115,9 @@ class Dump {
     std::string archive_key() const;
     // The one walk that spools every collection (core/archive_demux.hpp).
     std::shared_ptr<const DemuxedArchive> archive_walk() const;
+    // Whether the kept walk of this archive, as it is now, says that it
+    // holds no oplog entry (never walks).
+    bool no_oplog_in_kept_walk() const;
     // A collection of the archive: read from its spool when spooling is on,
     // from the archive itself otherwise.
     std::unique_ptr<DocumentSource> open_archive_collection(const std::string &collection) const;

@@ -26,20 +26,29 @@ std::uint32_t le32(const std::uint8_t *p) {
            static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
 }
 
-std::array<std::uint64_t, 256> make_crc_table() {
-    // The ECMA-182 polynomial, bit-reversed.
+// Slicing-by-8 tables: crc_tables[0] is the classic byte-at-a-time table
+// (the ECMA-182 polynomial, bit-reversed); crc_tables[k][b] is the remainder of
+// byte b followed by k zero bytes, so that eight bytes are folded in with
+// eight independent look-ups instead of a chain of eight dependent ones.
+// The CRC of 61 MB took 0.19 s a byte at a time (bench/dump_shapes.sh).
+using CrcTables = std::array<std::array<std::uint64_t, 256>, 8>;
+
+CrcTables make_crc_tables() {
     constexpr std::uint64_t poly = 0xC96C5795D7870F42ull;
-    std::array<std::uint64_t, 256> t{};
+    CrcTables t{};
     for (std::uint64_t i = 0; i < 256; ++i) {
         std::uint64_t c = i;
         for (int k = 0; k < 8; ++k)
             c = (c & 1) ? (c >> 1) ^ poly : c >> 1;
-        t[i] = c;
+        t[0][i] = c;
     }
+    for (std::size_t k = 1; k < 8; ++k)
+        for (std::size_t i = 0; i < 256; ++i)
+            t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xff];
     return t;
 }
 
-const std::array<std::uint64_t, 256> crc_table = make_crc_table();
+const CrcTables crc_tables = make_crc_tables();
 
 std::string string_field(const bson_t *doc, const char *key) {
     bson_iter_t it;
@@ -51,9 +60,21 @@ std::string string_field(const bson_t *doc, const char *key) {
 } // namespace
 
 std::uint64_t crc64_ecma(std::uint64_t crc, const std::uint8_t *data, std::size_t n) {
+    const auto &t = crc_tables;
     crc = ~crc;
+    // The CRC is reflected: its low byte meets the next data byte, so eight
+    // data bytes read little-endian are XORed in at once whatever the
+    // machine's byte order.
+    for (; n >= 8; n -= 8, data += 8) {
+        std::uint64_t x = crc;
+        for (int b = 0; b < 8; ++b)
+            x ^= static_cast<std::uint64_t>(data[b]) << (8 * b);
+        crc = t[7][x & 0xff] ^ t[6][(x >> 8) & 0xff] ^ t[5][(x >> 16) & 0xff] ^
+              t[4][(x >> 24) & 0xff] ^ t[3][(x >> 32) & 0xff] ^ t[2][(x >> 40) & 0xff] ^
+              t[1][(x >> 48) & 0xff] ^ t[0][x >> 56];
+    }
     for (std::size_t i = 0; i < n; ++i)
-        crc = crc_table[static_cast<std::uint8_t>(crc) ^ data[i]] ^ (crc >> 8);
+        crc = t[0][static_cast<std::uint8_t>(crc) ^ data[i]] ^ (crc >> 8);
     return ~crc;
 }
 

@@ -146,3 +146,87 @@ TEST(CheckDocument, NulInAStringIsATraitNotAFault) {
     EXPECT_TRUE(traits.nul_in_string);
     EXPECT_EQ(traits.nul_path, "x.description");
 }
+
+namespace {
+
+// bson_structure_valid() as it was defined before it looked at the nesting
+// first: check_document() (bounded) on every document, then bson_validate()
+// unless the document nests past the bound.
+bool structure_valid_by_definition(const bson_t *doc, std::size_t *offset) {
+    auto fault = check_document(doc, nullptr, max_document_depth);
+    if (fault && fault->kind == Kind::TooDeep)
+        return true;
+    return bson_validate(doc, BSON_VALIDATE_NONE, offset);
+}
+
+std::string bytes_of(const bson_t *doc) {
+    return std::string(reinterpret_cast<const char *>(bson_get_data(doc)), doc->len);
+}
+
+// `before` then {"tags": <nested `depth` levels>} then "z": 2.
+std::string with_nesting(const std::string &before_json, int depth) {
+    BsonPtr doc = json(before_json);
+    BsonPtr deep = deep_under_tags(depth);
+    bson_iter_t it;
+    EXPECT_TRUE(bson_iter_init_find(&it, deep.get(), "tags"));
+    std::uint32_t len = 0;
+    const std::uint8_t *data = nullptr;
+    bson_iter_document(&it, &len, &data);
+    bson_t tags;
+    EXPECT_TRUE(bson_init_static(&tags, data, len));
+    BSON_APPEND_DOCUMENT(doc.get(), "tags", &tags);
+    BSON_APPEND_INT32(doc.get(), "z", 2);
+    return bytes_of(doc.get());
+}
+
+} // namespace
+
+TEST(StructureValid, AnswersAsCheckDocumentThenBsonValidateForEveryByteChanged) {
+    // Documents that nest up to, just past and far past the bound, with
+    // strings, arrays and code with scope; then each of them with each byte
+    // changed to a few values.  The answer and bson_validate()'s offset
+    // must be the definition's, whichever way it goes.
+    std::vector<std::string> docs = {
+        bytes_of(json("{\"_id\": 1, \"a\": {\"s\": \"text\", \"n\": [1, \"two\", {\"x\": null}]}, "
+                      "\"c\": {\"$code\": \"f()\", \"$scope\": {\"v\": {\"w\": 1}}}, \"z\": 2}")
+                     .get()),
+        with_nesting("{\"_id\": 1, \"s\": \"abc\"}", max_document_depth - 1),
+        with_nesting("{\"_id\": 1, \"s\": \"abc\"}", max_document_depth),
+        with_nesting("{\"_id\": 1, \"s\": \"abc\"}", max_document_depth + 1),
+        with_nesting("{\"_id\": 1, \"s\": \"abc\", \"s2\": \"d\"}", 130),
+    };
+    int valid = 0, invalid = 0, deep_and_invalid = 0;
+    for (const std::string &bytes : docs) {
+        for (std::size_t pos = 4; pos <= bytes.size(); ++pos) {
+            for (int v : {-1, 0x00, 0x01, 0x03, 0x04, 0x7f, 0x80, 0xff}) {
+                std::string b = bytes;
+                // The last byte stays the terminator bson_init_static()
+                // requires; pos == size is the unchanged document, once.
+                if (pos + 1 < b.size() && v >= 0)
+                    b[pos] = static_cast<char>(v);
+                else if ((pos == b.size()) != (v < 0))
+                    continue;
+                bson_t doc;
+                ASSERT_TRUE(
+                    bson_init_static(&doc, reinterpret_cast<const uint8_t *>(b.data()), b.size()));
+                std::size_t want_at = 0, got_at = 0;
+                bool want = structure_valid_by_definition(&doc, &want_at);
+                bool got = bson_structure_valid(&doc, &got_at);
+                ASSERT_EQ(got, want) << "byte " << pos << " set to " << v;
+                if (!want) {
+                    ASSERT_EQ(got_at, want_at) << "byte " << pos << " set to " << v;
+                    ++invalid;
+                } else {
+                    ++valid;
+                }
+                if (want && !bson_validate(&doc, BSON_VALIDATE_NONE, nullptr))
+                    ++deep_and_invalid;
+            }
+        }
+    }
+    // The corpus reaches every branch: documents passed, documents refused,
+    // and documents passed only because they nest past the bound.
+    EXPECT_GT(valid, 100);
+    EXPECT_GT(invalid, 100);
+    EXPECT_GT(deep_and_invalid, 10);
+}

@@ -2,6 +2,7 @@
 // mongodump 100.18.0) read as the same documents, and damaged copies of them
 // fail with the file, the byte offset and the documents read.
 #include "bson_bytes.hpp"
+#include "core/archive_demux.hpp"
 #include "core/error.hpp"
 #include "core/mongodump.hpp"
 #include "core/mongodump_archive.hpp"
@@ -9,11 +10,14 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <sys/stat.h>
@@ -341,6 +345,49 @@ TEST(Mongodump, Crc64MatchesGo) {
               0x995dc9bbdf1939faull);
 }
 
+// CRC-64/ECMA one bit at a time, from the polynomial alone: the reference
+// the table-driven crc64_ecma must agree with.
+static std::uint64_t crc64_bitwise(const std::uint8_t *data, std::size_t n) {
+    std::uint64_t crc = ~0ull;
+    for (std::size_t i = 0; i < n; ++i) {
+        crc ^= data[i];
+        for (int k = 0; k < 8; ++k)
+            crc = (crc & 1) ? (crc >> 1) ^ 0xC96C5795D7870F42ull : crc >> 1;
+    }
+    return ~crc;
+}
+
+TEST(Mongodump, Crc64MatchesTheBitwiseDefinitionAtEveryLengthAlignmentAndSplit) {
+    // crc64_ecma folds eight bytes at a time and the rest one by one: every
+    // length up to a few words, at every alignment, and every split of a
+    // running CRC (a collection's documents are summed one after another)
+    // must give what the polynomial gives.
+    std::vector<std::uint8_t> bytes(80 + 8);
+    std::uint32_t x = 12345;
+    for (auto &b : bytes) {
+        x = x * 1103515245u + 12345u;
+        b = static_cast<std::uint8_t>(x >> 16);
+    }
+    for (std::size_t align = 0; align < 8; ++align)
+        for (std::size_t n = 0; n <= 80; ++n) {
+            const std::uint8_t *p = bytes.data() + align;
+            std::uint64_t want = crc64_bitwise(p, n);
+            ASSERT_EQ(nextcrm::crc64_ecma(0, p, n), want) << "length " << n << " at " << align;
+            for (std::size_t cut = 0; cut <= n; ++cut)
+                ASSERT_EQ(nextcrm::crc64_ecma(nextcrm::crc64_ecma(0, p, cut), p + cut, n - cut),
+                          want)
+                    << "length " << n << " at " << align << " split at " << cut;
+        }
+    // The check value again, through the reference, so that the reference
+    // itself is the ECMA-182 variant mongodump writes.
+    EXPECT_EQ(crc64_bitwise(reinterpret_cast<const std::uint8_t *>("123456789"), 9),
+              0x995dc9bbdf1939faull);
+    // A megabyte of one byte value: the word loop alone, over and over.
+    std::vector<std::uint8_t> big(1 << 20, 0xa5);
+    EXPECT_EQ(nextcrm::crc64_ecma(0, big.data(), big.size()),
+              crc64_bitwise(big.data(), big.size()));
+}
+
 TEST(Mongodump, ReadingPastOtherCollectionsCallsBetween) {
     // The collection whose end-of-data header comes last has the most of
     // the archive to read past.
@@ -458,6 +505,99 @@ TEST(Mongodump, AnArchiveWithItsOplogReadsTheDatabase) {
     EXPECT_EQ(d.oplog_entries(), 4);
     nextcrm::Dump plain(archive(fixtures() + "/nextcrm.archive"), [] {});
     EXPECT_EQ(plain.oplog_entries(), 0);
+}
+
+namespace {
+
+class MemorySpool : public nextcrm::Spool {
+  public:
+    void append(const std::uint8_t *data, std::size_t n) override {
+        bytes_.append(reinterpret_cast<const char *>(data), n);
+    }
+    std::size_t read(std::int64_t offset, std::uint8_t *into, std::size_t n) override {
+        std::size_t at = static_cast<std::size_t>(offset);
+        std::size_t got = at >= bytes_.size() ? 0 : std::min(n, bytes_.size() - at);
+        std::memcpy(into, bytes_.data() + at, got);
+        return got;
+    }
+
+  private:
+    std::string bytes_;
+};
+
+} // namespace
+
+// The walk that spools an archive's collections reads every block: an
+// archive it read whole without an oplog block is not read again (a whole
+// inflate of a gzipped one) to find its oplog empty.  An oplog, or damage,
+// is read as without spooling.
+TEST(Mongodump, ASpooledArchiveIsNotReadAgainToFindNoOplog) {
+    TempDir t;
+    std::string docs;
+    for (int i = 0; i < 3000; ++i)
+        docs += bson_of(BCON_NEW("_id", BCON_INT32(i)));
+    std::string oplog = oplog_bytes();
+    auto crc = [](const std::string &s) {
+        return static_cast<std::int64_t>(
+            nextcrm::crc64_ecma(0, reinterpret_cast<const std::uint8_t *>(s.data()), s.size()));
+    };
+    auto archive_of = [&](bool with_oplog) {
+        std::string a("\x6d\xe2\x99\x81", 4);
+        a += bson_of(BCON_NEW("version", "0.1"));
+        a += bson_of(BCON_NEW("db", "nextcrm", "collection", "Boards", "type", "collection"));
+        a += terminator_bytes;
+        a += bson_of(BCON_NEW("db", "nextcrm", "collection", "Boards", "EOF", BCON_BOOL(false)));
+        a += docs + terminator_bytes;
+        if (with_oplog) {
+            a += bson_of(BCON_NEW("db", "", "collection", "oplog", "EOF", BCON_BOOL(false)));
+            a += oplog + terminator_bytes;
+        }
+        a += bson_of(BCON_NEW("db", "nextcrm", "collection", "Boards", "EOF", BCON_BOOL(true),
+                              "CRC", BCON_INT64(crc(docs))));
+        return a + terminator_bytes;
+    };
+    write_all(t.path + "/plain.archive", archive_of(false));
+    write_all(t.path + "/oplog.archive", archive_of(true));
+    std::string cut = archive_of(false);
+    write_all(t.path + "/cut.archive", cut.substr(0, cut.size() / 2));
+
+    // What each gives without spooling: the oplog's entries, or the error.
+    auto oplog_of = [&](const std::string &name, int *betweens) {
+        nextcrm::Dump d(archive(t.path + name), [betweens] { ++*betweens; });
+        // The walk, with spooling (the cut archive's count is its error).
+        std::string counted = error_of([&] { d.count("Boards", [] {}); });
+        EXPECT_EQ(counted == "(no error)", name != std::string("/cut.archive")) << counted;
+        *betweens = 0;
+        std::string out;
+        std::string err = error_of([&] { out = std::to_string(d.oplog_entries()); });
+        return err == "(no error)" ? out : err;
+    };
+    std::map<std::string, std::string> direct;
+    int betweens = 0;
+    for (const char *name : {"/plain.archive", "/oplog.archive", "/cut.archive"}) {
+        direct[name] = oplog_of(name, &betweens);
+        EXPECT_GE(betweens, 1) << name << ": the archive is read for its oplog";
+    }
+    EXPECT_EQ(direct["/plain.archive"], "0");
+    EXPECT_EQ(direct["/oplog.archive"], "4");
+    EXPECT_NE(direct["/cut.archive"].find("unexpected end of file"), std::string::npos)
+        << direct["/cut.archive"];
+
+    nextcrm::set_archive_spooling([] { return std::make_unique<MemorySpool>(); });
+    EXPECT_EQ(oplog_of("/plain.archive", &betweens), "0");
+    EXPECT_EQ(betweens, 0) << "the walk's reading is not done again";
+    for (const char *name : {"/oplog.archive", "/cut.archive"}) {
+        EXPECT_EQ(oplog_of(name, &betweens), direct[name]) << name;
+        EXPECT_GE(betweens, 1) << name << ": read again, as without spooling";
+    }
+    // The walk is only trusted for the archive as it was walked.
+    EXPECT_EQ(oplog_of("/plain.archive", &betweens), "0");
+    write_all(t.path + "/plain.archive", archive_of(true));
+    {
+        nextcrm::Dump d(archive(t.path + "/plain.archive"), [] {});
+        EXPECT_EQ(d.oplog_entries(), 4) << "rewritten with an oplog after the walk";
+    }
+    nextcrm::set_archive_spooling({});
 }
 
 // An oplog entry nested half a million levels deep (its $set value): the
