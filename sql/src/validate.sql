@@ -756,24 +756,30 @@ BEGIN
   FOR f IN SELECT m.* FROM nextcrm_v_map m WHERE m.kind = 'junction'
             ORDER BY m.collection_position, m.stored_key LOOP
     pos := pos + 1;
-    -- A membership's values are row ids, which the report may name.
+    -- A membership's values are row ids, which the report may name.  The
+    -- listed ids are joined with the referenced table and the join table
+    -- (hash joins over their distinct rows, as EXISTS would count them),
+    -- not probed once per listed id.
     EXECUTE format(
       'INSERT INTO nextcrm_v_cmp
        SELECT %7$L, %1$L, ''junction'', %8$s, count(*), count(*) FILTER (WHERE x.expected <> x.present),
-              left(string_agg(format(''%%s.%%s: source %%s, target %%s'', s.source_id, %1$L,
+              left(string_agg(format(''%%s.%%s: source %%s, target %%s'', x.source_id, %1$L,
                                      x.other || CASE WHEN x.expected THEN '' listed'' ELSE '' absent'' END,
                                      x.other || CASE WHEN x.present THEN '' listed'' ELSE '' absent'' END),
                               ''; '') FILTER (WHERE x.expected <> x.present), 2000)
-         FROM nextcrm_v_sample s
-         JOIN %2$I t ON t.id = s.id
-         CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(s.doc->%1$L) = ''array''
-                                                      THEN s.doc->%1$L ELSE ''[]'' END) e(v)
-         CROSS JOIN LATERAL (SELECT nextcrm_migration.json_ref(e.v) AS other) o
-         CROSS JOIN LATERAL (
-           SELECT o.other::text AS other,
-                  EXISTS (SELECT 1 FROM %3$I r WHERE r.id = o.other) AS expected,
-                  EXISTS (SELECT 1 FROM %4$I j WHERE j.%5$I = t.id AND j.%6$I = o.other) AS present) x
-        WHERE s.collection = %7$L AND o.other IS NOT NULL',
+         FROM (SELECT l.source_id, l.other::text AS other, r.id IS NOT NULL AS expected,
+                      j.owner IS NOT NULL AS present
+                 FROM (SELECT s.source_id, t.id AS owner, o.other
+                         FROM nextcrm_v_sample s
+                         JOIN %2$I t ON t.id = s.id
+                         CROSS JOIN LATERAL jsonb_array_elements(
+                           CASE WHEN jsonb_typeof(s.doc->%1$L) = ''array''
+                                THEN s.doc->%1$L ELSE ''[]'' END) e(v)
+                         CROSS JOIN LATERAL (SELECT nextcrm_migration.json_ref(e.v) AS other) o
+                        WHERE s.collection = %7$L AND o.other IS NOT NULL) l
+                 LEFT JOIN (SELECT DISTINCT r.id FROM %3$I r) r ON r.id = l.other
+                 LEFT JOIN (SELECT DISTINCT j.%5$I AS owner, j.%6$I AS other FROM %4$I j) j
+                   ON j.owner = l.owner AND j.other = l.other) x',
       f.stored_key, f.collection, f.ref_model, f.target_table, f.owner_column, f.target_column,
       f.collection, pos);
   END LOOP;
