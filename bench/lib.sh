@@ -124,3 +124,26 @@ restore_baseline() { # db
     elapsed "$t0"
     rm -f "$work/$1.pgdump"
 }
+
+# Validates migrated database $1 against its server src comparing every
+# document field by field: nextcrm_validate() with a sample as large as the
+# largest collection (the checkpoint's source_total), seed 0.5.  Prints
+# "total seconds", then "step seconds" for each step the function reports at
+# DEBUG (the time since it started when the step ended), and fails when a
+# check failed: a benchmark that timed a failing validation would say
+# nothing about one that passes.
+bench_validate() { # db
+    local size t0 out status
+    size=$(psql -d "$1" -At -c "SELECT max(source_total) FROM nextcrm_migration.checkpoint")
+    t0=$(now)
+    out=$(PGOPTIONS='-c client_min_messages=debug1' psql -d "$1" -At \
+        -c "SELECT count(*) FILTER (WHERE status = 'fail') FROM nextcrm_validate('src', 0.5, $size)" 2>&1) ||
+        die "validation of $1 failed: $(tail -3 <<<"$out")"
+    t0=$(elapsed "$t0")
+    status=$(tail -1 <<<"$out")
+    [[ "$status" == 0 ]] || die "validation of $1 reported $status failed checks"
+    echo "total $t0"
+    # "DEBUG:  nextcrm_validate: counts after 00:00:01.234": seconds since the start.
+    sed -n 's/^DEBUG:  nextcrm_validate: \(.*\) after \([0-9]*\):\([0-9]*\):\([0-9.]*\)$/\1|\2|\3|\4/p' <<<"$out" |
+        awk -F'|' '{ gsub(/ /, "_", $1); printf "%s %.2f\n", $1, $2 * 3600 + $3 * 60 + $4 }'
+}

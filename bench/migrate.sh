@@ -21,6 +21,10 @@
 #   worker RSS   the migration worker's peak private resident memory (RssAnon,
 #                sampled every 0.2 s; shared buffers excluded) at 100k and at N
 #                documents
+#   validate     nextcrm_validate() comparing every document field by field
+#                (sample_size = the largest collection), at 100k and at N
+#                documents, against the migration of the same set (goal: at
+#                most 2x; bench/validate.sh measures it alone, with its steps)
 # The server runs with fsync on, as in production (the test rig turns it off).
 # From FerretDB holding N_FERRETDB generated documents:
 #   migrate      the same function against the live server
@@ -220,6 +224,8 @@ insert_baseline() {
 
 log "migrating 100000 documents from a dump, then COPY and INSERT of the same rows"
 read -r t_100k rss_100k < <(bench_migrate m100k "dump_dir '$work/dump100k'")
+t_validate_100k=$(bench_validate m100k | awk '$1 == "total" { print $2 }')
+[[ -n "$t_validate_100k" ]] || die "full validation of 100000 documents failed"
 t_copy_100k=$(copy_baseline m100k)
 t_restore_100k=$(restore_baseline m100k)
 t_insert_100k=$(insert_baseline m100k)
@@ -228,6 +234,8 @@ t_insert_100k=$(insert_baseline m100k)
 read -r t_noreplica _ < <(bench_migrate m100k_replica "dump_dir '$work/dump100k'" "session_replication_role = replica")
 log "migrating $n documents from a dump, then COPY of the same rows"
 read -r t_migrate rss_n < <(bench_migrate mbig "dump_dir '$work/dump'")
+t_validate=$(bench_validate mbig | awk '$1 == "total" { print $2 }')
+[[ -n "$t_validate" ]] || die "full validation of $n documents failed"
 t_copy=$(copy_baseline mbig)
 t_restore=$(restore_baseline mbig)
 
@@ -288,6 +296,7 @@ printf '%-34s %10s s\n' "nextcrm_migrate_all()" "$t_migrate"
 printf '%-34s %10s s   migrate/copy = %s (goal <= 1.3)\n' "bare COPY of the same rows" "$t_copy" "$(ratio "$t_migrate" "$t_copy")"
 printf '%-34s %10s s   migrate/restore = %s (goal <= 1.2)\n' "pg_restore -j1 of its own dump" "$t_restore" "$(ratio "$t_migrate" "$t_restore")"
 printf '%-34s %10s docs/s\n' "throughput" "$(awk -v n="$n" -v t="$t_migrate" 'BEGIN { printf "%.0f", n / t }')"
+printf '%-34s %10s s   full validation / migration = %s (goal <= 2)\n' "nextcrm_validate(), every document" "$t_validate" "$(ratio "$t_validate" "$t_migrate")"
 echo
 echo "== the same at 100000 documents"
 printf '%-34s %10s s\n' "nextcrm_migrate_all()" "$t_100k"
@@ -295,6 +304,7 @@ printf '%-34s %10s s   migrate/copy = %s (goal <= 1.3)\n' "bare COPY of the same
 printf '%-34s %10s s   migrate/restore = %s (goal <= 1.2)\n' "pg_restore -j1 of its own dump" "$t_restore_100k" "$(ratio "$t_100k" "$t_restore_100k")"
 printf '%-34s %10s s   insert/migrate = %s (goal >= 10)\n' "row-at-a-time INSERT" "$t_insert_100k" "$(ratio "$t_insert_100k" "$t_100k")"
 printf '%-34s %10s s   migrate/no-FK-checks = %s\n' "same, FK triggers off (replica)" "$t_noreplica" "$(ratio "$t_100k" "$t_noreplica")"
+printf '%-34s %10s s   full validation / migration = %s (goal <= 2)\n' "nextcrm_validate(), every document" "$t_validate_100k" "$(ratio "$t_validate_100k" "$t_100k")"
 echo
 echo "== worker peak private memory (RssAnon)"
 printf '%-34s %10s kB\n' "100000 documents" "$rss_100k" "$n documents" "$rss_n"
