@@ -44,7 +44,8 @@ SQL
 # lines, one per phase the worker reports in pg_stat_activity (counting,
 # batches, indexes, fkeys, junctions, restore; setup for the rest), sampled every 0.1 s, then
 # "total seconds" (wall time), "rss kB" (the worker's peak private resident
-# memory, RssAnon, sampled with the phases), then the worker's own figures (w.setup,
+# memory, RssAnon, sampled with the phases), "wal bytes" (the WAL the cluster
+# wrote meanwhile: the migration's, the rig being otherwise idle), then the worker's own figures (w.setup,
 # w.read, w.convert, w.check, w.load, w.commit, w.indexes, w.fkeys, w.finish,
 # w.total: the
 # stages nextcrm_migration.checkpoint and .run record).
@@ -57,8 +58,9 @@ CREATE EXTENSION nextcrm_mongo_fdw;
 CREATE SERVER src FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS ($2);
 CREATE USER MAPPING FOR CURRENT_USER SERVER src;
 SQL
-    local t0 caller activity phase last t pid rss peak=0
+    local t0 caller activity phase last t pid rss peak=0 lsn0
     declare -A spent=()
+    lsn0=$(psql -At -c "SELECT pg_current_wal_lsn()")
     t0=$(now)
     last=$t0
     psql -d "$1" -c "SELECT * FROM nextcrm_migrate_all('src')" >/dev/null 2>"$work/$1.notices" &
@@ -90,6 +92,7 @@ SQL
     done
     echo "total $(elapsed "$t0")"
     echo "rss $peak"
+    echo "wal $(psql -At -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0')::bigint")"
     # The worker's own accounting (monotonic clock, per batch): its stages
     # summed over the collections, its setup and finish.
     psql -d "$1" -At -F ' ' -c "

@@ -112,6 +112,12 @@ if [[ "${1:-}" == --phases ]]; then
     printf '%-10s' rss
     for n in "$@"; do printf '%15s kB %9s' "${secs[$n.rss]}" ''; done
     echo
+    printf '%-10s' wal
+    for n in "$@"; do
+        printf '%12s MB %7s /doc' "$((${secs[$n.wal]} / 1048576))" \
+            "$(awk -v b="${secs[$n.wal]}" -v n="$n" 'BEGIN { printf "%.0f", b / n }')"
+    done
+    echo
     echo
     echo "== indexes built after the load (default) against maintained by every batch (same run)"
     for n in "$@"; do
