@@ -25,11 +25,15 @@
 #                (sample_size = the largest collection), at 100k and at N
 #                documents, against the migration of the same set (goal: at
 #                most 2x; bench/validate.sh measures it alone, with its steps)
+#   archives     the 100k set as a plain and a gzip mongodump archive
+#                (tools/nextcrm_archive), against the folder (goal: at most
+#                1.15x; bench/dump_shapes.sh measures it alone)
 # The server runs with fsync on, as in production (the test rig turns it off).
 # From FerretDB holding N_FERRETDB generated documents:
 #   migrate      the same function against the live server
 #   drain        a raw libmongoc cursor over the same 29 collections
-#                (tools/nextcrm_bench drain-mongo), nothing converted
+#                (tools/nextcrm_bench drain-mongo), nothing converted (goal:
+#                migrate at most 1.3x the drain)
 # On the migrated N-document database: ten typical NextCRM queries, p95 of 200
 # executions each (server side), with the plan's scan nodes.
 #
@@ -235,6 +239,13 @@ t_validate_100k=$(bench_validate m100k | awk '$1 == "total" { print $2 }')
 t_copy_100k=$(copy_baseline m100k)
 t_restore_100k=$(restore_baseline m100k)
 t_insert_100k=$(insert_baseline m100k)
+# The same 100k documents as mongodump archives (plain and gzip), against
+# the folder just migrated (issue 22, requirement 4).
+"$BUILD_DIR/nextcrm_archive" "$work/dump100k" "$work/dump100k.archive" || die "nextcrm_archive failed"
+"$BUILD_DIR/nextcrm_archive" "$work/dump100k" "$work/dump100k.archive.gz" --gzip || die "nextcrm_archive failed"
+chmod a+r "$work"/dump100k.archive*
+read -r t_archive _ < <(bench_migrate m100k_archive "archive '$work/dump100k.archive'")
+read -r t_archive_gz _ < <(bench_migrate m100k_archive_gz "archive '$work/dump100k.archive.gz'")
 # The foreign keys' row-by-row trigger checks: the same migration with them
 # (and every other trigger) switched off, as the worker once did.
 read -r t_noreplica _ < <(bench_migrate m100k_replica "dump_dir '$work/dump100k'" "session_replication_role = replica")
@@ -311,13 +322,15 @@ printf '%-34s %10s s   migrate/restore = %s (goal <= 1.2)\n' "pg_restore -j1 of 
 printf '%-34s %10s s   insert/migrate = %s (goal >= 10)\n' "row-at-a-time INSERT" "$t_insert_100k" "$(ratio "$t_insert_100k" "$t_100k")"
 printf '%-34s %10s s   migrate/no-FK-checks = %s\n' "same, FK triggers off (replica)" "$t_noreplica" "$(ratio "$t_100k" "$t_noreplica")"
 printf '%-34s %10s s   full validation / migration = %s (goal <= 2)\n' "nextcrm_validate(), every document" "$t_validate_100k" "$(ratio "$t_validate_100k" "$t_100k")"
+printf '%-34s %10s s   archive/folder = %s (goal <= 1.15)\n' "the same as a plain archive" "$t_archive" "$(ratio "$t_archive" "$t_100k")"
+printf '%-34s %10s s   archive/folder = %s (goal <= 1.15)\n' "the same as a gzip archive" "$t_archive_gz" "$(ratio "$t_archive_gz" "$t_100k")"
 echo
 echo "== worker peak private memory (RssAnon)"
 printf '%-34s %10s kB\n' "100000 documents" "$rss_100k" "$n documents" "$rss_n"
 echo
 echo "== migration from FerretDB, $n_ferret documents"
 printf '%-34s %10s s\n' "nextcrm_migrate_all()" "$t_ferret"
-printf '%-34s %10s s   migrate/drain = %s\n' "raw cursor drain" "$t_drain" "$(ratio "$t_ferret" "$t_drain")"
+printf '%-34s %10s s   migrate/drain = %s (goal <= 1.3)\n' "raw cursor drain" "$t_drain" "$(ratio "$t_ferret" "$t_drain")"
 echo
 echo "== application queries on the migrated database (p95 of 200 runs, goal < 10 ms)"
 for entry in "${queries[@]}"; do
