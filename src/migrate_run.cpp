@@ -594,7 +594,6 @@ void build_junctions(const Mapping &mapping) {
     spi_exec("CREATE TEMP TABLE pg_temp.nextcrm_pending ON COMMIT DROP AS"
              " SELECT * FROM nextcrm_migration.junction_stage WHERE id > $1 AND id <= $2",
              2, types, range);
-    spi_exec("ALTER TABLE pg_temp.nextcrm_pending ADD COLUMN ok boolean NOT NULL DEFAULT false");
     // Their keys are dropped for the inserts and added back, validated, at
     // the end, as after the batches (migrate_keys.hpp): each pair inserted
     // has both of its rows (the EXISTS below), and the three steps are one
@@ -606,25 +605,25 @@ void build_junctions(const Mapping &mapping) {
         report_activity("building " + j.table);
         Datum arg = text_datum(j.table);
         Oid type = TEXTOID;
-        spi_exec(("UPDATE pg_temp.nextcrm_pending s SET ok = true WHERE s.junction = $1"
-                  " AND EXISTS (SELECT 1 FROM " +
-                  target_table(j.a_model) +
-                  " t WHERE t.id = s.a)"
-                  " AND EXISTS (SELECT 1 FROM " +
-                  target_table(j.b_model) + " t WHERE t.id = s.b)")
-                     .c_str(),
-                 1, &type, &arg);
-        spi_exec(("INSERT INTO " + target_table(j.table) + " (" + quote_ident(j.a_column) + ", " +
+        // One scan of the staged elements per table: the pairs with both
+        // rows are inserted, the others recorded as dropped (an UPDATE
+        // marking them first wrote every staged row again, which at 300k
+        // documents no longer fitted temp_buffers).
+        spi_exec(("WITH checked AS (SELECT s.*, EXISTS (SELECT 1 FROM " + target_table(j.a_model) +
+                  " t WHERE t.id = s.a) AND EXISTS (SELECT 1 FROM " + target_table(j.b_model) +
+                  " t WHERE t.id = s.b) AS ok FROM pg_temp.nextcrm_pending s"
+                  " WHERE s.junction = $1),"
+                  " added AS (INSERT INTO " +
+                  target_table(j.table) + " (" + quote_ident(j.a_column) + ", " +
                   quote_ident(j.b_column) +
-                  ") SELECT DISTINCT a, b FROM pg_temp.nextcrm_pending"
-                  " WHERE junction = $1 AND ok ON CONFLICT DO NOTHING")
+                  ") SELECT DISTINCT a, b FROM checked WHERE ok ON CONFLICT DO NOTHING)"
+                  " INSERT INTO nextcrm_migration.repairs"
+                  " (collection, source_id, field, kind, original, replacement)"
+                  " SELECT collection, source_id, field, 'dangling_ref', element, '(dropped)'"
+                  " FROM checked WHERE NOT ok")
                      .c_str(),
                  1, &type, &arg);
     }
-    spi_exec("INSERT INTO nextcrm_migration.repairs"
-             " (collection, source_id, field, kind, original, replacement)"
-             " SELECT collection, source_id, field, 'dangling_ref', element, '(dropped)'"
-             " FROM pg_temp.nextcrm_pending WHERE NOT ok");
     for (const auto &key : keys)
         if (ErrorData *refused = add_deferred_foreign_key(key))
             throw PgException(refused);
