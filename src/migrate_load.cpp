@@ -1264,7 +1264,12 @@ LostChunk next_lost_refs(const std::string &after_collection, const std::string 
                          "   AND r.resolved_at IS NULL";
     Datum args[2] = {text_datum(after_collection), text_datum(after_source)};
     Oid types[2] = {TEXTOID, TEXTOID};
-    std::string order = " ORDER BY r.collection, r.source_id, r.field";
+    // The field in byte order: one list's elements ("ids.0", "ids.1", ...)
+    // share a prefix, so they are adjacent there, where a linguistic
+    // collation interleaves another key's ("ids.1", "ids1.0", "ids.2" in
+    // en_US).  The keyset compares (collection, source_id) in the same
+    // collation as this order.
+    std::string order = " ORDER BY r.collection, r.source_id, r.field COLLATE pg_catalog.\"C\"";
     SpiRows rows =
         spi_query((select +
                    (first ? std::string()
