@@ -44,7 +44,8 @@ SQL
 # lines, one per phase the worker reports in pg_stat_activity (counting,
 # batches, indexes, fkeys, junctions, restore; setup for the rest), sampled every 0.1 s, then
 # "total seconds" (wall time), "rss kB" (the worker's peak private resident
-# memory, RssAnon, sampled with the phases), "wal bytes" (the WAL the cluster
+# memory, RssAnon, sampled with the phases; "rss.PHASE kB" the same within
+# each phase), "wal bytes" (the WAL the cluster
 # wrote meanwhile: the migration's, the rig being otherwise idle), then the worker's own figures (w.setup,
 # w.read, w.convert, w.check, w.load, w.commit, w.indexes, w.fkeys, w.finish,
 # w.total: the
@@ -59,7 +60,7 @@ CREATE SERVER src FOREIGN DATA WRAPPER nextcrm_mongo_fdw OPTIONS ($2);
 CREATE USER MAPPING FOR CURRENT_USER SERVER src;
 SQL
     local t0 caller activity phase last t pid rss peak=0 lsn0
-    declare -A spent=()
+    declare -A spent=() phase_peak=()
     lsn0=$(psql -At -c "SELECT pg_current_wal_lsn()")
     t0=$(now)
     last=$t0
@@ -68,6 +69,7 @@ SQL
     while kill -0 $caller 2>/dev/null; do
         IFS='|' read -r pid activity < <(psql -At -c "SELECT pid, query FROM pg_stat_activity
             WHERE backend_type = 'nextcrm migration'" 2>/dev/null)
+        rss=
         if [[ -n "$pid" ]]; then
             rss=$(awk '/RssAnon/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
             [[ -n "$rss" ]] && ((rss > peak)) && peak=$rss
@@ -81,6 +83,7 @@ SQL
         "restoring references"*) phase=restore ;;
         *) phase=setup ;;
         esac
+        [[ -n "$rss" ]] && ((rss > ${phase_peak[$phase]:-0})) && phase_peak[$phase]=$rss
         t=$(now)
         spent[$phase]=$(awk -v s="${spent[$phase]:-0}" -v a="$last" -v b="$t" 'BEGIN { printf "%.3f", s + b - a }')
         last=$t
@@ -92,6 +95,9 @@ SQL
     done
     echo "total $(elapsed "$t0")"
     echo "rss $peak"
+    for phase in counting batches indexes fkeys junctions restore setup; do
+        echo "rss.$phase ${phase_peak[$phase]:-0}"
+    done
     echo "wal $(psql -At -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0')::bigint")"
     # The worker's own accounting (monotonic clock, per batch): its stages
     # summed over the collections, its setup and finish.

@@ -54,16 +54,18 @@
 # over the collections (read, convert, check references, load, commit),
 # building the deferred indexes, adding the deferred foreign keys (w.fkeys),
 # finish (junction tables, restored
-# references) and its total; and the worker's peak private resident memory
-# (RssAnon) in the default migration of each size.
+# references) and its total; the worker's peak private resident memory
+# (RssAnon) in the default migration of each size; and the WAL it wrote, in
+# all and per document.
 #
 #   bench/migrate.sh --memory N [N ...]
 #
 # instead migrates a generated dump of each size N once (the default
 # settings) and prints its wall time and the worker's peak private resident
-# memory (RssAnon, sampled every 0.2 s), and that peak's growth against the
-# first size's: requirement 5 of issue 22 (flat with the documents) at sizes
-# the --phases comparisons would take too long for (3M documents).
+# memory (RssAnon, sampled every 0.1 s), in all and within each phase, and
+# that peak's growth against the first size's: requirement 5 of issue 22
+# (flat with the documents) at sizes the --phases comparisons would take too
+# long for (3M documents).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/scripts/lib/common.sh"
@@ -160,22 +162,29 @@ if [[ "${1:-}" == --memory ]]; then
     work=$RIG_DIR/bench
     mkdir -p "$work" && chmod 755 "$work"
     . "$here/bench/lib.sh"
-    declare -A t=() rss=()
+    declare -A v=()
     for n in "$@"; do
         log "generating and migrating $n documents"
         "$BUILD_DIR/nextcrm_gen" --docs "$n" --seed 3 --dump-dir "$work/dump$n" 2>/dev/null ||
             die "nextcrm_gen failed"
         chmod -R a+rX "$work"
-        read -r t[$n] rss[$n] < <(bench_migrate "m$n" "dump_dir '$work/dump$n'")
+        while read -r key value; do v[$n.$key]=$value; done < <(bench_phases "m$n" "dump_dir '$work/dump$n'")
         PGOPTIONS='-c client_min_messages=warning' psql -c "DROP DATABASE m$n"
         rm -rf "$work/dump$n"
     done
     echo
-    echo "== worker peak private memory (RssAnon) against the documents (goal: flat)"
+    echo "== worker peak private memory (RssAnon, kB) against the documents (goal: flat), in all and per phase"
+    # The batches hold one batch at a time; building indexes sorts with up to
+    # maintenance_work_mem, the other passes use work_mem and temp_buffers:
+    # PostgreSQL's own bounds, reached only once the tables are large enough.
+    printf '%-10s %9s %9s %9s %9s %9s %9s %9s %9s\n' docs seconds peak batches indexes fkeys junctions restore ratio
     for n in "$@"; do
-        printf '%-10s migration %9s s   peak RssAnon %9s kB   against %s docs: %s\n' "$n" "${t[$n]}" \
-            "${rss[$n]}" "$1" "$(ratio "${rss[$n]}" "${rss[$1]}")"
+        printf '%-10s %9s %9s %9s %9s %9s %9s %9s %9s\n' "$n" "${v[$n.total]}" "${v[$n.rss]}" \
+            "${v[$n.rss.batches]}" "${v[$n.rss.indexes]}" "${v[$n.rss.fkeys]}" "${v[$n.rss.junctions]}" \
+            "${v[$n.rss.restore]}" "$(ratio "${v[$n.rss]}" "${v[$1.rss]}")"
     done
+    printf 'maintenance_work_mem %s, work_mem %s, temp_buffers %s\n' "$(psql -At -c 'SHOW maintenance_work_mem')" \
+        "$(psql -At -c 'SHOW work_mem')" "$(psql -At -c 'SHOW temp_buffers')"
     exit 0
 fi
 
