@@ -11,6 +11,7 @@
 #include "profiles.hpp"
 #include "source_count.hpp"
 #include "target_encoding.hpp"
+#include "validate_jsonb.hpp"
 
 #include "core/extended_json.hpp"
 #include "core/document_source.hpp"
@@ -48,7 +49,13 @@ using nextcrm::pg_call;
 // SQL reads them without casts or copies.
 class RowWriter {
   public:
-    explicit RowWriter(ReturnSetInfo *rsinfo) : rsinfo_(rsinfo) {}
+    explicit RowWriter(ReturnSetInfo *rsinfo)
+        : rsinfo_(rsinfo), scratch_(pg_call([] {
+              return AllocSetContextCreate(CurrentMemoryContext, "nextcrm validation sample",
+                                           ALLOCSET_DEFAULT_SIZES);
+          })) {
+        pg_call([this] { jsonb_encoding_ = nextcrm::sample_jsonb_encoding(); });
+    }
 
     struct Row {
         const char *kind;
@@ -66,7 +73,59 @@ class RowWriter {
         // here (a null doc: the migration recorded it as an error), and an
         // _id is spelled as the error table spells it.
         std::optional<std::string> text = row.doc ? encoding_.convert(*row.doc) : std::nullopt;
-        Datum doc = text ? sample_jsonb(collection, row, *text) : (Datum)0;
+        put_row(collection, row, text ? sample_jsonb(collection, row, *text) : (Datum)0);
+    }
+
+    // A sampled document, its jsonb built from the BSON (validate_jsonb.hpp):
+    // the value put() gives for its canonical Extended JSON, without writing
+    // and parsing that text.  What the builder leaves to the text path (a
+    // value with no JSON form or a NUL, which sample() leaves out; a string
+    // too long for jsonb) goes through it, so the rows are put()'s.
+    void put_sample(const std::string &collection, const nextcrm::SampledBson &s) {
+        Row row{"sample", &s.source_id, &s.uuid};
+        Datum doc = (Datum)0;
+        nextcrm::SampleJsonb how = pg_call([&] {
+            MemoryContext old = MemoryContextSwitchTo(scratch_);
+            nextcrm::SampleJsonb r =
+                nextcrm::sample_jsonb_from_bson(s.doc.get(), jsonb_encoding_, &doc);
+            MemoryContextSwitchTo(old);
+            return r;
+        });
+        switch (how) {
+        case nextcrm::SampleJsonb::Built:
+            ++built_from_bson;
+            put_row(collection, row, doc);
+            break;
+        case nextcrm::SampleJsonb::Unconvertible:
+            ++built_from_bson;
+            put_row(collection, row, (Datum)0);
+            break;
+        case nextcrm::SampleJsonb::TextPath: {
+            ++through_text;
+            std::string json;
+            nextcrm::JsonFlags flags;
+            try {
+                json = nextcrm::document_as_json(s.doc.get(), nextcrm::JsonMode::Canonical, &flags);
+            } catch (const nextcrm::Error &) {
+                break; // as sample() does: add() reported it
+            }
+            if (flags.has_nul)
+                break;
+            row.doc = &json;
+            put(collection, row);
+            break;
+        }
+        }
+        pg_call([this] { MemoryContextReset(scratch_); });
+    }
+
+    // Samples put_sample() built, and left to the text path (DEBUG1 at the
+    // end: a test's proof that the builder, not the text path, made them).
+    std::int64_t built_from_bson = 0;
+    std::int64_t through_text = 0;
+
+  private:
+    void put_row(const std::string &collection, const Row &row, Datum doc) {
         std::string source_id = row.source_id ? encoding_.escaped(*row.source_id) : std::string();
         pg_call([&] {
             check_stack_depth();
@@ -98,7 +157,6 @@ class RowWriter {
         });
     }
 
-  private:
     // The sampled document as jsonb, or (Datum)0 (a null doc) when jsonb
     // cannot hold it: a string with a NUL byte, which the migration cannot
     // store either (the document is in the error table, where the
@@ -125,6 +183,9 @@ class RowWriter {
 
     ReturnSetInfo *rsinfo_;
     nextcrm::TargetEncoding encoding_;
+    nextcrm::SampleJsonbEncoding jsonb_encoding_{};
+    // The builder's allocations for one document, reset after each.
+    MemoryContext scratch_;
 };
 
 // The collection's documents: file order for a dump, _id order for a live
@@ -182,7 +243,10 @@ std::optional<std::string> rule_values(const bson_t *doc, const std::vector<std:
 
 } // namespace
 
-NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
+// text_reference: each sample's jsonb read from its Extended JSON text by
+// jsonb_in, as before the builder: the reference the builder is tested
+// against (nextcrm_debug_validation_source_text below).
+static Datum validation_source(FunctionCallInfo fcinfo, bool text_reference) {
     if (PG_ARGISNULL(0))
         throw nextcrm::Error(nextcrm::Message(NEXTCRM_MSG("server must not be null")),
                              nextcrm::sqlstate::invalid_parameter_value);
@@ -295,9 +359,32 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
             std::string doc = nextcrm::document_as_json(reason.get(), nextcrm::JsonMode::Canonical);
             out.put(c.name, {"damaged", nullptr, nullptr, nullptr, nullptr, &count, &doc});
         }
-        for (const auto &s : scan.sample())
-            out.put(c.name, {"sample", &s.source_id, &s.uuid, nullptr, nullptr, nullptr, &s.json});
+        if (text_reference)
+            for (const auto &s : scan.sample())
+                out.put(c.name,
+                        {"sample", &s.source_id, &s.uuid, nullptr, nullptr, nullptr, &s.json});
+        else
+            for (const auto &s : scan.sampled_bson())
+                out.put_sample(c.name, s);
         nextcrm::check_for_interrupts();
     }
+    if (!text_reference)
+        pg_call([&out] {
+            ereport(DEBUG1, (errmsg_internal("nextcrm_validation_source: %lld samples built from "
+                                             "BSON, %lld read through their JSON text",
+                                             static_cast<long long>(out.built_from_bson),
+                                             static_cast<long long>(out.through_text))));
+        });
     return (Datum)0;
+}
+
+NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
+    return validation_source(fcinfo, false);
+}
+
+// The same rows with each sample read through its JSON text.  Not part of
+// the extension's SQL API: test/integration/validate_jsonb.sh creates it by
+// symbol name and compares its rows with nextcrm_validation_source()'s.
+NEXTCRM_PG_FUNCTION(nextcrm_debug_validation_source_text) {
+    return validation_source(fcinfo, true);
 }
