@@ -76,50 +76,32 @@ class RowWriter {
         put_row(collection, row, text ? sample_jsonb(collection, row, *text) : (Datum)0);
     }
 
-    // A sampled document, its jsonb built from the BSON (validate_jsonb.hpp):
-    // the value put() gives for its canonical Extended JSON, without writing
-    // and parsing that text.  What the builder leaves to the text path (a
-    // value with no JSON form or a NUL, which sample() leaves out; a string
-    // too long for jsonb) goes through it, so the rows are put()'s.
-    void put_sample(const std::string &collection, const nextcrm::SampledBson &s) {
-        Row row{"sample", &s.source_id, &s.uuid};
+    // A document's jsonb built from its BSON (validate_jsonb.hpp): the value
+    // put() gives for its canonical Extended JSON, without writing and
+    // parsing that text.  False, with nothing put, when the builder leaves
+    // the document to the text path (a value with no JSON form, a NUL, a
+    // string too long for jsonb): the caller then reads it as before, so the
+    // rows are the text path's.
+    bool put_built(const std::string &collection, const Row &row, const bson_t *bson) {
         Datum doc = (Datum)0;
         nextcrm::SampleJsonb how = pg_call([&] {
             MemoryContext old = MemoryContextSwitchTo(scratch_);
-            nextcrm::SampleJsonb r =
-                nextcrm::sample_jsonb_from_bson(s.doc.get(), jsonb_encoding_, &doc);
+            nextcrm::SampleJsonb r = nextcrm::sample_jsonb_from_bson(bson, jsonb_encoding_, &doc);
             MemoryContextSwitchTo(old);
             return r;
         });
-        switch (how) {
-        case nextcrm::SampleJsonb::Built:
-            ++built_from_bson;
-            put_row(collection, row, doc);
-            break;
-        case nextcrm::SampleJsonb::Unconvertible:
-            ++built_from_bson;
-            put_row(collection, row, (Datum)0);
-            break;
-        case nextcrm::SampleJsonb::TextPath: {
+        if (how == nextcrm::SampleJsonb::TextPath) {
             ++through_text;
-            std::string json;
-            nextcrm::JsonFlags flags;
-            try {
-                json = nextcrm::document_as_json(s.doc.get(), nextcrm::JsonMode::Canonical, &flags);
-            } catch (const nextcrm::Error &) {
-                break; // as sample() does: add() reported it
-            }
-            if (flags.has_nul)
-                break;
-            row.doc = &json;
-            put(collection, row);
-            break;
+            pg_call([this] { MemoryContextReset(scratch_); });
+            return false;
         }
-        }
+        ++built_from_bson;
+        put_row(collection, row, how == nextcrm::SampleJsonb::Built ? doc : (Datum)0);
         pg_call([this] { MemoryContextReset(scratch_); });
+        return true;
     }
 
-    // Samples put_sample() built, and left to the text path (DEBUG1 at the
+    // Documents put_built() built, and left to the text path (DEBUG1 at the
     // end: a test's proof that the builder, not the text path, made them).
     std::int64_t built_from_bson = 0;
     std::int64_t through_text = 0;
@@ -224,18 +206,22 @@ std::map<std::string, std::vector<std::string>> rule_keys_of(FunctionCallInfo fc
     return out;
 }
 
-// {key: value, ...} of the rule keys the document holds, as canonical
-// Extended JSON; nothing when a value has no JSON form (the document is
-// reported as awkward).
-std::optional<std::string> rule_values(const bson_t *doc, const std::vector<std::string> &keys) {
+// {key: value, ...} of the rule keys the document holds.
+nextcrm::BsonPtr rule_values(const bson_t *doc, const std::vector<std::string> &keys) {
     nextcrm::BsonPtr picked(bson_new());
     for (const auto &k : keys) {
         bson_iter_t it;
         if (bson_iter_init_find(&it, doc, k.c_str()))
             bson_append_iter(picked.get(), k.c_str(), -1, &it);
     }
+    return picked;
+}
+
+// The rule values as canonical Extended JSON; nothing when a value has no
+// JSON form (the document is reported as awkward).
+std::optional<std::string> rule_json(const bson_t *picked) {
     try {
-        return nextcrm::document_as_json(picked.get(), nextcrm::JsonMode::Canonical);
+        return nextcrm::document_as_json(picked, nextcrm::JsonMode::Canonical);
     } catch (const nextcrm::Error &) {
         return std::nullopt;
     }
@@ -316,9 +302,14 @@ static Datum validation_source(FunctionCallInfo fcinfo, bool text_reference) {
                     out.put(c.name, {"id", &id.source_id, &id.uuid});
                     if (rules == rule_keys.end())
                         return;
-                    if (auto values = rule_values(doc, rules->second))
-                        out.put(c.name, {"rule", &id.source_id, &id.uuid, nullptr, nullptr, nullptr,
-                                         &*values});
+                    nextcrm::BsonPtr picked = rule_values(doc, rules->second);
+                    RowWriter::Row row{"rule", &id.source_id, &id.uuid};
+                    if (!text_reference && out.put_built(c.name, row, picked.get()))
+                        return;
+                    if (auto values = rule_json(picked.get())) {
+                        row.doc = &*values;
+                        out.put(c.name, row);
+                    }
                 },
                 [&](const nextcrm::JunctionPair &p) {
                     out.put(p.junction, {"pair", nullptr, nullptr, &p.a, &p.b});
@@ -364,13 +355,30 @@ static Datum validation_source(FunctionCallInfo fcinfo, bool text_reference) {
                 out.put(c.name,
                         {"sample", &s.source_id, &s.uuid, nullptr, nullptr, nullptr, &s.json});
         else
-            for (const auto &s : scan.sampled_bson())
-                out.put_sample(c.name, s);
+            for (const auto &s : scan.sampled_bson()) {
+                RowWriter::Row row{"sample", &s.source_id, &s.uuid};
+                if (out.put_built(c.name, row, s.doc.get()))
+                    continue;
+                // As sample() reads it: a document with no JSON form or
+                // with a NUL is left out (add() reported it).
+                std::string json;
+                nextcrm::JsonFlags flags;
+                try {
+                    json = nextcrm::document_as_json(s.doc.get(), nextcrm::JsonMode::Canonical,
+                                                     &flags);
+                } catch (const nextcrm::Error &) {
+                    continue;
+                }
+                if (flags.has_nul)
+                    continue;
+                row.doc = &json;
+                out.put(c.name, row);
+            }
         nextcrm::check_for_interrupts();
     }
     if (!text_reference)
         pg_call([&out] {
-            ereport(DEBUG1, (errmsg_internal("nextcrm_validation_source: %lld samples built from "
+            ereport(DEBUG1, (errmsg_internal("nextcrm_validation_source: %lld documents built from "
                                              "BSON, %lld read through their JSON text",
                                              static_cast<long long>(out.built_from_bson),
                                              static_cast<long long>(out.through_text))));

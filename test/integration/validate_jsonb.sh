@@ -34,6 +34,10 @@ ok $? "appended the documents of every type to the dump"
 chmod -R a+rX "$work"
 
 ALL=100000 # above every collection's count: every document is sampled
+# Rule rows (a 'rule' row per document: these keys' values) are built too.
+RULES="ARRAY['crm_Accounts.str', 'crm_Accounts.uni', 'crm_Accounts.nzero', 'crm_Accounts.ts',
+             'crm_Accounts.cws', 'crm_Accounts.dbp', 'crm_Accounts.café', 'crm_Accounts.name',
+             'crm_Accounts.nested', 'crm_Contacts.email', 'crm_Leads.status']"
 for encoding in UTF8 LATIN1; do
     db=vjsonb_${encoding,,}
     q -c "DROP DATABASE IF EXISTS $db" \
@@ -52,30 +56,31 @@ CREATE FUNCTION t.text_source(server name, seed double precision, sample_size in
 SQL
     ok $? "$encoding: created the target and the text path's function"
     out=$(q -d $db -c "SET client_min_messages = debug1" \
-        -c "CREATE TABLE t.built AS SELECT * FROM nextcrm_validation_source('src', 1, $ALL)" 2>&1)
+        -c "CREATE TABLE t.built AS SELECT * FROM nextcrm_validation_source('src', 1, $ALL, NULL, $RULES)" 2>&1)
     ok $? "$encoding: nextcrm_validation_source() runs"
-    like "$out" "nextcrm_validation_source: [1-9][0-9]* samples built from BSON, 0 read through their JSON text" \
-        "$encoding: the builder made every sample, none went through the text"
-    q -d $db -c "CREATE TABLE t.text AS SELECT * FROM t.text_source('src', 1, $ALL)" >/dev/null
+    like "$out" "nextcrm_validation_source: [1-9][0-9]* documents built from BSON, 0 read through their JSON text" \
+        "$encoding: the builder made every sample and rule row, none went through the text"
+    q -d $db -c "CREATE TABLE t.text AS SELECT * FROM t.text_source('src', 1, $ALL, NULL, $RULES)" >/dev/null
     ok $? "$encoding: the text path runs"
 
     is "$(q -d $db -c "SELECT (SELECT count(*) FROM t.built WHERE kind = 'sample') > 300,
-                              (SELECT count(*) FROM t.built) = (SELECT count(*) FROM t.text)")" "t|t" \
-        "$encoding: as many rows from both, every document sampled"
+                              (SELECT count(*) FROM t.built WHERE kind = 'rule') > 30,
+                              (SELECT count(*) FROM t.built) = (SELECT count(*) FROM t.text)")" "t|t|t" \
+        "$encoding: as many rows from both, every document sampled, its rule values read"
     # Each sample's jsonb the same bytes (*=, record image equality: a
     # numeric's scale or a key's order would differ there even where = says
     # equal), a null where the other has one.
     is "$(q -d $db -c "SELECT count(*) FROM t.built b FULL JOIN t.text x
-                         ON b.kind = 'sample' AND x.kind = 'sample'
+                         ON b.kind IN ('sample', 'rule') AND x.kind = b.kind
                         AND b.collection = x.collection AND b.source_id = x.source_id
-                      WHERE (b.kind = 'sample' OR x.kind = 'sample')
+                      WHERE (b.kind IN ('sample', 'rule') OR x.kind IN ('sample', 'rule'))
                         AND NOT (ROW(b.doc, b.id)::t.image OPERATOR(pg_catalog.*=) ROW(x.doc, x.id)::t.image)")" 0 \
-        "$encoding: every sampled document is the text path's jsonb, byte for byte"
+        "$encoding: every sample and rule row is the text path's jsonb, byte for byte"
     is "$(q -d $db -c "SELECT count(*) FROM (SELECT collection, kind, source_id, id, a, b, documents, doc::text
-                                               FROM t.built WHERE kind <> 'sample'
+                                               FROM t.built WHERE kind NOT IN ('sample', 'rule')
                                              EXCEPT ALL
                                              SELECT collection, kind, source_id, id, a, b, documents, doc::text
-                                               FROM t.text WHERE kind <> 'sample') d")" 0 \
+                                               FROM t.text WHERE kind NOT IN ('sample', 'rule')) d")" 0 \
         "$encoding: and every other row the same"
 done
 
@@ -92,6 +97,10 @@ is "$(q -d vjsonb_utf8 -c "SELECT concat_ws(' ', doc->'nzero', doc->'nan', doc->
                            FROM t.built WHERE kind = 'sample' AND source_id = '66a000000000000000000001'")" \
     '{"$numberDouble": "-0.0"} {"$numberDouble": "NaN"} {"$numberDouble": "1e-7"} {"$timestamp": {"i": 1, "t": 4294967295}} {"$date": {"$numberLong": "1700000000123"}}' \
     "its values are canonical Extended JSON"
+
+is "$(q -d vjsonb_utf8 -c "SELECT doc ?& ARRAY['str', 'uni', 'nzero', 'ts', 'cws', 'dbp', 'nested']
+                           FROM t.built WHERE kind = 'rule' AND source_id = '66a000000000000000000001'")" t \
+    "its rule row holds the rule keys of several types"
 
 # LATIN1 lacks 中文 and the emoji: that document is null in both; the one
 # with only Latin-1 text is converted, not null.
