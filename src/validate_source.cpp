@@ -229,9 +229,9 @@ std::optional<std::string> rule_json(const bson_t *picked) {
 
 } // namespace
 
-// text_reference: each sample's jsonb read from its Extended JSON text by
-// jsonb_in, as before the builder: the reference the builder is tested
-// against (nextcrm_debug_validation_source_text below).
+// text_reference: each sample's and rule row's jsonb read from its Extended
+// JSON text by jsonb_in, as before the builder: the reference the builder
+// is tested against (nextcrm_debug_validation_source_text below).
 static Datum validation_source(FunctionCallInfo fcinfo, bool text_reference) {
     if (PG_ARGISNULL(0))
         throw nextcrm::Error(nextcrm::Message(NEXTCRM_MSG("server must not be null")),
@@ -390,7 +390,7 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
     return validation_source(fcinfo, false);
 }
 
-// The same rows with each sample read through its JSON text.  Not part of
+// The same rows with each sample and rule row read through its JSON text.  Not part of
 // the extension's SQL API: test/integration/validate_jsonb.sh creates it by
 // symbol name and compares its rows with nextcrm_validation_source()'s.
 NEXTCRM_PG_FUNCTION(nextcrm_debug_validation_source_text) {
