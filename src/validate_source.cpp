@@ -11,6 +11,7 @@
 #include "profiles.hpp"
 #include "source_count.hpp"
 #include "target_encoding.hpp"
+#include "validate_jsonb.hpp"
 
 #include "core/extended_json.hpp"
 #include "core/document_source.hpp"
@@ -48,7 +49,13 @@ using nextcrm::pg_call;
 // SQL reads them without casts or copies.
 class RowWriter {
   public:
-    explicit RowWriter(ReturnSetInfo *rsinfo) : rsinfo_(rsinfo) {}
+    explicit RowWriter(ReturnSetInfo *rsinfo)
+        : rsinfo_(rsinfo), scratch_(pg_call([] {
+              return AllocSetContextCreate(CurrentMemoryContext, "nextcrm validation sample",
+                                           ALLOCSET_DEFAULT_SIZES);
+          })) {
+        pg_call([this] { jsonb_encoding_ = nextcrm::sample_jsonb_encoding(); });
+    }
 
     struct Row {
         const char *kind;
@@ -66,7 +73,41 @@ class RowWriter {
         // here (a null doc: the migration recorded it as an error), and an
         // _id is spelled as the error table spells it.
         std::optional<std::string> text = row.doc ? encoding_.convert(*row.doc) : std::nullopt;
-        Datum doc = text ? sample_jsonb(collection, row, *text) : (Datum)0;
+        put_row(collection, row, text ? sample_jsonb(collection, row, *text) : (Datum)0);
+    }
+
+    // A document's jsonb built from its BSON (validate_jsonb.hpp): the value
+    // put() gives for its canonical Extended JSON, without writing and
+    // parsing that text.  False, with nothing put, when the builder leaves
+    // the document to the text path (a value with no JSON form, a NUL, a
+    // string too long for jsonb): the caller then reads it as before, so the
+    // rows are the text path's.
+    bool put_built(const std::string &collection, const Row &row, const bson_t *bson) {
+        Datum doc = (Datum)0;
+        nextcrm::SampleJsonb how = pg_call([&] {
+            MemoryContext old = MemoryContextSwitchTo(scratch_);
+            nextcrm::SampleJsonb r = nextcrm::sample_jsonb_from_bson(bson, jsonb_encoding_, &doc);
+            MemoryContextSwitchTo(old);
+            return r;
+        });
+        if (how == nextcrm::SampleJsonb::TextPath) {
+            ++through_text;
+            pg_call([this] { MemoryContextReset(scratch_); });
+            return false;
+        }
+        ++built_from_bson;
+        put_row(collection, row, how == nextcrm::SampleJsonb::Built ? doc : (Datum)0);
+        pg_call([this] { MemoryContextReset(scratch_); });
+        return true;
+    }
+
+    // Documents put_built() built, and left to the text path (DEBUG1 at the
+    // end: a test's proof that the builder, not the text path, made them).
+    std::int64_t built_from_bson = 0;
+    std::int64_t through_text = 0;
+
+  private:
+    void put_row(const std::string &collection, const Row &row, Datum doc) {
         std::string source_id = row.source_id ? encoding_.escaped(*row.source_id) : std::string();
         pg_call([&] {
             check_stack_depth();
@@ -98,7 +139,6 @@ class RowWriter {
         });
     }
 
-  private:
     // The sampled document as jsonb, or (Datum)0 (a null doc) when jsonb
     // cannot hold it: a string with a NUL byte, which the migration cannot
     // store either (the document is in the error table, where the
@@ -125,6 +165,9 @@ class RowWriter {
 
     ReturnSetInfo *rsinfo_;
     nextcrm::TargetEncoding encoding_;
+    nextcrm::SampleJsonbEncoding jsonb_encoding_{};
+    // The builder's allocations for one document, reset after each.
+    MemoryContext scratch_;
 };
 
 // The collection's documents: file order for a dump, _id order for a live
@@ -163,18 +206,22 @@ std::map<std::string, std::vector<std::string>> rule_keys_of(FunctionCallInfo fc
     return out;
 }
 
-// {key: value, ...} of the rule keys the document holds, as canonical
-// Extended JSON; nothing when a value has no JSON form (the document is
-// reported as awkward).
-std::optional<std::string> rule_values(const bson_t *doc, const std::vector<std::string> &keys) {
+// {key: value, ...} of the rule keys the document holds.
+nextcrm::BsonPtr rule_values(const bson_t *doc, const std::vector<std::string> &keys) {
     nextcrm::BsonPtr picked(bson_new());
     for (const auto &k : keys) {
         bson_iter_t it;
         if (bson_iter_init_find(&it, doc, k.c_str()))
             bson_append_iter(picked.get(), k.c_str(), -1, &it);
     }
+    return picked;
+}
+
+// The rule values as canonical Extended JSON; nothing when a value has no
+// JSON form (the document is reported as awkward).
+std::optional<std::string> rule_json(const bson_t *picked) {
     try {
-        return nextcrm::document_as_json(picked.get(), nextcrm::JsonMode::Canonical);
+        return nextcrm::document_as_json(picked, nextcrm::JsonMode::Canonical);
     } catch (const nextcrm::Error &) {
         return std::nullopt;
     }
@@ -182,7 +229,10 @@ std::optional<std::string> rule_values(const bson_t *doc, const std::vector<std:
 
 } // namespace
 
-NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
+// text_reference: each sample's and rule row's jsonb read from its Extended
+// JSON text by jsonb_in, as before the builder: the reference the builder
+// is tested against (nextcrm_debug_validation_source_text below).
+static Datum validation_source(FunctionCallInfo fcinfo, bool text_reference) {
     if (PG_ARGISNULL(0))
         throw nextcrm::Error(nextcrm::Message(NEXTCRM_MSG("server must not be null")),
                              nextcrm::sqlstate::invalid_parameter_value);
@@ -252,9 +302,14 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
                     out.put(c.name, {"id", &id.source_id, &id.uuid});
                     if (rules == rule_keys.end())
                         return;
-                    if (auto values = rule_values(doc, rules->second))
-                        out.put(c.name, {"rule", &id.source_id, &id.uuid, nullptr, nullptr, nullptr,
-                                         &*values});
+                    nextcrm::BsonPtr picked = rule_values(doc, rules->second);
+                    RowWriter::Row row{"rule", &id.source_id, &id.uuid};
+                    if (!text_reference && out.put_built(c.name, row, picked.get()))
+                        return;
+                    if (auto values = rule_json(picked.get())) {
+                        row.doc = &*values;
+                        out.put(c.name, row);
+                    }
                 },
                 [&](const nextcrm::JunctionPair &p) {
                     out.put(p.junction, {"pair", nullptr, nullptr, &p.a, &p.b});
@@ -295,9 +350,49 @@ NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
             std::string doc = nextcrm::document_as_json(reason.get(), nextcrm::JsonMode::Canonical);
             out.put(c.name, {"damaged", nullptr, nullptr, nullptr, nullptr, &count, &doc});
         }
-        for (const auto &s : scan.sample())
-            out.put(c.name, {"sample", &s.source_id, &s.uuid, nullptr, nullptr, nullptr, &s.json});
+        if (text_reference)
+            for (const auto &s : scan.sample())
+                out.put(c.name,
+                        {"sample", &s.source_id, &s.uuid, nullptr, nullptr, nullptr, &s.json});
+        else
+            for (const auto &s : scan.sampled_bson()) {
+                RowWriter::Row row{"sample", &s.source_id, &s.uuid};
+                if (out.put_built(c.name, row, s.doc.get()))
+                    continue;
+                // As sample() reads it: a document with no JSON form or
+                // with a NUL is left out (add() reported it).
+                std::string json;
+                nextcrm::JsonFlags flags;
+                try {
+                    json = nextcrm::document_as_json(s.doc.get(), nextcrm::JsonMode::Canonical,
+                                                     &flags);
+                } catch (const nextcrm::Error &) {
+                    continue;
+                }
+                if (flags.has_nul)
+                    continue;
+                row.doc = &json;
+                out.put(c.name, row);
+            }
         nextcrm::check_for_interrupts();
     }
+    if (!text_reference)
+        pg_call([&out] {
+            ereport(DEBUG1, (errmsg_internal("nextcrm_validation_source: %lld documents built from "
+                                             "BSON, %lld read through their JSON text",
+                                             static_cast<long long>(out.built_from_bson),
+                                             static_cast<long long>(out.through_text))));
+        });
     return (Datum)0;
+}
+
+NEXTCRM_PG_FUNCTION(nextcrm_validation_source) {
+    return validation_source(fcinfo, false);
+}
+
+// The same rows with each sample and rule row read through its JSON text.  Not part of
+// the extension's SQL API: test/integration/validate_jsonb.sh creates it by
+// symbol name and compares its rows with nextcrm_validation_source()'s.
+NEXTCRM_PG_FUNCTION(nextcrm_debug_validation_source_text) {
+    return validation_source(fcinfo, true);
 }

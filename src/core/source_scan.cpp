@@ -115,24 +115,32 @@ void CollectionScan::add(const bson_t *doc, const std::function<void(const Sourc
     }
 }
 
-std::vector<SampledDocument> CollectionScan::sample() const {
-    std::vector<SampledDocument> out;
+std::vector<SampledBson> CollectionScan::sampled_bson() const {
+    std::vector<SampledBson> out;
     for (const auto &doc : reservoir_) {
         if (!doc)
             continue;
         auto id = source_id_for(doc.get());
         if (!id)
             continue;
+        out.push_back({id->source_id, id->uuid, doc});
+    }
+    return out;
+}
+
+std::vector<SampledDocument> CollectionScan::sample() const {
+    std::vector<SampledDocument> out;
+    for (auto &s : sampled_bson()) {
         std::string json;
         JsonFlags flags;
         try {
-            json = document_as_json(doc.get(), JsonMode::Canonical, &flags);
+            json = document_as_json(s.doc.get(), JsonMode::Canonical, &flags);
         } catch (const Error &) {
             continue; // add() reported it (check_document refuses what this refuses)
         }
         if (flags.has_nul)
             continue;
-        out.push_back({id->source_id, id->uuid, std::move(json)});
+        out.push_back({std::move(s.source_id), std::move(s.uuid), std::move(json)});
     }
     return out;
 }

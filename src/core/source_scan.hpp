@@ -45,6 +45,16 @@ struct SampledDocument {
     std::string json;
 };
 
+// A sampled document as its BSON, for a reader that builds its own form of
+// it (the validator builds jsonb directly); the same documents sample()
+// gives before its JSON filter (a value with no JSON form, a NUL), which
+// such a reader must apply itself.
+struct SampledBson {
+    std::string source_id;
+    std::string uuid;
+    std::shared_ptr<bson_t> doc;
+};
+
 // A document the validator cannot compare as JSON: one the migration must
 // have reported (a malformed element, a key that is not UTF-8, nesting past
 // max_document_depth, a repeated key) or one holding a NUL character, which
@@ -72,6 +82,8 @@ class CollectionScan {
     std::int64_t count() const noexcept { return count_; }
     // The sample in source order of arrival (reservoir slots).
     std::vector<SampledDocument> sample() const;
+    // The same slots as BSON, unconverted.
+    std::vector<SampledBson> sampled_bson() const;
 
   private:
     const CollectionMapping &collection_;
