@@ -74,13 +74,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 if [[ "${1:-}" == --phases ]]; then
     shift
     (($#)) || die "usage: bench/migrate.sh --phases N [N ...]"
-    [[ -n "${NEXTCRM_SKIP_DEPS:-}" ]] ||
-        "$here/scripts/install-deps" >/dev/null || die "installing dependencies failed"
-    "$here/scripts/build" || die "building failed"
-    RIG_FSYNC=on rig_start
-    work=$RIG_DIR/bench
-    mkdir -p "$work" && chmod 755 "$work"
-    . "$here/bench/lib.sh"
+    . "$here/bench/start.sh"
     declare -A secs=()
     for n in "$@"; do
         log "generating and migrating $n documents"
@@ -155,13 +149,7 @@ fi
 if [[ "${1:-}" == --memory ]]; then
     shift
     (($#)) || die "usage: bench/migrate.sh --memory N [N ...]"
-    [[ -n "${NEXTCRM_SKIP_DEPS:-}" ]] ||
-        "$here/scripts/install-deps" >/dev/null || die "installing dependencies failed"
-    "$here/scripts/build" || die "building failed"
-    RIG_FSYNC=on rig_start
-    work=$RIG_DIR/bench
-    mkdir -p "$work" && chmod 755 "$work"
-    . "$here/bench/lib.sh"
+    . "$here/bench/start.sh"
     declare -A v=()
     for n in "$@"; do
         log "generating and migrating $n documents"
@@ -190,14 +178,8 @@ fi
 
 n=${1:-1000000}
 n_ferret=${2:-100000}
-"$here/scripts/install-deps" >/dev/null || die "installing dependencies failed"
-"$here/scripts/build" || die "building failed"
-RIG_FSYNC=on rig_start
+. "$here/bench/start.sh"
 gen=$BUILD_DIR/nextcrm_gen
-work=$RIG_DIR/bench
-mkdir -p "$work" && chmod 755 "$work"
-
-. "$here/bench/lib.sh"
 
 log "generating $n documents (and 100000 for the memory comparison)"
 "$gen" --docs "$n" --seed 3 --dump-dir "$work/dump" 2>/dev/null || die "nextcrm_gen failed"

@@ -32,13 +32,7 @@ app=$NEXTCRM_APP_V0212
 [[ -d "$app/prisma/migrations" ]] || die "no v0.21.2 checkout at $app (NEXTCRM_APP_V0212)"
 [[ -x "$PRISMA_DIR/node_modules/.bin/prisma" ]] ||
     die "no Prisma CLI in $PRISMA_DIR: run npm ci --no-audit --no-fund there first"
-[[ -n "${NEXTCRM_SKIP_DEPS:-}" ]] ||
-    "$here/scripts/install-deps" >/dev/null || die "installing dependencies failed"
-"$here/scripts/build" || die "building failed"
-RIG_FSYNC=on rig_start
-work=$RIG_DIR/bench
-mkdir -p "$work" && chmod 755 "$work"
-. "$here/bench/lib.sh"
+. "$here/bench/start.sh"
 failures=()
 fail() { failures+=("$1"); }
 

@@ -21,13 +21,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/scripts/lib/rig.sh"
 
 (($#)) || set -- 100000
-[[ -n "${NEXTCRM_SKIP_DEPS:-}" ]] ||
-    "$here/scripts/install-deps" >/dev/null || die "installing dependencies failed"
-"$here/scripts/build" || die "building failed"
-RIG_FSYNC=on rig_start
-work=$RIG_DIR/bench
-mkdir -p "$work" && chmod 755 "$work"
-. "$here/bench/lib.sh"
+. "$here/bench/start.sh"
 
 declare -A secs=()
 steps=()

@@ -61,6 +61,24 @@ class SeenKeys {
     std::unordered_set<std::string_view> set_;
 };
 
+// The object or array (or code-with-scope's scope) the iterator is on, as a
+// static bson_t over its bytes; false when they are malformed.
+bool open_child(const bson_iter_t *it, bson_type_t type, bson_t *child) {
+    if (type == BSON_TYPE_CODEWSCOPE) {
+        std::uint32_t len = 0, scope_len = 0;
+        const std::uint8_t *scope = nullptr;
+        return bson_iter_codewscope(it, &len, &scope_len, &scope) &&
+               bson_init_static(child, scope, scope_len);
+    }
+    std::uint32_t len = 0;
+    const std::uint8_t *data = nullptr;
+    if (type == BSON_TYPE_DOCUMENT)
+        bson_iter_document(it, &len, &data);
+    else
+        bson_iter_array(it, &len, &data);
+    return data && bson_init_static(child, data, len);
+}
+
 // Walks one object or array; depth is its own nesting level (the document is 0).
 std::optional<DocumentFault> walk(const bson_t *doc, bool array, KeyStack &keys, int depth,
                                   int max_depth, DocumentTraits *traits) {
@@ -109,22 +127,7 @@ std::optional<DocumentFault> walk(const bson_t *doc, bool array, KeyStack &keys,
                                      {}};
             }
             bson_t child;
-            bool ok;
-            if (type == BSON_TYPE_CODEWSCOPE) {
-                std::uint32_t len = 0, scope_len = 0;
-                const std::uint8_t *scope = nullptr;
-                ok = bson_iter_codewscope(&it, &len, &scope_len, &scope) &&
-                     bson_init_static(&child, scope, scope_len);
-            } else {
-                std::uint32_t len = 0;
-                const std::uint8_t *data = nullptr;
-                if (type == BSON_TYPE_DOCUMENT)
-                    bson_iter_document(&it, &len, &data);
-                else
-                    bson_iter_array(&it, &len, &data);
-                ok = data && bson_init_static(&child, data, len);
-            }
-            if (!ok) {
+            if (!open_child(&it, type, &child)) {
                 std::string sub = path_of(keys);
                 return DocumentFault{DocumentFault::Kind::Malformed,
                                      sub,
@@ -176,22 +179,7 @@ Nesting nesting(const bson_t *doc, int depth, int max_depth, bool keys) {
         if (depth + 1 > max_depth)
             return Nesting::TooDeep;
         bson_t child;
-        bool ok;
-        if (type == BSON_TYPE_CODEWSCOPE) {
-            std::uint32_t len = 0, scope_len = 0;
-            const std::uint8_t *scope = nullptr;
-            ok = bson_iter_codewscope(&it, &len, &scope_len, &scope) &&
-                 bson_init_static(&child, scope, scope_len);
-        } else {
-            std::uint32_t len = 0;
-            const std::uint8_t *data = nullptr;
-            if (type == BSON_TYPE_DOCUMENT)
-                bson_iter_document(&it, &len, &data);
-            else
-                bson_iter_array(&it, &len, &data);
-            ok = data && bson_init_static(&child, data, len);
-        }
-        if (!ok)
+        if (!open_child(&it, type, &child))
             return Nesting::Stopped;
         // A child's malformed bytes end the whole walk: a later sibling
         // nesting past the bound is never reached by bson_validate().
