@@ -480,6 +480,34 @@ TextRow error_row(const Transformer &transformer, const TargetEncoding &encoding
             std::to_string(batch)};
 }
 
+// Which of the ids wanted in each model's table (uuid text) exist, one
+// query per table.  Each id is probed alone (LATERAL ... LIMIT 1 is never
+// flattened into a join): the migration's tables are never analysed during
+// a run, and with an ANY (array) filter the planner chose a sequential scan
+// of the whole referenced table for every batch naming a few hundred ids
+// (800 of crm_Accounts' 24,000 rows at 300k documents), a cost growing with
+// the table, so quadratic over the run.  One probe of the primary key per
+// id is the same cost whatever the table's size.
+std::map<std::string, std::set<std::string>>
+existing_ids(const std::map<std::string, std::set<std::string>> &wanted) {
+    std::map<std::string, std::set<std::string>> existing;
+    for (const auto &[model, ids] : wanted) {
+        std::vector<std::optional<std::string>> list(ids.begin(), ids.end());
+        Datum arg = text_array(list, 0, list.size());
+        Oid type = TEXTARRAYOID;
+        std::string sql = "SELECT t.id::pg_catalog.text"
+                          " FROM pg_catalog.unnest($1::pg_catalog.text[]::pg_catalog.uuid[]) u(id),"
+                          " LATERAL (SELECT t.id FROM " +
+                          target_table(model) +
+                          " t WHERE t.id OPERATOR(pg_catalog.=) u.id LIMIT 1) t";
+        SpiRows rows = spi_query(sql.c_str(), 1, &type, &arg);
+        auto &found = existing[model];
+        for (std::size_t row = 0; row < rows.size(); ++row)
+            found.insert(rows.text(row, 1));
+    }
+    return existing;
+}
+
 } // namespace
 
 struct CollectionLoader::SideRows {
@@ -661,14 +689,7 @@ void CollectionLoader::reject(std::size_t i, const std::string &field, const Err
 void CollectionLoader::resolve_references(std::vector<TransformedDocument> &docs,
                                           std::vector<const bson_t *> &raw, std::vector<bool> &ok,
                                           BatchCounts &counts, int batch) {
-    // Which of the referenced ids exist, one query per referenced table.
-    // Each id is probed alone (LATERAL ... LIMIT 1 is never flattened into
-    // a join): the migration's tables are never analysed during a run, and
-    // with an ANY (array) filter the planner chose a sequential scan of the
-    // whole referenced table for every batch naming a few hundred ids (800
-    // of crm_Accounts' 24,000 rows at 300k documents), a cost growing with
-    // the table, so quadratic over the run.  One probe of the primary key
-    // per id is the same cost whatever the table's size.
+    // Which of the referenced ids exist (existing_ids()).
     std::map<std::string, std::set<std::string>> wanted;
     for (std::size_t i = 0; i < docs.size(); ++i) {
         if (!ok[i])
@@ -679,21 +700,7 @@ void CollectionLoader::resolve_references(std::vector<TransformedDocument> &docs
                 wanted[r.field->route_model].insert(uuid_text(r.id));
         }
     }
-    std::map<std::string, std::set<std::string>> existing;
-    for (const auto &[model, ids] : wanted) {
-        std::vector<std::optional<std::string>> list(ids.begin(), ids.end());
-        Datum arg = text_array(list, 0, list.size());
-        Oid type = TEXTARRAYOID;
-        std::string sql = "SELECT t.id::pg_catalog.text"
-                          " FROM pg_catalog.unnest($1::pg_catalog.text[]::pg_catalog.uuid[]) u(id),"
-                          " LATERAL (SELECT t.id FROM " +
-                          target_table(model) +
-                          " t WHERE t.id OPERATOR(pg_catalog.=) u.id LIMIT 1) t";
-        SpiRows rows = spi_query(sql.c_str(), 1, &type, &arg);
-        auto &found = existing[model];
-        for (std::size_t row = 0; row < rows.size(); ++row)
-            found.insert(rows.text(row, 1));
-    }
+    std::map<std::string, std::set<std::string>> existing = existing_ids(wanted);
 
     const auto &fields = transformer_.columns();
     for (std::size_t i = 0; i < docs.size(); ++i) {
@@ -1335,7 +1342,7 @@ LostChunk next_lost_refs(const std::string &after_collection, const std::string 
 // exists.  Returns how many.
 int64 restore_lost_refs(const Mapping &mapping, const std::vector<LostRef> &lost) {
     // Which targets exist now, one query per referenced table.
-    std::map<std::string, std::set<std::string>> wanted, existing;
+    std::map<std::string, std::set<std::string>> wanted;
     auto field_of = [&mapping](const LostRef &l) -> const FieldMapping * {
         const CollectionMapping *c = mapping.collection(l.collection);
         const FieldMapping *f = c ? c->find(l.key) : nullptr;
@@ -1353,20 +1360,7 @@ int64 restore_lost_refs(const Mapping &mapping, const std::vector<LostRef> &lost
             if (!f->route_model.empty())
                 wanted[f->route_model].insert(l.target);
         }
-    for (const auto &[model, ids] : wanted) {
-        std::vector<std::optional<std::string>> list(ids.begin(), ids.end());
-        Datum arg = text_array(list, 0, list.size());
-        Oid type = TEXTARRAYOID;
-        // One primary-key probe per id, as the batches' reference check.
-        std::string sql = "SELECT t.id::pg_catalog.text"
-                          " FROM pg_catalog.unnest($1::pg_catalog.text[]::pg_catalog.uuid[]) u(id),"
-                          " LATERAL (SELECT t.id FROM " +
-                          target_table(model) +
-                          " t WHERE t.id OPERATOR(pg_catalog.=) u.id LIMIT 1) t";
-        SpiRows found = spi_query(sql.c_str(), 1, &type, &arg);
-        for (std::size_t r = 0; r < found.size(); ++r)
-            existing[model].insert(found.text(r, 1));
-    }
+    std::map<std::string, std::set<std::string>> existing = existing_ids(wanted);
 
     int64 restored = 0;
     // The restorable elements of the list being gathered (rows come ordered
