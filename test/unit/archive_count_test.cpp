@@ -6,6 +6,7 @@
 
 #include "core/archive_count.hpp"
 #include "core/mongodump.hpp"
+#include "test_files.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -17,11 +18,6 @@
 #include <unistd.h>
 
 namespace {
-
-std::string fixtures() {
-    std::string here = __FILE__; // .../test/unit/archive_count_test.cpp
-    return here.substr(0, here.rfind("/unit/")) + "/fixtures/mongodump";
-}
 
 struct TempFile {
     std::string path;
@@ -61,7 +57,7 @@ const nextcrm::ArchiveNamespaceCount *find(const nextcrm::ArchiveWalk &w,
 
 TEST(ArchiveCount, AgreesWithTheReaderOnMongodumpsArchives) {
     for (const char *name : {"/nextcrm.archive", "/nextcrm.archive.gz"}) {
-        std::string path = fixtures() + name;
+        std::string path = mongodump_fixtures() + name;
         nextcrm::ArchiveWalk w = nextcrm::walk_archive(path, {});
         EXPECT_EQ(w.damage, "") << name;
         nextcrm::SourceOptions o;

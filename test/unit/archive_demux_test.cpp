@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/mongodump.hpp"
 #include "core/mongodump_archive.hpp"
+#include "test_files.hpp"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -21,32 +22,6 @@
 #include <vector>
 
 namespace {
-
-std::string fixtures() {
-    std::string here = __FILE__; // .../test/unit/archive_demux_test.cpp
-    return here.substr(0, here.rfind("/unit/")) + "/fixtures/mongodump";
-}
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/nextcrm-archive-demux-test.XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
-
-std::string read_all(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-void write_all(const std::string &path, const std::string &bytes) {
-    std::ofstream out(path, std::ios::binary);
-    out << bytes;
-}
 
 void write_gzip(const std::string &path, const std::string &bytes) {
     gzFile f = gzopen(path.c_str(), "wb");
@@ -95,7 +70,7 @@ std::string interleaved() {
     a += terminator;
     std::vector<std::vector<std::string>> docs;
     for (const auto &n : names)
-        docs.push_back(documents_of(fixtures() + "/dir/nextcrm/" + n + ".bson"));
+        docs.push_back(documents_of(mongodump_fixtures() + "/dir/nextcrm/" + n + ".bson"));
     std::vector<std::size_t> next(names.size(), 0);
     std::vector<std::uint64_t> crc(names.size(), 0);
     for (bool more = true; more;) {
@@ -213,8 +188,8 @@ int compare(const std::string &path, const std::string &what) {
 } // namespace
 
 TEST(ArchiveDemux, MongodumpsOwnArchivesSpoolAsTheyRead) {
-    EXPECT_EQ(compare(fixtures() + "/nextcrm.archive", "plain"), 0);
-    EXPECT_EQ(compare(fixtures() + "/nextcrm.archive.gz", "gzip"), 0);
+    EXPECT_EQ(compare(mongodump_fixtures() + "/nextcrm.archive", "plain"), 0);
+    EXPECT_EQ(compare(mongodump_fixtures() + "/nextcrm.archive.gz", "gzip"), 0);
 }
 
 // Cut at every 7th byte, and with a byte changed every 11th byte (to a
@@ -248,12 +223,12 @@ TEST(ArchiveDemux, DamagedArchivesFailEachCollectionAsTheReaderDoes) {
     }
     // The gzip trailer's CRC-32 (in mongodump's archive: zlib reports it
     // after the last end-of-data header) fails every collection.
-    std::string z = read_all(fixtures() + "/nextcrm.archive.gz");
+    std::string z = read_all(mongodump_fixtures() + "/nextcrm.archive.gz");
     z[z.size() - 8] = static_cast<char>(z[z.size() - 8] ^ 0xff);
     write_all(t.path + "/crc32.gz", z);
-    std::size_t all =
-        nextcrm::demux_archive(fixtures() + "/nextcrm.archive.gz", "nextcrm", memory_spools(), {})
-            ->collections.size();
+    std::size_t all = nextcrm::demux_archive(mongodump_fixtures() + "/nextcrm.archive.gz",
+                                             "nextcrm", memory_spools(), {})
+                          ->collections.size();
     EXPECT_EQ(compare(t.path + "/crc32.gz", "gzip CRC-32"), static_cast<int>(all));
     EXPECT_GT(failures, 100);
 }
@@ -264,8 +239,8 @@ TEST(ArchiveDemux, DamagedArchivesFailEachCollectionAsTheReaderDoes) {
 // the prelude lists with no block.
 TEST(ArchiveDemux, OddlyBuiltArchivesSpoolAsTheyRead) {
     TempDir t;
-    auto boards = documents_of(fixtures() + "/dir/nextcrm/Boards.bson");
-    auto tasks = documents_of(fixtures() + "/dir/nextcrm/Tasks.bson");
+    auto boards = documents_of(mongodump_fixtures() + "/dir/nextcrm/Boards.bson");
+    auto tasks = documents_of(mongodump_fixtures() + "/dir/nextcrm/Tasks.bson");
     auto crc_of = [](const std::vector<std::string> &docs, std::size_t from, std::size_t to) {
         std::uint64_t c = 0;
         for (std::size_t i = from; i < to; ++i)
@@ -353,7 +328,7 @@ TEST(ArchiveDemux, ADeeplyNestedDocumentIsPassedOnNotRecursedInto) {
                                             2) +
                                 std::string(1, '\0') + inner;
         std::string deep = le32(4 + deep_body.size() + 1) + deep_body + std::string(1, '\0');
-        auto boards = documents_of(fixtures() + "/dir/nextcrm/Boards.bson");
+        auto boards = documents_of(mongodump_fixtures() + "/dir/nextcrm/Boards.bson");
         std::uint64_t crc = 0;
         for (const std::string *d : {&boards[0], &deep, &boards[1]})
             crc = nextcrm::crc64_ecma(crc, reinterpret_cast<const std::uint8_t *>(d->data()),
@@ -390,7 +365,7 @@ TEST(ArchiveDemux, ASpoolThatFailsEndsTheWalk) {
             MemorySpool::append(data, n);
         }
     };
-    std::string path = fixtures() + "/nextcrm.archive";
+    std::string path = mongodump_fixtures() + "/nextcrm.archive";
     EXPECT_THROW(
         nextcrm::demux_archive(path, "nextcrm", [] { return std::make_unique<Full>(); }, {}),
         std::runtime_error);
@@ -424,7 +399,7 @@ TEST(ArchiveDemux, ASpoolThatFailsEndsTheWalk) {
 TEST(ArchiveDemux, DumpReadsThroughTheSpools) {
     for (const char *name : {"/nextcrm.archive", "/nextcrm.archive.gz"}) {
         nextcrm::SourceOptions o;
-        o.archive = fixtures() + name;
+        o.archive = mongodump_fixtures() + name;
         auto everything = [&] {
             nextcrm::Dump d(o, [] {});
             std::string out;

@@ -1,6 +1,7 @@
 #include "core/bson_check.hpp"
 #include "core/document_source.hpp"
 #include "core/error.hpp"
+#include "test_files.hpp"
 #include "core/mongodump.hpp"
 #include "core/options.hpp"
 
@@ -13,16 +14,6 @@
 #include <unistd.h>
 
 namespace {
-
-// A fresh directory holding mongodump-style files, removed afterwards.
-struct DumpDir {
-    std::string path;
-    DumpDir() {
-        char tmpl[] = "/tmp/nextcrm-dump-test.XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~DumpDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
 
 nextcrm::SourceOptions dump_dir(const std::string &path) {
     nextcrm::SourceOptions o;
@@ -66,7 +57,7 @@ int drain(nextcrm::DocumentSource &src) {
 } // namespace
 
 TEST(DumpFileSource, ReadsPlainAndGzipFiles) {
-    DumpDir dir;
+    TempDir dir;
     write_plain(dir.path + "/plain.bson", documents(2500));
     write_gzip(dir.path + "/packed.bson.gz", documents(3000));
     write_plain(dir.path + "/plain.metadata.json", "{}");
@@ -84,7 +75,7 @@ TEST(DumpFileSource, ReadsPlainAndGzipFiles) {
 }
 
 TEST(DumpFileSource, TruncatedFilesAreErrors) {
-    DumpDir dir;
+    TempDir dir;
     std::string bytes = documents(100);
     write_plain(dir.path + "/cut.bson", bytes.substr(0, bytes.size() - 7));
     std::string packed = dir.path + "/cutgz.bson.gz";
@@ -113,7 +104,7 @@ TEST(DumpFileSource, TruncatedFilesAreErrors) {
 // passed on (check_document() names it), and the documents after it are
 // still read: one damaged document never stops the collection.
 TEST(DumpFileSource, CorruptDocumentIsPassedOnAndReadingGoesOn) {
-    DumpDir dir;
+    TempDir dir;
     std::string bytes = documents(4);
     std::size_t one = bytes.size() / 4;
     bytes[3 * one - 2] = 0x7f; // the third document's string loses its terminator
@@ -137,7 +128,7 @@ TEST(DumpFileSource, MissingFileAndDirectory) {
 }
 
 TEST(DumpFileSource, CountsByLengthPrefixesAndRejectsTruncatedFiles) {
-    DumpDir dir;
+    TempDir dir;
     std::string bytes = documents(1234);
     write_plain(dir.path + "/plain.bson", bytes);
     write_gzip(dir.path + "/packed.bson.gz", bytes);

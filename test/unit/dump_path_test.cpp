@@ -3,6 +3,7 @@
 // Dump, which every reader of a dump goes through).
 #include "core/dump_path.hpp"
 #include "core/error.hpp"
+#include "test_files.hpp"
 #include "core/mongodump.hpp"
 #include "core/mongodump_archive.hpp"
 #include "core/options.hpp"
@@ -17,15 +18,6 @@
 #include <vector>
 
 namespace {
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/nextcrm_dump_path_XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
 
 // The message of what `f` throws, or "" when it throws nothing.
 template <typename F>

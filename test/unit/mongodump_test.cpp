@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "core/mongodump.hpp"
 #include "core/mongodump_archive.hpp"
+#include "test_files.hpp"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -24,32 +25,6 @@
 #include <unistd.h>
 
 namespace {
-
-std::string fixtures() {
-    std::string here = __FILE__; // .../test/unit/mongodump_test.cpp
-    return here.substr(0, here.rfind("/unit/")) + "/fixtures/mongodump";
-}
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/nextcrm-mongodump-test.XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~TempDir() { std::system(("chmod -R u+rwx '" + path + "'; rm -rf '" + path + "'").c_str()); }
-};
-
-std::string read_all(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-void write_all(const std::string &path, const std::string &bytes) {
-    std::ofstream out(path, std::ios::binary);
-    out << bytes;
-}
 
 std::string gunzip(const std::string &path) {
     gzFile f = gzopen(path.c_str(), "rb");
@@ -121,7 +96,7 @@ std::pair<std::int64_t, std::string> read_until_error(const nextcrm::SourceOptio
 } // namespace
 
 TEST(Mongodump, FourShapesHoldTheSameDocuments) {
-    std::string f = fixtures();
+    std::string f = mongodump_fixtures();
     nextcrm::Dump whole(dump_dir(f + "/dir", "nextcrm"), [] {});
     nextcrm::Dump whole_default(dump_dir(f + "/dir"), [] {}); // the only user database
     nextcrm::Dump folder(dump_dir(f + "/dir/nextcrm"), [] {});
@@ -172,7 +147,7 @@ TEST(Mongodump, MissingOrWrongLocationsNameThePath) {
               }).find("is not a mongodump archive"),
               std::string::npos);
     // A whole-server dump and an archive name the databases they hold.
-    std::string f = fixtures();
+    std::string f = mongodump_fixtures();
     std::string e = error_of([&] { nextcrm::Dump d(dump_dir(f + "/dir", "crm"), [] {}); });
     EXPECT_NE(e.find("database \"crm\" is not in the dump"), std::string::npos) << e;
     EXPECT_NE(e.find("The dump holds the databases: nextcrm."), std::string::npos) << e;
@@ -188,7 +163,7 @@ TEST(Mongodump, MissingOrWrongLocationsNameThePath) {
 
 TEST(Mongodump, CollectionFilesResolveToOneFileOrAReason) {
     TempDir t;
-    std::string f = fixtures() + "/dir/nextcrm";
+    std::string f = mongodump_fixtures() + "/dir/nextcrm";
     std::string accounts = read_all(f + "/crm_Accounts.bson");
     write_all(t.path + "/crm_Accounts.bson", accounts);
     write_gzip(t.path + "/crm_Accounts.bson.gz", accounts);
@@ -241,8 +216,8 @@ TEST(Mongodump, TruncatedArchivesKeepTheDocumentsBeforeTheDamage) {
     // The two archives come from two mongodump runs: same documents,
     // different interleaving of blocks.  Cut each.
     for (const char *source : {"/nextcrm.archive", "/nextcrm.archive.gz"}) {
-        std::string bytes = gunzip(fixtures() + source);
-        nextcrm::Dump whole(archive(fixtures() + "/nextcrm.archive"), [] {});
+        std::string bytes = gunzip(mongodump_fixtures() + source);
+        nextcrm::Dump whole(archive(mongodump_fixtures() + "/nextcrm.archive"), [] {});
         auto expected = digest(whole);
         for (std::size_t cut : {bytes.size() / 3, bytes.size() / 2, bytes.size() - 3}) {
             for (bool gz : {false, true}) {
@@ -277,10 +252,10 @@ TEST(Mongodump, TruncatedArchivesKeepTheDocumentsBeforeTheDamage) {
 
 TEST(Mongodump, CorruptArchivesAreErrors) {
     TempDir t;
-    std::string bytes = read_all(fixtures() + "/nextcrm.archive");
+    std::string bytes = read_all(mongodump_fixtures() + "/nextcrm.archive");
     // A length prefix that is not one: the first document of the first
     // block (after the prelude) is damaged.
-    nextcrm::ArchiveReader reader(fixtures() + "/nextcrm.archive");
+    nextcrm::ArchiveReader reader(mongodump_fixtures() + "/nextcrm.archive");
     std::int64_t body = reader.offset();
     nextcrm::ArchiveReader::Block block;
     ASSERT_TRUE(reader.next_block(&block));
@@ -304,7 +279,7 @@ TEST(Mongodump, CorruptArchivesAreErrors) {
     ASSERT_GT(body, 4);
     std::string name;
     {
-        nextcrm::ArchiveReader r(fixtures() + "/nextcrm.archive");
+        nextcrm::ArchiveReader r(mongodump_fixtures() + "/nextcrm.archive");
         nextcrm::ArchiveReader::Block b;
         while (r.next_block(&b)) {
             std::uint32_t len = 0;
@@ -391,7 +366,7 @@ TEST(Mongodump, Crc64MatchesTheBitwiseDefinitionAtEveryLengthAlignmentAndSplit) 
 TEST(Mongodump, ReadingPastOtherCollectionsCallsBetween) {
     // The collection whose end-of-data header comes last has the most of
     // the archive to read past.
-    std::string path = fixtures() + "/nextcrm.archive";
+    std::string path = mongodump_fixtures() + "/nextcrm.archive";
     std::string last;
     {
         nextcrm::ArchiveReader r(path);
@@ -453,7 +428,7 @@ const std::string terminator_bytes("\xff\xff\xff\xff", 4);
 
 TEST(Mongodump, AWholeServerDumpWithItsOplogReadsTheDatabase) {
     TempDir t;
-    std::string f = fixtures();
+    std::string f = mongodump_fixtures();
     ASSERT_EQ(std::system(("cp -r '" + f + "/dir' '" + t.path + "/server'").c_str()), 0);
     write_all(t.path + "/server/oplog.bson", oplog_bytes());
     for (bool prelude : {true, false}) {
@@ -476,7 +451,7 @@ TEST(Mongodump, AWholeServerDumpWithItsOplogReadsTheDatabase) {
 
 TEST(Mongodump, AnArchiveWithItsOplogReadsTheDatabase) {
     TempDir t;
-    std::string boards = read_all(fixtures() + "/dir/nextcrm/Boards.bson");
+    std::string boards = read_all(mongodump_fixtures() + "/dir/nextcrm/Boards.bson");
     std::string oplog = oplog_bytes();
     auto crc = [](const std::string &s) {
         return static_cast<std::int64_t>(
@@ -503,7 +478,7 @@ TEST(Mongodump, AnArchiveWithItsOplogReadsTheDatabase) {
     EXPECT_EQ(d.count("Boards", [] {}), 11);
     EXPECT_EQ(d.find("oplog"), nullptr);
     EXPECT_EQ(d.oplog_entries(), 4);
-    nextcrm::Dump plain(archive(fixtures() + "/nextcrm.archive"), [] {});
+    nextcrm::Dump plain(archive(mongodump_fixtures() + "/nextcrm.archive"), [] {});
     EXPECT_EQ(plain.oplog_entries(), 0);
 }
 
@@ -624,7 +599,9 @@ std::string deep_oplog_entry(int levels) {
 
 TEST(Mongodump, AnOplogEntryNestedTooDeepIsCorruptNotACrash) {
     TempDir t;
-    ASSERT_EQ(std::system(("cp -r '" + fixtures() + "/dir' '" + t.path + "/server'").c_str()), 0);
+    ASSERT_EQ(
+        std::system(("cp -r '" + mongodump_fixtures() + "/dir' '" + t.path + "/server'").c_str()),
+        0);
     std::string deep = deep_oplog_entry(500000);
     write_all(t.path + "/server/oplog.bson", oplog_bytes() + deep);
     nextcrm::Dump d(dump_dir(t.path + "/server"), [] {});
@@ -655,8 +632,8 @@ TEST(Mongodump, AnOplogEntryNestedTooDeepIsCorruptNotACrash) {
 // prelude does not list: every document is read and counted, none dropped.
 TEST(Mongodump, ArchiveDocumentsTheHeadersDoNotAnnounceAreRead) {
     TempDir t;
-    std::string boards = read_all(fixtures() + "/dir/nextcrm/Boards.bson");
-    std::string tasks = read_all(fixtures() + "/dir/nextcrm/Tasks.bson");
+    std::string boards = read_all(mongodump_fixtures() + "/dir/nextcrm/Boards.bson");
+    std::string tasks = read_all(mongodump_fixtures() + "/dir/nextcrm/Tasks.bson");
     auto crc = [](const std::string &s) {
         return static_cast<std::int64_t>(
             nextcrm::crc64_ecma(0, reinterpret_cast<const std::uint8_t *>(s.data()), s.size()));
@@ -683,7 +660,8 @@ TEST(Mongodump, ArchiveDocumentsTheHeadersDoNotAnnounceAreRead) {
     a += bson_of(BCON_NEW("db", "nextcrm", "collection", "Boards", "EOF", BCON_BOOL(false)));
     a += after + terminator_bytes;
     write_all(t.path + "/odd.archive", a);
-    std::int64_t n_tasks = nextcrm::count_dump_documents(fixtures() + "/dir/nextcrm/Tasks.bson");
+    std::int64_t n_tasks =
+        nextcrm::count_dump_documents(mongodump_fixtures() + "/dir/nextcrm/Tasks.bson");
     nextcrm::Dump d(archive(t.path + "/odd.archive"), [] {});
     EXPECT_EQ(d.count("Boards", [] {}), 11);
     EXPECT_EQ(d.count("Tasks", [] {}), n_tasks) << "counted though the prelude does not list it";
@@ -702,7 +680,8 @@ TEST(Mongodump, ArchiveDocumentsTheHeadersDoNotAnnounceAreRead) {
 // says it is a checksum that failed (so that nothing read is kept).
 TEST(Mongodump, AGzipChecksumFailureIsNamedAsOne) {
     TempDir t;
-    write_gzip(t.path + "/Boards.bson.gz", read_all(fixtures() + "/dir/nextcrm/Boards.bson"));
+    write_gzip(t.path + "/Boards.bson.gz",
+               read_all(mongodump_fixtures() + "/dir/nextcrm/Boards.bson"));
     std::string bytes = read_all(t.path + "/Boards.bson.gz");
     bytes[bytes.size() - 8] = static_cast<char>(bytes[bytes.size() - 8] ^ 0xff);
     write_all(t.path + "/Boards.bson.gz", bytes);
